@@ -1,1 +1,133 @@
-/* stub: being written */
+/*
+ * log: one line per event on stderr, after OpenNTPD's log.c.
+ *
+ * Each line is built whole in a buffer and written with a single write(2), so lines from
+ * different threads never interleave.
+ */
+#include "daemon/log.h"
+
+#include "proto/rfc3339.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 4096
+
+static volatile bool s_verbose;
+
+/* Shows log_debug lines when verbose is true. See log.h. */
+void log_set_verbose(bool verbose)
+{
+	s_verbose = verbose;
+}
+
+/* Writes all of buf to stderr, retrying after signals and short writes. */
+static void s_write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere left to report it */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Formats and writes one line: time, level padded to 5, the message and, when errnum is not
+ * 0, ": strerror(errnum)". Newlines in the message become spaces, so that text from a peer
+ * cannot forge a log line of its own.
+ */
+static void s_log(const char *level, int errnum, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX], when[RFC3339_BUFSZ], errbuf[128];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int head = snprintf(line, sizeof line, "%s %-5s ", rfc3339_format(ms, when), level);
+	size_t len = (size_t)head;
+	int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+	if (errnum != 0) {
+		n = snprintf(line + len, sizeof line - len, ": %s",
+		             strerror_r(errnum, errbuf, sizeof errbuf));
+		if (n > 0)
+			len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+	}
+	for (size_t i = (size_t)head; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	if (len == sizeof line - 1)
+		len--; /* a truncated line still ends with its newline */
+	line[len++] = '\n';
+	s_write_all(line, len);
+}
+
+/* Logs at level info. See log.h. */
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	s_log("info", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs at level debug, only when verbose. See log.h. */
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+	if (!s_verbose)
+		return;
+	va_start(ap, fmt);
+	s_log("debug", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs a warning followed by ": strerror(errno)". See log.h. */
+void log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	s_log("warn", saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+/* Logs a warning without errno. See log.h. */
+void log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	s_log("warn", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs an error followed by ": strerror(errno)" and exits with status 1. See log.h. */
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	s_log("error", saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Logs an error and exits with status 1. See log.h. */
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	s_log("error", 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
