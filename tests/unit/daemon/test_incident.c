@@ -1,0 +1,561 @@
+/*
+ * Tests of daemon/incident.c: the stage rules, status, major flag, the storage record and the
+ * JSON an operator sees in "get" and "list".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "daemon/incident.h"
+
+/* 2021-01-12T00:00:00Z in ms since the epoch; the tests work on that night. */
+#define NIGHT_MS INT64_C(1610409600000)
+/* 2021-01-12T03:MM:00Z */
+#define AT(minute) (NIGHT_MS + INT64_C(3) * 3600000 + (int64_t)(minute) * 60000)
+
+enum { DETECTED, NOTIFIED, ACKNOWLEDGED, MAJOR_DECLARED, PARTIES_NOTIFIED, WORKAROUND, RESOLVED,
+       CLOSED, N_STAGES };
+
+static char *s_default_order[] = { "detected", "notified", "acknowledged", "major_declared",
+				   "parties_notified", "workaround", "resolved", "closed" };
+
+/* The default [stages] section, built by hand so that these tests do not depend on config.c. */
+static config_t s_config(void)
+{
+	config_t cfg = { 0 };
+	for (int i = 0; i < N_STAGES; i++)
+		cfg.stages[i] = s_default_order[i];
+	cfg.n_stages = N_STAGES;
+	cfg.resolved_stage = RESOLVED;
+	cfg.closed_stage = CLOSED;
+	cfg.major_stage = MAJOR_DECLARED;
+	return cfg;
+}
+
+/* An opening event of CSP North's incident R-1 reporting stage. */
+static wire_event_t s_event(const char *event_id, const char *stage)
+{
+	return (wire_event_t){
+		.provider = "csp-north",
+		.event_id = event_id,
+		.ref = "R-1",
+		.stage = stage,
+		.category = 2,
+		.title = "Comms hubs offline",
+		.source = SOURCE_PROVIDER,
+	};
+}
+
+/* Checks and records stage at at_ms (received a minute later); returns what the check said. */
+static int s_push(incident_t *inc, const config_t *cfg, int stage, const wire_event_t *ev,
+		  int64_t at_ms, wire_error_t *err)
+{
+	if (incident_check_stage(inc, cfg, stage, at_ms, err) != 0)
+		return -1;
+	assert_int_equal(incident_apply_event(inc, cfg, stage, ev, at_ms, at_ms + 60000), 0);
+	return 0;
+}
+
+/* A new incident INC000000000001 opened by s_event("E1", "detected"), nothing recorded. */
+static incident_t *s_new_incident(void)
+{
+	wire_event_t ev = s_event("E1", "detected");
+	incident_t *inc = incident_new(1, &ev);
+	assert_non_null(inc);
+	return inc;
+}
+
+static void test_open_requires_category_and_title(void **state)
+{
+	(void)state;
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("E1", "detected");
+	assert_int_equal(incident_check_open(&ev, &err), 0);
+
+	ev.category = 0;
+	assert_int_equal(incident_check_open(&ev, &err), -1);
+	assert_int_equal(err.code, WIRE_BAD_REQUEST);
+	assert_string_equal(err.message, "category: required to open an incident");
+
+	ev = s_event("E1", "detected");
+	ev.title = NULL;
+	assert_int_equal(incident_check_open(&ev, &err), -1);
+	assert_int_equal(err.code, WIRE_BAD_REQUEST);
+	assert_string_equal(err.message, "title: required to open an incident");
+}
+
+static void test_stages_arrive_in_any_order(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_new_incident();
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("E1", "closed");
+	assert_int_equal(s_push(inc, &cfg, CLOSED, &ev, AT(50), &err), 0);
+	ev = s_event("E2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(0), &err), 0);
+	ev = s_event("E3", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+	assert_int_equal(incident_last_stage(inc, &cfg), CLOSED);
+	assert_int_equal(incident_opened_at(inc, &cfg), AT(0));
+	incident_destroy(&inc);
+	assert_null(inc);
+	incident_destroy(&inc); /* accepts NULL */
+}
+
+static void test_repeat_stage_is_conflict_and_first_wins(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_new_incident();
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("E1", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+
+	ev = s_event("E2", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(5), &err), -1);
+	assert_int_equal(err.code, WIRE_CONFLICT);
+	assert_string_equal(err.message,
+			    "stage: notified is already recorded for INC000000000001 by event E1");
+	assert_int_equal(inc->stages[NOTIFIED].at_ms, AT(10));
+	assert_string_equal(inc->stages[NOTIFIED].event_id, "E1");
+	incident_destroy(&inc);
+}
+
+static void test_times_must_not_decrease_along_order(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+
+	/* A later stage reported before an earlier recorded one. */
+	incident_t *inc = s_new_incident();
+	wire_event_t ev = s_event("E1", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(20), &err), 0);
+	ev = s_event("E2", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), -1);
+	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
+	assert_string_equal(err.message, "at: notified (2021-01-12T03:10:00.000Z) is earlier than "
+					 "detected (2021-01-12T03:20:00.000Z)");
+	assert_false(inc->stages[NOTIFIED].recorded);
+	incident_destroy(&inc);
+
+	/* An earlier stage reported after a later recorded one, several stages apart. */
+	inc = s_new_incident();
+	ev = s_event("E1", "resolved");
+	assert_int_equal(s_push(inc, &cfg, RESOLVED, &ev, AT(30), &err), 0);
+	ev = s_event("E2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(40), &err), -1);
+	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
+	assert_string_equal(err.message, "at: resolved (2021-01-12T03:30:00.000Z) is earlier than "
+					 "detected (2021-01-12T03:40:00.000Z)");
+	assert_false(inc->stages[DETECTED].recorded);
+	incident_destroy(&inc);
+}
+
+static void test_equal_times_are_allowed(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_new_incident();
+	wire_event_t ev = s_event("E1", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+	ev = s_event("E2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(10), &err), 0);
+	ev = s_event("E3", "acknowledged");
+	assert_int_equal(s_push(inc, &cfg, ACKNOWLEDGED, &ev, AT(10), &err), 0);
+	incident_destroy(&inc);
+}
+
+static void test_status_follows_resolved_and_closed(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_new_incident();
+	assert_int_equal(incident_status(inc, &cfg), INCIDENT_OPEN);
+	assert_true(incident_resolved_at(inc, &cfg) == INT64_MIN);
+
+	wire_event_t ev = s_event("E1", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(0), &err), 0);
+	ev = s_event("E2", "workaround");
+	assert_int_equal(s_push(inc, &cfg, WORKAROUND, &ev, AT(20), &err), 0);
+	assert_int_equal(incident_status(inc, &cfg), INCIDENT_OPEN);
+	assert_true(incident_resolved_at(inc, &cfg) == INT64_MIN);
+
+	ev = s_event("E3", "resolved");
+	assert_int_equal(s_push(inc, &cfg, RESOLVED, &ev, AT(30), &err), 0);
+	assert_int_equal(incident_status(inc, &cfg), INCIDENT_RESOLVED);
+	assert_string_equal(incident_status_name(incident_status(inc, &cfg)), "resolved");
+	assert_int_equal(incident_resolved_at(inc, &cfg), AT(30));
+
+	ev = s_event("E4", "closed");
+	assert_int_equal(s_push(inc, &cfg, CLOSED, &ev, AT(45), &err), 0);
+	assert_int_equal(incident_status(inc, &cfg), INCIDENT_CLOSED);
+	assert_string_equal(incident_status_name(incident_status(inc, &cfg)), "closed");
+	assert_int_equal(incident_resolved_at(inc, &cfg), AT(30));
+	incident_destroy(&inc);
+
+	/* Closed with no resolved stage: resolved at its closed time. */
+	inc = s_new_incident();
+	ev = s_event("E1", "closed");
+	assert_int_equal(s_push(inc, &cfg, CLOSED, &ev, AT(50), &err), 0);
+	assert_int_equal(incident_status(inc, &cfg), INCIDENT_CLOSED);
+	assert_int_equal(incident_resolved_at(inc, &cfg), AT(50));
+	incident_destroy(&inc);
+}
+
+static void test_major_by_flag_or_stage_and_never_undone(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_new_incident();
+	assert_false(inc->major);
+	wire_event_t ev = s_event("E1", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(0), &err), 0);
+	assert_false(inc->major);
+	ev = s_event("E2", "notified");
+	ev.has_major = ev.major = true;
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+	assert_true(inc->major);
+	ev = s_event("E3", "acknowledged");
+	ev.has_major = true;
+	ev.major = false;
+	assert_int_equal(s_push(inc, &cfg, ACKNOWLEDGED, &ev, AT(15), &err), 0);
+	assert_true(inc->major);
+	incident_destroy(&inc);
+
+	inc = s_new_incident();
+	ev = s_event("E1", "major_declared");
+	assert_int_equal(s_push(inc, &cfg, MAJOR_DECLARED, &ev, AT(20), &err), 0);
+	assert_true(inc->major);
+	incident_destroy(&inc);
+
+	ev = s_event("E1", "detected");
+	ev.has_major = ev.major = true;
+	inc = incident_new(2, &ev);
+	assert_non_null(inc);
+	assert_true(inc->major);
+	incident_destroy(&inc);
+}
+
+static void test_later_category_and_title_are_ignored(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_new_incident();
+	wire_event_t ev = s_event("E2", "notified");
+	ev.category = 5;
+	ev.title = "Something else";
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+	json_t *wire = incident_to_wire(inc, &cfg);
+	assert_non_null(wire);
+	assert_int_equal(json_integer_value(json_object_get(wire, "category")), 2);
+	assert_string_equal(json_string_value(json_object_get(wire, "title")), "Comms hubs offline");
+	json_decref(wire);
+	incident_destroy(&inc);
+}
+
+static void test_opened_at_moves_back_with_backfilled_stage(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_new_incident();
+	assert_true(incident_opened_at(inc, &cfg) == INT64_MIN);
+	wire_event_t ev = s_event("E1", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(10), &err), 0);
+	assert_int_equal(incident_opened_at(inc, &cfg), AT(10));
+	ev = s_event("E2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(2), &err), 0);
+	assert_int_equal(incident_opened_at(inc, &cfg), AT(2));
+	json_t *row = incident_summary(inc, &cfg);
+	assert_non_null(row);
+	assert_string_equal(json_string_value(json_object_get(row, "opened_at")),
+			    "2021-01-12T03:02:00.000Z");
+	assert_string_equal(json_string_value(json_object_get(row, "last_stage")), "notified");
+	json_decref(row);
+	incident_destroy(&inc);
+}
+
+/* An incident with three stages, optional strings, a problem link and extra members. */
+static incident_t *s_full_incident(const config_t *cfg)
+{
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("E1", "detected");
+	ev.service = "DSP";
+	ev.description = "Hubs in the north offline";
+	ev.source = SOURCE_MONITORING;
+	incident_t *inc = incident_new(42, &ev);
+	assert_non_null(inc);
+	assert_int_equal(s_push(inc, cfg, DETECTED, &ev, AT(0), &err), 0);
+	ev = s_event("E2", "notified");
+	ev.source = SOURCE_USER;
+	assert_int_equal(s_push(inc, cfg, NOTIFIED, &ev, AT(40), &err), 0);
+	ev = s_event("E3", "workaround");
+	assert_int_equal(s_push(inc, cfg, WORKAROUND, &ev, AT(55), &err), 0);
+	inc->problem = 7;
+	inc->extra = json_pack("{s:[{s:s, s:I}]}", "breaches", "sla", "provider_notification", "due",
+			       (json_int_t)AT(30));
+	assert_non_null(inc->extra);
+	return inc;
+}
+
+static void test_record_round_trip(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	json_t *record = incident_to_record(inc, &cfg);
+	assert_non_null(record);
+
+	json_t *expected = json_pack(
+		"{s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:i, s:["
+		"{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}],"
+		" s:[{s:s, s:I}]}",
+		"id", 42, "provider", "csp-north", "ref", "R-1", "category", 2, "title",
+		"Comms hubs offline", "service", "DSP", "description", "Hubs in the north offline",
+		"major", 0, "problem", 7, "timeline",
+		"stage", "detected", "at", (json_int_t)AT(0), "received_at", (json_int_t)AT(1),
+		"event_id", "E1", "source", "monitoring",
+		"stage", "notified", "at", (json_int_t)AT(40), "received_at", (json_int_t)AT(41),
+		"event_id", "E2", "source", "user",
+		"stage", "workaround", "at", (json_int_t)AT(55), "received_at", (json_int_t)AT(56),
+		"event_id", "E3", "source", "provider",
+		"breaches", "sla", "provider_notification", "due", (json_int_t)AT(30));
+	assert_non_null(expected);
+	assert_true(json_equal(record, expected));
+
+	incident_t *back = incident_from_record(record, &cfg);
+	assert_non_null(back);
+	json_t *again = incident_to_record(back, &cfg);
+	assert_non_null(again);
+	assert_true(json_equal(record, again));
+	assert_int_equal(incident_status(back, &cfg), INCIDENT_OPEN);
+
+	json_decref(again);
+	json_decref(expected);
+	json_decref(record);
+	incident_destroy(&back);
+	incident_destroy(&inc);
+}
+
+static void test_record_keeps_stage_missing_from_config(void **state)
+{
+	(void)state;
+	config_t full = s_config();
+	/* The same order without "workaround", as after an operator edited the config. */
+	config_t small = full;
+	for (int i = WORKAROUND; i < N_STAGES - 1; i++)
+		small.stages[i] = full.stages[i + 1];
+	small.stages[N_STAGES - 1] = NULL;
+	small.n_stages = N_STAGES - 1;
+	small.resolved_stage = RESOLVED - 1;
+	small.closed_stage = CLOSED - 1;
+
+	/* The entry of the unknown stage is last, as this module writes such entries back. */
+	incident_t *inc = s_full_incident(&full);
+	json_t *record = incident_to_record(inc, &full);
+	assert_non_null(record);
+
+	incident_t *loaded = incident_from_record(record, &small);
+	assert_non_null(loaded);
+	json_t *wire = incident_to_wire(loaded, &small);
+	assert_non_null(wire);
+	assert_int_equal(json_array_size(json_object_get(wire, "timeline")), 2);
+	assert_int_equal(incident_last_stage(loaded, &small), NOTIFIED);
+
+	json_t *written = incident_to_record(loaded, &small);
+	assert_non_null(written);
+	assert_true(json_equal(record, written));
+
+	/* Once the stage is configured again it is a recorded stage once more. */
+	incident_t *restored = incident_from_record(written, &full);
+	assert_non_null(restored);
+	assert_true(restored->stages[WORKAROUND].recorded);
+	assert_int_equal(restored->stages[WORKAROUND].at_ms, AT(55));
+	assert_string_equal(restored->stages[WORKAROUND].event_id, "E3");
+
+	incident_destroy(&restored);
+	json_decref(written);
+	json_decref(wire);
+	incident_destroy(&loaded);
+	json_decref(record);
+	incident_destroy(&inc);
+}
+
+/* Asserts that the good record with one member replaced (or removed, value NULL) is refused. */
+static void s_assert_refused(const json_t *good, const config_t *cfg, const char *key,
+			     json_t *value)
+{
+	json_t *bad = json_deep_copy(good);
+	assert_non_null(bad);
+	if (value)
+		json_object_set_new(bad, key, value);
+	else
+		json_object_del(bad, key);
+	incident_t *inc = incident_from_record(bad, cfg);
+	if (inc) {
+		incident_destroy(&inc);
+		fail_msg("record with bad \"%s\" was accepted", key);
+	}
+	json_decref(bad);
+}
+
+static void test_malformed_records_are_refused(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	json_t *good = incident_to_record(inc, &cfg);
+	assert_non_null(good);
+
+	json_t *not_object = json_array();
+	assert_null(incident_from_record(not_object, &cfg));
+	json_decref(not_object);
+	s_assert_refused(good, &cfg, "id", NULL);
+	s_assert_refused(good, &cfg, "id", json_string("INC000000000042"));
+	s_assert_refused(good, &cfg, "id", json_integer(0));
+	s_assert_refused(good, &cfg, "provider", NULL);
+	s_assert_refused(good, &cfg, "provider", json_integer(1));
+	s_assert_refused(good, &cfg, "ref", NULL);
+	s_assert_refused(good, &cfg, "category", json_integer(9));
+	s_assert_refused(good, &cfg, "major", json_string("yes"));
+	s_assert_refused(good, &cfg, "title", json_true());
+	s_assert_refused(good, &cfg, "problem", json_string("PBI000000000007"));
+	s_assert_refused(good, &cfg, "timeline", json_object());
+	s_assert_refused(good, &cfg, "timeline",
+			 json_pack("[{s:s, s:s, s:I, s:s, s:s}]", "stage", "detected", "at",
+				   "2021-01-12T03:00:00Z", "received_at", (json_int_t)AT(1),
+				   "event_id", "E1", "source", "provider"));
+	s_assert_refused(good, &cfg, "timeline",
+			 json_pack("[{s:s, s:I, s:I, s:s, s:s}]", "stage", "detected", "at",
+				   (json_int_t)AT(0), "received_at", (json_int_t)AT(1), "event_id",
+				   "E1", "source", "pigeon"));
+	s_assert_refused(good, &cfg, "timeline",
+			 json_pack("[{s:s, s:I, s:I, s:s, s:s}, {s:s, s:I, s:I, s:s, s:s}]",
+				   "stage", "detected", "at", (json_int_t)AT(0), "received_at",
+				   (json_int_t)AT(1), "event_id", "E1", "source", "provider",
+				   "stage", "detected", "at", (json_int_t)AT(2), "received_at",
+				   (json_int_t)AT(3), "event_id", "E2", "source", "provider"));
+	s_assert_refused(good, &cfg, "timeline", json_pack("[{s:i}]", "stage", 1));
+
+	json_decref(good);
+	incident_destroy(&inc);
+}
+
+static void test_wire_view(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	json_t *wire = incident_to_wire(inc, &cfg);
+	assert_non_null(wire);
+	json_t *expected = json_loads(
+		"{\"id\": \"INC000000000042\", \"provider\": \"csp-north\", \"ref\": \"R-1\","
+		" \"category\": 2, \"title\": \"Comms hubs offline\", \"service\": \"DSP\","
+		" \"description\": \"Hubs in the north offline\", \"major\": false,"
+		" \"status\": \"open\", \"opened_at\": \"2021-01-12T03:00:00.000Z\","
+		" \"timeline\": ["
+		"  {\"stage\": \"detected\", \"at\": \"2021-01-12T03:00:00.000Z\","
+		"   \"received_at\": \"2021-01-12T03:01:00.000Z\", \"event_id\": \"E1\","
+		"   \"source\": \"monitoring\"},"
+		"  {\"stage\": \"notified\", \"at\": \"2021-01-12T03:40:00.000Z\","
+		"   \"received_at\": \"2021-01-12T03:41:00.000Z\", \"event_id\": \"E2\","
+		"   \"source\": \"user\"},"
+		"  {\"stage\": \"workaround\", \"at\": \"2021-01-12T03:55:00.000Z\","
+		"   \"received_at\": \"2021-01-12T03:56:00.000Z\", \"event_id\": \"E3\","
+		"   \"source\": \"provider\"}],"
+		" \"problem\": \"PBI000000000007\"}",
+		0, NULL);
+	assert_non_null(expected);
+	if (!json_equal(wire, expected)) {
+		char *text = json_dumps(wire, JSON_SORT_KEYS);
+		fail_msg("unexpected wire view: %s", text);
+	}
+	json_decref(expected);
+	json_decref(wire);
+	incident_destroy(&inc);
+}
+
+static void test_wire_view_of_empty_incident(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_new_incident();
+	json_t *wire = incident_to_wire(inc, &cfg);
+	assert_non_null(wire);
+	json_t *expected = json_loads(
+		"{\"id\": \"INC000000000001\", \"provider\": \"csp-north\", \"ref\": \"R-1\","
+		" \"category\": 2, \"title\": \"Comms hubs offline\", \"service\": null,"
+		" \"description\": null, \"major\": false, \"status\": \"open\","
+		" \"opened_at\": null, \"timeline\": [], \"problem\": null}",
+		0, NULL);
+	assert_non_null(expected);
+	assert_true(json_equal(wire, expected));
+	json_decref(expected);
+	json_decref(wire);
+
+	json_t *row = incident_summary(inc, &cfg);
+	assert_non_null(row);
+	assert_true(json_is_null(json_object_get(row, "last_stage")));
+	assert_true(json_is_null(json_object_get(row, "opened_at")));
+	json_decref(row);
+	incident_destroy(&inc);
+}
+
+static void test_summary(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_error_t err = { 0 };
+	incident_t *inc = s_full_incident(&cfg);
+	wire_event_t ev = s_event("E4", "resolved");
+	ev.has_major = ev.major = true;
+	assert_int_equal(s_push(inc, &cfg, RESOLVED, &ev, AT(58), &err), 0);
+	json_t *row = incident_summary(inc, &cfg);
+	assert_non_null(row);
+	json_t *expected = json_loads(
+		"{\"id\": \"INC000000000042\", \"provider\": \"csp-north\", \"ref\": \"R-1\","
+		" \"category\": 2, \"title\": \"Comms hubs offline\", \"major\": true,"
+		" \"status\": \"resolved\", \"opened_at\": \"2021-01-12T03:00:00.000Z\","
+		" \"last_stage\": \"resolved\", \"problem\": \"PBI000000000007\"}",
+		0, NULL);
+	assert_non_null(expected);
+	if (!json_equal(row, expected)) {
+		char *text = json_dumps(row, JSON_SORT_KEYS);
+		fail_msg("unexpected summary: %s", text);
+	}
+	json_decref(expected);
+	json_decref(row);
+	incident_destroy(&inc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_requires_category_and_title),
+		cmocka_unit_test(test_stages_arrive_in_any_order),
+		cmocka_unit_test(test_repeat_stage_is_conflict_and_first_wins),
+		cmocka_unit_test(test_times_must_not_decrease_along_order),
+		cmocka_unit_test(test_equal_times_are_allowed),
+		cmocka_unit_test(test_status_follows_resolved_and_closed),
+		cmocka_unit_test(test_major_by_flag_or_stage_and_never_undone),
+		cmocka_unit_test(test_later_category_and_title_are_ignored),
+		cmocka_unit_test(test_opened_at_moves_back_with_backfilled_stage),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_record_keeps_stage_missing_from_config),
+		cmocka_unit_test(test_malformed_records_are_refused),
+		cmocka_unit_test(test_wire_view),
+		cmocka_unit_test(test_wire_view_of_empty_incident),
+		cmocka_unit_test(test_summary),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
