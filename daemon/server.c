@@ -1,1 +1,571 @@
-/* stub: being written */
+/*
+ * server: ZeroMQ sockets inside the libuv loop. See server.h.
+ */
+#include "daemon/server.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "daemon/ledger.h"
+#include "daemon/log.h"
+#include "daemon/writer.h"
+#include "proto/wire.h"
+
+/* Messages handled per wakeup before the loop gets a turn (an idle handle resumes). */
+#define DRAIN_MAX 256
+/* The routing frames kept for a reply: identities and the REQ delimiter. */
+#define ENVELOPE_FRAMES 8
+#define ENVELOPE_BYTES 1024
+/* Frames read of one message; more are counted and dropped. */
+#define MESSAGE_FRAMES 16
+
+/* How a reply finds its way back: the frames before the body, as received. */
+typedef struct {
+	unsigned n;
+	size_t len[ENVELOPE_FRAMES];
+	unsigned char data[ENVELOPE_BYTES];
+} envelope_t;
+
+/* A reply waiting for its peer's pipe to have room. */
+typedef struct outbound {
+	struct outbound *next;
+	envelope_t *env;
+	char *reply;
+	size_t reply_len;
+} outbound_t;
+
+struct server {
+	uv_loop_t *loop;
+	const config_t *cfg;
+	store_t *store;
+	writer_t *writer;
+	void *ctx;
+	void *router;
+	void *pub;
+	uv_poll_t poll;
+	uv_prepare_t prepare;
+	uv_idle_t idle;
+	uv_timer_t retry;
+	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	outbound_t *out_head, **out_tail;
+	uint64_t started_ms;  /* uv_now at start */
+	bool stopping;
+	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
+};
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_events(void *socket)
+{
+	int events = 0;
+	size_t len = sizeof events;
+	if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &len) < 0)
+		return 0;
+	return events;
+}
+
+/*
+ * Sends envelope and reply. Returns 0 when sent or dropped for good (peer gone), -EAGAIN when
+ * the peer's pipe is full and the reply must wait.
+ */
+static int s_send_reply(server_t *s, const envelope_t *env, const char *reply, size_t len)
+{
+	const unsigned char *p = env->data;
+	for (unsigned i = 0; i < env->n; p += env->len[i], i++) {
+		if (zmq_send(s->router, p, env->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			continue;
+		if (i == 0 && errno == EAGAIN)
+			return -EAGAIN;
+		log_debug("reply dropped: %s", zmq_strerror(errno));
+		return 0;
+	}
+	if (zmq_send(s->router, reply, len, ZMQ_DONTWAIT) < 0)
+		log_debug("reply dropped: %s", zmq_strerror(errno));
+	return 0;
+}
+
+static bool s_same_peer(const envelope_t *a, const envelope_t *b)
+{
+	return a->len[0] == b->len[0] && memcmp(a->data, b->data, a->len[0]) == 0;
+}
+
+/*
+ * Tries every waiting reply once, in order. A peer still full keeps its later replies waiting
+ * behind the first, so that one peer's replies never overtake each other.
+ */
+static void s_flush(server_t *s)
+{
+	const envelope_t *blocked[16];
+	unsigned n_blocked = 0;
+	outbound_t **pp = &s->out_head;
+	while (*pp) {
+		outbound_t *o = *pp;
+		bool skip = false;
+		for (unsigned i = 0; i < n_blocked && !skip; i++)
+			skip = s_same_peer(blocked[i], o->env);
+		if (!skip && s_send_reply(s, o->env, o->reply, o->reply_len) == 0) {
+			*pp = o->next;
+			free(o->env);
+			free(o->reply);
+			free(o);
+			continue;
+		}
+		if (!skip && n_blocked < 16)
+			blocked[n_blocked++] = o->env;
+		pp = &o->next;
+	}
+	s->out_tail = pp;
+	if (!s->out_head)
+		uv_timer_stop(&s->retry);
+}
+
+static void s_on_retry(uv_timer_t *timer)
+{
+	s_flush(timer->data);
+}
+
+/* Sends a reply now, or keeps it (taking env and reply) until the peer has room. */
+static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
+{
+	if (!reply) {
+		free(env);
+		return;
+	}
+	if (!s->out_head && s_send_reply(s, env, reply, len) == 0) {
+		free(env);
+		free(reply);
+		return;
+	}
+	outbound_t *o = malloc(sizeof *o);
+	if (!o) {
+		free(env);
+		free(reply);
+		return;
+	}
+	*o = (outbound_t){ NULL, env, reply, len };
+	*s->out_tail = o;
+	s->out_tail = &o->next;
+	if (!uv_is_active((uv_handle_t *)&s->retry))
+		uv_timer_start(&s->retry, s_on_retry, 1, 1);
+}
+
+static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err, const json_t *id)
+{
+	size_t len;
+	char *reply = wire_reply_error(err, id, &len);
+	s_reply(s, env, reply, len);
+}
+
+static void s_publish(server_t *s, const ledger_pub_t *pubs)
+{
+	for (const ledger_pub_t *p = pubs; p; p = p->next) {
+		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
+		if (zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			zmq_send(s->pub, p->body, p->body_len, ZMQ_DONTWAIT);
+	}
+}
+
+/* Writer callback: the committed jobs, replied to and published in commit order. */
+static void s_on_committed(writer_job_t *jobs, void *arg)
+{
+	server_t *s = arg;
+	while (jobs) {
+		writer_job_t *job = jobs;
+		jobs = job->next;
+		s_reply(s, job->peer, job->reply, job->reply_len);
+		job->peer = NULL;
+		job->reply = NULL;
+		s_publish(s, job->pubs);
+		writer_job_free(job);
+	}
+}
+
+/*
+ * Handles one request body from env: decodes it, answers reads at once and queues writes for
+ * the writer. Takes env.
+ */
+static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t len,
+		       int64_t received_ms)
+{
+	wire_error_t err;
+	json_t *req = NULL, *id = NULL;
+	const char *op;
+	if (wire_request_decode(body, len, &req, &op, &id, &err) < 0) {
+		s_reply_error(s, env, &err, id);
+		json_decref(id);
+		return;
+	}
+	if (s->stopping) {
+		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
+		s_reply_error(s, env, &err, json_object_get(req, "id"));
+	} else if (ledger_op_writes(op)) {
+		writer_job_t *job = calloc(1, sizeof *job);
+		if (job) {
+			*job = (writer_job_t){ .request = req, .op = op, .received_ms = received_ms,
+					       .peer = env };
+			writer_submit(s->writer, job);
+			return;
+		}
+		free(env);
+	} else {
+		ledger_result_t res;
+		ledger_result_init(&res);
+		ledger_read(s->store, s->cfg, req, op, (int64_t)(uv_now(s->loop) - s->started_ms) / 1000,
+			    &res);
+		size_t rlen;
+		const json_t *rid = json_object_get(req, "id");
+		char *reply = res.fields ? wire_reply_ok(res.fields, rid, &rlen)
+					 : wire_reply_error(&res.err, rid, &rlen);
+		res.fields = NULL;
+		ledger_result_clear(&res);
+		s_reply(s, env, reply, rlen);
+	}
+	json_decref(req);
+}
+
+/*
+ * Splits the frames of one message into its envelope and body. The envelope is the first
+ * frame (the peer's identity) and, when an empty delimiter follows it with more frames after
+ * (REQ, or a DEALER that speaks like one), everything up to that delimiter. Returns the index
+ * of the first body frame, or -1 when the envelope does not fit (the message is dropped: no
+ * reply could find its way back).
+ */
+static int s_envelope(zmq_msg_t *frames, int n, envelope_t *env)
+{
+	int body = 1;
+	for (int i = 1; i < n - 1 && i < ENVELOPE_FRAMES; i++) {
+		if (zmq_msg_size(&frames[i]) == 0) {
+			body = i + 1;
+			break;
+		}
+	}
+	size_t used = 0;
+	env->n = 0;
+	for (int i = 0; i < body; i++) {
+		size_t len = zmq_msg_size(&frames[i]);
+		if (used + len > ENVELOPE_BYTES)
+			return -1;
+		memcpy(env->data + used, zmq_msg_data(&frames[i]), len);
+		env->len[env->n++] = len;
+		used += len;
+	}
+	return body;
+}
+
+/* Checks the body frames of a message; on success *body is the one request frame. */
+static int s_check_body(server_t *s, zmq_msg_t *frames, int first, int n, int total,
+			zmq_msg_t **body, wire_error_t *err)
+{
+	(void)n;
+	if (total - first != 1)
+		return wire_error_set(err, WIRE_BAD_REQUEST,
+				      "request: expected one frame holding a JSON object, got %d frames",
+				      total - first);
+	*body = &frames[first];
+	size_t len = zmq_msg_size(*body);
+	if (len > s->cfg->max_request_bytes)
+		return wire_error_set(err, WIRE_TOO_LARGE,
+				      "request: %zu bytes is more than max_request_bytes (%zu)", len,
+				      s->cfg->max_request_bytes);
+	if (len == 0)
+		return wire_error_set(err, WIRE_BAD_JSON, "request: empty frame");
+	return 0;
+}
+
+/* Receives one whole message (all its frames) and handles it. */
+static void s_recv_one(server_t *s)
+{
+	zmq_msg_t frames[MESSAGE_FRAMES];
+	int n = 0, total = 0;
+	int more = 1;
+	while (more) {
+		zmq_msg_t *m = &frames[n < MESSAGE_FRAMES ? n : MESSAGE_FRAMES - 1];
+		if (n == MESSAGE_FRAMES)
+			zmq_msg_close(m); /* keep counting, keep only the first frames */
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, s->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(m);
+			break;
+		}
+		more = zmq_msg_more(m);
+		total++;
+		if (n < MESSAGE_FRAMES)
+			n++;
+	}
+	int64_t received_ms = s_now_ms();
+	envelope_t *env = malloc(sizeof *env);
+	int first = env && n > 0 ? s_envelope(frames, n, env) : -1;
+	if (first < 0) {
+		free(env);
+	} else {
+		wire_error_t err;
+		zmq_msg_t *body;
+		if (s_check_body(s, frames, first, n, total, &body, &err) < 0)
+			s_reply_error(s, env, &err, NULL);
+		else
+			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), received_ms);
+	}
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&frames[i]);
+}
+
+static void s_on_idle(uv_idle_t *idle);
+
+/*
+ * Handles input until ZMQ_EVENTS shows none (or DRAIN_MAX messages, then the idle handle
+ * brings us back), and flushes waiting replies when there is room.
+ */
+static void s_drain(server_t *s)
+{
+	if (s->stopping)
+		return;
+	int events = 0;
+	for (int i = 0; i < DRAIN_MAX; i++) {
+		events = s_events(s->router);
+		if ((events & ZMQ_POLLOUT) && s->out_head)
+			s_flush(s);
+		if (!(events & ZMQ_POLLIN))
+			break;
+		s_recv_one(s);
+		events = s_events(s->router);
+	}
+	if (events & ZMQ_POLLIN)
+		uv_idle_start(&s->idle, s_on_idle);
+	else
+		uv_idle_stop(&s->idle);
+}
+
+static void s_on_poll(uv_poll_t *poll, int status, int events)
+{
+	(void)status;
+	(void)events;
+	s_drain(poll->data);
+}
+
+static void s_on_prepare(uv_prepare_t *prepare)
+{
+	s_drain(prepare->data);
+}
+
+static void s_on_idle(uv_idle_t *idle)
+{
+	s_drain(idle->data);
+}
+
+/* A crashed reader process leaves a slot that stops page reuse; clear such slots hourly. */
+static void s_on_readers(uv_timer_t *timer)
+{
+	server_t *s = timer->data;
+	int dead = store_reader_check(s->store);
+	if (dead > 0)
+		log_info("cleared %d stale database reader slot(s)", dead);
+}
+
+static void s_on_signal(uv_signal_t *sig, int signum)
+{
+	log_info("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	server_stop(sig->data);
+}
+
+/*
+ * True when something already listens on the ipc:// endpoint: libzmq would silently take the
+ * path over from it, so a second daemon must be refused here.
+ */
+static bool s_ipc_in_use(const char *endpoint)
+{
+	const char *path = endpoint + strlen("ipc://");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return false;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool in_use = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return in_use;
+}
+
+static int s_bind_all(void *socket, char *const *endpoints, const char *what, char *errbuf,
+		      size_t errlen)
+{
+	for (size_t i = 0; endpoints[i]; i++) {
+		const char *ep = endpoints[i];
+		if (strncmp(ep, "ipc://", 6) == 0 && s_ipc_in_use(ep)) {
+			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: Address already in use",
+				 what, ep);
+			return -1;
+		}
+		if (zmq_bind(socket, ep) < 0) {
+			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: %s", what, ep,
+				 zmq_strerror(errno));
+			return -1;
+		}
+		log_info("%s on %s", what, ep);
+	}
+	return 0;
+}
+
+/* Creates and binds the ROUTER and PUB sockets. */
+static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
+{
+	int one = 1, linger = 2000, hwm = 100000;
+	/* Frames far larger than max_request_bytes are cut off by libzmq (the peer is dropped). */
+	int64_t maxmsg = (int64_t)s->cfg->max_request_bytes * 4 + 16 * 1024 * 1024;
+	s->ctx = zmq_ctx_new();
+	s->router = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
+	s->pub = s->ctx ? zmq_socket(s->ctx, ZMQ_PUB) : NULL;
+	if (!s->router || !s->pub) {
+		snprintf(errbuf, errlen, "cannot create sockets: %s", zmq_strerror(errno));
+		return -1;
+	}
+	/* Without ROUTER_MANDATORY a full peer pipe drops replies silently. */
+	zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+	zmq_setsockopt(s->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
+	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
+	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static void s_sockets_close(server_t *s)
+{
+	if (s->router)
+		zmq_close(s->router);
+	if (s->pub)
+		zmq_close(s->pub);
+	if (s->ctx)
+		zmq_ctx_term(s->ctx);
+	s->router = s->pub = s->ctx = NULL;
+}
+
+/* Starts the handles that watch the ROUTER and the signals. */
+static int s_handles_start(server_t *s)
+{
+	int fd;
+	size_t len = sizeof fd;
+	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0)
+		return -1;
+	uv_poll_init_socket(s->loop, &s->poll, fd);
+	uv_prepare_init(s->loop, &s->prepare);
+	uv_idle_init(s->loop, &s->idle);
+	uv_timer_init(s->loop, &s->retry);
+	uv_timer_init(s->loop, &s->readers);
+	uv_signal_init(s->loop, &s->sigint);
+	uv_signal_init(s->loop, &s->sigterm);
+	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
+				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
+				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->sigint,
+				   (uv_handle_t *)&s->sigterm };
+	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+		handles[i]->data = s;
+	s->open_handles = (int)(sizeof handles / sizeof handles[0]);
+	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
+	uv_prepare_start(&s->prepare, s_on_prepare);
+	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
+	uv_unref((uv_handle_t *)&s->readers);
+	uv_signal_start(&s->sigint, s_on_signal, SIGINT);
+	uv_signal_start(&s->sigterm, s_on_signal, SIGTERM);
+	return 0;
+}
+
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, char *errbuf,
+		     size_t errlen)
+{
+	server_t *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->cfg = cfg;
+	s->store = store;
+	s->out_tail = &s->out_head;
+	s->started_ms = uv_now(loop);
+	if (s_sockets_open(s, errbuf, errlen) < 0)
+		goto fail;
+	s->writer = writer_new(loop, store, cfg, s_on_committed, s);
+	if (!s->writer) {
+		snprintf(errbuf, errlen, "cannot start the writer thread");
+		goto fail;
+	}
+	if (s_handles_start(s) < 0) {
+		snprintf(errbuf, errlen, "cannot watch the api socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	return s;
+fail:
+	writer_stop(&s->writer);
+	s_sockets_close(s);
+	free(s);
+	return NULL;
+}
+
+/* The last handle closed: every reply that could be sent has been; close the sockets. */
+static void s_on_handle_closed(uv_handle_t *handle)
+{
+	server_t *s = handle->data;
+	if (--s->open_handles > 0)
+		return;
+	while (s->out_head) {
+		outbound_t *o = s->out_head;
+		s->out_head = o->next;
+		free(o->env);
+		free(o->reply);
+		free(o);
+	}
+	s_sockets_close(s);
+}
+
+void server_stop(server_t *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	uv_poll_stop(&s->poll);
+	/* Commits everything accepted; its replies go out through s_on_committed, now. */
+	writer_stop(&s->writer);
+	/* Replies to full pipes get a last bounded chance before the sockets close. */
+	for (int i = 0; s->out_head && i < 1000; i++) {
+		s_flush(s);
+		if (s->out_head)
+			usleep(1000);
+	}
+	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
+				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
+				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->sigint,
+				   (uv_handle_t *)&s->sigterm };
+	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+		uv_close(handles[i], s_on_handle_closed);
+}
+
+void server_destroy(server_t **server_p)
+{
+	server_t *s = *server_p;
+	if (!s)
+		return;
+	s_sockets_close(s);
+	free(s);
+	*server_p = NULL;
+}

@@ -1,1 +1,246 @@
-/* stub: being written */
+/*
+ * writer: the write thread and its group commit. See writer.h.
+ */
+#include "daemon/writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+struct writer {
+	uv_loop_t *loop;
+	store_t *store;
+	const config_t *cfg;
+	writer_done_cb done;
+	void *done_arg;
+
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	writer_job_t *queue, **queue_tail; /* submitted, not yet taken; under lock */
+	writer_job_t *finished, **finished_tail; /* committed, not yet handed back; under lock */
+	size_t pending;                     /* submitted and not handed back; under lock */
+	bool stopping;                      /* under lock */
+	uv_async_t async;
+};
+
+void writer_job_free(writer_job_t *job)
+{
+	if (!job)
+		return;
+	json_decref(job->request);
+	free(job->reply);
+	ledger_pubs_free(job->pubs);
+	free(job);
+}
+
+/* Takes up to WRITER_BATCH_MAX queued jobs, waiting for one; NULL when stopping and idle. */
+static writer_job_t *s_take_batch(writer_t *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (!w->queue && !w->stopping)
+		pthread_cond_wait(&w->wake, &w->lock);
+	writer_job_t *batch = w->queue, *last = w->queue;
+	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++)
+		last = last->next;
+	if (last) {
+		w->queue = last->next;
+		last->next = NULL;
+		if (!w->queue)
+			w->queue_tail = &w->queue;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return batch;
+}
+
+/*
+ * Applies every job of batch in one transaction and commits. Results stay in results[] (one
+ * per job). Returns 0 or the LMDB error that stopped the batch.
+ */
+static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results)
+{
+	store_txn_t txn;
+	ledger_batch_t lb;
+	int rc = store_txn_begin(w->store, true, &txn);
+	if (rc != 0)
+		return rc;
+	rc = ledger_batch_start(&lb, w->cfg, &txn);
+	size_t i = 0;
+	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
+		ledger_result_init(&results[i]);
+		rc = ledger_write(&lb, &txn, job->request, job->op, job->received_ms, &results[i]);
+	}
+	if (rc == 0)
+		rc = ledger_batch_finish(&lb, &txn);
+	if (rc != 0) {
+		store_txn_abort(&txn);
+		return rc;
+	}
+	return store_txn_commit(&txn);
+}
+
+/* Turns each job's result into its reply frame and messages. */
+static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
+{
+	size_t i = 0;
+	for (writer_job_t *job = batch; job; job = job->next, i++) {
+		ledger_result_t *res = &results[i];
+		const json_t *id = json_object_get(job->request, "id");
+		if (rc != 0) {
+			wire_error_t err;
+			wire_error_set(&err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
+			job->reply = wire_reply_error(&err, id, &job->reply_len);
+		} else if (res->fields) {
+			job->reply = wire_reply_ok(res->fields, id, &job->reply_len);
+			res->fields = NULL;
+			job->pubs = res->pubs;
+			res->pubs = NULL;
+		} else {
+			job->reply = wire_reply_error(&res->err, id, &job->reply_len);
+		}
+		ledger_result_clear(res);
+	}
+}
+
+/*
+ * Commits batch, growing the map and retrying when it is full: no request fails for it.
+ * Any other storage error fails the whole batch with `internal`.
+ */
+static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
+{
+	ledger_result_t *results = calloc(n, sizeof *results);
+	int rc = results ? 0 : ENOMEM;
+	for (;;) {
+		for (size_t i = 0; results && i < n; i++)
+			ledger_result_clear(&results[i]);
+		if (results)
+			rc = s_apply(w, batch, results);
+		if (rc != MDB_MAP_FULL)
+			break;
+		if ((rc = store_grow(w->store)) != 0)
+			break;
+	}
+	if (rc != 0)
+		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
+	if (results) {
+		s_finish_jobs(batch, results, rc);
+		free(results);
+	}
+}
+
+/* Hands the committed batch to the loop thread. */
+static void s_hand_back(writer_t *w, writer_job_t *batch)
+{
+	writer_job_t *last = batch;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&w->lock);
+	*w->finished_tail = batch;
+	w->finished_tail = &last->next;
+	pthread_mutex_unlock(&w->lock);
+	uv_async_send(&w->async);
+}
+
+static void *s_thread_main(void *arg)
+{
+	writer_t *w = arg;
+	writer_job_t *batch;
+	while ((batch = s_take_batch(w)) != NULL) {
+		size_t n = 0;
+		for (writer_job_t *job = batch; job; job = job->next)
+			n++;
+		s_commit_batch(w, batch, n);
+		s_hand_back(w, batch);
+	}
+	return NULL;
+}
+
+/* On the loop thread: takes the finished jobs and passes them to the done callback. */
+static void s_on_async(uv_async_t *async)
+{
+	writer_t *w = async->data;
+	pthread_mutex_lock(&w->lock);
+	writer_job_t *jobs = w->finished;
+	size_t n = 0;
+	for (writer_job_t *job = jobs; job; job = job->next)
+		n++;
+	w->finished = NULL;
+	w->finished_tail = &w->finished;
+	w->pending -= n;
+	pthread_mutex_unlock(&w->lock);
+	if (jobs)
+		w->done(jobs, w->done_arg);
+}
+
+static void s_on_close(uv_handle_t *handle)
+{
+	writer_t *w = handle->data;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}
+
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, writer_done_cb done,
+		     void *arg)
+{
+	writer_t *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->loop = loop;
+	w->store = store;
+	w->cfg = cfg;
+	w->done = done;
+	w->done_arg = arg;
+	w->queue_tail = &w->queue;
+	w->finished_tail = &w->finished;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (uv_async_init(loop, &w->async, s_on_async) != 0) {
+		free(w);
+		return NULL;
+	}
+	w->async.data = w;
+	if (pthread_create(&w->thread, NULL, s_thread_main, w) != 0) {
+		uv_close((uv_handle_t *)&w->async, s_on_close);
+		return NULL;
+	}
+	return w;
+}
+
+void writer_submit(writer_t *w, writer_job_t *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->queue_tail = job;
+	w->queue_tail = &job->next;
+	w->pending++;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t writer_pending(writer_t *w)
+{
+	pthread_mutex_lock(&w->lock);
+	size_t n = w->pending;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void writer_stop(writer_t **writer_p)
+{
+	writer_t *w = *writer_p;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	/* The last batches: hand them back now, before the handle closes. */
+	s_on_async(&w->async);
+	uv_close((uv_handle_t *)&w->async, s_on_close);
+	*writer_p = NULL;
+}

@@ -1,0 +1,68 @@
+/*
+ * writer: the one thread that writes to the store, with group commit.
+ *
+ * The event loop submits jobs; the writer takes every job queued so far (up to a batch limit)
+ * into one write transaction, applies each through ledger_write(), commits with fsync, and
+ * hands the finished jobs back to the loop (uv_async), which sends their replies and
+ * publishes their messages. Jobs that arrive while a commit runs share the next commit, and
+ * fsync never blocks the loop.
+ */
+#ifndef INCIDENTD_DAEMON_WRITER_H
+#define INCIDENTD_DAEMON_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "daemon/config.h"
+#include "daemon/ledger.h"
+#include "daemon/store.h"
+
+/* The most jobs one transaction takes. */
+#define WRITER_BATCH_MAX 4096
+
+/* One state-changing request. The submitter fills the inputs; the writer the outputs. */
+typedef struct writer_job {
+	struct writer_job *next;
+	/* inputs */
+	json_t *request;      /* owned: the decoded request */
+	const char *op;       /* points into request */
+	int64_t received_ms;
+	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
+	/* outputs */
+	char *reply;          /* malloc'd reply frame */
+	size_t reply_len;
+	ledger_pub_t *pubs;   /* owned list, to publish after the reply */
+} writer_job_t;
+
+/* Called on the loop thread with a list of finished jobs, which the callee then owns. */
+typedef void (*writer_done_cb)(writer_job_t *jobs, void *arg);
+
+typedef struct writer writer_t;
+
+/*
+ * Starts the writer thread for store, handing finished jobs to done on loop. Returns NULL on
+ * failure. store and cfg must outlive the writer.
+ */
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, writer_done_cb done,
+		     void *arg);
+
+/* Queues job (ownership passes to the writer until it comes back through done). */
+void writer_submit(writer_t *writer, writer_job_t *job);
+
+/* The number of jobs submitted and not yet handed back. */
+size_t writer_pending(writer_t *writer);
+
+/*
+ * Stops taking jobs, commits every queued job, joins the thread and closes the async handle;
+ * done is called for the last jobs during the next loop iterations. The writer is freed in
+ * the close callback; *writer_p is set to NULL at once. Accepts NULL.
+ */
+void writer_stop(writer_t **writer_p);
+
+/* Frees a job and everything it owns. */
+void writer_job_free(writer_job_t *job);
+
+#endif
