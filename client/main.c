@@ -1,1 +1,44 @@
-int main(void) { return 0; }
+/*
+ * incidentctl: the command-line client of incidentd. main() reads the global options, picks
+ * the command and hands over; each command group lives in its own cmd_*.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/args.h"
+#include "client/cli.h"
+#include "client/commands.h"
+
+static const struct {
+	const char *name;
+	int (*run)(cli_t *cli, int argc, char **argv);
+} s_commands[] = {
+	{"push", cmd_push},         {"list", cmd_list},       {"show", cmd_show},
+	{"breaches", cmd_breaches}, {"problem", cmd_problem}, {"report", cmd_report},
+	{"status", cmd_status},     {"watch", cmd_watch},
+};
+
+/* The defaults before any option: the environment, then the contract's endpoint. */
+static void s_defaults(cli_t *cli)
+{
+	const char *env = getenv("INCIDENTD_API");
+	cli->endpoint = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_API;
+	cli->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	cli->json = false;
+}
+
+int main(int argc, char **argv)
+{
+	cli_t cli;
+	int status = CLI_EXIT_OK;
+	s_defaults(&cli);
+	int first = args_parse_global(&cli, argc, argv, &status);
+	if (first < 0)
+		return status;
+	if (first >= argc)
+		return cli_usage_error("missing COMMAND");
+	for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+		if (strcmp(argv[first], s_commands[i].name) == 0)
+			return s_commands[i].run(&cli, argc - first, argv + first);
+	return cli_usage_error("unknown command '%s'", argv[first]);
+}

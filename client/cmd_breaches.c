@@ -1,0 +1,50 @@
+/* breaches: the recorded SLA breaches as a table. */
+#include "client/args.h"
+#include "client/commands.h"
+#include "client/render.h"
+
+static void s_render(const json_t *reply)
+{
+	static const char *const headers[] = {"BREACH", "INCIDENT",    "PROVIDER", "SLA",
+					      "DUE",    "STOPPED",     "LATE_BY",  "DETECTED",
+					      "DETECTED_AT"};
+	static const char *const fields[] = {"breach", "incident",   "provider", "sla",
+					     "due",    "stopped_at", "late_by_ms", "detected",
+					     "detected_at"};
+	const json_t *list = json_object_get(reply, "breaches");
+	table_t *table = table_new(sizeof headers / sizeof headers[0], headers);
+	if (json_array_size(list) == 0 || table == NULL) {
+		puts("no breaches");
+		table_destroy(&table);
+		return;
+	}
+	size_t i;
+	const json_t *b;
+	json_array_foreach(list, i, b)
+		table_add_object(table, b, fields);
+	table_print(table, stdout, 0);
+	table_destroy(&table);
+}
+
+int cmd_breaches(cli_t *cli, int argc, char **argv)
+{
+	static const arg_spec_t flags[] = {
+		{"--provider", ARG_STRING, "provider", false, NULL},
+		{"--sla", ARG_STRING, "sla", false, NULL},
+		{"--since", ARG_STRING, "since", false, NULL},
+		{NULL, ARG_STRING, NULL, false, NULL},
+	};
+	static const args_def_t def = {.flags = flags};
+	json_t *req = json_pack("{s:s}", "op", "breaches");
+	json_t *reply = NULL;
+	int status, npos;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		s_render(reply);
+	json_decref(reply);
+	return status;
+}

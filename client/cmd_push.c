@@ -1,0 +1,288 @@
+/*
+ * push: events into the daemon, either one built from flags or a file of them (-f), one JSON
+ * object per line, sent through a window of requests in flight so that a large file is not
+ * paced by round trips.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/args.h"
+#include "client/commands.h"
+#include "client/render.h"
+#include "client/rpc.h"
+
+/* Requests in flight at once in push -f: enough to hide round trips, few enough to be fair. */
+#define PUSH_WINDOW 64
+/* The progress line is redrawn at most this often. */
+#define PUSH_PROGRESS_MS 100
+
+/* The state of one push -f run. */
+typedef struct {
+	const cli_t *cli;
+	rpc_t *rpc;
+	FILE *in;
+	char *buf; /* getline's buffer */
+	size_t bufsz;
+	long line;                  /* lines read so far; a request's id is its line number */
+	bool eof;
+	long inflight[PUSH_WINDOW]; /* line numbers awaiting a reply, unordered */
+	size_t ninflight;
+	long sent, accepted, duplicate, refused;
+	bool progress;    /* stderr is a terminal: keep a progress line there */
+	int64_t drawn_ms; /* when the progress line was last drawn */
+} s_batch_t;
+
+/* Redraws the progress line; with force, even if it was drawn a moment ago. */
+static void s_progress(s_batch_t *b, bool force)
+{
+	if (!b->progress || (!force && cli_clock_ms() - b->drawn_ms < PUSH_PROGRESS_MS))
+		return;
+	fprintf(stderr, "\rsent %ld, accepted %ld, duplicate %ld, refused %ld", b->sent,
+		b->accepted, b->duplicate, b->refused);
+	fflush(stderr);
+	b->drawn_ms = cli_clock_ms();
+}
+
+/* Reports a refused line, wiping the progress line first so the message stands alone. */
+static void s_refuse(s_batch_t *b, long line, const char *code, const char *message)
+{
+	if (b->progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "line %ld: %s: %s\n", line, code, message);
+	b->refused++;
+	b->drawn_ms = 0;
+}
+
+/* True when the line holds nothing but white space. */
+static bool s_blank(const char *text)
+{
+	return text[strspn(text, " \t\r\n")] == '\0';
+}
+
+/*
+ * Reads lines until one is sent, one is refused before sending, or the input ends. Returns 0
+ * or a negative errno from sending.
+ */
+static int s_send_next(s_batch_t *b)
+{
+	for (;;) {
+		if (getline(&b->buf, &b->bufsz, b->in) < 0) {
+			b->eof = true;
+			return 0;
+		}
+		b->line++;
+		if (s_blank(b->buf))
+			continue;
+		json_error_t jerr;
+		json_t *ev = json_loads(b->buf, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(ev)) {
+			s_refuse(b, b->line, "bad_json", ev == NULL ? jerr.text : "not a JSON object");
+			json_decref(ev);
+			return 0;
+		}
+		json_object_set_new(ev, "op", json_string("event"));
+		json_object_set_new(ev, "id", json_integer(b->line));
+		int rc = rpc_send(b->rpc, ev);
+		json_decref(ev);
+		if (rc == 0) {
+			b->inflight[b->ninflight++] = b->line;
+			b->sent++;
+		}
+		return rc;
+	}
+}
+
+/* Removes line from the requests in flight; false when it was not one of them. */
+static bool s_settle(s_batch_t *b, long line)
+{
+	for (size_t i = 0; i < b->ninflight; i++) {
+		if (b->inflight[i] == line) {
+			b->inflight[i] = b->inflight[--b->ninflight];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Counts one reply against the line it answers. */
+static void s_account(s_batch_t *b, const json_t *reply, const char *raw)
+{
+	long line = (long)json_integer_value(json_object_get(reply, "id"));
+	if (!s_settle(b, line))
+		return; /* not ours (a stray or repeated reply): nothing to count */
+	if (b->cli->json)
+		render_json_line(raw, reply);
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		if (json_is_true(json_object_get(reply, "duplicate")))
+			b->duplicate++;
+		else
+			b->accepted++;
+		return;
+	}
+	const char *code, *message;
+	cli_reply_error(reply, &code, &message);
+	s_refuse(b, line, code, message);
+}
+
+/*
+ * Waits up to the timeout for one reply, then takes whatever else has already arrived.
+ * Returns 0, or -ETIMEDOUT when the daemon stopped answering.
+ */
+static int s_collect(s_batch_t *b)
+{
+	long wait_ms = b->cli->timeout_ms;
+	for (;;) {
+		json_t *reply = NULL;
+		char *raw = NULL;
+		int rc = rpc_recv(b->rpc, wait_ms, &reply, &raw);
+		if (rc == -ETIMEDOUT)
+			return wait_ms > 0 ? rc : 0;
+		if (rc == -EBADMSG)
+			fprintf(stderr, "incidentctl: a reply that is not a JSON object was ignored\n");
+		else if (rc < 0)
+			return rc;
+		else
+			s_account(b, reply, raw);
+		json_decref(reply);
+		free(raw);
+		wait_ms = 0;
+	}
+}
+
+/* Keeps the window full until the input ends, then waits for the last replies. */
+static int s_pump(s_batch_t *b)
+{
+	while (!b->eof || b->ninflight > 0) {
+		while (!b->eof && b->ninflight < PUSH_WINDOW) {
+			int rc = s_send_next(b);
+			if (rc < 0)
+				return rc;
+			s_progress(b, false);
+		}
+		if (b->ninflight > 0) {
+			int rc = s_collect(b);
+			if (rc < 0)
+				return rc;
+		}
+		s_progress(b, false);
+	}
+	return 0;
+}
+
+/*
+ * Prints the summary (to stderr under --json, so that stdout holds nothing but replies) and
+ * picks the exit status.
+ */
+static int s_finish(s_batch_t *b, int rc)
+{
+	if (b->progress) {
+		s_progress(b, true);
+		fputc('\n', stderr);
+	}
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "incidentctl: no answer from %s within %ld ms (%zu requests unanswered)\n",
+			b->cli->endpoint, b->cli->timeout_ms, b->ninflight);
+	else if (rc < 0)
+		fprintf(stderr, "incidentctl: %s: %s\n", b->cli->endpoint, strerror(-rc));
+	fprintf(b->cli->json ? stderr : stdout, "accepted %ld, duplicate %ld, refused %ld\n",
+		b->accepted, b->duplicate, b->refused);
+	if (rc == -ETIMEDOUT)
+		return CLI_EXIT_NO_ANSWER;
+	return rc < 0 || b->refused > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}
+
+/* push -f FILE|-: every line of the file as one event request. */
+static int s_push_file(const cli_t *cli, const char *path)
+{
+	s_batch_t b = {.cli = cli, .progress = isatty(STDERR_FILENO) != 0};
+	bool is_stdin = strcmp(path, "-") == 0;
+	b.in = is_stdin ? stdin : fopen(path, "r");
+	if (b.in == NULL) {
+		fprintf(stderr, "incidentctl: %s: %s\n", path, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	b.rpc = rpc_new(cli->endpoint);
+	int status;
+	if (b.rpc == NULL)
+		status = cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
+	else
+		status = s_finish(&b, s_pump(&b));
+	rpc_destroy(&b.rpc);
+	free(b.buf);
+	if (!is_stdin)
+		fclose(b.in);
+	return status;
+}
+
+/* The outcome of one event: "INC000000000001 open (duplicate)" and any breaches it revealed. */
+static void s_render_event(const json_t *reply)
+{
+	char incident[RENDER_BUFSZ], status[RENDER_BUFSZ];
+	printf("%s %s%s\n", render_value(reply, "incident", incident),
+	       render_value(reply, "status", status),
+	       json_is_true(json_object_get(reply, "duplicate")) ? " (duplicate)" : "");
+	size_t i;
+	const json_t *breach;
+	json_array_foreach(json_object_get(reply, "breaches"), i, breach) {
+		char sla[RENDER_BUFSZ], late[RENDER_BUFSZ];
+		printf("breach %s: late by %s\n", render_value(breach, "sla", sla),
+		       render_value(breach, "late_by_ms", late));
+	}
+}
+
+/* push with event flags: one "event" request (req stolen). */
+static int s_push_one(const cli_t *cli, json_t *req)
+{
+	static const char *const required[] = {"provider", "event_id", "ref", "stage"};
+	static const char *const required_flags[] = {"--provider", "--event-id", "--ref", "--stage"};
+	/* Required here rather than in the flag table: with -f they must be absent instead. */
+	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+		if (json_object_get(req, required[i]) == NULL) {
+			json_decref(req);
+			return cli_usage_error("push: missing %s", required_flags[i]);
+		}
+	}
+	json_t *reply = NULL;
+	int status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		s_render_event(reply);
+	json_decref(reply);
+	return status;
+}
+
+int cmd_push(cli_t *cli, int argc, char **argv)
+{
+	const char *file = NULL;
+	const arg_spec_t flags[] = {
+		{"--provider", ARG_STRING, "provider", false, NULL},
+		{"--event-id", ARG_STRING, "event_id", false, NULL},
+		{"--ref", ARG_STRING, "ref", false, NULL},
+		{"--stage", ARG_STRING, "stage", false, NULL},
+		{"--at", ARG_STRING, "at", false, NULL},
+		{"--category", ARG_INT, "category", false, NULL},
+		{"--title", ARG_STRING, "title", false, NULL},
+		{"--service", ARG_STRING, "service", false, NULL},
+		{"--description", ARG_STRING, "description", false, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL},
+		{"--source", ARG_STRING, "source", false, NULL},
+		{"-f", ARG_STRING, NULL, false, &file},
+		{NULL, ARG_STRING, NULL, false, NULL},
+	};
+	const args_def_t def = {.name = "push", .flags = flags};
+	json_t *req = json_pack("{s:s}", "op", "event");
+	int status, npos;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	if (file == NULL)
+		return s_push_one(cli, req);
+	bool mixed = json_object_size(req) > 1;
+	json_decref(req);
+	if (mixed)
+		return cli_usage_error("push: -f cannot be combined with event flags");
+	return s_push_file(cli, file);
+}

@@ -1,0 +1,131 @@
+/*
+ * report: the monthly report per provider. On a terminal it is two tables (incident counts,
+ * then rule figures); with --csv it is one flat CSV table, a row per provider, rule and
+ * category, for spreadsheets.
+ */
+#include <string.h>
+
+#include "client/args.h"
+#include "client/commands.h"
+#include "client/render.h"
+
+/* The provider columns, shared by the counts table and the CSV. */
+static const char *const s_prov_fields[] = {"provider", "opened", "resolved", "open_at_start",
+					    "open_at_end"};
+enum { PROV_N = sizeof s_prov_fields / sizeof s_prov_fields[0], FIG_N = 6, MAX_COLS = 11 };
+
+/* Adds one row of figures (met, breached, percent) after the first nprefix cells. */
+static void s_add_figures(table_t *t, const char **cells, size_t nprefix, const char *kind,
+			  const char *rule, const char *category, const json_t *fig)
+{
+	char bufs[3][RENDER_BUFSZ];
+	cells[nprefix] = kind;
+	cells[nprefix + 1] = rule;
+	cells[nprefix + 2] = category;
+	cells[nprefix + 3] = render_value(fig, "met", bufs[0]);
+	cells[nprefix + 4] = render_value(fig, "breached", bufs[1]);
+	/* null when nothing was counted: a missing cell rather than a made-up number. */
+	cells[nprefix + 5] = json_is_number(json_object_get(fig, "percent_met"))
+				     ? render_value(fig, "percent_met", bufs[2])
+				     : NULL;
+	table_add(t, cells);
+}
+
+/*
+ * Adds the rows of every rule in rules (an object keyed by rule name, or an array of objects
+ * naming their rule): the rule's total, then each of its categories.
+ */
+static void s_add_rules(table_t *t, const char **cells, size_t nprefix, const char *kind,
+			const json_t *rules)
+{
+	const char *name;
+	const json_t *fig;
+	size_t i;
+	json_object_foreach((json_t *)rules, name, fig) {
+		s_add_figures(t, cells, nprefix, kind, name, "all", fig);
+		const char *cat;
+		const json_t *catfig;
+		json_object_foreach(json_object_get(fig, "categories"), cat, catfig)
+			s_add_figures(t, cells, nprefix, kind, name, cat, catfig);
+	}
+	json_array_foreach(rules, i, fig) {
+		const char *rule = json_string_value(json_object_get(fig, "rule"));
+		if (rule == NULL)
+			rule = json_string_value(json_object_get(fig, "name"));
+		s_add_figures(t, cells, nprefix, kind, rule, "all", fig);
+	}
+}
+
+/* Fills both tables from one provider's entry. */
+static void s_add_provider(table_t *counts, table_t *figures, const json_t *prov, int csv)
+{
+	char bufs[PROV_N][RENDER_BUFSZ];
+	const char *cells[MAX_COLS];
+	for (size_t c = 0; c < PROV_N; c++)
+		cells[c] = render_value(prov, s_prov_fields[c], bufs[c]);
+	if (!csv)
+		table_add(counts, cells);
+	/* In CSV every figures row repeats the counts; on a terminal only the provider. */
+	size_t nprefix = csv ? PROV_N : 1;
+	s_add_rules(figures, cells, nprefix, "sla", json_object_get(prov, "sla"));
+	s_add_rules(figures, cells, nprefix, "problem", json_object_get(prov, "problem_rules"));
+}
+
+static void s_render(const json_t *reply, int csv)
+{
+	static const char *const counts_h[] = {"PROVIDER", "OPENED", "RESOLVED", "OPEN_AT_START",
+					       "OPEN_AT_END"};
+	static const char *const figures_h[] = {"PROVIDER", "KIND", "RULE", "CAT",
+						"MET",      "BREACHED", "PERCENT_MET"};
+	static const char *const csv_h[] = {"provider", "opened",   "resolved", "open_at_start",
+					    "open_at_end", "kind",   "rule",     "category",
+					    "met",      "breached", "percent_met"};
+	table_t *counts = table_new(PROV_N, counts_h);
+	table_t *figures = csv ? table_new(MAX_COLS, csv_h) : table_new(1 + FIG_N, figures_h);
+	const json_t *providers = json_object_get(reply, "providers");
+	size_t i;
+	const json_t *prov;
+	if (counts != NULL && figures != NULL)
+		json_array_foreach(providers, i, prov)
+			s_add_provider(counts, figures, prov, csv);
+	if (csv && figures != NULL) {
+		table_print(figures, stdout, 1);
+	} else if (counts != NULL && figures != NULL) {
+		char month[RENDER_BUFSZ];
+		printf("month  %s\n\n", render_value(reply, "month", month));
+		if (table_rows(counts) == 0)
+			puts("no providers");
+		else
+			table_print(counts, stdout, 0);
+		if (table_rows(figures) > 0) {
+			putchar('\n');
+			table_print(figures, stdout, 0);
+		}
+	}
+	table_destroy(&counts);
+	table_destroy(&figures);
+}
+
+int cmd_report(cli_t *cli, int argc, char **argv)
+{
+	const char *csv = NULL;
+	const arg_spec_t flags[] = {
+		{"--month", ARG_STRING, "month", true, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL},
+		{"--csv", ARG_TRUE, NULL, false, &csv},
+		{NULL, ARG_STRING, NULL, false, NULL},
+	};
+	const args_def_t def = {.flags = flags};
+	json_t *req = json_pack("{s:s}", "op", "report");
+	json_t *reply = NULL;
+	int status, npos;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		s_render(reply, csv != NULL);
+	json_decref(reply);
+	return status;
+}

@@ -1,0 +1,37 @@
+/*
+ * commands: the entry points of incidentctl's commands, one command group per file.
+ *
+ * Each takes the global options (which it may update from options given after the command
+ * name) and argv with argv[0] the command name, and returns the process exit status
+ * (CLI_EXIT_*).
+ */
+#ifndef INCIDENTD_CLIENT_COMMANDS_H
+#define INCIDENTD_CLIENT_COMMANDS_H
+
+#include "client/cli.h"
+
+/* push: one event from flags, or a file of events with -f (cmd_push.c). */
+int cmd_push(cli_t *cli, int argc, char **argv);
+
+/* list: incident summaries, filtered and paged (cmd_incident.c). */
+int cmd_list(cli_t *cli, int argc, char **argv);
+
+/* show INC: an incident with its timeline and verdicts (cmd_incident.c). */
+int cmd_show(cli_t *cli, int argc, char **argv);
+
+/* breaches: recorded SLA breaches (cmd_breaches.c). */
+int cmd_breaches(cli_t *cli, int argc, char **argv);
+
+/* problem create|update|link|unlink|show|list (cmd_problem.c). */
+int cmd_problem(cli_t *cli, int argc, char **argv);
+
+/* report --month YYYY-MM: the monthly provider report (cmd_report.c). */
+int cmd_report(cli_t *cli, int argc, char **argv);
+
+/* status: the daemon's counters (cmd_status.c). */
+int cmd_status(cli_t *cli, int argc, char **argv);
+
+/* watch: published messages as they arrive, until SIGINT or SIGTERM (cmd_watch.c). */
+int cmd_watch(cli_t *cli, int argc, char **argv);
+
+#endif

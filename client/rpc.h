@@ -1,0 +1,37 @@
+/*
+ * rpc: requests to the daemon's API socket over a ZeroMQ DEALER socket.
+ *
+ * Each request is one frame holding one compact JSON object; each reply is one frame (a
+ * leading empty delimiter frame, which a ROUTER may echo, is skipped). Several requests may be
+ * in flight at once; the caller matches replies to requests by their "id".
+ */
+#ifndef INCIDENTD_CLIENT_RPC_H
+#define INCIDENTD_CLIENT_RPC_H
+
+#include <jansson.h>
+
+typedef struct rpc rpc_t;
+
+/*
+ * Connects a new DEALER socket to endpoint (linger 0, so that closing never waits for
+ * unsent requests). Returns NULL and sets errno on failure (EINVAL or EPROTONOSUPPORT for a
+ * malformed endpoint). Destroy with rpc_destroy().
+ */
+rpc_t *rpc_new(const char *endpoint);
+
+/* Closes the socket and its context; accepts NULL and sets *self_p to NULL. */
+void rpc_destroy(rpc_t **self_p);
+
+/* Sends req (borrowed) as one frame. Returns 0 or a negative errno. */
+int rpc_send(rpc_t *self, const json_t *req);
+
+/*
+ * Waits up to timeout_ms (0: only what has already arrived) for one reply frame.
+ * Returns 0 and stores the parsed object in *reply_out (new reference) and the frame text in
+ * *raw_out (malloc'd, NUL-terminated; caller frees; raw_out may be NULL).
+ * Errors: -ETIMEDOUT nothing arrived in time, -EINTR a signal interrupted the wait,
+ * -EBADMSG the frame is not a JSON object, other negative errno from ZeroMQ.
+ */
+int rpc_recv(rpc_t *self, long timeout_ms, json_t **reply_out, char **raw_out);
+
+#endif
