@@ -6,6 +6,8 @@
  */
 #include "daemon/log.h"
 
+#include "daemon/clock.h"
+
 #include "proto/rfc3339.h"
 
 #include <errno.h>
@@ -48,19 +50,23 @@ static void s_write_all(const char *buf, size_t len)
 static void s_log(const char *level, int errnum, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX], when[RFC3339_BUFSZ], errbuf[128];
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	int head = snprintf(line, sizeof line, "%s %-5s ", rfc3339_format(ms, when), level);
+	int head = snprintf(line, sizeof line, "%s %-5s ", rfc3339_format(clock_now_ms(), when), level);
 	size_t len = (size_t)head;
 	int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
 	if (n > 0)
 		len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
 	if (errnum != 0) {
-		n = snprintf(line + len, sizeof line - len, ": %s",
-		             strerror_r(errnum, errbuf, sizeof errbuf));
-		if (n > 0)
-			len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+		/* Appended by hand: snprintf here trips -Wformat-truncation in release builds. */
+		const char *reason = strerror_r(errnum, errbuf, sizeof errbuf);
+		size_t room = sizeof line - len - 1, rlen = strlen(reason);
+		if (room > 2) {
+			memcpy(line + len, ": ", 2);
+			len += 2;
+			rlen = rlen < room - 2 ? rlen : room - 2;
+			memcpy(line + len, reason, rlen);
+			len += rlen;
+			line[len] = '\0';
+		}
 	}
 	for (size_t i = (size_t)head; i < len; i++)
 		if (line[i] == '\n' || line[i] == '\r')

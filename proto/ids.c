@@ -16,7 +16,9 @@
 static const char *
 s_prefix(id_kind_t kind)
 {
-	return kind == ID_PROBLEM ? "PBI" : "INC";
+	static const char *const prefixes[] = { [ID_INCIDENT] = "INC", [ID_PROBLEM] = "PBI",
+						[ID_BREACH] = "BRE" };
+	return prefixes[kind];
 }
 
 /** Formats id number n of the given kind ("INC000000000042") into out. */

@@ -1,5 +1,6 @@
 /*
- * ids: the identifiers of incidents (INC + 12 digits) and problems (PBI + 12 digits).
+ * ids: the identifiers of incidents (INC + 12 digits), problems (PBI + 12 digits) and
+ * breaches (BRE + 12 digits).
  * The daemon assigns the numbers in order from 1; 0 is never a valid id.
  */
 #ifndef INCIDENTD_PROTO_IDS_H
@@ -13,7 +14,7 @@
 /* The largest number an id can carry (12 digits). */
 #define ID_MAX 999999999999ULL
 
-typedef enum { ID_INCIDENT, ID_PROBLEM } id_kind_t;
+typedef enum { ID_INCIDENT, ID_PROBLEM, ID_BREACH } id_kind_t;
 
 /*
  * Formats id number n (1..ID_MAX) of the given kind, "INC000000000042", into out.

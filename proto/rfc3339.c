@@ -159,6 +159,15 @@ rfc3339_parse(const char *text, int64_t *ms_out)
 }
 
 /** Formats ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC, milliseconds always) into out. */
+/* Writes v as exactly width decimal digits (zero-padded) at p; returns the end. */
+static char *
+s_digits(char *p, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char) ('0' + v % 10);
+	return p + width;
+}
+
 char *
 rfc3339_format(int64_t ms, char out[RFC3339_BUFSZ])
 {
@@ -173,9 +182,29 @@ rfc3339_format(int64_t ms, char out[RFC3339_BUFSZ])
 	unsigned month, day;
 	rfc3339_civil_from_days(days, &year, &month, &day);
 	unsigned in_day = (unsigned) rem;
-	snprintf(out, RFC3339_BUFSZ, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long) year,
-		 month, day, in_day / 3600000u, in_day / 60000u % 60u, in_day / 1000u % 60u,
-		 in_day % 1000u);
+	if (year < 0 || year > 9999) {
+		snprintf(out, RFC3339_BUFSZ, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long) year,
+			 month, day, in_day / 3600000u, in_day / 60000u % 60u, in_day / 1000u % 60u,
+			 in_day % 1000u);
+		return out;
+	}
+	/* Digits by hand: the daemon formats several times per event, and snprintf dominated. */
+	char *p = out;
+	p = s_digits(p, (unsigned) year, 4);
+	*p++ = '-';
+	p = s_digits(p, month, 2);
+	*p++ = '-';
+	p = s_digits(p, day, 2);
+	*p++ = 'T';
+	p = s_digits(p, in_day / 3600000u, 2);
+	*p++ = ':';
+	p = s_digits(p, in_day / 60000u % 60u, 2);
+	*p++ = ':';
+	p = s_digits(p, in_day / 1000u % 60u, 2);
+	*p++ = '.';
+	p = s_digits(p, in_day % 1000u, 3);
+	*p++ = 'Z';
+	*p = '\0';
 	return out;
 }
 

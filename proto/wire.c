@@ -464,7 +464,7 @@ static int
 s_list_decode_filters(const json_t *req, wire_list_t *list, wire_error_t *err)
 {
 	int64_t category = 0;
-	bool major, breached, has_major = false, has_breached = false;
+	bool major = false, breached = false, has_major = false, has_breached = false;
 	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &list->provider, NULL, err)
 	    || wire_get_int(req, "category", false, 1, 5, &category, NULL, err)
 	    || wire_get_bool(req, "major", false, &major, &has_major, err)

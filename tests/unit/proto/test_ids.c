@@ -14,7 +14,7 @@ s_assert_refused(id_kind_t kind, const char *text)
 {
 	uint64_t n = 77;
 	if (id_parse(kind, text, &n) != -EINVAL)
-		fail_msg("accepted an invalid id: \"%s\"", text);
+		fail_msg("accepted an invalid id: \"%s\"", text ? text : "(null)");
 	assert_int_equal(n, 77);
 }
 
@@ -27,6 +27,7 @@ test_format(void **state)
 	assert_string_equal(id_format(ID_INCIDENT, 42, buf), "INC000000000042");
 	assert_string_equal(id_format(ID_PROBLEM, 7, buf), "PBI000000000007");
 	assert_string_equal(id_format(ID_PROBLEM, ID_MAX, buf), "PBI999999999999");
+	assert_string_equal(id_format(ID_BREACH, 12, buf), "BRE000000000012");
 }
 
 static void
@@ -64,6 +65,7 @@ test_parse_refusals(void **state)
 	s_assert_refused(ID_INCIDENT, "INC000000000000");   /* 0 is never an id */
 	s_assert_refused(ID_INCIDENT, "PBI000000000001");   /* the other kind */
 	s_assert_refused(ID_PROBLEM, "INC000000000001");
+	s_assert_refused(ID_BREACH, "INC000000000001");
 	s_assert_refused(ID_INCIDENT, "inc000000000001");   /* one spelling only */
 	s_assert_refused(ID_INCIDENT, "INC00000000001");    /* 11 digits */
 	s_assert_refused(ID_INCIDENT, "INC0000000000001");  /* 13 digits */
