@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/alerts.h"
+#include "daemon/breach.h"
 #include "daemon/incident.h"
 #include "daemon/log.h"
 #include "proto/ids.h"
@@ -35,7 +37,7 @@ void ledger_pubs_free(ledger_pub_t *pubs)
 	while (pubs) {
 		ledger_pub_t *next = pubs->next;
 		free(pubs->topic);
-		free(pubs->body);
+		json_decref(pubs->body);
 		free(pubs);
 		pubs = next;
 	}
@@ -51,7 +53,18 @@ void ledger_result_clear(ledger_result_t *res)
 {
 	json_decref(res->fields);
 	ledger_pubs_free(res->pubs);
+	free(res->arm);
 	ledger_result_init(res);
+}
+
+int ledger_arm(ledger_result_t *res, deadline_t d)
+{
+	deadline_t *arm = realloc(res->arm, (res->n_arm + 1) * sizeof *arm);
+	if (!arm)
+		return ENOMEM;
+	arm[res->n_arm++] = d;
+	res->arm = arm;
+	return 0;
 }
 
 /* Fails the request with err already set by a decoder; nothing was written. */
@@ -69,42 +82,96 @@ static int s_internal(ledger_result_t *res, const char *what, int rc)
 	return s_refuse(res);
 }
 
-int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, store_txn_t *txn)
+int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
+		       store_txn_t *txn, int64_t now_ms)
 {
 	batch->cfg = cfg;
+	batch->cache = cache;
+	batch->now_ms = now_ms;
+	batch->alerts_queued = 0;
+	incident_cache_trim(cache);
 	return store_meta_get_u64(txn, "pub_seq", &batch->pub_seq);
 }
 
 int ledger_batch_finish(ledger_batch_t *batch, store_txn_t *txn)
 {
-	return store_meta_put_u64(txn, "pub_seq", batch->pub_seq);
+	size_t n;
+	incident_t *const *dirty = incident_cache_dirty(batch->cache, &n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ledger_incident_save(txn, batch->cfg, dirty[i]);
+	if (rc == 0)
+		rc = store_meta_put_u64(txn, "pub_seq", batch->pub_seq);
+	if (rc == 0)
+		incident_cache_clean(batch->cache);
+	return rc;
+}
+
+int ledger_batch_incident(ledger_batch_t *batch, store_txn_t *txn, uint64_t id,
+			  incident_t **inc_out)
+{
+	*inc_out = incident_cache_get(batch->cache, id);
+	if (*inc_out)
+		return 0;
+	incident_t *inc;
+	int rc = ledger_incident_load(txn, batch->cfg, id, &inc);
+	if (rc != 0)
+		return rc;
+	if (incident_cache_put(batch->cache, inc) != 0)
+		return ENOMEM;
+	*inc_out = inc;
+	return 0;
+}
+
+void ledger_batch_touch(ledger_batch_t *batch, const incident_t *inc)
+{
+	incident_cache_mark_dirty(batch->cache, inc->id);
 }
 
 /*
- * Queues body on topic with the next seq as its first member. Takes body. Allocation
- * failures lose the message, as a PUB socket may lose it anyway; seq shows the gap.
+ * Puts msg in the outbox of every hook whose topics match, in the transaction that produced
+ * it, so that a committed alert always reaches its hooks. Serialises msg only when a hook
+ * wants it.
  */
-static void s_publish(ledger_batch_t *batch, ledger_result_t *res, const char *topic, json_t *body)
+static int s_outbox(ledger_batch_t *batch, store_txn_t *txn, const char *topic, const json_t *msg)
 {
-	json_t *msg = json_pack("{sI}", "seq", (json_int_t)++batch->pub_seq);
-	ledger_pub_t *pub = calloc(1, sizeof *pub);
-	if (msg && pub && json_object_update(msg, body) == 0) {
-		pub->topic = strdup(topic);
-		pub->body = json_dumps(msg, JSON_COMPACT);
-	}
-	if (pub && pub->topic && pub->body) {
-		pub->body_len = strlen(pub->body);
-		*res->pubs_tail = pub;
-		res->pubs_tail = &pub->next;
-	} else if (pub) {
-		ledger_pubs_free(pub);
-	}
-	json_decref(msg);
-	json_decref(body);
+	bool wanted = false;
+	for (size_t i = 0; i < batch->cfg->n_hooks && !wanted; i++)
+		wanted = alerts_hook_matches(&batch->cfg->hooks[i], topic);
+	if (!wanted)
+		return 0;
+	char *text = json_dumps(msg, JSON_COMPACT);
+	if (!text)
+		return ENOMEM;
+	int rc = alerts_enqueue(txn, batch->cfg, topic, text, strlen(text), batch->now_ms);
+	free(text);
+	if (rc > 0)
+		batch->alerts_queued += rc;
+	return rc < 0 ? -rc : 0;
 }
 
-/* Loads incident number id; *inc_out is NULL (and 0 returned) when the record is malformed. */
-static int s_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, incident_t **inc_out)
+int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,
+		   const char *topic, json_t *body)
+{
+	json_t *msg = json_object();
+	ledger_pub_t *pub = calloc(1, sizeof *pub);
+	if (msg)
+		json_object_set_new_nocheck(msg, "seq", json_integer((json_int_t)++batch->pub_seq));
+	if (!msg || !pub || !body || json_object_update(msg, body) != 0 ||
+	    !(pub->topic = strdup(topic))) {
+		json_decref(msg);
+		json_decref(body);
+		ledger_pubs_free(pub);
+		return ENOMEM;
+	}
+	json_decref(body);
+	pub->body = msg;
+	*res->pubs_tail = pub;
+	res->pubs_tail = &pub->next;
+	return s_outbox(batch, txn, topic, msg);
+}
+
+int ledger_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, incident_t **inc_out)
 {
 	unsigned char key[8];
 	json_t *record;
@@ -115,10 +182,10 @@ static int s_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, i
 		return rc;
 	*inc_out = incident_from_record(record, cfg);
 	json_decref(record);
-	return 0;
+	return *inc_out ? 0 : MDB_CORRUPTED;
 }
 
-static int s_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
+int ledger_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
 {
 	unsigned char key[8];
 	json_t *record = incident_to_record(inc, cfg);
@@ -167,22 +234,56 @@ static int s_indexes_update(store_txn_t *txn, const config_t *cfg, const inciden
 	return rc;
 }
 
-/* The event reply: {"incident", "duplicate", "status", "breaches"}. */
-static json_t *s_event_reply(const incident_t *inc, const config_t *cfg, bool duplicate)
+/* Sets key to a string in obj; the hot paths build objects directly, json_pack parses. */
+static void s_set_str(json_t *obj, const char *key, const char *value)
+{
+	json_object_set_new_nocheck(obj, key, value ? json_string(value) : json_null());
+}
+
+/* The event reply: {"incident", "duplicate", "status", "breaches"}. Takes breaches. */
+static json_t *s_event_reply(const incident_t *inc, const config_t *cfg, bool duplicate,
+			     json_t *breaches)
 {
 	char id[ID_BUFSZ];
-	return json_pack("{sssbsss[]}", "incident", id_format(ID_INCIDENT, inc->id, id),
-			 "duplicate", duplicate, "status",
-			 incident_status_name(incident_status(inc, cfg)), "breaches");
+	json_t *fields = json_object();
+	if (!fields) {
+		json_decref(breaches);
+		return NULL;
+	}
+	s_set_str(fields, "incident", id_format(ID_INCIDENT, inc->id, id));
+	json_object_set_new_nocheck(fields, "duplicate", json_boolean(duplicate));
+	s_set_str(fields, "status", incident_status_name(incident_status(inc, cfg)));
+	json_object_set_new_nocheck(fields, "breaches", breaches ? breaches : json_array());
+	return fields;
+}
+
+/* The breaches an event revealed, as the wire shows them now (the log keeps their ids). */
+static json_t *s_breaches_by_id(store_txn_t *txn, const incident_t *inc, const json_t *ids,
+				int64_t now_ms)
+{
+	json_t *all = breach_of_incident(txn, inc, now_ms), *out = json_array();
+	size_t i, j;
+	json_t *b, *id;
+	json_array_foreach(all, i, b) {
+		json_array_foreach(ids, j, id) {
+			if (json_equal(json_object_get(b, "breach"), id))
+				json_array_append(out, b);
+		}
+	}
+	json_decref(all);
+	return out;
 }
 
 /*
- * A known (provider, event_id): the same content is answered again as a duplicate, other
- * content is a conflict. dedup holds the log seq of the original and its incident.
+ * A known (provider, event_id): the same content is answered again as a duplicate (with the
+ * breaches the original revealed), other content is a conflict. dedup holds the log seq of
+ * the original and its incident.
  */
-static int s_event_repeat(store_txn_t *txn, const config_t *cfg, const MDB_val *dedup,
-			  const json_t *req, const wire_event_t *ev, ledger_result_t *res)
+static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val *dedup,
+			  const json_t *req, const wire_event_t *ev, int64_t now_ms,
+			  ledger_result_t *res)
 {
+	const config_t *cfg = batch->cfg;
 	if (dedup->mv_size != 16)
 		return s_internal(res, "dedup record", MDB_CORRUPTED);
 	json_t *original = NULL;
@@ -190,29 +291,36 @@ static int s_event_repeat(store_txn_t *txn, const config_t *cfg, const MDB_val *
 	if (rc != 0)
 		return rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ? s_internal(res, "event log", rc) : rc;
 	json_t *content = wire_event_content(req);
-	bool same = content && json_equal(json_object_get(original, "event"), content);
+	json_t *was = wire_event_content(json_object_get(original, "request"));
+	bool same = content && was && json_equal(was, content);
 	json_decref(content);
-	json_decref(original);
+	json_decref(was);
 	if (!same) {
+		json_decref(original);
 		wire_error_set(&res->err, WIRE_CONFLICT,
 			       "event_id: %s was already used by provider %s for a different event",
 			       ev->event_id, ev->provider);
 		return s_refuse(res);
 	}
 	incident_t *inc;
-	rc = s_incident_load(txn, cfg, store_u64_decode((const unsigned char *)dedup->mv_data + 8), &inc);
-	if (rc != 0 || !inc)
-		return rc && rc != MDB_NOTFOUND ? rc : s_internal(res, "incident record", MDB_CORRUPTED);
-	res->fields = s_event_reply(inc, cfg, true);
-	incident_destroy(&inc);
-	return 0;
+	rc = ledger_batch_incident(batch, txn, store_u64_decode((const unsigned char *)dedup->mv_data + 8),
+				   &inc);
+	if (rc == 0) {
+		json_t *breaches = s_breaches_by_id(txn, inc, json_object_get(original, "breaches"), now_ms);
+		res->fields = s_event_reply(inc, cfg, true, breaches);
+	}
+	json_decref(original);
+	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED)
+		return s_internal(res, "incident record", rc);
+	return rc;
 }
 
 /*
- * Finds the incident of (provider, ref), or makes a new one when ev can open it. *opened says
- * which. Returns 0 with *inc_out NULL when the request was refused.
+ * Finds the incident of (provider, ref) (borrowed from the batch's cache), or makes a new one
+ * when ev can open it (owned by the caller). *opened says which. Returns 0 with *inc_out NULL
+ * when the request was refused.
  */
-static int s_event_incident(store_txn_t *txn, const config_t *cfg, const wire_event_t *ev,
+static int s_event_incident(ledger_batch_t *batch, store_txn_t *txn, const wire_event_t *ev,
 			    incident_t **inc_out, bool *opened, ledger_result_t *res)
 {
 	pair_key_t key;
@@ -222,10 +330,8 @@ static int s_event_incident(store_txn_t *txn, const config_t *cfg, const wire_ev
 	int rc = store_get(txn, STORE_REFS, key.bytes, key.len, &v);
 	if (rc == 0) {
 		*opened = false;
-		rc = s_incident_load(txn, cfg, store_u64_decode(v.mv_data), inc_out);
-		if (rc == 0 && !*inc_out)
-			return s_internal(res, "incident record", MDB_CORRUPTED);
-		return rc;
+		rc = ledger_batch_incident(batch, txn, store_u64_decode(v.mv_data), inc_out);
+		return rc == MDB_CORRUPTED ? s_internal(res, "incident record", rc) : rc;
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
@@ -239,49 +345,100 @@ static int s_event_incident(store_txn_t *txn, const config_t *cfg, const wire_ev
 	return *inc_out ? 0 : ENOMEM;
 }
 
+/* The members incident.opened and incident.stage share. */
+static json_t *s_message_head(const incident_t *inc)
+{
+	char id[ID_BUFSZ];
+	json_t *body = json_object();
+	if (!body)
+		return NULL;
+	s_set_str(body, "incident", id_format(ID_INCIDENT, inc->id, id));
+	s_set_str(body, "provider", inc->provider);
+	s_set_str(body, "ref", inc->ref);
+	return body;
+}
+
 /* Publishes incident.opened (for a new incident) and incident.stage. */
-static void s_event_publish(ledger_batch_t *batch, ledger_result_t *res, const incident_t *inc,
-			    int stage, bool opened)
+static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,
+			   const incident_t *inc, int stage, bool opened)
 {
 	const config_t *cfg = batch->cfg;
 	const incident_stage_t *st = &inc->stages[stage];
-	char id[ID_BUFSZ];
-	id_format(ID_INCIDENT, inc->id, id);
+	int rc = 0;
 	if (opened) {
-		json_t *body = json_pack("{sssssssisssb}", "incident", id, "provider", inc->provider,
-					 "ref", inc->ref, "category", inc->category, "title",
-					 inc->title, "major", inc->major);
-		if (body)
+		json_t *body = s_message_head(inc);
+		if (body) {
+			json_object_set_new_nocheck(body, "category", json_integer(inc->category));
+			s_set_str(body, "title", inc->title);
+			json_object_set_new_nocheck(body, "major", json_boolean(inc->major));
 			wire_set_time(body, "opened_at", st->at_ms);
-		s_publish(batch, res, "incident.opened", body);
+		}
+		rc = ledger_publish(batch, txn, res, "incident.opened", body);
 	}
-	json_t *body = json_pack("{sssssssssssssb}", "incident", id, "provider", inc->provider,
-				 "ref", inc->ref, "stage", cfg->stages[stage], "event_id",
-				 st->event_id, "source", wire_source_name(st->source), "status",
-				 incident_status_name(incident_status(inc, cfg)), "major", inc->major);
+	json_t *body = rc == 0 ? s_message_head(inc) : NULL;
 	if (body) {
+		s_set_str(body, "stage", cfg->stages[stage]);
+		s_set_str(body, "event_id", st->event_id);
+		s_set_str(body, "source", wire_source_name(st->source));
+		s_set_str(body, "status", incident_status_name(incident_status(inc, cfg)));
+		json_object_set_new_nocheck(body, "major", json_boolean(inc->major));
 		wire_set_time(body, "at", st->at_ms);
 		wire_set_time(body, "received_at", st->received_ms);
 	}
-	s_publish(batch, res, "incident.stage", body);
+	if (rc == 0)
+		rc = ledger_publish(batch, txn, res, "incident.stage", body);
+	return rc;
 }
 
-/* Appends the accepted event to the log and the dedup index. */
-static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const json_t *req,
-		       uint64_t incident, int64_t received_ms)
+/* The ids of the breaches in a reply's list. */
+static json_t *s_breach_ids(const json_t *breaches)
+{
+	json_t *ids = json_array();
+	size_t i;
+	json_t *b;
+	json_array_foreach(breaches, i, b)
+		json_array_append(ids, json_object_get(b, "breach"));
+	return ids;
+}
+
+/*
+ * Appends the accepted event to the log and the dedup index. The log keeps the request frame
+ * byte for byte as it was received (the audit trail), wrapped without re-encoding:
+ * {"kind":"event","received_at":MS,"incident":N,"breaches":[ids],"request":<frame>}.
+ */
+static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const char *raw, size_t raw_len,
+		       uint64_t incident, int64_t received_ms, const json_t *breaches)
 {
 	uint64_t seq;
 	int rc = store_meta_get_u64(txn, "log_seq", &seq);
 	if (rc != 0)
 		return rc;
 	seq++;
-	json_t *record = json_pack("{sssIsIso}", "kind", "event", "received_at",
-				   (json_int_t)received_ms, "incident", (json_int_t)incident,
-				   "event", wire_event_content(req));
+	json_t *ids = s_breach_ids(breaches);
+	char *ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+	json_decref(ids);
+	char head[128];
+	int head_len = snprintf(head, sizeof head,
+				"{\"kind\":\"event\",\"received_at\":%lld,\"incident\":%llu,\"breaches\":",
+				(long long)received_ms, (unsigned long long)incident);
+	size_t ids_len = ids_text ? strlen(ids_text) : 0;
+	size_t len = (size_t)head_len + ids_len + sizeof ",\"request\":" - 1 + raw_len + 1;
+	char *record = ids_text ? malloc(len) : NULL;
+	if (!record) {
+		free(ids_text);
+		return ENOMEM;
+	}
+	char *p = record;
+	p = mempcpy(p, head, (size_t)head_len);
+	p = mempcpy(p, ids_text, ids_len);
+	p = mempcpy(p, ",\"request\":", sizeof ",\"request\":" - 1);
+	p = mempcpy(p, raw, raw_len);
+	*p = '}';
+	free(ids_text);
 	unsigned char key[8], dedup[16];
 	store_u64_encode(seq, key);
-	rc = record ? store_put_json(txn, STORE_LOG, key, sizeof key, record) : ENOMEM;
-	json_decref(record);
+	rc = store_put(txn, STORE_LOG, key, sizeof key, record, len);
+	free(record);
 	if (rc == 0)
 		rc = store_meta_put_u64(txn, "log_seq", seq);
 	pair_key_t dk;
@@ -293,7 +450,10 @@ static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const json_t *r
 	return rc;
 }
 
-/* Writes a new or changed incident and everything that points at it. */
+/*
+ * Writes everything that points at a new or changed incident; the incident itself is saved
+ * when the batch finishes.
+ */
 static int s_event_store(store_txn_t *txn, const config_t *cfg, const wire_event_t *ev,
 			 const incident_t *inc, bool opened, int was_status, int64_t was_opened)
 {
@@ -308,15 +468,48 @@ static int s_event_store(store_txn_t *txn, const config_t *cfg, const wire_event
 			rc = store_meta_put_u64(txn, "last_incident", inc->id);
 	}
 	if (rc == 0)
-		rc = s_incident_save(txn, cfg, inc);
-	if (rc == 0)
 		rc = s_indexes_update(txn, cfg, inc, was_status, was_opened);
 	return rc;
 }
 
+/*
+ * Records the validated stage on inc and everything that follows from it: breaches, the
+ * log, the indexes, the reply and the messages.
+ */
+static int s_event_commit(ledger_batch_t *batch, store_txn_t *txn, const char *raw,
+			  size_t raw_len, const wire_event_t *ev, incident_t *inc, int stage,
+			  bool opened, int64_t received_ms, ledger_result_t *res)
+{
+	const config_t *cfg = batch->cfg;
+	int64_t at = ev->has_at ? ev->at_ms : received_ms;
+	int was_status = opened ? -1 : (int)incident_status(inc, cfg);
+	int64_t was_opened = opened ? INT64_MIN : incident_opened_at(inc, cfg);
+	bool was_major = inc->major;
+	if (incident_apply_event(inc, cfg, stage, ev, at, received_ms) < 0)
+		return ENOMEM;
+	json_t *breaches = json_array();
+	int rc = breaches ? 0 : ENOMEM;
+	/* Messages go out in this order: opened, stage, then any breach the stage revealed. */
+	if (rc == 0)
+		rc = s_event_publish(batch, txn, res, inc, stage, opened);
+	if (rc == 0)
+		rc = breach_on_event(batch, txn, inc, stage, inc->major && !was_major, received_ms,
+				     res, breaches);
+	if (rc == 0)
+		rc = s_event_log(txn, ev, raw, raw_len, inc->id, received_ms, breaches);
+	if (rc == 0)
+		rc = s_event_store(txn, cfg, ev, inc, opened, was_status, was_opened);
+	if (rc == 0) {
+		res->fields = s_event_reply(inc, cfg, false, breaches);
+		breaches = NULL;
+	}
+	json_decref(breaches);
+	return rc;
+}
+
 /* op "event": one escalation stage of an incident. */
-static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, int64_t received_ms,
-		   ledger_result_t *res)
+static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
+		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
 {
 	const config_t *cfg = batch->cfg;
 	wire_event_t ev;
@@ -332,31 +525,31 @@ static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, i
 	s_pair_key(&dk, ev.provider, ev.event_id);
 	int rc = store_get(txn, STORE_DEDUP, dk.bytes, dk.len, &dedup);
 	if (rc == 0)
-		return s_event_repeat(txn, cfg, &dedup, req, &ev, res);
+		return s_event_repeat(batch, txn, &dedup, req, &ev, received_ms, res);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 
 	incident_t *inc;
 	bool opened;
-	if ((rc = s_event_incident(txn, cfg, &ev, &inc, &opened, res)) != 0 || !inc)
+	if ((rc = s_event_incident(batch, txn, &ev, &inc, &opened, res)) != 0 || !inc)
 		return rc;
 	int64_t at = ev.has_at ? ev.at_ms : received_ms;
 	if (incident_check_stage(inc, cfg, stage, at, &res->err) < 0) {
+		rc = s_refuse(res);
+	} else {
+		rc = s_event_commit(batch, txn, raw, raw_len, &ev, inc, stage, opened, received_ms,
+				    res);
+		/* A new incident joins the cache; an error aborts the batch, which clears it. */
+		if (opened && rc == 0)
+			rc = incident_cache_put(batch->cache, inc) == 0 ? 0 : ENOMEM;
+		else if (opened)
+			incident_destroy(&inc);
+		if (rc == 0)
+			ledger_batch_touch(batch, inc);
+		return rc;
+	}
+	if (opened)
 		incident_destroy(&inc);
-		return s_refuse(res);
-	}
-	int was_status = opened ? -1 : (int)incident_status(inc, cfg);
-	int64_t was_opened = opened ? INT64_MIN : incident_opened_at(inc, cfg);
-	rc = incident_apply_event(inc, cfg, stage, &ev, at, received_ms) < 0 ? ENOMEM : 0;
-	if (rc == 0)
-		rc = s_event_log(txn, &ev, req, inc->id, received_ms);
-	if (rc == 0)
-		rc = s_event_store(txn, cfg, &ev, inc, opened, was_status, was_opened);
-	if (rc == 0) {
-		res->fields = s_event_reply(inc, cfg, false);
-		s_event_publish(batch, res, inc, stage, opened);
-	}
-	incident_destroy(&inc);
 	return rc;
 }
 
@@ -365,23 +558,30 @@ bool ledger_op_writes(const char *op)
 	return strcmp(op, "event") == 0;
 }
 
+int ledger_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
+		ledger_result_t *res)
+{
+	return breach_fire(batch, txn, d, now_ms, res);
+}
+
 int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *op,
-		 int64_t received_ms, ledger_result_t *res)
+		 const char *raw, size_t raw_len, int64_t received_ms, ledger_result_t *res)
 {
 	if (strcmp(op, "event") == 0)
-		return s_event(batch, txn, req, received_ms, res);
+		return s_event(batch, txn, req, raw, raw_len, received_ms, res);
 	wire_error_set(&res->err, WIRE_UNKNOWN_OP, "op: unknown operation \"%s\"", op);
 	return s_refuse(res);
 }
 
-/* op "get": one incident with its timeline. */
-static int s_get(store_txn_t *txn, const config_t *cfg, const json_t *req, ledger_result_t *res)
+/* op "get": one incident with its timeline, breaches and verdicts. */
+static int s_get(store_txn_t *txn, const config_t *cfg, const json_t *req, int64_t now_ms,
+		 ledger_result_t *res)
 {
 	uint64_t n;
 	if (wire_get_id(req, "incident", true, ID_INCIDENT, &n, NULL, &res->err) < 0)
 		return s_refuse(res);
 	incident_t *inc;
-	int rc = s_incident_load(txn, cfg, n, &inc);
+	int rc = ledger_incident_load(txn, cfg, n, &inc);
 	if (rc == MDB_NOTFOUND) {
 		char id[ID_BUFSZ];
 		wire_error_set(&res->err, WIRE_NOT_FOUND, "incident: %s not found",
@@ -391,11 +591,9 @@ static int s_get(store_txn_t *txn, const config_t *cfg, const json_t *req, ledge
 	if (rc != 0 || !inc)
 		return s_internal(res, "incident record", rc ? rc : MDB_CORRUPTED);
 	json_t *wire = incident_to_wire(inc, cfg);
-	json_t *extra_breaches = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
 	if (wire) {
-		json_object_set_new(wire, "breaches",
-				    extra_breaches ? json_deep_copy(extra_breaches) : json_array());
-		json_object_set_new(wire, "verdicts", json_object());
+		json_object_set_new(wire, "breaches", breach_of_incident(txn, inc, now_ms));
+		json_object_set_new(wire, "verdicts", breach_verdicts(cfg, inc, now_ms));
 	}
 	incident_destroy(&inc);
 	if (!wire || !(res->fields = json_pack("{so}", "incident", wire)))
@@ -458,7 +656,7 @@ static int s_list_scan(store_txn_t *txn, const config_t *cfg, const wire_list_t 
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
 		incident_t *inc;
 		uint64_t id = store_u64_decode(k.mv_data);
-		if ((rc = s_incident_load(txn, cfg, id, &inc)) != 0 || !inc)
+		if ((rc = ledger_incident_load(txn, cfg, id, &inc)) != 0 || !inc)
 			break;
 		bool match = s_list_match(list, inc);
 		if (match && json_array_size(rows) == list->limit)
@@ -505,20 +703,23 @@ static int s_status(store_txn_t *txn, const json_t *req, int64_t uptime_s, ledge
 				"open", (json_int_t)store_count(txn, STORE_OPEN),
 				"resolved", (json_int_t)store_count(txn, STORE_RESOLVED),
 				"closed", (json_int_t)store_count(txn, STORE_CLOSED),
-				"problems", (json_int_t)0, "breaches", (json_int_t)0,
+				"problems", (json_int_t)0,
+				"breaches", (json_int_t)store_count(txn, STORE_BREACHES),
 				"events", (json_int_t)store_count(txn, STORE_DEDUP));
 	return 0;
 }
 
 int ledger_read(store_t *store, const config_t *cfg, const json_t *req, const char *op,
-		int64_t uptime_s, ledger_result_t *res)
+		int64_t now_ms, int64_t uptime_s, ledger_result_t *res)
 {
 	store_txn_t txn;
 	int rc = store_txn_begin(store, false, &txn);
 	if (rc != 0)
 		return s_internal(res, "read transaction", rc);
 	if (strcmp(op, "get") == 0)
-		s_get(&txn, cfg, req, res);
+		s_get(&txn, cfg, req, now_ms, res);
+	else if (strcmp(op, "breaches") == 0)
+		breach_query(&txn, req, now_ms, res);
 	else if (strcmp(op, "list") == 0)
 		s_list(&txn, cfg, req, res);
 	else if (strcmp(op, "status") == 0)

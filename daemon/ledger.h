@@ -14,15 +14,20 @@
 #include <jansson.h>
 
 #include "daemon/config.h"
+#include "daemon/deadline_heap.h"
+#include "daemon/incident.h"
+#include "daemon/incident_cache.h"
 #include "daemon/store.h"
 #include "proto/wire.h"
 
-/* One message to publish after the commit: topic and compact JSON body (both malloc'd). */
+/*
+ * One message to publish after the commit: its topic (malloc'd) and JSON body (owned). The
+ * body is serialised on the loop thread, off the writer's critical path.
+ */
 typedef struct ledger_pub {
 	struct ledger_pub *next;
 	char *topic;
-	char *body;
-	size_t body_len;
+	json_t *body;
 } ledger_pub_t;
 
 /* Frees a list of messages. */
@@ -34,6 +39,8 @@ typedef struct {
 	wire_error_t err;     /* set when fields is NULL */
 	ledger_pub_t *pubs;   /* owned list, in publish order; only after a commit */
 	ledger_pub_t **pubs_tail;
+	deadline_t *arm;      /* owned: deadlines to arm once committed */
+	size_t n_arm;
 } ledger_result_t;
 
 void ledger_result_init(ledger_result_t *res);
@@ -45,33 +52,83 @@ void ledger_result_clear(ledger_result_t *res);
  */
 typedef struct {
 	const config_t *cfg;
+	incident_cache_t *cache; /* the writer's decoded incidents; changed ones saved at finish */
 	uint64_t pub_seq;     /* the last seq handed out */
+	int alerts_queued;    /* outbox entries written in this batch */
+	int64_t now_ms;       /* when the batch began */
 } ledger_batch_t;
 
-/* Loads the batch state from txn. Returns 0 or an LMDB error. */
-int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, store_txn_t *txn);
+/*
+ * Loads the batch state from txn, for a batch begun at now_ms, using (and trimming) cache.
+ * Returns 0 or an LMDB error.
+ */
+int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
+		       store_txn_t *txn, int64_t now_ms);
 
-/* Saves the batch state into txn before it commits. Returns 0 or an LMDB error. */
+/*
+ * Saves the batch state and every incident the batch changed into txn before it commits.
+ * Returns 0 or an LMDB error. If the transaction is then aborted (or any call returned an
+ * LMDB error), the caller must clear the cache.
+ */
 int ledger_batch_finish(ledger_batch_t *batch, store_txn_t *txn);
+
+/*
+ * The incident number id for changing in this batch (borrowed from the cache; loaded on
+ * first use). Returns 0, MDB_NOTFOUND, MDB_CORRUPTED or another LMDB error.
+ */
+int ledger_batch_incident(ledger_batch_t *batch, store_txn_t *txn, uint64_t id,
+			  incident_t **inc_out);
+
+/* Marks a cached incident changed: it is saved by ledger_batch_finish(). */
+void ledger_batch_touch(ledger_batch_t *batch, const incident_t *inc);
 
 /* True when op changes state and must go through the writer. */
 bool ledger_op_writes(const char *op);
 
 /*
  * Applies one state-changing request (op "event") received at received_ms, inside the write
- * transaction txn. Returns 0 with res->fields set, 0 with res->err set when the request is
- * refused (nothing written), or a positive LMDB error after which the batch must be aborted
- * (and may be retried: MDB_MAP_FULL).
+ * transaction txn. raw is the request frame as received (raw_len bytes), kept in the event
+ * log. Returns 0 with res->fields set, 0 with res->err set when the request is refused
+ * (nothing written), or a positive LMDB error after which the batch must be aborted (and may
+ * be retried: MDB_MAP_FULL).
  */
 int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *op,
-		 int64_t received_ms, ledger_result_t *res);
+		 const char *raw, size_t raw_len, int64_t received_ms, ledger_result_t *res);
 
 /*
- * Answers one read-only request (ops get, list, status) in its own read transaction.
- * uptime_s is reported by status. Returns 0 with res->fields or res->err set (not_found,
- * bad_request, unknown_op, internal).
+ * Queues body on topic for publishing after the commit, with the next seq as its first
+ * member, and puts it in the outbox of every hook whose topics match. Takes body. Returns 0
+ * or an LMDB error (abort the batch).
+ */
+int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,
+		   const char *topic, json_t *body);
+
+/* Adds d to the deadlines res arms after its commit. Returns 0 or ENOMEM. */
+int ledger_arm(ledger_result_t *res, deadline_t d);
+
+/*
+ * A pending deadline came up (on the loop's timer): raises its breach in txn when the store
+ * still holds it pending; a stale entry (met in time) does nothing. Never sets a reply.
+ * Returns 0 or an LMDB error.
+ */
+int ledger_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
+		ledger_result_t *res);
+
+/*
+ * Answers one read-only request (ops get, list, breaches, status) in its own read
+ * transaction, at now_ms. uptime_s is reported by status. Returns 0 with res->fields or
+ * res->err set (not_found, bad_request, unknown_op, internal).
  */
 int ledger_read(store_t *store, const config_t *cfg, const json_t *req, const char *op,
-		int64_t uptime_s, ledger_result_t *res);
+		int64_t now_ms, int64_t uptime_s, ledger_result_t *res);
+
+/*
+ * Loads incident number id into *inc_out (caller destroys it). Returns 0, MDB_NOTFOUND,
+ * MDB_CORRUPTED for a malformed record, or another LMDB error.
+ */
+int ledger_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, incident_t **inc_out);
+
+/* Saves inc's record. Returns 0 or an LMDB error. */
+int ledger_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc);
 
 #endif

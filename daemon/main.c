@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "daemon/alerts.h"
 #include "daemon/server.h"
+#include "daemon/sla.h"
 #include "daemon/store.h"
 
 typedef struct {
@@ -116,13 +119,20 @@ int main(int argc, char **argv)
 	log_set_verbose(opt.verbose);
 	config_t *cfg = s_load_config(&opt);
 	signal(SIGPIPE, SIG_IGN);
+	/* jansson seeds its hash function lazily; do it before any thread can race for it. */
+	json_object_seed(0);
+	if (sla_calendar_init(&cfg->calendar) < 0)
+		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
 
 	store_t *store = store_open(cfg->data_dir, cfg->map_size, err, sizeof err);
 	if (!store)
 		fatalx("cannot start: %s", err);
+	alerts_t *alerts = alerts_new(store, cfg);
+	if (!alerts)
+		fatalx("cannot start: cannot start the hook delivery threads");
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	server_t *server = server_new(&loop, cfg, store, err, sizeof err);
+	server_t *server = server_new(&loop, cfg, store, alerts, err, sizeof err);
 	if (!server)
 		fatalx("cannot start: %s", err);
 	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);
@@ -130,6 +140,7 @@ int main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 	server_destroy(&server);
+	alerts_destroy(&alerts);
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	store_destroy(&store);

@@ -15,6 +15,9 @@
 
 #include <zmq.h>
 
+#include "daemon/breach.h"
+#include "daemon/clock.h"
+#include "daemon/deadline_heap.h"
 #include "daemon/ledger.h"
 #include "daemon/log.h"
 #include "daemon/writer.h"
@@ -56,6 +59,9 @@ struct server {
 	uv_idle_t idle;
 	uv_timer_t retry;
 	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
+	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
+	deadline_heap_t deadlines;
+	alerts_t *alerts;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	outbound_t *out_head, **out_tail;
@@ -63,13 +69,6 @@ struct server {
 	bool stopping;
 	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
 };
-
-static int64_t s_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int s_events(void *socket)
 {
@@ -175,25 +174,72 @@ static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err,
 static void s_publish(server_t *s, const ledger_pub_t *pubs)
 {
 	for (const ledger_pub_t *p = pubs; p; p = p->next) {
+		char *body = json_dumps(p->body, JSON_COMPACT);
 		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
-		if (zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-			zmq_send(s->pub, p->body, p->body_len, ZMQ_DONTWAIT);
+		if (body && zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			zmq_send(s->pub, body, strlen(body), ZMQ_DONTWAIT);
+		free(body);
 	}
+}
+
+static void s_on_deadline(uv_timer_t *timer);
+
+/* Sets the deadline timer for the earliest pending deadline. */
+static void s_deadlines_arm(server_t *s)
+{
+	const deadline_t *first = deadline_heap_peek(&s->deadlines);
+	if (!first || s->stopping) {
+		uv_timer_stop(&s->deadline_timer);
+		return;
+	}
+	int64_t delay = first->due - clock_now_ms();
+	uv_timer_start(&s->deadline_timer, s_on_deadline, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+/*
+ * Every deadline that is due goes to the writer, which raises its breach unless it was met
+ * meanwhile. The wall clock decides, not the loop's cached time: a breach never comes before
+ * its deadline.
+ */
+static void s_on_deadline(uv_timer_t *timer)
+{
+	server_t *s = timer->data;
+	int64_t now = clock_now_ms();
+	const deadline_t *first;
+	while (!s->stopping && (first = deadline_heap_peek(&s->deadlines)) && first->due <= now) {
+		writer_job_t *job = calloc(1, sizeof *job);
+		if (!job)
+			break;
+		deadline_heap_pop(&s->deadlines, &job->deadline);
+		writer_submit(s->writer, job);
+	}
+	s_deadlines_arm(s);
 }
 
 /* Writer callback: the committed jobs, replied to and published in commit order. */
 static void s_on_committed(writer_job_t *jobs, void *arg)
 {
 	server_t *s = arg;
+	size_t armed = 0;
 	while (jobs) {
 		writer_job_t *job = jobs;
 		jobs = job->next;
-		s_reply(s, job->peer, job->reply, job->reply_len);
+		if (job->request) {
+			size_t len;
+			const json_t *id = json_object_get(job->request, "id");
+			char *reply = job->fields ? wire_reply_ok(job->fields, id, &len)
+						  : wire_reply_error(&job->err, id, &len);
+			job->fields = NULL; /* stolen by wire_reply_ok */
+			s_reply(s, job->peer, reply, len);
+		}
 		job->peer = NULL;
-		job->reply = NULL;
 		s_publish(s, job->pubs);
+		for (size_t i = 0; i < job->n_arm; i++)
+			armed += deadline_heap_push(&s->deadlines, job->arm[i]) == 0;
 		writer_job_free(job);
 	}
+	if (armed)
+		s_deadlines_arm(s);
 }
 
 /*
@@ -216,18 +262,21 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
 	} else if (ledger_op_writes(op)) {
 		writer_job_t *job = calloc(1, sizeof *job);
-		if (job) {
-			*job = (writer_job_t){ .request = req, .op = op, .received_ms = received_ms,
-					       .peer = env };
+		char *raw = job ? malloc(len) : NULL;
+		if (raw) {
+			memcpy(raw, body, len);
+			*job = (writer_job_t){ .request = req, .op = op, .raw = raw, .raw_len = len,
+					       .received_ms = received_ms, .peer = env };
 			writer_submit(s->writer, job);
 			return;
 		}
+		free(job);
 		free(env);
 	} else {
 		ledger_result_t res;
 		ledger_result_init(&res);
-		ledger_read(s->store, s->cfg, req, op, (int64_t)(uv_now(s->loop) - s->started_ms) / 1000,
-			    &res);
+		ledger_read(s->store, s->cfg, req, op, clock_now_ms(),
+			    (int64_t)(uv_now(s->loop) - s->started_ms) / 1000, &res);
 		size_t rlen;
 		const json_t *rid = json_object_get(req, "id");
 		char *reply = res.fields ? wire_reply_ok(res.fields, rid, &rlen)
@@ -308,14 +357,14 @@ static void s_recv_one(server_t *s)
 		if (n < MESSAGE_FRAMES)
 			n++;
 	}
-	int64_t received_ms = s_now_ms();
+	int64_t received_ms = clock_now_ms();
 	envelope_t *env = malloc(sizeof *env);
 	int first = env && n > 0 ? s_envelope(frames, n, env) : -1;
 	if (first < 0) {
 		free(env);
 	} else {
 		wire_error_t err;
-		zmq_msg_t *body;
+		zmq_msg_t *body = NULL;
 		if (s_check_body(s, frames, first, n, total, &body, &err) < 0)
 			s_reply_error(s, env, &err, NULL);
 		else
@@ -472,12 +521,13 @@ static int s_handles_start(server_t *s)
 	uv_idle_init(s->loop, &s->idle);
 	uv_timer_init(s->loop, &s->retry);
 	uv_timer_init(s->loop, &s->readers);
+	uv_timer_init(s->loop, &s->deadline_timer);
 	uv_signal_init(s->loop, &s->sigint);
 	uv_signal_init(s->loop, &s->sigterm);
 	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
 				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
-				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->sigint,
-				   (uv_handle_t *)&s->sigterm };
+				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->deadline_timer,
+				   (uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm };
 	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
 		handles[i]->data = s;
 	s->open_handles = (int)(sizeof handles / sizeof handles[0]);
@@ -490,8 +540,26 @@ static int s_handles_start(server_t *s)
 	return 0;
 }
 
-server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, char *errbuf,
-		     size_t errlen)
+/* Loads the pending deadlines; those that passed while the daemon was down fire at once. */
+static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
+{
+	deadline_heap_init(&s->deadlines);
+	int rc = breach_load_deadlines(s->store, s->cfg, &s->deadlines);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "cannot load pending deadlines: %s", mdb_strerror(rc));
+		return -1;
+	}
+	int64_t now = clock_now_ms();
+	size_t overdue = 0;
+	for (size_t i = 0; i < s->deadlines.n; i++)
+		overdue += s->deadlines.items[i].due <= now;
+	log_info("%zu pending deadline(s) armed, %zu already passed", s->deadlines.n, overdue);
+	s_deadlines_arm(s);
+	return 0;
+}
+
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
+		     char *errbuf, size_t errlen)
 {
 	server_t *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -503,9 +571,10 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, char 
 	s->store = store;
 	s->out_tail = &s->out_head;
 	s->started_ms = uv_now(loop);
+	s->alerts = alerts;
 	if (s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
-	s->writer = writer_new(loop, store, cfg, s_on_committed, s);
+	s->writer = writer_new(loop, store, cfg, alerts, s_on_committed, s);
 	if (!s->writer) {
 		snprintf(errbuf, errlen, "cannot start the writer thread");
 		goto fail;
@@ -514,7 +583,12 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, char 
 		snprintf(errbuf, errlen, "cannot watch the api socket: %s", zmq_strerror(errno));
 		goto fail;
 	}
+	if (s_deadlines_load(s, errbuf, errlen) < 0)
+		goto fail_handles;
 	return s;
+fail_handles:
+	server_stop(s);
+	return NULL;
 fail:
 	writer_stop(&s->writer);
 	s_sockets_close(s);
@@ -554,8 +628,8 @@ void server_stop(server_t *s)
 	}
 	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
 				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
-				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->sigint,
-				   (uv_handle_t *)&s->sigterm };
+				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->deadline_timer,
+				   (uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm };
 	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
 		uv_close(handles[i], s_on_handle_closed);
 }
@@ -566,6 +640,7 @@ void server_destroy(server_t **server_p)
 	if (!s)
 		return;
 	s_sockets_close(s);
+	deadline_heap_release(&s->deadlines);
 	free(s);
 	*server_p = NULL;
 }

@@ -14,18 +14,20 @@
 
 #include <uv.h>
 
+#include "daemon/alerts.h"
 #include "daemon/config.h"
 #include "daemon/store.h"
 
 typedef struct server server_t;
 
 /*
- * Binds the sockets, starts the writer on store and watches SIGINT and SIGTERM on loop.
- * Returns NULL with a one-line reason in errbuf when it cannot (an endpoint in use).
- * cfg and store must outlive the server.
+ * Binds the sockets, starts the writer on store (waking alerts, which may be NULL, after
+ * commits that queue hook deliveries), arms every pending deadline and watches SIGINT and
+ * SIGTERM on loop. Returns NULL with a one-line reason in errbuf when it cannot (an endpoint
+ * in use). cfg, store and alerts must outlive the server.
  */
-server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, char *errbuf,
-		     size_t errlen);
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
+		     char *errbuf, size_t errlen);
 
 /*
  * Stops taking requests, commits and answers what was accepted, closes the sockets and every

@@ -28,6 +28,7 @@ struct store {
 
 static const char *const s_db_names[STORE_N_DBS] = {
 	"meta", "log", "incidents", "refs", "dedup", "open", "resolved", "closed", "opened",
+	"breaches", "breach_keys", "deadlines", "outbox",
 };
 
 /* mkdir -p: creates dir and its missing parents with mode 0750. */
@@ -307,6 +308,11 @@ uint64_t store_u64_decode(const unsigned char in[8])
 void store_i64_encode(int64_t v, unsigned char out[8])
 {
 	store_u64_encode((uint64_t)v ^ (1ULL << 63), out);
+}
+
+int64_t store_i64_decode(const unsigned char in[8])
+{
+	return (int64_t)(store_u64_decode(in) ^ (1ULL << 63));
 }
 
 int store_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor)

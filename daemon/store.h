@@ -8,6 +8,10 @@
  *   dedup      provider NUL event_id -> u64 log seq, u64 incident id
  *   open, resolved, closed   u64 id -> ""   the status indexes (their sizes are the counts)
  *   opened     i64 opened_at, u64 id -> ""  incidents by the time they opened
+ *   breaches   u64 breach id -> JSON        every breach ever raised
+ *   breach_keys  u64 incident id, rule name -> u64 breach id   (one breach per incident and rule)
+ *   deadlines  i64 due, u64 incident id, rule name -> ""       pending deadlines
+ *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
  *
  * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
  *
@@ -40,6 +44,10 @@ typedef enum {
 	STORE_RESOLVED,
 	STORE_CLOSED,
 	STORE_OPENED,
+	STORE_BREACHES,
+	STORE_BREACH_KEYS,
+	STORE_DEADLINES,
+	STORE_OUTBOX,
 	STORE_N_DBS
 } store_db_t;
 
@@ -114,6 +122,7 @@ void store_u64_encode(uint64_t v, unsigned char out[8]);
 uint64_t store_u64_decode(const unsigned char in[8]);
 /* Signed times sort correctly: the sign bit is flipped. */
 void store_i64_encode(int64_t v, unsigned char out[8]);
+int64_t store_i64_decode(const unsigned char in[8]);
 
 /* An open cursor on db in txn. Returns 0 or an LMDB error; close with mdb_cursor_close(). */
 int store_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor);

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/clock.h"
 #include "daemon/log.h"
 
 struct writer {
 	uv_loop_t *loop;
 	store_t *store;
 	const config_t *cfg;
+	alerts_t *alerts;
+	incident_cache_t *cache; /* the writer thread's decoded incidents */
 	writer_done_cb done;
 	void *done_arg;
 
@@ -32,8 +35,10 @@ void writer_job_free(writer_job_t *job)
 	if (!job)
 		return;
 	json_decref(job->request);
-	free(job->reply);
+	free(job->raw);
+	json_decref(job->fields);
 	ledger_pubs_free(job->pubs);
+	free(job->arm);
 	free(job);
 }
 
@@ -58,48 +63,57 @@ static writer_job_t *s_take_batch(writer_t *w)
 
 /*
  * Applies every job of batch in one transaction and commits. Results stay in results[] (one
- * per job). Returns 0 or the LMDB error that stopped the batch.
+ * per job); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
+ * or the LMDB error that stopped the batch.
  */
-static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results)
+static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, int *alerts_queued)
 {
 	store_txn_t txn;
 	ledger_batch_t lb;
+	int64_t now = clock_now_ms();
 	int rc = store_txn_begin(w->store, true, &txn);
 	if (rc != 0)
 		return rc;
-	rc = ledger_batch_start(&lb, w->cfg, &txn);
+	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now);
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
 		ledger_result_init(&results[i]);
-		rc = ledger_write(&lb, &txn, job->request, job->op, job->received_ms, &results[i]);
+		if (job->request)
+			rc = ledger_write(&lb, &txn, job->request, job->op, job->raw, job->raw_len,
+					  job->received_ms, &results[i]);
+		else
+			rc = ledger_fire(&lb, &txn, &job->deadline, now, &results[i]);
 	}
 	if (rc == 0)
 		rc = ledger_batch_finish(&lb, &txn);
-	if (rc != 0) {
+	if (rc != 0)
 		store_txn_abort(&txn);
-		return rc;
-	}
-	return store_txn_commit(&txn);
+	else
+		rc = store_txn_commit(&txn);
+	/* The cache may hold changes of a transaction that did not commit. */
+	if (rc != 0)
+		incident_cache_clear(w->cache);
+	*alerts_queued = lb.alerts_queued;
+	return rc;
 }
 
-/* Turns each job's result into its reply frame and messages. */
+/* Moves each job's result (reply fields or error, messages, deadlines) into the job. */
 static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
 {
 	size_t i = 0;
 	for (writer_job_t *job = batch; job; job = job->next, i++) {
 		ledger_result_t *res = &results[i];
-		const json_t *id = json_object_get(job->request, "id");
 		if (rc != 0) {
-			wire_error_t err;
-			wire_error_set(&err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
-			job->reply = wire_reply_error(&err, id, &job->reply_len);
-		} else if (res->fields) {
-			job->reply = wire_reply_ok(res->fields, id, &job->reply_len);
-			res->fields = NULL;
-			job->pubs = res->pubs;
-			res->pubs = NULL;
+			wire_error_set(&job->err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
 		} else {
-			job->reply = wire_reply_error(&res->err, id, &job->reply_len);
+			job->fields = res->fields;
+			job->err = res->err;
+			job->pubs = res->pubs;
+			job->arm = res->arm;
+			job->n_arm = res->n_arm;
+			res->fields = NULL;
+			res->pubs = NULL;
+			res->arm = NULL;
 		}
 		ledger_result_clear(res);
 	}
@@ -112,12 +126,12 @@ static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
 static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 {
 	ledger_result_t *results = calloc(n, sizeof *results);
-	int rc = results ? 0 : ENOMEM;
+	int rc = results ? 0 : ENOMEM, alerts_queued = 0;
 	for (;;) {
 		for (size_t i = 0; results && i < n; i++)
 			ledger_result_clear(&results[i]);
 		if (results)
-			rc = s_apply(w, batch, results);
+			rc = s_apply(w, batch, results, &alerts_queued);
 		if (rc != MDB_MAP_FULL)
 			break;
 		if ((rc = store_grow(w->store)) != 0)
@@ -125,6 +139,8 @@ static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 	}
 	if (rc != 0)
 		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
+	else if (alerts_queued > 0 && w->alerts)
+		alerts_wake(w->alerts);
 	if (results) {
 		s_finish_jobs(batch, results, rc);
 		free(results);
@@ -178,13 +194,14 @@ static void s_on_async(uv_async_t *async)
 static void s_on_close(uv_handle_t *handle)
 {
 	writer_t *w = handle->data;
+	incident_cache_destroy(&w->cache);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
 }
 
-writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, writer_done_cb done,
-		     void *arg)
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
+		     writer_done_cb done, void *arg)
 {
 	writer_t *w = calloc(1, sizeof *w);
 	if (!w)
@@ -192,10 +209,16 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, write
 	w->loop = loop;
 	w->store = store;
 	w->cfg = cfg;
+	w->alerts = alerts;
 	w->done = done;
 	w->done_arg = arg;
 	w->queue_tail = &w->queue;
 	w->finished_tail = &w->finished;
+	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
+	if (!w->cache) {
+		free(w);
+		return NULL;
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (uv_async_init(loop, &w->async, s_on_async) != 0) {

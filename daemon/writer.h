@@ -16,25 +16,37 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "daemon/alerts.h"
 #include "daemon/config.h"
+#include "daemon/deadline_heap.h"
 #include "daemon/ledger.h"
 #include "daemon/store.h"
 
 /* The most jobs one transaction takes. */
 #define WRITER_BATCH_MAX 4096
+/* The most decoded incidents the writer keeps between batches. */
+#define WRITER_CACHE_MAX 65536
 
-/* One state-changing request. The submitter fills the inputs; the writer the outputs. */
+/*
+ * One state-changing request, or a deadline that came up (request NULL). The submitter fills
+ * the inputs; the writer the outputs.
+ */
 typedef struct writer_job {
 	struct writer_job *next;
 	/* inputs */
-	json_t *request;      /* owned: the decoded request */
+	json_t *request;      /* owned: the decoded request; NULL for a deadline */
 	const char *op;       /* points into request */
+	char *raw;            /* owned: the request frame as received, for the event log */
+	size_t raw_len;
 	int64_t received_ms;
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
-	/* outputs */
-	char *reply;          /* malloc'd reply frame */
-	size_t reply_len;
+	deadline_t deadline;  /* when request is NULL */
+	/* outputs: the reply is encoded by the loop thread, off the writer's critical path */
+	json_t *fields;       /* owned: the reply's fields; NULL when refused */
+	wire_error_t err;     /* the refusal when fields is NULL */
 	ledger_pub_t *pubs;   /* owned list, to publish after the reply */
+	deadline_t *arm;      /* owned: deadlines to arm */
+	size_t n_arm;
 } writer_job_t;
 
 /* Called on the loop thread with a list of finished jobs, which the callee then owns. */
@@ -43,11 +55,12 @@ typedef void (*writer_done_cb)(writer_job_t *jobs, void *arg);
 typedef struct writer writer_t;
 
 /*
- * Starts the writer thread for store, handing finished jobs to done on loop. Returns NULL on
- * failure. store and cfg must outlive the writer.
+ * Starts the writer thread for store, handing finished jobs to done on loop and waking alerts
+ * (may be NULL) after commits that queued hook deliveries. Returns NULL on failure. store,
+ * cfg and alerts must outlive the writer.
  */
-writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, writer_done_cb done,
-		     void *arg);
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
+		     writer_done_cb done, void *arg);
 
 /* Queues job (ownership passes to the writer until it comes back through done). */
 void writer_submit(writer_t *writer, writer_job_t *job);

@@ -102,14 +102,15 @@ static void test_default_values(void **state)
 	assert_int_equal(cfg->max_request_bytes, 65536);
 	assert_int_equal(cfg->map_size, 64u << 20);
 
-	static const char *const order[] = {"detected",         "notified",   "acknowledged",
-	                                    "major_declared",   "parties_notified", "workaround",
-	                                    "resolved",         "closed"};
-	assert_int_equal(cfg->n_stages, 8);
-	for (size_t i = 0; i < 8; i++)
+	static const char *const order[] = {"detected",       "notified",       "acknowledged",
+	                                    "major_declared", "parties_notified", "workaround",
+	                                    "resolved",       "summary_report", "review_report",
+	                                    "closed"};
+	assert_int_equal(cfg->n_stages, 10);
+	for (size_t i = 0; i < 10; i++)
 		assert_string_equal(cfg->stages[i], order[i]);
 	assert_int_equal(cfg->resolved_stage, 6);
-	assert_int_equal(cfg->closed_stage, 7);
+	assert_int_equal(cfg->closed_stage, 9);
 	assert_int_equal(cfg->major_stage, 3);
 	assert_int_equal(config_stage_index(cfg, "acknowledged"), 2);
 	assert_int_equal(config_stage_index(cfg, "nope"), -1);
@@ -120,7 +121,21 @@ static void test_default_values(void **state)
 	assert_int_equal(cfg->calendar.n_holidays, 0);
 	assert_string_equal(cfg->calendar.timezone, "Europe/London");
 
-	assert_int_equal(cfg->n_slas, 1);
+	/* The example policy: the rules in file order. */
+	static const char *const rules[] = {"provider_notification", "operator_acknowledgement",
+	                                    "resolution", "major_users_notified",
+	                                    "major_summary_report", "major_review_report"};
+	assert_int_equal(cfg->n_slas, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(cfg->slas[i].name, rules[i]);
+	assert_true(cfg->slas[2].stop_clock_reported);
+	assert_int_equal(cfg->slas[2].target[3].kind, DURATION_WORKING_DAYS);
+	assert_int_equal(cfg->slas[2].target[3].value, 2);
+	assert_true(cfg->slas[3].major_only);
+	assert_int_equal(cfg->slas[3].start, 3);
+	assert_int_equal(cfg->slas[3].stop, 4);
+	assert_int_equal(cfg->slas[5].stop, 8);
+	assert_int_equal(cfg->slas[5].target[1].value, 20);
 	const config_sla_t *sla = &cfg->slas[0];
 	assert_string_equal(sla->name, "provider_notification");
 	assert_int_equal(sla->start, 0);

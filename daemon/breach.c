@@ -1,0 +1,403 @@
+/*
+ * breach: SLA deadlines and breaches in the store. See breach.h.
+ */
+#include "daemon/breach.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "daemon/sla.h"
+#include "proto/ids.h"
+
+/* Rule names longer than this are cut in keys (config names are short words). */
+#define RULE_NAME_MAX 240
+
+/* due, incident, rule (deadlines) or incident, rule (breach_keys). */
+typedef struct {
+	unsigned char bytes[16 + RULE_NAME_MAX];
+	size_t len;
+} rule_key_t;
+
+static void s_key_name(rule_key_t *key, size_t at, const char *name)
+{
+	size_t n = strnlen(name, RULE_NAME_MAX);
+	memcpy(key->bytes + at, name, n);
+	key->len = at + n;
+}
+
+static void s_deadline_key(rule_key_t *key, int64_t due, uint64_t incident, const char *rule)
+{
+	store_i64_encode(due, key->bytes);
+	store_u64_encode(incident, key->bytes + 8);
+	s_key_name(key, 16, rule);
+}
+
+static void s_breach_key(rule_key_t *key, uint64_t incident, const char *rule)
+{
+	store_u64_encode(incident, key->bytes);
+	s_key_name(key, 8, rule);
+}
+
+/* The name of rule index i: SLA rules first, then problem rules; NULL when out of range. */
+static const char *s_rule_name(const config_t *cfg, int i)
+{
+	if (i >= 0 && (size_t)i < cfg->n_slas)
+		return cfg->slas[i].name;
+	if (i >= 0 && (size_t)i < cfg->n_slas + cfg->n_problem_rules)
+		return cfg->problem_rules[(size_t)i - cfg->n_slas].name;
+	return NULL;
+}
+
+static int s_rule_index(const config_t *cfg, const char *name, size_t len)
+{
+	for (size_t i = 0; i < cfg->n_slas + cfg->n_problem_rules; i++) {
+		const char *r = s_rule_name(cfg, (int)i);
+		if (strnlen(r, RULE_NAME_MAX) == len && memcmp(r, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Adds "key": time, or null for INT64_MIN. */
+static void s_set_time_or_null(json_t *obj, const char *key, int64_t ms)
+{
+	if (ms == INT64_MIN)
+		json_object_set_new(obj, key, json_null());
+	else
+		wire_set_time(obj, key, ms);
+}
+
+static int64_t s_json_ms(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+}
+
+/*
+ * A stored breach as the wire shows it: breach, incident, provider, category, sla, due,
+ * stopped_at, late_by_ms (stop time, or now while unstopped, minus due), detected,
+ * detected_at.
+ */
+static json_t *s_breach_wire(const json_t *record, int64_t now_ms)
+{
+	int64_t due = s_json_ms(record, "due");
+	int64_t stopped = s_json_ms(record, "stopped_at");
+	char id[ID_BUFSZ], bid[ID_BUFSZ];
+	json_t *wire = json_pack("{ss ss ss sO sO}", "breach",
+				 id_format(ID_BREACH, (uint64_t)s_json_ms(record, "breach"), bid),
+				 "incident", id_format(ID_INCIDENT, (uint64_t)s_json_ms(record, "incident"), id),
+				 "provider", json_string_value(json_object_get(record, "provider")),
+				 "category", json_object_get(record, "category"),
+				 "sla", json_object_get(record, "sla"));
+	if (!wire)
+		return NULL;
+	wire_set_time(wire, "due", due);
+	s_set_time_or_null(wire, "stopped_at", stopped);
+	json_object_set_new(wire, "late_by_ms",
+			    json_integer((stopped != INT64_MIN ? stopped : now_ms) - due));
+	json_object_set(wire, "detected", json_object_get(record, "detected"));
+	wire_set_time(wire, "detected_at", s_json_ms(record, "detected_at"));
+	return wire;
+}
+
+/* Appends breach id to the incident's list (inc->extra "breaches"). */
+static int s_incident_note(incident_t *inc, uint64_t id)
+{
+	if (!inc->extra && !(inc->extra = json_object()))
+		return ENOMEM;
+	json_t *list = json_object_get(inc->extra, "breaches");
+	if (!list) {
+		list = json_array();
+		if (json_object_set_new(inc->extra, "breaches", list) != 0)
+			return ENOMEM;
+	}
+	return json_array_append_new(list, json_integer((json_int_t)id)) == 0 ? 0 : ENOMEM;
+}
+
+/*
+ * Raises the one breach of inc and rule i: stores it, notes it on inc (the caller saves
+ * inc), adds it to reply_breaches (when not NULL) and publishes it on breach.<rule>.
+ */
+static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i, int64_t due,
+		   int64_t stopped_at, const char *detected, int64_t now_ms, ledger_result_t *res,
+		   json_t *reply_breaches)
+{
+	const char *name = s_rule_name(batch->cfg, i);
+	uint64_t id;
+	int rc = store_meta_get_u64(txn, "last_breach", &id);
+	if (rc != 0)
+		return rc;
+	id++;
+	json_t *record = json_pack("{sIsIsssisssIsssI}", "breach", (json_int_t)id, "incident",
+				   (json_int_t)inc->id, "provider", inc->provider, "category",
+				   inc->category, "sla", name, "due", (json_int_t)due, "detected",
+				   detected, "detected_at", (json_int_t)now_ms);
+	if (!record)
+		return ENOMEM;
+	json_object_set_new(record, "stopped_at",
+			    stopped_at == INT64_MIN ? json_null() : json_integer(stopped_at));
+	unsigned char idkey[8];
+	rule_key_t bkey;
+	store_u64_encode(id, idkey);
+	s_breach_key(&bkey, inc->id, name);
+	rc = store_meta_put_u64(txn, "last_breach", id);
+	if (rc == 0)
+		rc = store_put_json(txn, STORE_BREACHES, idkey, sizeof idkey, record);
+	if (rc == 0)
+		rc = store_put(txn, STORE_BREACH_KEYS, bkey.bytes, bkey.len, idkey, sizeof idkey);
+	if (rc == 0)
+		rc = s_incident_note(inc, id);
+	json_t *wire = rc == 0 ? s_breach_wire(record, now_ms) : NULL;
+	json_decref(record);
+	if (rc != 0 || !wire)
+		return rc ? rc : ENOMEM;
+	log_info("breach %s: %s of %s/%s %s (%s)", json_string_value(json_object_get(wire, "breach")), name, inc->provider,
+		 inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
+		 json_string_value(json_object_get(wire, "due")));
+	if (reply_breaches)
+		json_array_append(reply_breaches, wire);
+	char topic[8 + RULE_NAME_MAX];
+	snprintf(topic, sizeof topic, "breach.%s", name);
+	return ledger_publish(batch, txn, res, topic, wire);
+}
+
+/* The breach id of inc and rule, 0 when there is none. */
+static int s_breach_find(store_txn_t *txn, uint64_t incident, const char *rule, uint64_t *id)
+{
+	rule_key_t key;
+	MDB_val v;
+	s_breach_key(&key, incident, rule);
+	int rc = store_get(txn, STORE_BREACH_KEYS, key.bytes, key.len, &v);
+	*id = rc == 0 && v.mv_size == 8 ? store_u64_decode(v.mv_data) : 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Records the stop time on an existing breach that has none yet. */
+static int s_breach_stop(store_txn_t *txn, uint64_t id, int64_t stopped_at)
+{
+	unsigned char key[8];
+	json_t *record;
+	store_u64_encode(id, key);
+	int rc = store_get_json(txn, STORE_BREACHES, key, sizeof key, &record);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (json_is_null(json_object_get(record, "stopped_at"))) {
+		json_object_set_new(record, "stopped_at", json_integer(stopped_at));
+		rc = store_put_json(txn, STORE_BREACHES, key, sizeof key, record);
+	}
+	json_decref(record);
+	return rc;
+}
+
+/* The rule's clock started (its start stage arrived, or the incident became major). */
+static int s_on_start(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
+		      int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
+		      json_t *reply_breaches)
+{
+	if (stop != INT64_MIN)
+		return stop > due ? s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
+					    reply_breaches)
+				  : 0;
+	if (now_ms > due)
+		return s_raise(batch, txn, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
+			       reply_breaches);
+	rule_key_t key;
+	s_deadline_key(&key, due, inc->id, s_rule_name(batch->cfg, i));
+	int rc = store_put(txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
+	if (rc == 0)
+		rc = ledger_arm(res, (deadline_t){ due, inc->id, i });
+	return rc;
+}
+
+/* The rule's stop stage arrived while its clock ran. */
+static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
+		     int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
+		     json_t *reply_breaches)
+{
+	const char *name = s_rule_name(batch->cfg, i);
+	rule_key_t key;
+	s_deadline_key(&key, due, inc->id, name);
+	int rc = store_del(txn, STORE_DEADLINES, key.bytes, key.len);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	uint64_t existing;
+	if ((rc = s_breach_find(txn, inc->id, name, &existing)) != 0)
+		return rc;
+	if (existing)
+		return s_breach_stop(txn, existing, stop);
+	/* Late by its own clock, or the deadline passed before the daemon knew of a stop. */
+	if (stop > due || now_ms > due)
+		return s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
+			       reply_breaches);
+	return 0;
+}
+
+int breach_on_event(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int stage,
+		    bool became_major, int64_t now_ms, ledger_result_t *res, json_t *reply_breaches)
+{
+	const config_t *cfg = batch->cfg;
+	int rc = 0;
+	for (size_t i = 0; i < cfg->n_slas && rc == 0; i++) {
+		const config_sla_t *rule = &cfg->slas[i];
+		bool started = stage == rule->start || (became_major && rule->major_only);
+		bool stopped = stage == rule->stop;
+		if (!sla_rule_applies(rule, inc) || !(started || stopped) ||
+		    !inc->stages[rule->start].recorded)
+			continue;
+		int64_t due = sla_deadline(&cfg->calendar, rule->target[inc->category],
+					   rule->working_calendar, inc->stages[rule->start].at_ms);
+		int64_t stop = sla_stop_time(rule, inc);
+		if (stopped)
+			rc = s_on_stop(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+		else
+			rc = s_on_start(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+	}
+	return rc;
+}
+
+int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
+		ledger_result_t *res)
+{
+	const char *name = s_rule_name(batch->cfg, d->rule);
+	if (!name)
+		return 0;
+	rule_key_t key;
+	MDB_val v;
+	s_deadline_key(&key, d->due, d->incident, name);
+	int rc = store_get(txn, STORE_DEADLINES, key.bytes, key.len, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc; /* met in time: a stale heap entry */
+	if ((rc = store_del(txn, STORE_DEADLINES, key.bytes, key.len)) != 0)
+		return rc;
+	uint64_t existing;
+	incident_t *inc = NULL;
+	if ((rc = s_breach_find(txn, d->incident, name, &existing)) != 0 || existing)
+		return rc;
+	rc = ledger_batch_incident(batch, txn, d->incident, &inc);
+	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED) {
+		log_warnx("deadline of %s for incident %llu: no such incident", name,
+			  (unsigned long long)d->incident);
+		return 0;
+	}
+	if (rc == 0)
+		rc = s_raise(batch, txn, inc, d->rule, d->due, INT64_MIN, "deadline", now_ms, res, NULL);
+	if (rc == 0)
+		ledger_batch_touch(batch, inc);
+	return rc;
+}
+
+json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; all && i < cfg->n_slas; i++) {
+		const config_sla_t *rule = &cfg->slas[i];
+		if (!sla_rule_applies(rule, inc))
+			continue;
+		sla_verdict_t v = sla_verdict(cfg, rule, inc, now_ms);
+		json_t *o = json_pack("{ss}", "verdict", sla_verdict_name(v.kind));
+		if (!o)
+			continue;
+		if (v.kind != VERDICT_NOT_STARTED)
+			wire_set_time(o, "due", v.due);
+		if (v.kind == VERDICT_MET || v.kind == VERDICT_BREACHED)
+			s_set_time_or_null(o, "stopped_at", v.stopped_at);
+		if (v.kind == VERDICT_BREACHED)
+			json_object_set_new(o, "late_by_ms", json_integer(v.late_by_ms));
+		if (v.kind == VERDICT_PENDING)
+			json_object_set_new(o, "remaining_ms", json_integer(v.remaining_ms));
+		json_object_set_new(all, rule->name, o);
+	}
+	return all;
+}
+
+static json_t *s_breach_load_wire(store_txn_t *txn, uint64_t id, int64_t now_ms)
+{
+	unsigned char key[8];
+	json_t *record;
+	store_u64_encode(id, key);
+	if (store_get_json(txn, STORE_BREACHES, key, sizeof key, &record) != 0)
+		return NULL;
+	json_t *wire = s_breach_wire(record, now_ms);
+	json_decref(record);
+	return wire;
+}
+
+json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_ms)
+{
+	json_t *out = json_array();
+	const json_t *ids = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
+	size_t i;
+	const json_t *id;
+	json_array_foreach(ids, i, id) {
+		json_t *wire = s_breach_load_wire(txn, (uint64_t)json_integer_value(id), now_ms);
+		if (wire)
+			json_array_append_new(out, wire);
+	}
+	return out;
+}
+
+int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res)
+{
+	const char *provider = NULL, *sla = NULL;
+	int64_t since = INT64_MIN;
+	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &provider, NULL, &res->err) < 0 ||
+	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &sla, NULL, &res->err) < 0 ||
+	    wire_get_time(req, "since", false, &since, NULL, &res->err) < 0)
+		return 0;
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	int rc = store_cursor_open(txn, STORE_BREACHES, &cursor);
+	json_t *rows = json_array();
+	for (rc = rc ? rc : mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		json_t *record = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+		bool match = record &&
+			     (!provider || strcmp(provider, json_string_value(json_object_get(record, "provider"))) == 0) &&
+			     (!sla || strcmp(sla, json_string_value(json_object_get(record, "sla"))) == 0) &&
+			     s_json_ms(record, "detected_at") >= since;
+		if (match)
+			json_array_append_new(rows, s_breach_wire(record, now_ms));
+		json_decref(record);
+	}
+	mdb_cursor_close(cursor);
+	res->fields = json_pack("{so}", "breaches", rows);
+	return 0;
+}
+
+int breach_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+{
+	store_txn_t txn;
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	int rc = store_txn_begin(store, false, &txn);
+	if (rc != 0)
+		return rc;
+	if ((rc = store_cursor_open(&txn, STORE_DEADLINES, &cursor)) != 0) {
+		store_txn_abort(&txn);
+		return rc;
+	}
+	size_t unknown = 0;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= 16)
+			continue;
+		const unsigned char *b = k.mv_data;
+		int rule = s_rule_index(cfg, (const char *)b + 16, k.mv_size - 16);
+		if (rule < 0) {
+			unknown++;
+			continue;
+		}
+		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
+		if (deadline_heap_push(heap, d) != 0) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	mdb_cursor_close(cursor);
+	store_txn_abort(&txn);
+	if (unknown)
+		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
