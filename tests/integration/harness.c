@@ -1,0 +1,662 @@
+/*
+ * harness: the real incidentd in a temp dir, driven over ZeroMQ. See harness.h.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#ifndef INCIDENTD_BIN
+#error "INCIDENTD_BIN must be defined by the build"
+#endif
+
+const char h_default_config[] =
+	"; integration test configuration: the defaults of config/incidentd.conf\n"
+	"[daemon]\n"
+	"data_dir = var/incidentd\n"
+	"api = tcp://127.0.0.1:7420\n"
+	"publish = tcp://127.0.0.1:7421\n"
+	"max_request_bytes = 65536\n"
+	"\n"
+	"[stages]\n"
+	"order = detected, notified, acknowledged, major_declared, parties_notified, workaround, "
+	"resolved, closed\n"
+	"resolved = resolved\n"
+	"closed = closed\n"
+	"\n"
+	"[sla provider_notification]\n"
+	"start = detected\n"
+	"stop = notified\n"
+	"stop_clock = received\n"
+	"category.1 = 30m\n"
+	"category.2 = 30m\n"
+	"category.3 = 2h\n"
+	"category.4 = 1d\n"
+	"category.5 = 1d\n";
+
+int64_t h_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t h_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int s_status_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return -1;
+}
+
+/* Waits up to timeout_ms for pid to exit. Returns its status code, or -1 while it runs. */
+static int s_reap(pid_t pid, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	for (;;) {
+		int wstatus;
+		pid_t r = waitpid(pid, &wstatus, WNOHANG);
+		if (r == pid)
+			return s_status_code(wstatus);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (h_mono_ms() >= deadline)
+			return -1;
+		s_sleep_ms(5);
+	}
+}
+
+static int s_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "harness: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+static void s_rm_rf(const char *dir)
+{
+	nftw(dir, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+h_daemon_t *h_new(const char *config_text)
+{
+	h_daemon_t *d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return NULL;
+	strcpy(d->dir, "/tmp/incit.XXXXXX");
+	if (mkdtemp(d->dir) == NULL) {
+		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+		free(d);
+		return NULL;
+	}
+	snprintf(d->data_dir, sizeof d->data_dir, "%s/data", d->dir);
+	snprintf(d->api, sizeof d->api, "ipc://%s/api", d->dir);
+	snprintf(d->pub, sizeof d->pub, "ipc://%s/pub", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
+	d->zctx = zmq_ctx_new();
+	if (config_text != NULL && h_write_file(d, "incidentd.conf", config_text, d->conf) < 0) {
+		h_destroy(&d);
+		return NULL;
+	}
+	return d;
+}
+
+void h_pass(h_daemon_t *d)
+{
+	d->passed = true;
+}
+
+static char *s_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return strdup("");
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len - 1 == 0) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+void h_print_log(const h_daemon_t *d)
+{
+	char *text = s_read_file(d->log);
+	size_t len = strlen(text);
+	const char *start = text;
+	/* The last 16 KiB is what explains a failure; older lines only bury it. */
+	if (len > 16384)
+		start = text + len - 16384;
+	fprintf(stderr, "---- daemon log %s ----\n%s---- end of daemon log ----\n", d->log, start);
+	free(text);
+}
+
+void h_close(h_daemon_t *d, void *sock)
+{
+	if (sock == NULL)
+		return;
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		if (d->sockets[i] == sock)
+			d->sockets[i] = NULL;
+	zmq_close(sock);
+}
+
+void h_destroy(h_daemon_t **d_p)
+{
+	if (d_p == NULL || *d_p == NULL)
+		return;
+	h_daemon_t *d = *d_p;
+	if (d->pid > 0)
+		h_kill9(d);
+	h_close(d, d->dealer);
+	d->dealer = NULL;
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		h_close(d, d->sockets[i]);
+	if (!d->passed)
+		h_print_log(d);
+	if (d->zctx != NULL)
+		zmq_ctx_term(d->zctx);
+	s_rm_rf(d->dir);
+	free(d);
+	*d_p = NULL;
+}
+
+int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out)
+{
+	char path[H_PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", d->dir, name);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "harness: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fputs(text, f);
+	fclose(f);
+	if (path_out != NULL)
+		snprintf(path_out, H_PATH_MAX, "%s", path);
+	return 0;
+}
+
+void *h_socket(h_daemon_t *d, int type)
+{
+	void *s = zmq_socket(d->zctx, type);
+	if (s == NULL)
+		return NULL;
+	int linger = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	if (zmq_connect(s, d->api) < 0) {
+		fprintf(stderr, "harness: connect %s: %s\n", d->api, zmq_strerror(errno));
+		zmq_close(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		if (d->sockets[i] == NULL) {
+			d->sockets[i] = s;
+			break;
+		}
+	return s;
+}
+
+void *h_sub(h_daemon_t *d)
+{
+	void *s = zmq_socket(d->zctx, ZMQ_SUB);
+	if (s == NULL)
+		return NULL;
+	int linger = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+	if (zmq_connect(s, d->pub) < 0) {
+		zmq_close(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		if (d->sockets[i] == NULL) {
+			d->sockets[i] = s;
+			break;
+		}
+	return s;
+}
+
+void h_msg_clear(h_msg_t *m)
+{
+	for (int i = 0; i < m->nframes; i++)
+		free(m->frame[i]);
+	memset(m, 0, sizeof *m);
+}
+
+/* Receives one whole multipart message (up to 8 frames kept) within timeout_ms. 0 or -1. */
+static int s_recv_msg(void *sock, int timeout_ms, h_msg_t *m)
+{
+	memset(m, 0, sizeof *m);
+	zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+	if (zmq_poll(&item, 1, timeout_ms) <= 0)
+		return -1;
+	int more = 1;
+	while (more) {
+		zmq_msg_t msg;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, sock, 0) < 0) {
+			zmq_msg_close(&msg);
+			return -1;
+		}
+		if (m->nframes < 8) {
+			size_t n = zmq_msg_size(&msg);
+			m->frame[m->nframes] = malloc(n + 1);
+			memcpy(m->frame[m->nframes], zmq_msg_data(&msg), n);
+			m->frame[m->nframes][n] = '\0';
+			m->len[m->nframes] = n;
+			m->nframes++;
+		}
+		more = zmq_msg_more(&msg);
+		zmq_msg_close(&msg);
+	}
+	return 0;
+}
+
+static int s_send_frames(void *sock, const char *const *frames, const size_t *lens, int nframes)
+{
+	for (int i = 0; i < nframes; i++) {
+		int flags = i + 1 < nframes ? ZMQ_SNDMORE : 0;
+		if (zmq_send(sock, frames[i], lens[i], flags) < 0) {
+			fprintf(stderr, "harness: send: %s\n", zmq_strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int h_exchange(h_daemon_t *d, int type, const char *const *frames, const size_t *lens,
+	       int nframes, h_msg_t *reply, int timeout_ms)
+{
+	void *s = h_socket(d, type);
+	if (s == NULL)
+		return -1;
+	int rc = s_send_frames(s, frames, lens, nframes);
+	if (rc == 0)
+		rc = s_recv_msg(s, timeout_ms, reply);
+	h_close(d, s);
+	return rc;
+}
+
+static json_t *s_parse_reply(const h_msg_t *m)
+{
+	if (m->nframes != 1) {
+		fprintf(stderr, "harness: reply has %d frames, expected 1\n", m->nframes);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *v = json_loadb(m->frame[0], m->len[0], 0, &jerr);
+	if (v == NULL || !json_is_object(v)) {
+		fprintf(stderr, "harness: reply is not a JSON object: %.300s\n", m->frame[0]);
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+json_t *h_request(h_daemon_t *d, const json_t *req)
+{
+	if (d->dealer == NULL)
+		d->dealer = h_socket(d, ZMQ_DEALER);
+	if (d->dealer == NULL)
+		return NULL;
+	char *text = json_dumps(req, JSON_COMPACT);
+	if (text == NULL)
+		return NULL;
+	size_t len = strlen(text);
+	const char *frames[1] = {text};
+	h_msg_t m;
+	int rc = s_send_frames(d->dealer, frames, &len, 1);
+	if (rc == 0)
+		rc = s_recv_msg(d->dealer, H_REPLY_TIMEOUT_MS, &m);
+	if (rc < 0) {
+		fprintf(stderr, "harness: no reply within %d ms to %.300s\n", H_REPLY_TIMEOUT_MS,
+			text);
+		/* A late reply would answer the next request: start afresh. */
+		h_close(d, d->dealer);
+		d->dealer = NULL;
+		free(text);
+		return NULL;
+	}
+	free(text);
+	json_t *v = s_parse_reply(&m);
+	h_msg_clear(&m);
+	return v;
+}
+
+json_t *h_requestf(h_daemon_t *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_error_t jerr;
+	json_t *req = json_vpack_ex(&jerr, 0, fmt, ap);
+	va_end(ap);
+	if (req == NULL) {
+		fprintf(stderr, "harness: json_pack(%s): %s\n", fmt, jerr.text);
+		return NULL;
+	}
+	json_t *reply = h_request(d, req);
+	json_decref(req);
+	return reply;
+}
+
+const char *h_error_code(const json_t *reply)
+{
+	json_t *err = json_object_get(reply, "error");
+	return json_string_value(json_object_get(err, "code"));
+}
+
+const char *h_error_message(const json_t *reply)
+{
+	json_t *err = json_object_get(reply, "error");
+	return json_string_value(json_object_get(err, "message"));
+}
+
+bool h_is_ok(const json_t *reply)
+{
+	return json_is_true(json_object_get(reply, "ok"));
+}
+
+long long h_status_count(h_daemon_t *d, const char *name)
+{
+	json_t *r = h_requestf(d, "{s:s}", "op", "status");
+	if (r == NULL)
+		return -1;
+	json_t *v = json_object_get(r, name);
+	if (v == NULL)
+		v = json_object_get(json_object_get(r, "counts"), name);
+	long long n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n < 0) {
+		char *text = h_dump(r);
+		fprintf(stderr, "harness: status reply has no count \"%s\": %s\n", name, text);
+		free(text);
+	}
+	json_decref(r);
+	return n;
+}
+
+json_t *h_event(const char *provider, const char *event_id, const char *ref, const char *stage)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "event", "provider", provider,
+			 "event_id", event_id, "ref", ref, "stage", stage);
+}
+
+int h_sub_recv(void *sub, int timeout_ms, char **topic_out, json_t **body_out)
+{
+	h_msg_t m;
+	if (s_recv_msg(sub, timeout_ms, &m) < 0)
+		return -1;
+	if (m.nframes != 2) {
+		fprintf(stderr, "harness: published message has %d frames, expected 2\n",
+			m.nframes);
+		h_msg_clear(&m);
+		return -2;
+	}
+	json_t *body = json_loadb(m.frame[1], m.len[1], 0, NULL);
+	if (!json_is_object(body)) {
+		fprintf(stderr, "harness: published body is not a JSON object: %.300s\n",
+			m.frame[1]);
+		json_decref(body);
+		h_msg_clear(&m);
+		return -2;
+	}
+	*topic_out = strdup(m.frame[0]);
+	*body_out = body;
+	h_msg_clear(&m);
+	return 0;
+}
+
+/* The daemon's command line; argv points into d and the static strings. */
+static void s_daemon_argv(h_daemon_t *d, char *argv[12])
+{
+	int i = 0;
+	argv[i++] = (char *)INCIDENTD_BIN;
+	if (d->conf[0] != '\0') {
+		argv[i++] = (char *)"-c";
+		argv[i++] = d->conf;
+	}
+	argv[i++] = (char *)"--data-dir";
+	argv[i++] = d->data_dir;
+	argv[i++] = (char *)"--api";
+	argv[i++] = d->api_flag[0] != '\0' ? d->api_flag : d->api;
+	argv[i++] = (char *)"--publish";
+	argv[i++] = d->pub;
+	argv[i] = NULL;
+}
+
+/* In the child: stdin from /dev/null, stdout and stderr appended to the log, then exec. */
+static void s_exec_daemon(h_daemon_t *d)
+{
+	char *argv[12];
+	s_daemon_argv(d, argv);
+	int in = open("/dev/null", O_RDONLY);
+	int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (in < 0 || log < 0 || chdir(d->dir) < 0)
+		_exit(127);
+	dup2(in, 0);
+	dup2(log, 1);
+	dup2(log, 2);
+	closefrom(3);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Waits until the daemon answers a status request, or exits, or the start timeout passes. */
+static int s_wait_ready(h_daemon_t *d)
+{
+	static const char status[] = "{\"op\":\"status\"}";
+	void *s = h_socket(d, ZMQ_DEALER);
+	size_t len = sizeof status - 1;
+	const char *frames[1] = {status};
+	if (s == NULL || s_send_frames(s, frames, &len, 1) < 0)
+		return -1;
+	int64_t deadline = h_mono_ms() + H_START_TIMEOUT_MS;
+	while (h_mono_ms() < deadline) {
+		h_msg_t m;
+		if (s_recv_msg(s, 100, &m) == 0) {
+			json_t *v = s_parse_reply(&m);
+			h_msg_clear(&m);
+			bool ok = h_is_ok(v);
+			json_decref(v);
+			if (!ok) {
+				fprintf(stderr, "harness: status request refused at start-up\n");
+				h_close(d, s);
+				return -1;
+			}
+			d->dealer = s;
+			return 0;
+		}
+		int st = s_reap(d->pid, 0);
+		if (st >= 0) {
+			fprintf(stderr, "harness: daemon exited with status %d at start-up\n", st);
+			d->pid = 0;
+			h_close(d, s);
+			return -1;
+		}
+	}
+	fprintf(stderr, "harness: daemon did not answer status within %d ms\n",
+		H_START_TIMEOUT_MS);
+	h_close(d, s);
+	return -1;
+}
+
+int h_start(h_daemon_t *d)
+{
+	if (d->pid > 0)
+		return -1;
+	d->runs++;
+	FILE *f = fopen(d->log, "a");
+	if (f != NULL) {
+		fprintf(f, "==== harness: start #%d ====\n", d->runs);
+		fclose(f);
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		s_exec_daemon(d);
+	d->pid = pid;
+	if (s_wait_ready(d) < 0) {
+		if (d->pid > 0)
+			h_kill9(d);
+		h_print_log(d);
+		return -1;
+	}
+	return 0;
+}
+
+static void s_forget_daemon(h_daemon_t *d)
+{
+	d->pid = 0;
+	h_close(d, d->dealer);
+	d->dealer = NULL;
+}
+
+int h_wait_exit(h_daemon_t *d, int timeout_ms)
+{
+	if (d->pid <= 0)
+		return -1;
+	int st = s_reap(d->pid, timeout_ms);
+	if (st >= 0)
+		s_forget_daemon(d);
+	return st;
+}
+
+int h_stop(h_daemon_t *d)
+{
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	int st = s_reap(d->pid, H_STOP_TIMEOUT_MS);
+	if (st < 0) {
+		fprintf(stderr, "harness: daemon did not exit within %d ms of SIGTERM\n",
+			H_STOP_TIMEOUT_MS);
+		kill(d->pid, SIGKILL);
+		s_reap(d->pid, H_STOP_TIMEOUT_MS);
+	}
+	s_forget_daemon(d);
+	return st;
+}
+
+void h_kill9(h_daemon_t *d)
+{
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGKILL);
+	s_reap(d->pid, H_STOP_TIMEOUT_MS);
+	s_forget_daemon(d);
+}
+
+void h_run_clear(h_run_t *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof *r);
+}
+
+int h_run(const char *dir, char *const argv[], const char *stdin_text, int timeout_ms,
+	  h_run_t *r)
+{
+	char in_path[H_PATH_MAX], out_path[H_PATH_MAX], err_path[H_PATH_MAX];
+	snprintf(in_path, sizeof in_path, "%s/run.stdin", dir);
+	snprintf(out_path, sizeof out_path, "%s/run.stdout", dir);
+	snprintf(err_path, sizeof err_path, "%s/run.stderr", dir);
+	memset(r, 0, sizeof *r);
+	if (stdin_text != NULL) {
+		FILE *f = fopen(in_path, "w");
+		if (f == NULL)
+			return -1;
+		fputs(stdin_text, f);
+		fclose(f);
+	}
+	int64_t t0 = h_mono_ms();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int in = open(stdin_text != NULL ? in_path : "/dev/null", O_RDONLY);
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0 || err < 0 || chdir(dir) < 0)
+			_exit(127);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	r->status = s_reap(pid, timeout_ms);
+	if (r->status < 0) {
+		fprintf(stderr, "harness: %s did not exit within %d ms; killed\n", argv[0],
+			timeout_ms);
+		kill(pid, SIGKILL);
+		s_reap(pid, 5000);
+	}
+	r->elapsed_ms = (long)(h_mono_ms() - t0);
+	r->out = s_read_file(out_path);
+	r->err = s_read_file(err_path);
+	return 0;
+}
+
+char *h_dump(const json_t *v)
+{
+	if (v == NULL)
+		return strdup("(null)");
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	return s != NULL ? s : strdup("(unprintable)");
+}
+
+int64_t h_parse_utc_ms(const char *text)
+{
+	if (text == NULL || strlen(text) != 24)
+		return -1;
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	int ms;
+	char z;
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
+	    z != 'Z')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}

@@ -1,0 +1,176 @@
+/*
+ * harness: runs the real incidentd in a temporary directory and talks to it over ZeroMQ.
+ *
+ * Every test gets a fresh directory under /tmp (short, so that ipc:// paths stay well under
+ * the 107-byte limit of a Unix socket path) holding the LMDB data, the daemon's stderr log,
+ * an optional config file and the ipc endpoints ipc://DIR/api and ipc://DIR/pub.
+ *
+ * Every wait is bounded. Failures are reported with print_error() and a NULL or negative
+ * return; the tests turn them into cmocka assertions. A test ends with h_pass(); a daemon that
+ * is destroyed without it prints its log, which is what one wants to read after a failure.
+ */
+#ifndef INCIDENTD_TESTS_INTEGRATION_HARNESS_H
+#define INCIDENTD_TESTS_INTEGRATION_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+/* Bounds on every wait, in milliseconds. */
+#define H_START_TIMEOUT_MS 10000
+#define H_STOP_TIMEOUT_MS 10000
+#define H_REPLY_TIMEOUT_MS 5000
+
+#define H_PATH_MAX 256
+
+typedef struct {
+	char dir[64];              /* the temp dir, e.g. /tmp/incit.AbC123 */
+	char data_dir[H_PATH_MAX]; /* DIR/data */
+	char api[H_PATH_MAX];      /* ipc://DIR/api */
+	char pub[H_PATH_MAX];      /* ipc://DIR/pub */
+	char conf[H_PATH_MAX];     /* DIR/incidentd.conf, or "" when started with flags only */
+	char api_flag[2 * H_PATH_MAX]; /* when not "", passed as --api instead of api */
+	char log[H_PATH_MAX];      /* DIR/daemon.log: the daemon's stderr, appended across restarts */
+	pid_t pid;                 /* running daemon, or 0 */
+	void *zctx;                /* the test's ZeroMQ context */
+	void *dealer;              /* the request socket of h_request(), or NULL */
+	bool passed;               /* set by h_pass(); otherwise h_destroy() prints the log */
+	void *sockets[64];         /* sockets of h_socket()/h_sub() not yet h_close()d */
+	int runs;                  /* how many times the daemon was started */
+} h_daemon_t;
+
+/*
+ * Creates the temp dir and, when config_text is not NULL, writes it to DIR/incidentd.conf
+ * (then passed with -c). Does not start the daemon. Returns NULL on failure.
+ */
+h_daemon_t *h_new(const char *config_text);
+
+/*
+ * Stops a running daemon (SIGKILL), closes the sockets, prints the log unless h_pass() was
+ * called, removes the temp dir and frees *d_p. Accepts NULL and sets *d_p to NULL.
+ */
+void h_destroy(h_daemon_t **d_p);
+
+/* Marks the test as passed: h_destroy() stays quiet. */
+void h_pass(h_daemon_t *d);
+
+/* Prints the daemon log (stderr of every run so far) to stderr. */
+void h_print_log(const h_daemon_t *d);
+
+/*
+ * Starts the daemon on DIR/data, ipc://DIR/api and ipc://DIR/pub (plus -c when a config was
+ * written) and waits until it answers {"op":"status"}. Returns 0, or -1 when it exited or did
+ * not answer within H_START_TIMEOUT_MS (the process is then killed).
+ */
+int h_start(h_daemon_t *d);
+
+/*
+ * Sends SIGTERM and waits for the exit. Returns the exit status (0..255), 128+N when it died of
+ * signal N, or -1 when it did not exit within H_STOP_TIMEOUT_MS (it is then killed).
+ */
+int h_stop(h_daemon_t *d);
+
+/* Sends SIGKILL and reaps the daemon. */
+void h_kill9(h_daemon_t *d);
+
+/*
+ * Waits up to timeout_ms for the daemon process to exit by itself. Returns its status as
+ * h_stop() does, or -1 when it is still running.
+ */
+int h_wait_exit(h_daemon_t *d, int timeout_ms);
+
+/*
+ * Sends req (borrowed) as one frame on the shared DEALER socket and returns the reply as a
+ * new reference, or NULL when no reply came within H_REPLY_TIMEOUT_MS, the reply was not
+ * exactly one frame, or it was not a JSON object.
+ */
+json_t *h_request(h_daemon_t *d, const json_t *req);
+
+/* Same with a JSON text built by json_pack() format; e.g. h_requestf(d, "{s:s}", "op", "status"). */
+json_t *h_requestf(h_daemon_t *d, const char *fmt, ...);
+
+/* Sends frames[0..nframes) as one multipart message and returns the raw reply frames. */
+typedef struct {
+	int nframes;
+	char *frame[8];
+	size_t len[8];
+} h_msg_t;
+void h_msg_clear(h_msg_t *m);
+
+/*
+ * Opens a socket of type (ZMQ_DEALER or ZMQ_REQ) connected to the API, sends the frames
+ * and waits up to timeout_ms for one reply message, stored in *reply. The socket is closed
+ * afterwards. Returns 0 or -1 (no reply).
+ */
+int h_exchange(h_daemon_t *d, int type, const char *const *frames, const size_t *lens,
+	       int nframes, h_msg_t *reply, int timeout_ms);
+
+/*
+ * A connected socket of the given type on the API endpoint (linger 0), owned by d: close it
+ * with h_close(), or h_destroy() does (so that a failed assertion leaks nothing).
+ */
+void *h_socket(h_daemon_t *d, int type);
+
+/* Closes a socket from h_socket() or h_sub(). Accepts NULL. */
+void h_close(h_daemon_t *d, void *sock);
+
+/* Reads a top-level or "counts"-nested integer of a status reply; -1 when absent. */
+long long h_status_count(h_daemon_t *d, const char *name);
+
+/* The reply's error code ("bad_request"...) or NULL when it has none; borrowed from reply. */
+const char *h_error_code(const json_t *reply);
+/* The reply's error message or NULL; borrowed from reply. */
+const char *h_error_message(const json_t *reply);
+/* True when reply is {"ok": true, ...}. */
+bool h_is_ok(const json_t *reply);
+
+/* An event request with the given fields plus "op":"event"; more fields may be set after. */
+json_t *h_event(const char *provider, const char *event_id, const char *ref, const char *stage);
+
+/* A SUB socket connected to the publish endpoint, subscribed to everything; as h_socket(). */
+void *h_sub(h_daemon_t *d);
+
+/*
+ * Receives one published message within timeout_ms: *topic_out (malloc'd string) and
+ * *body_out (new reference). Returns 0, -1 on timeout, -2 on a malformed message (not two
+ * frames, or a body that is not a JSON object).
+ */
+int h_sub_recv(void *sub, int timeout_ms, char **topic_out, json_t **body_out);
+
+/* The captured result of a command. out and err are malloc'd, NUL-terminated. */
+typedef struct {
+	int status; /* exit status, 128+N for signal N, -1 on timeout */
+	char *out;
+	char *err;
+	long elapsed_ms;
+} h_run_t;
+void h_run_clear(h_run_t *r);
+
+/*
+ * Runs argv (argv[0] is the program path, NULL-terminated) in dir with stdin from stdin_text
+ * (NULL: /dev/null), stdout and stderr captured, killed after timeout_ms. Returns 0 when
+ * the process ran (see r->status), -1 when it could not be started.
+ */
+int h_run(const char *dir, char *const argv[], const char *stdin_text, int timeout_ms,
+	  h_run_t *r);
+
+/* Writes text to DIR/name; path_out (H_PATH_MAX) receives the full path. Returns 0 or -1. */
+int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out);
+
+/* A JSON value rendered compactly with sorted keys (malloc'd), for messages. */
+char *h_dump(const json_t *v);
+
+/* Milliseconds of CLOCK_REALTIME and CLOCK_MONOTONIC. */
+int64_t h_now_ms(void);
+int64_t h_mono_ms(void);
+
+/* Parses an RFC 3339 time in the daemon's output form ("2021-01-12T03:14:00.000Z"). -1 if not. */
+int64_t h_parse_utc_ms(const char *text);
+
+/* The text of the default configuration (a copy of config/incidentd.conf's settings). */
+extern const char h_default_config[];
+
+#endif
