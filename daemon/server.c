@@ -55,6 +55,7 @@ struct server {
 	void *router;
 	void *pub;
 	uv_poll_t poll;
+	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
 	uv_prepare_t prepare;
 	uv_idle_t idle;
 	uv_timer_t retry;
@@ -62,6 +63,13 @@ struct server {
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
+	/*
+	 * The topic prefixes subscribers want. The publish socket is an XPUB, which passes on each
+	 * distinct subscription once (and its last unsubscription), so this is exact; messages no
+	 * one wants are never serialised.
+	 */
+	char **subs;
+	size_t n_subs;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	outbound_t *out_head, **out_tail;
@@ -171,9 +179,54 @@ static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err,
 	s_reply(s, env, reply, len);
 }
 
+/* Applies one subscription message: a byte 1 (subscribe) or 0 (unsubscribe), then the prefix. */
+static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
+{
+	if (len < 1 || msg[0] > 1)
+		return;
+	for (size_t i = 0; i < s->n_subs; i++) {
+		if (strlen(s->subs[i]) == len - 1 && memcmp(s->subs[i], msg + 1, len - 1) == 0) {
+			if (msg[0] == 0) {
+				free(s->subs[i]);
+				s->subs[i] = s->subs[--s->n_subs];
+			}
+			return;
+		}
+	}
+	char **subs = msg[0] == 1 ? realloc(s->subs, (s->n_subs + 1) * sizeof *subs) : NULL;
+	char *prefix = subs ? strndup((const char *)msg + 1, len - 1) : NULL;
+	if (subs)
+		s->subs = subs;
+	if (prefix)
+		s->subs[s->n_subs++] = prefix;
+}
+
+/* Reads every pending subscription message of the XPUB socket. */
+static void s_pub_drain(server_t *s)
+{
+	unsigned char buf[512];
+	while (s->pub && (s_events(s->pub) & ZMQ_POLLIN)) {
+		int n = zmq_recv(s->pub, buf, sizeof buf, ZMQ_DONTWAIT);
+		if (n < 0)
+			break;
+		s_subscription(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf);
+	}
+}
+
+static bool s_wanted(const server_t *s, const char *topic)
+{
+	for (size_t i = 0; i < s->n_subs; i++)
+		if (strncmp(topic, s->subs[i], strlen(s->subs[i])) == 0)
+			return true;
+	return false;
+}
+
 static void s_publish(server_t *s, const ledger_pub_t *pubs)
 {
+	s_pub_drain(s);
 	for (const ledger_pub_t *p = pubs; p; p = p->next) {
+		if (!s_wanted(s, p->topic))
+			continue;
 		char *body = json_dumps(p->body, JSON_COMPACT);
 		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
 		if (body && zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
@@ -407,9 +460,17 @@ static void s_on_poll(uv_poll_t *poll, int status, int events)
 	s_drain(poll->data);
 }
 
+static void s_on_pub_poll(uv_poll_t *poll, int status, int events)
+{
+	(void)status;
+	(void)events;
+	s_pub_drain(poll->data);
+}
+
 static void s_on_prepare(uv_prepare_t *prepare)
 {
 	s_drain(prepare->data);
+	s_pub_drain(prepare->data);
 }
 
 static void s_on_idle(uv_idle_t *idle)
@@ -479,7 +540,7 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	int64_t maxmsg = (int64_t)s->cfg->max_request_bytes * 4 + 16 * 1024 * 1024;
 	s->ctx = zmq_ctx_new();
 	s->router = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
-	s->pub = s->ctx ? zmq_socket(s->ctx, ZMQ_PUB) : NULL;
+	s->pub = s->ctx ? zmq_socket(s->ctx, ZMQ_XPUB) : NULL;
 	if (!s->router || !s->pub) {
 		snprintf(errbuf, errlen, "cannot create sockets: %s", zmq_strerror(errno));
 		return -1;
@@ -509,14 +570,31 @@ static void s_sockets_close(server_t *s)
 	s->router = s->pub = s->ctx = NULL;
 }
 
+#define SERVER_HANDLES 9
+
+/* Every libuv handle of the server, in one list for starting and closing them. */
+static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
+{
+	uv_handle_t *handles[SERVER_HANDLES] = {
+		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
+		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
+		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
+		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
+		(uv_handle_t *)&s->sigterm,
+	};
+	memcpy(out, handles, sizeof handles);
+}
+
 /* Starts the handles that watch the ROUTER and the signals. */
 static int s_handles_start(server_t *s)
 {
-	int fd;
+	int fd, pub_fd;
 	size_t len = sizeof fd;
-	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0)
+	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
+	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0)
 		return -1;
 	uv_poll_init_socket(s->loop, &s->poll, fd);
+	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
 	uv_timer_init(s->loop, &s->retry);
@@ -524,14 +602,13 @@ static int s_handles_start(server_t *s)
 	uv_timer_init(s->loop, &s->deadline_timer);
 	uv_signal_init(s->loop, &s->sigint);
 	uv_signal_init(s->loop, &s->sigterm);
-	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
-				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
-				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->deadline_timer,
-				   (uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm };
-	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+	uv_handle_t *handles[SERVER_HANDLES];
+	s_handles(s, handles);
+	for (size_t i = 0; i < SERVER_HANDLES; i++)
 		handles[i]->data = s;
-	s->open_handles = (int)(sizeof handles / sizeof handles[0]);
+	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
+	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_pub_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);
@@ -626,11 +703,9 @@ void server_stop(server_t *s)
 		if (s->out_head)
 			usleep(1000);
 	}
-	uv_handle_t *handles[] = { (uv_handle_t *)&s->poll, (uv_handle_t *)&s->prepare,
-				   (uv_handle_t *)&s->idle, (uv_handle_t *)&s->retry,
-				   (uv_handle_t *)&s->readers, (uv_handle_t *)&s->deadline_timer,
-				   (uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm };
-	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+	uv_handle_t *handles[SERVER_HANDLES];
+	s_handles(s, handles);
+	for (size_t i = 0; i < SERVER_HANDLES; i++)
 		uv_close(handles[i], s_on_handle_closed);
 }
 
@@ -641,6 +716,9 @@ void server_destroy(server_t **server_p)
 		return;
 	s_sockets_close(s);
 	deadline_heap_release(&s->deadlines);
+	for (size_t i = 0; i < s->n_subs; i++)
+		free(s->subs[i]);
+	free(s->subs);
 	free(s);
 	*server_p = NULL;
 }
