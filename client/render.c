@@ -226,7 +226,7 @@ const char *render_value(const json_t *obj, const char *key, char buf[RENDER_BUF
 	case JSON_NULL:
 		return "-";
 	default: {
-		char *text = json_dumps(v, JSON_COMPACT);
+		char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		const char *shown = text != NULL ? text : "?";
 		if (strlen(shown) < RENDER_BUFSZ)
 			strcpy(buf, shown);
@@ -262,7 +262,7 @@ void render_json_line(const char *raw, const json_t *parsed)
 	if (raw != NULL && strchr(raw, '\n') == NULL) {
 		puts(raw);
 	} else {
-		char *text = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *text = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 		puts(text != NULL ? text : "null");
 		free(text);
 	}

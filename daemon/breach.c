@@ -40,20 +40,16 @@ static void s_breach_key(rule_key_t *key, uint64_t incident, const char *rule)
 	s_key_name(key, 8, rule);
 }
 
-/* The name of rule index i: SLA rules first, then problem rules; NULL when out of range. */
+/* The name of rule index i (sla_rule_name), NULL when out of range. */
 static const char *s_rule_name(const config_t *cfg, int i)
 {
-	if (i >= 0 && (size_t)i < cfg->n_slas)
-		return cfg->slas[i].name;
-	if (i >= 0 && (size_t)i < cfg->n_slas + cfg->n_problem_rules)
-		return cfg->problem_rules[(size_t)i - cfg->n_slas].name;
-	return NULL;
+	return i >= 0 && (size_t)i < sla_rule_count(cfg) ? sla_rule_name(cfg, (size_t)i) : NULL;
 }
 
 static int s_rule_index(const config_t *cfg, const char *name, size_t len)
 {
-	for (size_t i = 0; i < cfg->n_slas + cfg->n_problem_rules; i++) {
-		const char *r = s_rule_name(cfg, (int)i);
+	for (size_t i = 0; i < sla_rule_count(cfg); i++) {
+		const char *r = sla_rule_name(cfg, i);
 		if (strnlen(r, RULE_NAME_MAX) == len && memcmp(r, name, len) == 0)
 			return (int)i;
 	}
@@ -203,6 +199,8 @@ static int s_on_start(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, 
 	if (now_ms > due)
 		return s_raise(batch, txn, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
 			       reply_breaches);
+	if (due == INT64_MAX)
+		return 0; /* a calendar with no working time: never due */
 	rule_key_t key;
 	s_deadline_key(&key, due, inc->id, s_rule_name(batch->cfg, i));
 	int rc = store_put(txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
@@ -211,7 +209,7 @@ static int s_on_start(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, 
 	return rc;
 }
 
-/* The rule's stop stage arrived while its clock ran. */
+/* The rule's clock stopped (its stop stage, or a problem's first link) while it ran. */
 static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
 		     int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
 		     json_t *reply_breaches)
@@ -234,25 +232,47 @@ static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, i
 	return 0;
 }
 
+/* True when rule i applies only to major incidents: becoming major starts its clock. */
+static bool s_rule_needs_major(const config_t *cfg, size_t i)
+{
+	if (!sla_rule_is_problem(cfg, i))
+		return cfg->slas[i].major_only;
+	return cfg->problem_rules[i - cfg->n_slas].applies == APPLIES_MAJOR;
+}
+
 int breach_on_event(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int stage,
 		    bool became_major, int64_t now_ms, ledger_result_t *res, json_t *reply_breaches)
 {
 	const config_t *cfg = batch->cfg;
 	int rc = 0;
-	for (size_t i = 0; i < cfg->n_slas && rc == 0; i++) {
-		const config_sla_t *rule = &cfg->slas[i];
-		bool started = stage == rule->start || (became_major && rule->major_only);
-		bool stopped = stage == rule->stop;
-		if (!sla_rule_applies(rule, inc) || !(started || stopped) ||
-		    !inc->stages[rule->start].recorded)
+	for (size_t i = 0; i < sla_rule_count(cfg) && rc == 0; i++) {
+		int start = sla_rule_start(cfg, i);
+		bool started = stage == start || (became_major && s_rule_needs_major(cfg, i));
+		bool stopped = stage == sla_rule_stop_stage(cfg, i);
+		if (!(started || stopped) || !inc->stages[start].recorded ||
+		    !sla_rule_index_applies(cfg, i, inc))
 			continue;
-		int64_t due = sla_deadline(&cfg->calendar, rule->target[inc->category],
-					   rule->working_calendar, inc->stages[rule->start].at_ms);
-		int64_t stop = sla_stop_time(rule, inc);
+		int64_t due = sla_rule_due(cfg, i, inc);
+		int64_t stop = sla_rule_stop(cfg, i, inc);
 		if (stopped)
 			rc = s_on_stop(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
 		else
 			rc = s_on_start(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+	}
+	return rc;
+}
+
+int breach_on_link(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int64_t now_ms,
+		   ledger_result_t *res)
+{
+	const config_t *cfg = batch->cfg;
+	int rc = 0;
+	for (size_t i = cfg->n_slas; i < sla_rule_count(cfg) && rc == 0; i++) {
+		if (!inc->stages[sla_rule_start(cfg, i)].recorded ||
+		    !sla_rule_index_applies(cfg, i, inc))
+			continue;
+		rc = s_on_stop(batch, txn, inc, (int)i, sla_rule_due(cfg, i, inc), now_ms, now_ms,
+			       res, NULL);
 	}
 	return rc;
 }
@@ -291,14 +311,14 @@ int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, in
 json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms)
 {
 	json_t *all = json_object();
-	for (size_t i = 0; all && i < cfg->n_slas; i++) {
-		const config_sla_t *rule = &cfg->slas[i];
-		if (!sla_rule_applies(rule, inc))
+	for (size_t i = 0; all && i < sla_rule_count(cfg); i++) {
+		if (!sla_rule_index_applies(cfg, i, inc))
 			continue;
-		sla_verdict_t v = sla_verdict(cfg, rule, inc, now_ms);
-		json_t *o = json_pack("{ss}", "verdict", sla_verdict_name(v.kind));
+		sla_verdict_t v = sla_rule_verdict(cfg, i, inc, now_ms);
+		json_t *o = json_object();
 		if (!o)
 			continue;
+		json_object_set_new(o, "verdict", json_string(sla_verdict_name(v.kind)));
 		if (v.kind != VERDICT_NOT_STARTED)
 			wire_set_time(o, "due", v.due);
 		if (v.kind == VERDICT_MET || v.kind == VERDICT_BREACHED)
@@ -307,7 +327,7 @@ json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_
 			json_object_set_new(o, "late_by_ms", json_integer(v.late_by_ms));
 		if (v.kind == VERDICT_PENDING)
 			json_object_set_new(o, "remaining_ms", json_integer(v.remaining_ms));
-		json_object_set_new(all, rule->name, o);
+		json_object_set_new(all, sla_rule_name(cfg, i), o);
 	}
 	return all;
 }

@@ -1,5 +1,5 @@
 /*
- * breach: SLA deadlines and breaches in the store.
+ * breach: SLA and problem-rule deadlines and breaches in the store.
  *
  * For every incident and rule there is at most one breach, for ever (breach_keys). A rule's
  * clock starts at its start stage; while its stop stage is missing, the deadline waits in
@@ -33,11 +33,21 @@
 int breach_on_event(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int stage,
 		    bool became_major, int64_t now_ms, ledger_result_t *res, json_t *reply_breaches);
 
+/*
+ * A problem record was linked to inc for the first time at now_ms: stops the clock of every
+ * problem rule that applies, breaching (on arrival) those already past due.
+ */
+int breach_on_link(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int64_t now_ms,
+		   ledger_result_t *res);
+
 /* The deadline d came up at now_ms: see ledger_fire(). */
 int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
 		ledger_result_t *res);
 
-/* The verdicts of every rule that applies to inc at now_ms: {"RULE": {"verdict", ...}}. */
+/*
+ * The verdicts of every rule (SLA and problem rules) that applies to inc at now_ms:
+ * {"RULE": {"verdict", "due", "stopped_at", "late_by_ms" | "remaining_ms"}}.
+ */
 json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms);
 
 /* The breaches of inc as the wire shows them (an array; NULL on error). */

@@ -467,3 +467,18 @@ void incident_destroy(incident_t **inc_p)
 	free(inc);
 	*inc_p = NULL;
 }
+
+int64_t incident_first_link(const incident_t *inc)
+{
+	const json_t *v = inc->extra ? json_object_get(inc->extra, "problem_linked_at") : NULL;
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+}
+
+int incident_note_first_link(incident_t *inc, int64_t ms)
+{
+	if (incident_first_link(inc) != INT64_MIN)
+		return 0;
+	if (!inc->extra && !(inc->extra = json_object()))
+		return -1;
+	return json_object_set_new(inc->extra, "problem_linked_at", json_integer(ms));
+}

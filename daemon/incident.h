@@ -128,6 +128,16 @@ json_t *incident_to_wire(const incident_t *inc, const config_t *cfg);
  */
 json_t *incident_summary(const incident_t *inc, const config_t *cfg);
 
+/*
+ * When a problem record was first linked to inc (ms, the link's arrival), or INT64_MIN when
+ * never. Problem rules stop at the first link; a later unlink does not restart them. Kept in
+ * the record as "problem_linked_at".
+ */
+int64_t incident_first_link(const incident_t *inc);
+
+/* Records the first link at ms, unless one is recorded already. Returns 0 or -1 (allocation). */
+int incident_note_first_link(incident_t *inc, int64_t ms);
+
 /* Frees inc; accepts NULL and sets *inc_p = NULL. */
 void incident_destroy(incident_t **inc_p);
 

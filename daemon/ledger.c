@@ -12,6 +12,8 @@
 #include "daemon/breach.h"
 #include "daemon/incident.h"
 #include "daemon/log.h"
+#include "daemon/problem.h"
+#include "daemon/report.h"
 #include "proto/ids.h"
 
 /* provider NUL ref (or event_id): the keys of refs and dedup. */
@@ -75,7 +77,7 @@ static int s_refuse(ledger_result_t *res)
 	return 0;
 }
 
-static int s_internal(ledger_result_t *res, const char *what, int rc)
+int ledger_internal(ledger_result_t *res, const char *what, int rc)
 {
 	log_warnx("%s: %s", what, mdb_strerror(rc));
 	wire_error_set(&res->err, WIRE_INTERNAL, "%s: %s", what, mdb_strerror(rc));
@@ -285,11 +287,11 @@ static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val
 {
 	const config_t *cfg = batch->cfg;
 	if (dedup->mv_size != 16)
-		return s_internal(res, "dedup record", MDB_CORRUPTED);
+		return ledger_internal(res, "dedup record", MDB_CORRUPTED);
 	json_t *original = NULL;
 	int rc = store_get_json(txn, STORE_LOG, dedup->mv_data, 8, &original);
 	if (rc != 0)
-		return rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ? s_internal(res, "event log", rc) : rc;
+		return rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ? ledger_internal(res, "event log", rc) : rc;
 	json_t *content = wire_event_content(req);
 	json_t *was = wire_event_content(json_object_get(original, "request"));
 	bool same = content && was && json_equal(was, content);
@@ -311,7 +313,7 @@ static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val
 	}
 	json_decref(original);
 	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED)
-		return s_internal(res, "incident record", rc);
+		return ledger_internal(res, "incident record", rc);
 	return rc;
 }
 
@@ -331,7 +333,7 @@ static int s_event_incident(ledger_batch_t *batch, store_txn_t *txn, const wire_
 	if (rc == 0) {
 		*opened = false;
 		rc = ledger_batch_incident(batch, txn, store_u64_decode(v.mv_data), inc_out);
-		return rc == MDB_CORRUPTED ? s_internal(res, "incident record", rc) : rc;
+		return rc == MDB_CORRUPTED ? ledger_internal(res, "incident record", rc) : rc;
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
@@ -401,49 +403,69 @@ static json_t *s_breach_ids(const json_t *breaches)
 	return ids;
 }
 
-/*
- * Appends the accepted event to the log and the dedup index. The log keeps the request frame
- * byte for byte as it was received (the audit trail), wrapped without re-encoding:
- * {"kind":"event","received_at":MS,"incident":N,"breaches":[ids],"request":<frame>}.
- */
-static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const char *raw, size_t raw_len,
-		       uint64_t incident, int64_t received_ms, const json_t *breaches)
+int ledger_log_append(store_txn_t *txn, const char *kind, int64_t received_ms,
+		      const char *members, const char *raw, size_t raw_len, uint64_t *seq_out)
 {
 	uint64_t seq;
 	int rc = store_meta_get_u64(txn, "log_seq", &seq);
 	if (rc != 0)
 		return rc;
 	seq++;
-	json_t *ids = s_breach_ids(breaches);
-	char *ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
-	json_decref(ids);
 	char head[128];
-	int head_len = snprintf(head, sizeof head,
-				"{\"kind\":\"event\",\"received_at\":%lld,\"incident\":%llu,\"breaches\":",
-				(long long)received_ms, (unsigned long long)incident);
-	size_t ids_len = ids_text ? strlen(ids_text) : 0;
-	size_t len = (size_t)head_len + ids_len + sizeof ",\"request\":" - 1 + raw_len + 1;
-	char *record = ids_text ? malloc(len) : NULL;
-	if (!record) {
-		free(ids_text);
+	int head_len = snprintf(head, sizeof head, "{\"kind\":\"%s\",\"received_at\":%lld,", kind,
+				(long long)received_ms);
+	static const char request[] = "\"request\":";
+	size_t members_len = strlen(members);
+	size_t len = (size_t)head_len + members_len + 1 + sizeof request - 1 + raw_len + 1;
+	char *record = malloc(len);
+	if (!record)
 		return ENOMEM;
-	}
-	char *p = record;
-	p = mempcpy(p, head, (size_t)head_len);
-	p = mempcpy(p, ids_text, ids_len);
-	p = mempcpy(p, ",\"request\":", sizeof ",\"request\":" - 1);
+	char *p = mempcpy(record, head, (size_t)head_len);
+	p = mempcpy(p, members, members_len);
+	*p++ = ',';
+	p = mempcpy(p, request, sizeof request - 1);
 	p = mempcpy(p, raw, raw_len);
 	*p = '}';
-	free(ids_text);
-	unsigned char key[8], dedup[16];
+	unsigned char key[8];
 	store_u64_encode(seq, key);
 	rc = store_put(txn, STORE_LOG, key, sizeof key, record, len);
 	free(record);
 	if (rc == 0)
 		rc = store_meta_put_u64(txn, "log_seq", seq);
+	if (rc == 0 && seq_out)
+		*seq_out = seq;
+	return rc;
+}
+
+/* Appends the accepted event to the log and the dedup index. */
+static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const char *raw, size_t raw_len,
+		       uint64_t incident, int64_t received_ms, const json_t *breaches)
+{
+	json_t *ids = s_breach_ids(breaches);
+	char *ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+	json_decref(ids);
+	if (!ids_text)
+		return ENOMEM;
+	char members[64 + 16 * 32];
+	char *heap = NULL;
+	const char *m = members;
+	if (snprintf(members, sizeof members, "\"incident\":%llu,\"breaches\":%s",
+		     (unsigned long long)incident, ids_text) >= (int)sizeof members) {
+		if (asprintf(&heap, "\"incident\":%llu,\"breaches\":%s", (unsigned long long)incident,
+			     ids_text) < 0) {
+			free(ids_text);
+			return ENOMEM;
+		}
+		m = heap;
+	}
+	free(ids_text);
+	uint64_t seq;
+	int rc = ledger_log_append(txn, "event", received_ms, m, raw, raw_len, &seq);
+	free(heap);
+	unsigned char dedup[16];
 	pair_key_t dk;
 	s_pair_key(&dk, ev->provider, ev->event_id);
-	memcpy(dedup, key, 8);
+	store_u64_encode(seq, dedup);
 	store_u64_encode(incident, dedup + 8);
 	if (rc == 0)
 		rc = store_put(txn, STORE_DEDUP, dk.bytes, dk.len, dedup, sizeof dedup);
@@ -553,9 +575,16 @@ static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, c
 	return rc;
 }
 
+/* The operations that change state, answered after their commit. */
+static const char *const s_write_ops[] = { "event", "problem.create", "problem.update",
+					   "problem.link", "problem.unlink", NULL };
+
 bool ledger_op_writes(const char *op)
 {
-	return strcmp(op, "event") == 0;
+	for (size_t i = 0; s_write_ops[i]; i++)
+		if (strcmp(op, s_write_ops[i]) == 0)
+			return true;
+	return false;
 }
 
 int ledger_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
@@ -569,6 +598,13 @@ int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, con
 {
 	if (strcmp(op, "event") == 0)
 		return s_event(batch, txn, req, raw, raw_len, received_ms, res);
+	if (strcmp(op, "problem.create") == 0)
+		return problem_create(batch, txn, req, raw, raw_len, received_ms, res);
+	if (strcmp(op, "problem.update") == 0)
+		return problem_update(batch, txn, req, raw, raw_len, received_ms, res);
+	if (strcmp(op, "problem.link") == 0 || strcmp(op, "problem.unlink") == 0)
+		return problem_link(batch, txn, req, raw, raw_len, received_ms,
+				    strcmp(op, "problem.link") == 0, res);
 	wire_error_set(&res->err, WIRE_UNKNOWN_OP, "op: unknown operation \"%s\"", op);
 	return s_refuse(res);
 }
@@ -589,7 +625,7 @@ static int s_get(store_txn_t *txn, const config_t *cfg, const json_t *req, int64
 		return s_refuse(res);
 	}
 	if (rc != 0 || !inc)
-		return s_internal(res, "incident record", rc ? rc : MDB_CORRUPTED);
+		return ledger_internal(res, "incident record", rc ? rc : MDB_CORRUPTED);
 	json_t *wire = incident_to_wire(inc, cfg);
 	if (wire) {
 		json_object_set_new(wire, "breaches", breach_of_incident(txn, inc, now_ms));
@@ -597,7 +633,7 @@ static int s_get(store_txn_t *txn, const config_t *cfg, const json_t *req, int64
 	}
 	incident_destroy(&inc);
 	if (!wire || !(res->fields = json_pack("{so}", "incident", wire)))
-		return s_internal(res, "incident record", ENOMEM);
+		return ledger_internal(res, "incident record", ENOMEM);
 	return 0;
 }
 
@@ -685,11 +721,53 @@ static int s_list(store_txn_t *txn, const config_t *cfg, const json_t *req, ledg
 	int rc = s_list_scan(txn, cfg, &list, rows, &last_id, &more);
 	if (rc != 0) {
 		json_decref(rows);
-		return s_internal(res, "list", rc);
+		return ledger_internal(res, "list", rc);
 	}
 	char cursor[WIRE_CURSOR_BUFSZ];
 	res->fields = json_pack("{soso}", "incidents", rows, "next",
 				more ? json_string(wire_cursor_format(last_id, cursor)) : json_null());
+	return 0;
+}
+
+/*
+ * op "report": the monthly report. Walks the incidents in the order they opened, up to the
+ * month's end: those opened later cannot count.
+ */
+static int s_report(store_txn_t *txn, const config_t *cfg, const json_t *req, int64_t now_ms,
+		    ledger_result_t *res)
+{
+	const char *month, *provider = NULL;
+	int64_t start, end;
+	if (wire_get_string(req, "month", true, 16, &month, NULL, &res->err) < 0 ||
+	    wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &provider, NULL, &res->err) < 0)
+		return s_refuse(res);
+	if (report_month_parse(month, &start, &end) < 0) {
+		wire_error_set(&res->err, WIRE_BAD_REQUEST, "month: must be YYYY-MM");
+		return s_refuse(res);
+	}
+	report_t *report = report_new(cfg, start, end, now_ms, provider);
+	MDB_cursor *cursor = NULL;
+	MDB_val k, v;
+	int rc = report ? store_cursor_open(txn, STORE_OPENED, &cursor) : ENOMEM;
+	for (rc = rc ? rc : mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || !report_wants(report, store_i64_decode(k.mv_data)))
+			break;
+		incident_t *inc;
+		if (ledger_incident_load(txn, cfg, store_u64_decode((unsigned char *)k.mv_data + 8), &inc) != 0)
+			continue;
+		rc = report_add(report, inc) == 0 ? 0 : ENOMEM;
+		incident_destroy(&inc);
+		if (rc != 0)
+			break;
+	}
+	if (cursor)
+		mdb_cursor_close(cursor);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		res->fields = report_to_json(report, month);
+	report_destroy(&report);
+	if (!res->fields)
+		return ledger_internal(res, "report", rc && rc != MDB_NOTFOUND ? rc : ENOMEM);
 	return 0;
 }
 
@@ -703,7 +781,7 @@ static int s_status(store_txn_t *txn, const json_t *req, int64_t uptime_s, ledge
 				"open", (json_int_t)store_count(txn, STORE_OPEN),
 				"resolved", (json_int_t)store_count(txn, STORE_RESOLVED),
 				"closed", (json_int_t)store_count(txn, STORE_CLOSED),
-				"problems", (json_int_t)0,
+				"problems", (json_int_t)store_count(txn, STORE_PROBLEMS),
 				"breaches", (json_int_t)store_count(txn, STORE_BREACHES),
 				"events", (json_int_t)store_count(txn, STORE_DEDUP));
 	return 0;
@@ -715,11 +793,17 @@ int ledger_read(store_t *store, const config_t *cfg, const json_t *req, const ch
 	store_txn_t txn;
 	int rc = store_txn_begin(store, false, &txn);
 	if (rc != 0)
-		return s_internal(res, "read transaction", rc);
+		return ledger_internal(res, "read transaction", rc);
 	if (strcmp(op, "get") == 0)
 		s_get(&txn, cfg, req, now_ms, res);
 	else if (strcmp(op, "breaches") == 0)
 		breach_query(&txn, req, now_ms, res);
+	else if (strcmp(op, "problem.get") == 0)
+		problem_get(&txn, cfg, req, res);
+	else if (strcmp(op, "problem.list") == 0)
+		problem_list(&txn, req, res);
+	else if (strcmp(op, "report") == 0)
+		s_report(&txn, cfg, req, now_ms, res);
 	else if (strcmp(op, "list") == 0)
 		s_list(&txn, cfg, req, res);
 	else if (strcmp(op, "status") == 0)

@@ -103,6 +103,18 @@ int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, con
 int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,
 		   const char *topic, json_t *body);
 
+/*
+ * Appends one accepted change to the event log (the audit trail), keeping the request frame
+ * raw byte for byte: {"kind": KIND, "received_at": MS, MEMBERS, "request": <raw>}. members is
+ * JSON object members without braces ("\"incident\":5"). The log seq goes to *seq_out when
+ * not NULL. Returns 0 or an LMDB error.
+ */
+int ledger_log_append(store_txn_t *txn, const char *kind, int64_t received_ms,
+		      const char *members, const char *raw, size_t raw_len, uint64_t *seq_out);
+
+/* Refuses the request with `internal` ("WHAT: LMDB message") and logs it. Returns 0. */
+int ledger_internal(ledger_result_t *res, const char *what, int rc);
+
 /* Adds d to the deadlines res arms after its commit. Returns 0 or ENOMEM. */
 int ledger_arm(ledger_result_t *res, deadline_t d);
 

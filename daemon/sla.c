@@ -248,26 +248,98 @@ int64_t sla_stop_time(const config_sla_t *rule, const incident_t *inc)
 	return rule->stop_clock_reported ? stop->at_ms : stop->received_ms;
 }
 
+/* The verdict of a rule due at due (INT64_MIN: not started), stopped at stop, seen at now. */
+static sla_verdict_t s_verdict(int64_t due, int64_t stop, int64_t now)
+{
+	sla_verdict_t v = { .kind = VERDICT_NOT_STARTED, .due = due, .stopped_at = stop };
+	if (due == INT64_MIN)
+		return v;
+	if (stop != INT64_MIN) {
+		v.kind = stop <= due ? VERDICT_MET : VERDICT_BREACHED;
+		if (v.kind == VERDICT_BREACHED)
+			v.late_by_ms = stop - due;
+	} else if (now > due) {
+		v.kind = VERDICT_BREACHED;
+		v.late_by_ms = now - due;
+	} else {
+		v.kind = VERDICT_PENDING;
+		v.remaining_ms = due - now;
+	}
+	return v;
+}
+
 sla_verdict_t sla_verdict(const config_t *cfg, const config_sla_t *rule, const incident_t *inc,
 			  int64_t now)
 {
-	sla_verdict_t v = { .kind = VERDICT_NOT_STARTED, .due = INT64_MIN,
-			    .stopped_at = sla_stop_time(rule, inc) };
 	const incident_stage_t *start = &inc->stages[rule->start];
-	if (!start->recorded)
-		return v;
-	v.due = sla_deadline(&cfg->calendar, rule->target[inc->category], rule->working_calendar,
-			     start->at_ms);
-	if (v.stopped_at != INT64_MIN) {
-		v.kind = v.stopped_at <= v.due ? VERDICT_MET : VERDICT_BREACHED;
-		if (v.kind == VERDICT_BREACHED)
-			v.late_by_ms = v.stopped_at - v.due;
-	} else if (now > v.due) {
-		v.kind = VERDICT_BREACHED;
-		v.late_by_ms = now - v.due;
-	} else {
-		v.kind = VERDICT_PENDING;
-		v.remaining_ms = v.due - now;
+	int64_t due = INT64_MIN;
+	if (start->recorded)
+		due = sla_deadline(&cfg->calendar, rule->target[inc->category], rule->working_calendar,
+				   start->at_ms);
+	return s_verdict(due, sla_stop_time(rule, inc), now);
+}
+
+size_t sla_rule_count(const config_t *cfg)
+{
+	return cfg->n_slas + cfg->n_problem_rules;
+}
+
+bool sla_rule_is_problem(const config_t *cfg, size_t i)
+{
+	return i >= cfg->n_slas;
+}
+
+const char *sla_rule_name(const config_t *cfg, size_t i)
+{
+	if (i < cfg->n_slas)
+		return cfg->slas[i].name;
+	return i < sla_rule_count(cfg) ? cfg->problem_rules[i - cfg->n_slas].name : NULL;
+}
+
+int sla_rule_start(const config_t *cfg, size_t i)
+{
+	return i < cfg->n_slas ? cfg->slas[i].start : cfg->problem_rules[i - cfg->n_slas].start;
+}
+
+int sla_rule_stop_stage(const config_t *cfg, size_t i)
+{
+	return i < cfg->n_slas ? cfg->slas[i].stop : -1;
+}
+
+bool sla_rule_index_applies(const config_t *cfg, size_t i, const incident_t *inc)
+{
+	if (i < cfg->n_slas)
+		return sla_rule_applies(&cfg->slas[i], inc);
+	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
+	switch (rule->applies) {
+	case APPLIES_MAJOR: return inc->major;
+	case APPLIES_CATEGORY: return inc->category == rule->category;
+	default: return true;
 	}
-	return v;
+}
+
+int64_t sla_rule_due(const config_t *cfg, size_t i, const incident_t *inc)
+{
+	const incident_stage_t *start = &inc->stages[sla_rule_start(cfg, i)];
+	if (!start->recorded)
+		return INT64_MIN;
+	if (i < cfg->n_slas) {
+		const config_sla_t *rule = &cfg->slas[i];
+		return sla_deadline(&cfg->calendar, rule->target[inc->category], rule->working_calendar,
+				    start->at_ms);
+	}
+	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
+	return sla_deadline(&cfg->calendar, rule->within, rule->working_calendar, start->at_ms);
+}
+
+int64_t sla_rule_stop(const config_t *cfg, size_t i, const incident_t *inc)
+{
+	if (i < cfg->n_slas)
+		return sla_stop_time(&cfg->slas[i], inc);
+	return incident_first_link(inc);
+}
+
+sla_verdict_t sla_rule_verdict(const config_t *cfg, size_t i, const incident_t *inc, int64_t now)
+{
+	return s_verdict(sla_rule_due(cfg, i, inc), sla_rule_stop(cfg, i, inc), now);
 }

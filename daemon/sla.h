@@ -85,4 +85,29 @@ int64_t sla_stop_time(const config_sla_t *rule, const incident_t *inc);
 sla_verdict_t sla_verdict(const config_t *cfg, const config_sla_t *rule, const incident_t *inc,
 			  int64_t now);
 
+/*
+ * Rules by index, SLA rules and problem rules alike: indexes 0 .. n_slas-1 are the SLA rules,
+ * then come the problem rules. A problem rule's clock starts at its start stage and stops at
+ * the first link of a problem record (incident_first_link()).
+ */
+size_t sla_rule_count(const config_t *cfg);
+const char *sla_rule_name(const config_t *cfg, size_t i);
+bool sla_rule_is_problem(const config_t *cfg, size_t i);
+
+/* The start stage of rule i; its stop stage, or -1 for a problem rule. */
+int sla_rule_start(const config_t *cfg, size_t i);
+int sla_rule_stop_stage(const config_t *cfg, size_t i);
+
+/* True when rule i applies to inc (category target, major; a problem rule's `applies`). */
+bool sla_rule_index_applies(const config_t *cfg, size_t i, const incident_t *inc);
+
+/* The due time of rule i for inc; INT64_MIN while its start stage is not recorded. */
+int64_t sla_rule_due(const config_t *cfg, size_t i, const incident_t *inc);
+
+/* The stop time of rule i for inc under the rule's clock; INT64_MIN when not stopped. */
+int64_t sla_rule_stop(const config_t *cfg, size_t i, const incident_t *inc);
+
+/* The verdict of rule i for inc at now (the rule must apply). */
+sla_verdict_t sla_rule_verdict(const config_t *cfg, size_t i, const incident_t *inc, int64_t now);
+
 #endif

@@ -28,7 +28,7 @@ struct store {
 
 static const char *const s_db_names[STORE_N_DBS] = {
 	"meta", "log", "incidents", "refs", "dedup", "open", "resolved", "closed", "opened",
-	"breaches", "breach_keys", "deadlines", "outbox",
+	"breaches", "breach_keys", "deadlines", "outbox", "problems",
 };
 
 /* mkdir -p: creates dir and its missing parents with mode 0750. */

@@ -12,6 +12,7 @@
  *   breach_keys  u64 incident id, rule name -> u64 breach id   (one breach per incident and rule)
  *   deadlines  i64 due, u64 incident id, rule name -> ""       pending deadlines
  *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
+ *   problems   u64 problem id -> JSON        problem records
  *
  * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
  *
@@ -48,6 +49,7 @@ typedef enum {
 	STORE_BREACH_KEYS,
 	STORE_DEADLINES,
 	STORE_OUTBOX,
+	STORE_PROBLEMS,
 	STORE_N_DBS
 } store_db_t;
 

@@ -148,9 +148,9 @@ static char *
 s_reply_dump(json_t *reply, size_t *len_out)
 {
 	char *text = NULL;
-	size_t size = reply != NULL ? json_dumpb(reply, NULL, 0, JSON_COMPACT) : 0;
+	size_t size = reply != NULL ? json_dumpb(reply, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(15)) : 0;
 	if (size > 0 && (text = malloc(size + 1)) != NULL) {
-		json_dumpb(reply, text, size, JSON_COMPACT);
+		json_dumpb(reply, text, size, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		text[size] = '\0';
 		if (len_out != NULL)
 			*len_out = size;

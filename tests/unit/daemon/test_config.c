@@ -151,7 +151,12 @@ static void test_default_values(void **state)
 		assert_int_equal(sla->target[c].value, targets[c]);
 	}
 	assert_int_equal(cfg->n_hooks, 0);
-	assert_int_equal(cfg->n_problem_rules, 0);
+	assert_int_equal(cfg->n_problem_rules, 1);
+	assert_string_equal(cfg->problem_rules[0].name, "major_needs_problem");
+	assert_int_equal(cfg->problem_rules[0].applies, APPLIES_MAJOR);
+	assert_int_equal(cfg->problem_rules[0].start, 6);
+	assert_int_equal(cfg->problem_rules[0].within.kind, DURATION_WORKING_DAYS);
+	assert_int_equal(cfg->problem_rules[0].within.value, 2);
 	config_destroy(&cfg);
 	assert_null(cfg);
 	config_destroy(&cfg); /* NULL is accepted */
