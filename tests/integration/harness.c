@@ -660,3 +660,67 @@ int64_t h_parse_utc_ms(const char *text)
 	tm.tm_mon -= 1;
 	return (int64_t)timegm(&tm) * 1000 + ms;
 }
+
+int h_sub_sync(h_daemon_t *d, void *sub)
+{
+	/* Event ids must differ across calls on one daemon; a process-wide counter does that. */
+	static int warmups;
+	for (int i = 0; i < 40; i++) {
+		char eid[48];
+		snprintf(eid, sizeof eid, "warm-%d-%d", (int)getpid(), warmups++);
+		json_t *ev = h_event("warmup", eid, eid, "detected");
+		json_object_set_new(ev, "category", json_integer(5));
+		json_object_set_new(ev, "title", json_string("subscription warm-up"));
+		json_t *r = h_request(d, ev);
+		json_decref(ev);
+		bool ok = h_is_ok(r);
+		json_decref(r);
+		if (!ok) {
+			fprintf(stderr, "harness: a warm-up event was not accepted\n");
+			return -1;
+		}
+		char *topic;
+		json_t *body;
+		if (h_sub_recv(sub, 250, &topic, &body) == 0) {
+			free(topic);
+			json_decref(body);
+			/* The rest of the warm-up's messages (and older ones) are not the test's. */
+			while (h_sub_recv(sub, 100, &topic, &body) == 0) {
+				free(topic);
+				json_decref(body);
+			}
+			return 0;
+		}
+	}
+	fprintf(stderr, "harness: no published message within 10 s of subscribing\n");
+	return -1;
+}
+
+json_t *h_sub_wait(void *sub, const char *topic, const char *incident, int timeout_ms,
+		   int64_t *at_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	for (;;) {
+		int64_t left = deadline - h_mono_ms();
+		if (left <= 0)
+			return NULL;
+		char *t;
+		json_t *body;
+		int rc = h_sub_recv(sub, (int)left, &t, &body);
+		if (rc == -1)
+			return NULL;
+		if (rc < 0)
+			continue;
+		int64_t now = h_now_ms();
+		const char *inc = json_string_value(json_object_get(body, "incident"));
+		bool match = strcmp(t, topic) == 0 &&
+			     (incident == NULL || (inc != NULL && strcmp(inc, incident) == 0));
+		free(t);
+		if (match) {
+			if (at_ms != NULL)
+				*at_ms = now;
+			return body;
+		}
+		json_decref(body);
+	}
+}

@@ -173,4 +173,21 @@ int64_t h_parse_utc_ms(const char *text);
 /* The text of the default configuration (a copy of config/incidentd.conf's settings). */
 extern const char h_default_config[];
 
+/*
+ * Makes sure sub (from h_sub()) sees everything published from now on. A subscription reaches
+ * the publisher at an unknown moment, so this opens throw-away incidents (provider "warmup",
+ * category 5, titles "subscription warm-up") until one of their messages arrives on sub, then
+ * drops what else is already queued. Returns 0, or -1 when nothing arrived within about 10 s.
+ */
+int h_sub_sync(h_daemon_t *d, void *sub);
+
+/*
+ * Receives published messages until one on exactly topic (and about incident, when that is not
+ * NULL) arrives, within timeout_ms; the others are dropped. Returns its body (new reference)
+ * and sets *at_ms (when not NULL) to the wall-clock time (h_now_ms()) it was received, or
+ * returns NULL when none came in time.
+ */
+json_t *h_sub_wait(void *sub, const char *topic, const char *incident, int timeout_ms,
+		   int64_t *at_ms);
+
 #endif
