@@ -182,3 +182,20 @@ int args_parse_global(cli_t *cli, int argc, char **argv, int *status)
 	}
 	return i;
 }
+
+int args_run_request(cli_t *cli, int argc, char **argv, const char *op, const args_def_t *def,
+		     void (*render)(const json_t *reply, void *arg), void *arg)
+{
+	json_t *req = json_pack("{s:s}", "op", op);
+	json_t *reply = NULL;
+	int status, npos;
+	if (!args_parse(cli, argc, argv, def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		render(reply, arg);
+	json_decref(reply);
+	return status;
+}

@@ -55,4 +55,12 @@ bool args_parse(cli_t *cli, int argc, char **argv, const args_def_t *def, json_t
  */
 int args_parse_global(cli_t *cli, int argc, char **argv, int *status);
 
+/*
+ * The shape of most commands: parses argv by def into a request for op, sends it, and when
+ * the daemon answered ok (and --json is off) hands the reply to render with arg. Returns the
+ * exit status.
+ */
+int args_run_request(cli_t *cli, int argc, char **argv, const char *op, const args_def_t *def,
+		     void (*render)(const json_t *reply, void *arg), void *arg);
+
 #endif

@@ -3,8 +3,9 @@
 #include "client/commands.h"
 #include "client/render.h"
 
-static void s_render(const json_t *reply)
+static void s_render(const json_t *reply, void *arg)
 {
+	(void)arg;
 	static const char *const headers[] = {"BREACH", "INCIDENT",    "PROVIDER", "SLA",
 					      "DUE",    "STOPPED",     "LATE_BY",  "DETECTED",
 					      "DETECTED_AT"};
@@ -35,16 +36,5 @@ int cmd_breaches(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};
-	json_t *req = json_pack("{s:s}", "op", "breaches");
-	json_t *reply = NULL;
-	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
-		json_decref(req);
-		return status;
-	}
-	status = cli_request(cli, req, &reply);
-	if (reply != NULL && !cli->json)
-		s_render(reply);
-	json_decref(reply);
-	return status;
+	return args_run_request(cli, argc, argv, "breaches", &def, s_render, NULL);
 }

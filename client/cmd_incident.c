@@ -9,8 +9,9 @@
 /* Titles longer than this are cut in the list so that the table stays readable. */
 #define LIST_TITLE_MAX 48
 
-static void s_render_list(const json_t *reply)
+static void s_render_list(const json_t *reply, void *arg)
 {
+	(void)arg;
 	static const char *const headers[] = {"ID",     "PROVIDER", "REF",        "CAT",  "MAJOR",
 					      "STATUS", "OPENED",   "LAST_STAGE", "TITLE"};
 	static const char *const fields[] = {"id",     "provider",  "ref",        "category", "major",
@@ -53,18 +54,7 @@ int cmd_list(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};
-	json_t *req = json_pack("{s:s}", "op", "list");
-	json_t *reply = NULL;
-	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
-		json_decref(req);
-		return status;
-	}
-	status = cli_request(cli, req, &reply);
-	if (reply != NULL && !cli->json)
-		s_render_list(reply);
-	json_decref(reply);
-	return status;
+	return args_run_request(cli, argc, argv, "list", &def, s_render_list, NULL);
 }
 
 /* The identity and state of an incident as aligned "key  value" lines. */

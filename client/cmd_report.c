@@ -71,8 +71,9 @@ static void s_add_provider(table_t *counts, table_t *figures, const json_t *prov
 	s_add_rules(figures, cells, nprefix, "problem", json_object_get(prov, "problem_rules"));
 }
 
-static void s_render(const json_t *reply, int csv)
+static void s_render(const json_t *reply, void *arg)
 {
+	bool csv = *(const char **)arg != NULL; /* --csv given */
 	static const char *const counts_h[] = {"PROVIDER", "OPENED", "RESOLVED", "OPEN_AT_START",
 					       "OPEN_AT_END"};
 	static const char *const figures_h[] = {"PROVIDER", "KIND", "RULE", "CAT",
@@ -116,16 +117,5 @@ int cmd_report(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	const args_def_t def = {.flags = flags};
-	json_t *req = json_pack("{s:s}", "op", "report");
-	json_t *reply = NULL;
-	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
-		json_decref(req);
-		return status;
-	}
-	status = cli_request(cli, req, &reply);
-	if (reply != NULL && !cli->json)
-		s_render(reply, csv != NULL);
-	json_decref(reply);
-	return status;
+	return args_run_request(cli, argc, argv, "report", &def, s_render, &csv);
 }

@@ -19,8 +19,9 @@ static bool s_envelope(const char *key)
  * The known counters in a fixed order (uptime as a duration), then any other member the
  * daemon sent, so that a newer daemon's counters are not hidden.
  */
-static void s_render(const json_t *reply)
+static void s_render(const json_t *reply, void *arg)
 {
+	(void)arg;
 	static const char *const order[] = {"version",  "uptime_s", "incidents", "open",  "resolved",
 					    "closed",   "problems", "breaches",  "events"};
 	enum { KNOWN = sizeof order / sizeof order[0] };
@@ -55,16 +56,5 @@ static void s_render(const json_t *reply)
 int cmd_status(cli_t *cli, int argc, char **argv)
 {
 	static const args_def_t def = {0};
-	json_t *req = json_pack("{s:s}", "op", "status");
-	json_t *reply = NULL;
-	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
-		json_decref(req);
-		return status;
-	}
-	status = cli_request(cli, req, &reply);
-	if (reply != NULL && !cli->json)
-		s_render(reply);
-	json_decref(reply);
-	return status;
+	return args_run_request(cli, argc, argv, "status", &def, s_render, NULL);
 }
