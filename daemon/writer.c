@@ -27,6 +27,7 @@ struct writer {
 	writer_job_t *finished, **finished_tail; /* committed, not yet handed back; under lock */
 	size_t pending;                     /* submitted and not handed back; under lock */
 	bool stopping;                      /* under lock */
+	bool waiting;                       /* the writer sleeps on wake; under lock */
 	uv_async_t async;
 };
 
@@ -46,8 +47,11 @@ void writer_job_free(writer_job_t *job)
 static writer_job_t *s_take_batch(writer_t *w)
 {
 	pthread_mutex_lock(&w->lock);
-	while (!w->queue && !w->stopping)
+	while (!w->queue && !w->stopping) {
+		w->waiting = true;
 		pthread_cond_wait(&w->wake, &w->lock);
+		w->waiting = false;
+	}
 	writer_job_t *batch = w->queue, *last = w->queue;
 	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++)
 		last = last->next;
@@ -240,7 +244,9 @@ void writer_submit(writer_t *w, writer_job_t *job)
 	*w->queue_tail = job;
 	w->queue_tail = &job->next;
 	w->pending++;
-	pthread_cond_signal(&w->wake);
+	/* While the writer works it takes the queue when done; wake it only when it sleeps. */
+	if (w->waiting)
+		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 

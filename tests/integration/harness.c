@@ -23,7 +23,8 @@
 #endif
 
 const char h_default_config[] =
-	"; integration test configuration: the defaults of config/incidentd.conf\n"
+	"; integration test configuration: [daemon] and the contract's [stages] and one SLA\n"
+	"; rule, on which tests add the rules they need (not the shipped example policy)\n"
 	"[daemon]\n"
 	"data_dir = var/incidentd\n"
 	"api = tcp://127.0.0.1:7420\n"

@@ -170,7 +170,11 @@ int64_t h_mono_ms(void);
 /* Parses an RFC 3339 time in the daemon's output form ("2021-01-12T03:14:00.000Z"). -1 if not. */
 int64_t h_parse_utc_ms(const char *text);
 
-/* The text of the default configuration (a copy of config/incidentd.conf's settings). */
+/*
+ * A base configuration for tests: [daemon], the contract's eight [stages] and the
+ * provider_notification rule of the contract. Tests append the rules they need; the shipped
+ * example policy of config/incidentd.conf (more rules) is what a daemon without -c uses.
+ */
 extern const char h_default_config[];
 
 /*
