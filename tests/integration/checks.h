@@ -156,10 +156,13 @@ static inline long long status_count_(h_daemon_t *d, const char *name, const cha
 	return n;
 }
 
-/* Per-test fixture: a fresh daemon on defaults (flags only). */
-static inline int setup_daemon(void **state)
+/*
+ * Starts a fresh daemon, on config_text (passed with -c) or on the built-in defaults when it is
+ * NULL, into *state. For setup functions.
+ */
+static inline int setup_daemon_with(void **state, const char *config_text)
 {
-	h_daemon_t *d = h_new(NULL);
+	h_daemon_t *d = h_new(config_text);
 	if (d == NULL)
 		return -1;
 	if (h_start(d) < 0) {
@@ -169,6 +172,12 @@ static inline int setup_daemon(void **state)
 	}
 	*state = d;
 	return 0;
+}
+
+/* Per-test fixture: a fresh daemon on defaults (flags only). */
+static inline int setup_daemon(void **state)
+{
+	return setup_daemon_with(state, NULL);
 }
 
 static inline int teardown_daemon(void **state)
@@ -198,6 +207,32 @@ static inline void plus_one_format(int64_t ms, char out[40])
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 40, "%Y-%m-%dT%H:%M:%S+01:00", &tm);
+}
+
+/* Runs incidentctl -e API ARGS... (stdin_text on its stdin, or none) with a 10 s bound. */
+#define CTL_IN(d, r, stdin_text, ...)                                                      \
+	do {                                                                               \
+		char *argv_[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", (d)->api,          \
+				 __VA_ARGS__, NULL};                                       \
+		assert_int_equal(h_run((d)->dir, argv_, (stdin_text), 10000, (r)), 0);    \
+	} while (0)
+#define CTL(d, r, ...) CTL_IN(d, r, NULL, __VA_ARGS__)
+
+/* The command run into r exited with status expected (else its output is printed). */
+#define CHECK_EXIT(r, expected)                                                            \
+	do {                                                                               \
+		if ((r)->status != (expected)) {                                           \
+			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
+				    (r)->status, (expected), (r)->out, (r)->err);         \
+			fail();                                                            \
+		}                                                                          \
+	} while (0)
+
+/* hay contains needle; what names hay in the failure message. */
+static inline void expect_in(const char *hay, const char *needle, const char *what)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("%s should contain \"%s\"; it is:\n%s", what, needle, hay);
 }
 
 #endif

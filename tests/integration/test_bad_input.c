@@ -258,16 +258,7 @@ static int setup_small_limit(void **state)
 		return -1;
 	snprintf(conf, sizeof conf, "%.*smax_request_bytes = 1024%s", (int)(p - h_default_config),
 		 h_default_config, p + strlen(key));
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true; /* h_start() printed the log */
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 /* Sends one frame over a fresh DEALER; the parsed one-frame reply or NULL. */

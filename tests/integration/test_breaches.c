@@ -11,16 +11,7 @@ static int setup_quick_rule(void **state)
 	snprintf(conf, sizeof conf,
 		 "%s\n[sla quick]\nstart = detected\nstop = notified\ncategory.1 = 2s\n",
 		 h_default_config);
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true;
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 #define QUICK_TEST(f) cmocka_unit_test_setup_teardown(f, setup_quick_rule, teardown_daemon)

@@ -8,30 +8,6 @@
 #define I1 "INC000000000001"
 #define I2 "INC000000000002"
 
-/* Runs incidentctl -e API ARGS... with stdin_text (or NULL) and a 10 s bound. */
-#define CTL_IN(d, r, stdin_text, ...)                                                      \
-	do {                                                                               \
-		char *argv_[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", (d)->api,          \
-				 __VA_ARGS__, NULL};                                       \
-		assert_int_equal(h_run((d)->dir, argv_, (stdin_text), 10000, (r)), 0);    \
-	} while (0)
-#define CTL(d, r, ...) CTL_IN(d, r, NULL, __VA_ARGS__)
-
-#define CHECK_EXIT(r, expected)                                                            \
-	do {                                                                               \
-		if ((r)->status != (expected)) {                                           \
-			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
-				    (r)->status, (expected), (r)->out, (r)->err);         \
-			fail();                                                            \
-		}                                                                          \
-	} while (0)
-
-static void s_expect_in(const char *hay, const char *needle, const char *what)
-{
-	if (strstr(hay, needle) == NULL)
-		fail_msg("%s should contain \"%s\"; it is:\n%s", what, needle, hay);
-}
-
 /*
  * The number written next to word in text ("accepted 3", "3 accepted", "accepted: 3",
  * "accepted=3"), case-insensitive; -1 when there is none.
@@ -66,12 +42,12 @@ static void test_push_and_show(void **state)
 	    "detected", "--category", "2", "--title", "Link down", "--at",
 	    "2021-01-12T04:14:00+01:00");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, I1, "push's stdout");
+	expect_in(r.out, I1, "push's stdout");
 	h_run_clear(&r);
 	CTL(d, &r, "push", "--provider", "acme", "--event-id", "e2", "--ref", "R1", "--stage",
 	    "notified", "--at", "2021-01-12T04:20:00+01:00", "--source", "operator");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, I1, "push's stdout");
+	expect_in(r.out, I1, "push's stdout");
 	h_run_clear(&r);
 
 	/* What the client sent is what the daemon stored. */
@@ -97,9 +73,9 @@ static void test_push_and_show(void **state)
 
 	CTL(d, &r, "show", I1);
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, "detected", "show's stdout");
-	s_expect_in(r.out, "notified", "show's stdout");
-	s_expect_in(r.out, "Link down", "show's stdout");
+	expect_in(r.out, "detected", "show's stdout");
+	expect_in(r.out, "notified", "show's stdout");
+	expect_in(r.out, "Link down", "show's stdout");
 	h_run_clear(&r);
 
 	CTL(d, &r, "--json", "show", I1);
@@ -121,13 +97,13 @@ static void test_show_not_found(void **state)
 	h_run_t r;
 	CTL(d, &r, "show", "INC999999999999");
 	CHECK_EXIT(&r, 1);
-	s_expect_in(r.err, "not_found", "stderr");
+	expect_in(r.err, "not_found", "stderr");
 	h_run_clear(&r);
 	/* A refused push: exit 1 with the code. */
 	CTL(d, &r, "push", "--provider", "acme", "--event-id", "e1", "--ref", "R1", "--stage",
 	    "detected", "--title", "no category");
 	CHECK_EXIT(&r, 1);
-	s_expect_in(r.err, "bad_request", "stderr");
+	expect_in(r.err, "bad_request", "stderr");
 	h_run_clear(&r);
 	h_pass(d);
 }
@@ -231,8 +207,8 @@ static void test_list(void **state)
 
 	CTL(d, &r, "list");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, I1, "list's stdout");
-	s_expect_in(r.out, I2, "list's stdout");
+	expect_in(r.out, I1, "list's stdout");
+	expect_in(r.out, I2, "list's stdout");
 	const char *p1 = strstr(r.out, I1), *p2 = strstr(r.out, I2);
 	if (p2 > p1)
 		fail_msg("list is newest first:\n%s", r.out);
@@ -240,7 +216,7 @@ static void test_list(void **state)
 
 	CTL(d, &r, "list", "--provider", "globex");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, I2, "list --provider globex");
+	expect_in(r.out, I2, "list --provider globex");
 	if (strstr(r.out, I1) != NULL)
 		fail_msg("list --provider globex shows acme's incident:\n%s", r.out);
 	h_run_clear(&r);

@@ -23,22 +23,6 @@ static int setup_dir(void **state)
 		assert_int_equal(h_run((d)->dir, argv_, NULL, 10000, (r)), 0);            \
 	} while (0)
 
-/* Fails with the command's output when its exit status is not the one expected. */
-#define CHECK_EXIT(r, expected)                                                            \
-	do {                                                                               \
-		if ((r)->status != (expected)) {                                           \
-			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
-				    (r)->status, (expected), (r)->out, (r)->err);         \
-			fail();                                                            \
-		}                                                                          \
-	} while (0)
-
-static void s_expect_in(const char *hay, const char *needle, const char *what)
-{
-	if (strstr(hay, needle) == NULL)
-		fail_msg("%s should contain \"%s\"; it is:\n%s", what, needle, hay);
-}
-
 /* The number of non-empty lines of text. */
 static int s_lines(const char *text)
 {
@@ -64,8 +48,8 @@ static void test_version_and_help(void **state)
 	h_run_clear(&r);
 	RUN(d, &r, "--help");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, "--data-dir", "--help's stdout");
-	s_expect_in(r.out, "--check-config", "--help's stdout");
+	expect_in(r.out, "--data-dir", "--help's stdout");
+	expect_in(r.out, "--check-config", "--help's stdout");
 	h_run_clear(&r);
 	h_pass(d);
 }
@@ -93,12 +77,12 @@ static void test_check_config_good(void **state)
 	h_run_t r;
 	RUN(d, &r, "-c", path, "--check-config");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, "configuration OK", "--check-config's stdout");
+	expect_in(r.out, "configuration OK", "--check-config's stdout");
 	h_run_clear(&r);
 	/* The built-in defaults are valid too. */
 	RUN(d, &r, "--check-config");
 	CHECK_EXIT(&r, 0);
-	s_expect_in(r.out, "configuration OK", "--check-config's stdout");
+	expect_in(r.out, "configuration OK", "--check-config's stdout");
 	h_run_clear(&r);
 	h_pass(d);
 }
@@ -123,9 +107,9 @@ static void test_check_config_bad(void **state)
 	CHECK_EXIT(&r, 1);
 	char want[H_PATH_MAX + 8];
 	snprintf(want, sizeof want, "%s:3: ", path);
-	s_expect_in(r.out, want, "--check-config's stdout");
+	expect_in(r.out, want, "--check-config's stdout");
 	snprintf(want, sizeof want, "%s:5: ", path);
-	s_expect_in(r.out, want, "--check-config's stdout");
+	expect_in(r.out, want, "--check-config's stdout");
 	if (strstr(r.out, "configuration OK") != NULL)
 		fail_msg("a bad file is not OK: %s", r.out);
 	h_run_clear(&r);
@@ -141,7 +125,7 @@ static void test_check_config_bad(void **state)
 	RUN(d, &r, "-c", path, "--check-config");
 	CHECK_EXIT(&r, 1);
 	snprintf(want, sizeof want, "%s:4: ", path);
-	s_expect_in(r.out, want, "--check-config's stdout");
+	expect_in(r.out, want, "--check-config's stdout");
 	h_run_clear(&r);
 
 	/* An unknown section, line 2. */
@@ -149,7 +133,7 @@ static void test_check_config_bad(void **state)
 	RUN(d, &r, "-c", path, "--check-config");
 	CHECK_EXIT(&r, 1);
 	snprintf(want, sizeof want, "%s:2: ", path);
-	s_expect_in(r.out, want, "--check-config's stdout");
+	expect_in(r.out, want, "--check-config's stdout");
 	h_run_clear(&r);
 	h_pass(d);
 }

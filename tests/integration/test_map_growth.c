@@ -22,16 +22,7 @@ static int setup_small_map(void **state)
 		return -1;
 	snprintf(conf, sizeof conf, "%.*s%s\nmap_size = 1m%s", (int)(p - h_default_config),
 		 h_default_config, key, p + strlen(key));
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true; /* h_start() printed the log */
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 /* Sends EVENTS opening events with large descriptions, pipelined, and counts ok replies. */

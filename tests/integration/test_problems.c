@@ -21,36 +21,10 @@ static int setup_problem_rule(void **state)
 		 "within = 2s\n\n[problem_rule notice_needs_problem]\napplies = category.5\n"
 		 "start = notified\nwithin = 2s\n",
 		 h_default_config);
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true;
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 #define PR_TEST(f) cmocka_unit_test_setup_teardown(f, setup_problem_rule, teardown_daemon)
-
-/* Runs incidentctl -e API ARGS... with a 10 s bound. */
-#define PCTL(d, r, ...)                                                                    \
-	do {                                                                               \
-		char *argv_[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", (d)->api,          \
-				 __VA_ARGS__, NULL};                                       \
-		assert_int_equal(h_run((d)->dir, argv_, NULL, 10000, (r)), 0);            \
-	} while (0)
-
-#define PCHECK_EXIT(r, expected)                                                           \
-	do {                                                                               \
-		if ((r)->status != (expected)) {                                           \
-			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
-				    (r)->status, (expected), (r)->out, (r)->err);         \
-			fail();                                                            \
-		}                                                                          \
-	} while (0)
 
 static void s_sleep_ms(int ms)
 {
@@ -806,8 +780,8 @@ static void test_problem_cli(void **state)
 	char i1[32];
 	s_open(d, "acme", "CLI-1", 2, false, i1);
 	h_run_t r;
-	PCTL(d, &r, "problem", "create", "--title", "Routing bug", "--description", "slow failover");
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "create", "--title", "Routing bug", "--description", "slow failover");
+	CHECK_EXIT(&r, 0);
 	if (strstr(r.out, P1) == NULL)
 		fail_msg("problem create should print %s; stdout: %s", P1, r.out);
 	h_run_clear(&r);
@@ -816,35 +790,35 @@ static void test_problem_cli(void **state)
 	CHECK_STR(p, "description", "slow failover");
 	json_decref(p);
 
-	PCTL(d, &r, "problem", "link", P1, i1);
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "link", P1, i1);
+	CHECK_EXIT(&r, 0);
 	h_run_clear(&r);
 	json_t *inc = GET_INCIDENT(d, i1);
 	CHECK_STR(inc, "problem", P1);
 	json_decref(inc);
 
-	PCTL(d, &r, "problem", "show", P1);
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "show", P1);
+	CHECK_EXIT(&r, 0);
 	if (strstr(r.out, i1) == NULL || strstr(r.out, "Routing bug") == NULL)
 		fail_msg("problem show should list %s and the title; stdout: %s", i1, r.out);
 	h_run_clear(&r);
 
-	PCTL(d, &r, "problem", "update", P1, "--status", "known_error", "--root-cause", "bug");
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "update", P1, "--status", "known_error", "--root-cause", "bug");
+	CHECK_EXIT(&r, 0);
 	h_run_clear(&r);
 	p = GET_PROBLEM(d, P1);
 	CHECK_STR(p, "status", "known_error");
 	CHECK_STR(p, "root_cause", "bug");
 	json_decref(p);
 
-	PCTL(d, &r, "problem", "create", "--title", "Other");
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "create", "--title", "Other");
+	CHECK_EXIT(&r, 0);
 	if (strstr(r.out, P2) == NULL)
 		fail_msg("problem create should print %s; stdout: %s", P2, r.out);
 	h_run_clear(&r);
 
-	PCTL(d, &r, "problem", "link", P2, i1);
-	PCHECK_EXIT(&r, 1);
+	CTL(d, &r, "problem", "link", P2, i1);
+	CHECK_EXIT(&r, 1);
 	if (strstr(r.err, "conflict") == NULL)
 		fail_msg("a refused link should name conflict on stderr; stderr: %s", r.err);
 	h_run_clear(&r);
@@ -852,14 +826,14 @@ static void test_problem_cli(void **state)
 	CHECK_STR(inc, "problem", P1);
 	json_decref(inc);
 
-	PCTL(d, &r, "problem", "list");
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "list");
+	CHECK_EXIT(&r, 0);
 	if (strstr(r.out, P1) == NULL || strstr(r.out, P2) == NULL)
 		fail_msg("problem list should show both records; stdout: %s", r.out);
 	h_run_clear(&r);
 
-	PCTL(d, &r, "--json", "problem", "show", P1);
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "--json", "problem", "show", P1);
+	CHECK_EXIT(&r, 0);
 	json_t *j = json_loads(r.out, 0, NULL);
 	if (j == NULL)
 		fail_msg("--json problem show should print JSON; stdout: %s", r.out);
@@ -867,14 +841,14 @@ static void test_problem_cli(void **state)
 	json_decref(j);
 	h_run_clear(&r);
 
-	PCTL(d, &r, "problem", "unlink", P2, i1);
-	PCHECK_EXIT(&r, 1);
+	CTL(d, &r, "problem", "unlink", P2, i1);
+	CHECK_EXIT(&r, 1);
 	h_run_clear(&r);
-	PCTL(d, &r, "problem", "unlink", P1, i1);
-	PCHECK_EXIT(&r, 0);
+	CTL(d, &r, "problem", "unlink", P1, i1);
+	CHECK_EXIT(&r, 0);
 	h_run_clear(&r);
-	PCTL(d, &r, "problem", "show", "PBI000000000042");
-	PCHECK_EXIT(&r, 1);
+	CTL(d, &r, "problem", "show", "PBI000000000042");
+	CHECK_EXIT(&r, 1);
 	if (strstr(r.err, "not_found") == NULL)
 		fail_msg("an unknown problem should name not_found on stderr; stderr: %s", r.err);
 	h_run_clear(&r);

@@ -5,23 +5,6 @@
  */
 #include "checks.h"
 
-/* Runs incidentctl -e API ARGS... with a 10 s bound. */
-#define RCTL(d, r, ...)                                                                    \
-	do {                                                                               \
-		char *argv_[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", (d)->api,          \
-				 __VA_ARGS__, NULL};                                       \
-		assert_int_equal(h_run((d)->dir, argv_, NULL, 10000, (r)), 0);            \
-	} while (0)
-
-#define RCHECK_EXIT(r, expected)                                                           \
-	do {                                                                               \
-		if ((r)->status != (expected)) {                                           \
-			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
-				    (r)->status, (expected), (r)->out, (r)->err);         \
-			fail();                                                            \
-		}                                                                          \
-	} while (0)
-
 /* Pushes one event with an explicit reported time; category/title when category > 0. */
 #define EV(d, provider, eid, ref, stage, at, category, id_out)                             \
 	ev_((d), (provider), (eid), (ref), (stage), (at), (category), (id_out), __FILE__, __LINE__)
@@ -285,8 +268,8 @@ static void test_december_scenario(void **state)
 
 	/* The client: a table with the numbers, and CSV with a header. */
 	h_run_t r;
-	RCTL(d, &r, "report", "--month", "2020-12");
-	RCHECK_EXIT(&r, 0);
+	CTL(d, &r, "report", "--month", "2020-12");
+	CHECK_EXIT(&r, 0);
 	bool row_found = false;
 	for (char *line = r.out; line != NULL && *line != '\0';) {
 		char name[32];
@@ -306,14 +289,14 @@ static void test_december_scenario(void **state)
 		fail_msg("report should print a row \"rdp 9 10 6 5\"; stdout:\n%s", r.out);
 	h_run_clear(&r);
 
-	RCTL(d, &r, "report", "--month", "2020-12", "--provider", "csp");
-	RCHECK_EXIT(&r, 0);
+	CTL(d, &r, "report", "--month", "2020-12", "--provider", "csp");
+	CHECK_EXIT(&r, 0);
 	if (strstr(r.out, "csp") == NULL || strstr(r.out, "rdp") != NULL)
 		fail_msg("report --provider csp should show csp only; stdout:\n%s", r.out);
 	h_run_clear(&r);
 
-	RCTL(d, &r, "report", "--month", "2020-12", "--csv");
-	RCHECK_EXIT(&r, 0);
+	CTL(d, &r, "report", "--month", "2020-12", "--csv");
+	CHECK_EXIT(&r, 0);
 	char *nl = strchr(r.out, '\n');
 	if (nl == NULL || strstr(r.out, "provider") == NULL ||
 	    strstr(r.out, "provider") > nl || memchr(r.out, ',', (size_t)(nl - r.out)) == NULL)
@@ -323,8 +306,8 @@ static void test_december_scenario(void **state)
 		fail_msg("report --csv should have rows \"rdp,9,10,6,5,...\"; stdout:\n%s", r.out);
 	h_run_clear(&r);
 
-	RCTL(d, &r, "--json", "report", "--month", "2020-12", "--provider", "rdp");
-	RCHECK_EXIT(&r, 0);
+	CTL(d, &r, "--json", "report", "--month", "2020-12", "--provider", "rdp");
+	CHECK_EXIT(&r, 0);
 	json_t *j = json_loads(r.out, 0, NULL);
 	if (j == NULL)
 		fail_msg("--json report should print JSON; stdout: %s", r.out);
@@ -358,13 +341,13 @@ static void test_bad_month(void **state)
 	json_decref(r);
 
 	h_run_t run;
-	RCTL(d, &run, "report", "--month", "2020-13");
-	RCHECK_EXIT(&run, 1);
+	CTL(d, &run, "report", "--month", "2020-13");
+	CHECK_EXIT(&run, 1);
 	if (strstr(run.err, "bad_request") == NULL || strstr(run.err, "month") == NULL)
 		fail_msg("a bad month should print bad_request naming month; stderr: %s", run.err);
 	h_run_clear(&run);
-	RCTL(d, &run, "report");
-	RCHECK_EXIT(&run, 2);
+	CTL(d, &run, "report");
+	CHECK_EXIT(&run, 2);
 	h_run_clear(&run);
 
 	/* A month with nothing in it is a report with no providers. */
@@ -389,16 +372,7 @@ static int setup_reported_clock(void **state)
 		 "%.*sstop_clock = reported%s\n[problem_rule major_needs_problem]\n"
 		 "applies = major\nstart = detected\nwithin = 1d\n",
 		 (int)(at - h_default_config), h_default_config, at + strlen(needle));
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true;
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 /*
@@ -487,8 +461,8 @@ static void test_rule_figures(void **state)
 
 	/* The client shows the figures. */
 	h_run_t run;
-	RCTL(d, &run, "report", "--month", "2020-12", "--csv");
-	RCHECK_EXIT(&run, 0);
+	CTL(d, &run, "report", "--month", "2020-12", "--csv");
+	CHECK_EXIT(&run, 0);
 	if (strstr(run.out, "provider_notification") == NULL || strstr(run.out, "60") == NULL)
 		fail_msg("report --csv should show provider_notification at 60%%; stdout:\n%s",
 			 run.out);

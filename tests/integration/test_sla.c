@@ -51,16 +51,7 @@ static int setup_sla(void **state)
 {
 	char conf[8192];
 	snprintf(conf, sizeof conf, "%s%s", h_default_config, s_rules);
-	h_daemon_t *d = h_new(conf);
-	if (d == NULL)
-		return -1;
-	if (h_start(d) < 0) {
-		d->passed = true; /* h_start() printed the log already */
-		h_destroy(&d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return setup_daemon_with(state, conf);
 }
 
 #define SLA_TEST(f) cmocka_unit_test_setup_teardown(f, setup_sla, teardown_daemon)
@@ -557,29 +548,6 @@ static void test_pending_verdict(void **state)
 	h_pass(d);
 }
 
-/* Runs incidentctl -e API ARGS... with a 10 s bound. */
-#define CTL(d, r, ...)                                                                     \
-	do {                                                                               \
-		char *argv_[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", (d)->api,          \
-				 __VA_ARGS__, NULL};                                       \
-		assert_int_equal(h_run((d)->dir, argv_, NULL, 10000, (r)), 0);            \
-	} while (0)
-
-#define CHECK_EXIT(r, expected)                                                            \
-	do {                                                                               \
-		if ((r)->status != (expected)) {                                           \
-			print_error("exit status %d, expected %d\nstdout: %s\nstderr: %s\n", \
-				    (r)->status, (expected), (r)->out, (r)->err);         \
-			fail();                                                            \
-		}                                                                          \
-	} while (0)
-
-static void s_expect_in(const char *hay, const char *needle, const char *what)
-{
-	if (strstr(hay, needle) == NULL)
-		fail_msg("%s should contain \"%s\"; it is:\n%s", what, needle, hay);
-}
-
 /* A child process whose stdout the test reads through a non-blocking pipe. */
 typedef struct {
 	pid_t pid;
@@ -695,9 +663,9 @@ static void test_incidentctl_breaches_show_watch(void **state)
 	h_run_t run;
 	CTL(d, &run, "breaches");
 	CHECK_EXIT(&run, 0);
-	s_expect_in(run.out, "quick", "breaches' stdout");
-	s_expect_in(run.out, id, "breaches' stdout");
-	s_expect_in(run.out, breach_id, "breaches' stdout");
+	expect_in(run.out, "quick", "breaches' stdout");
+	expect_in(run.out, id, "breaches' stdout");
+	expect_in(run.out, breach_id, "breaches' stdout");
 	h_run_clear(&run);
 
 	CTL(d, &run, "--json", "breaches", "--sla", "quick");
@@ -725,8 +693,8 @@ static void test_incidentctl_breaches_show_watch(void **state)
 
 	CTL(d, &run, "show", id);
 	CHECK_EXIT(&run, 0);
-	s_expect_in(run.out, "quick", "show's stdout");
-	s_expect_in(run.out, "breached", "show's stdout");
+	expect_in(run.out, "quick", "show's stdout");
+	expect_in(run.out, "breached", "show's stdout");
 	h_run_clear(&run);
 
 	/* watch: started first, it prints the deadline breach of a detection made afterwards. */
