@@ -85,8 +85,9 @@ int ledger_internal(ledger_result_t *res, const char *what, int rc)
 }
 
 int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
-		       store_txn_t *txn, int64_t now_ms)
+		       store_txn_t *txn, int64_t now_ms, bool listening)
 {
+	batch->listening = listening;
 	batch->cfg = cfg;
 	batch->cache = cache;
 	batch->now_ms = now_ms;
@@ -135,12 +136,22 @@ void ledger_batch_touch(ledger_batch_t *batch, const incident_t *inc)
  * it, so that a committed alert always reaches its hooks. Serialises msg only when a hook
  * wants it.
  */
+static bool s_hooked(const config_t *cfg, const char *topic)
+{
+	for (size_t i = 0; i < cfg->n_hooks; i++)
+		if (alerts_hook_matches(&cfg->hooks[i], topic))
+			return true;
+	return false;
+}
+
+bool ledger_wanted(const ledger_batch_t *batch, const char *topic)
+{
+	return batch->listening || s_hooked(batch->cfg, topic);
+}
+
 static int s_outbox(ledger_batch_t *batch, store_txn_t *txn, const char *topic, const json_t *msg)
 {
-	bool wanted = false;
-	for (size_t i = 0; i < batch->cfg->n_hooks && !wanted; i++)
-		wanted = alerts_hook_matches(&batch->cfg->hooks[i], topic);
-	if (!wanted)
+	if (!s_hooked(batch->cfg, topic))
 		return 0;
 	char *text = json_dumps(msg, JSON_COMPACT);
 	if (!text)
@@ -155,6 +166,12 @@ static int s_outbox(ledger_batch_t *batch, store_txn_t *txn, const char *topic, 
 int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,
 		   const char *topic, json_t *body)
 {
+	if (!ledger_wanted(batch, topic)) {
+		/* Nobody would get it: count its seq, and skip the work. */
+		batch->pub_seq++;
+		json_decref(body);
+		return 0;
+	}
 	json_t *msg = json_object();
 	ledger_pub_t *pub = calloc(1, sizeof *pub);
 	if (msg)
@@ -367,8 +384,9 @@ static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_resul
 	const config_t *cfg = batch->cfg;
 	const incident_stage_t *st = &inc->stages[stage];
 	int rc = 0;
+	/* A message nobody would get is not built; ledger_publish() still counts its seq. */
 	if (opened) {
-		json_t *body = s_message_head(inc);
+		json_t *body = ledger_wanted(batch, "incident.opened") ? s_message_head(inc) : NULL;
 		if (body) {
 			json_object_set_new_nocheck(body, "category", json_integer(inc->category));
 			s_set_str(body, "title", inc->title);
@@ -377,7 +395,7 @@ static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_resul
 		}
 		rc = ledger_publish(batch, txn, res, "incident.opened", body);
 	}
-	json_t *body = rc == 0 ? s_message_head(inc) : NULL;
+	json_t *body = rc == 0 && ledger_wanted(batch, "incident.stage") ? s_message_head(inc) : NULL;
 	if (body) {
 		s_set_str(body, "stage", cfg->stages[stage]);
 		s_set_str(body, "event_id", st->event_id);

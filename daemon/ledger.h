@@ -56,14 +56,15 @@ typedef struct {
 	uint64_t pub_seq;     /* the last seq handed out */
 	int alerts_queued;    /* outbox entries written in this batch */
 	int64_t now_ms;       /* when the batch began */
+	bool listening;       /* some subscriber wants messages (as the batch began) */
 } ledger_batch_t;
 
 /*
- * Loads the batch state from txn, for a batch begun at now_ms, using (and trimming) cache.
- * Returns 0 or an LMDB error.
+ * Loads the batch state from txn, for a batch begun at now_ms, using (and trimming) cache;
+ * listening says whether any subscriber wants messages. Returns 0 or an LMDB error.
  */
 int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
-		       store_txn_t *txn, int64_t now_ms);
+		       store_txn_t *txn, int64_t now_ms, bool listening);
 
 /*
  * Saves the batch state and every incident the batch changed into txn before it commits.
@@ -94,6 +95,12 @@ bool ledger_op_writes(const char *op);
  */
 int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *op,
 		 const char *raw, size_t raw_len, int64_t received_ms, ledger_result_t *res);
+
+/*
+ * True when a message on topic would reach anyone: a subscriber, or a hook whose topics
+ * match. When false, ledger_publish() only counts the seq, so callers may skip building it.
+ */
+bool ledger_wanted(const ledger_batch_t *batch, const char *topic);
 
 /*
  * Queues body on topic for publishing after the commit, with the next seq as its first

@@ -4,6 +4,7 @@
 #include "daemon/server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ struct server {
 	 */
 	char **subs;
 	size_t n_subs;
+	atomic_bool listening; /* n_subs > 0, read by the writer thread */
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	outbound_t *out_head, **out_tail;
@@ -189,6 +191,7 @@ static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
 			if (msg[0] == 0) {
 				free(s->subs[i]);
 				s->subs[i] = s->subs[--s->n_subs];
+				atomic_store(&s->listening, s->n_subs > 0);
 			}
 			return;
 		}
@@ -199,6 +202,7 @@ static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
 		s->subs = subs;
 	if (prefix)
 		s->subs[s->n_subs++] = prefix;
+	atomic_store(&s->listening, s->n_subs > 0);
 }
 
 /* Reads every pending subscription message of the XPUB socket. */
@@ -651,7 +655,8 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	s->alerts = alerts;
 	if (s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
-	s->writer = writer_new(loop, store, cfg, alerts, s_on_committed, s);
+	atomic_init(&s->listening, false);
+	s->writer = writer_new(loop, store, cfg, alerts, &s->listening, s_on_committed, s);
 	if (!s->writer) {
 		snprintf(errbuf, errlen, "cannot start the writer thread");
 		goto fail;

@@ -16,6 +16,7 @@ struct writer {
 	store_t *store;
 	const config_t *cfg;
 	alerts_t *alerts;
+	const atomic_bool *listening;
 	incident_cache_t *cache; /* the writer thread's decoded incidents */
 	writer_done_cb done;
 	void *done_arg;
@@ -78,7 +79,7 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 	int rc = store_txn_begin(w->store, true, &txn);
 	if (rc != 0)
 		return rc;
-	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now);
+	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening));
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
 		ledger_result_init(&results[i]);
@@ -205,7 +206,7 @@ static void s_on_close(uv_handle_t *handle)
 }
 
 writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
-		     writer_done_cb done, void *arg)
+		     const atomic_bool *listening, writer_done_cb done, void *arg)
 {
 	writer_t *w = calloc(1, sizeof *w);
 	if (!w)
@@ -214,6 +215,7 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	w->store = store;
 	w->cfg = cfg;
 	w->alerts = alerts;
+	w->listening = listening;
 	w->done = done;
 	w->done_arg = arg;
 	w->queue_tail = &w->queue;

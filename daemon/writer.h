@@ -10,6 +10,7 @@
 #ifndef INCIDENTD_DAEMON_WRITER_H
 #define INCIDENTD_DAEMON_WRITER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,11 +57,12 @@ typedef struct writer writer_t;
 
 /*
  * Starts the writer thread for store, handing finished jobs to done on loop and waking alerts
- * (may be NULL) after commits that queued hook deliveries. Returns NULL on failure. store,
- * cfg and alerts must outlive the writer.
+ * (may be NULL) after commits that queued hook deliveries. *listening (set by the publisher)
+ * says whether any subscriber wants messages; when none does, the writer does not build
+ * them. Returns NULL on failure. store, cfg, alerts and listening must outlive the writer.
  */
 writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
-		     writer_done_cb done, void *arg);
+		     const atomic_bool *listening, writer_done_cb done, void *arg);
 
 /* Queues job (ownership passes to the writer until it comes back through done). */
 void writer_submit(writer_t *writer, writer_job_t *job);

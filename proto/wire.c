@@ -141,20 +141,16 @@ wire_request_decode(const char *buf, size_t len, json_t **req_out, const char **
 }
 
 /*
- * Serialises reply into a malloc'd buffer of our own, so that the caller's free() matches
- * even if jansson was given other allocation functions. Consumes the reference to reply.
+ * Serialises reply in one pass (json_dumps). The buffer comes from jansson's allocator, which
+ * is malloc: nothing in incidentd calls json_set_alloc_funcs(), so callers free() it.
+ * Consumes the reference to reply.
  */
 static char *
 s_reply_dump(json_t *reply, size_t *len_out)
 {
-	char *text = NULL;
-	size_t size = reply != NULL ? json_dumpb(reply, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(15)) : 0;
-	if (size > 0 && (text = malloc(size + 1)) != NULL) {
-		json_dumpb(reply, text, size, JSON_COMPACT | JSON_REAL_PRECISION(15));
-		text[size] = '\0';
-		if (len_out != NULL)
-			*len_out = size;
-	}
+	char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	if (text != NULL && len_out != NULL)
+		*len_out = strlen(text);
 	json_decref(reply);
 	return text;
 }
