@@ -19,7 +19,7 @@
 /* The record members this module interprets; any other member goes to extra. */
 static const char *const s_record_members[] = {
 	"id", "provider", "ref", "category", "title", "service", "description", "major",
-	"problem", "timeline", NULL,
+	"problem", "timeline", "problem_linked_at", NULL,
 };
 
 static const char *const s_status_names[] = { "open", "resolved", "closed" };
@@ -67,6 +67,7 @@ incident_t *incident_new(uint64_t id, const wire_event_t *ev)
 	inc->id = id;
 	inc->category = ev->category;
 	inc->major = ev->has_major && ev->major;
+	inc->first_link = INT64_MIN;
 	if (s_copy_string(&inc->provider, ev->provider) || s_copy_string(&inc->ref, ev->ref)
 	    || s_copy_string(&inc->title, ev->title) || s_copy_string(&inc->service, ev->service)
 	    || s_copy_string(&inc->description, ev->description))
@@ -234,7 +235,10 @@ json_t *incident_to_record(const incident_t *inc, const config_t *cfg)
 				   inc->major, "problem", (json_int_t)inc->problem, "timeline", timeline);
 	if (!record)
 		return NULL;
-	if (inc->extra && s_merge_extra(record, inc->extra) != 0)
+	if (inc->first_link != INT64_MIN &&
+	    json_object_set_new(record, "problem_linked_at", json_integer(inc->first_link)) != 0)
+		json_decref(record), record = NULL;
+	if (record && inc->extra && s_merge_extra(record, inc->extra) != 0)
 		json_decref(record), record = NULL;
 	return record;
 }
@@ -275,6 +279,10 @@ static int s_read_members(incident_t *inc, const json_t *record)
 	inc->category = (int)category;
 	inc->problem = (uint64_t)problem;
 	inc->major = json_is_true(json_object_get(record, "major"));
+	const json_t *link = json_object_get(record, "problem_linked_at");
+	if (link && !json_is_integer(link))
+		return -1;
+	inc->first_link = link ? (int64_t)json_integer_value(link) : INT64_MIN;
 	if (s_read_string(record, "provider", true, &inc->provider)
 	    || s_read_string(record, "ref", true, &inc->ref)
 	    || s_read_string(record, "title", false, &inc->title)
@@ -470,15 +478,113 @@ void incident_destroy(incident_t **inc_p)
 
 int64_t incident_first_link(const incident_t *inc)
 {
-	const json_t *v = inc->extra ? json_object_get(inc->extra, "problem_linked_at") : NULL;
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+	return inc->first_link;
 }
 
 int incident_note_first_link(incident_t *inc, int64_t ms)
 {
-	if (incident_first_link(inc) != INT64_MIN)
-		return 0;
-	if (!inc->extra && !(inc->extra = json_object()))
+	if (inc->first_link == INT64_MIN)
+		inc->first_link = ms;
+	return 0;
+}
+
+/* --- digest ------------------------------------------------------------------------------ */
+
+#define DIGEST_VERSION 1
+
+/* FNV-1a over the stage names in order: digests made under another order are refused. */
+static uint32_t s_stages_fingerprint(const config_t *cfg)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < s_n_stages(cfg); i++) {
+		for (const char *p = cfg->stages[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		h = (h ^ 0xffu) * 16777619u;
+	}
+	return h;
+}
+
+static unsigned char *s_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		*p++ = (unsigned char)(v >> (8 * i));
+	return p;
+}
+
+static const unsigned char *s_get64(const unsigned char *p, uint64_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v |= (uint64_t)p[i] << (8 * i);
+	return p + 8;
+}
+
+/*
+ * Layout (little-endian): version u8, stage fingerprint u32, id u64, category u8, major u8,
+ * first_link i64, provider length u8 and bytes and a NUL, stage count u8, then per recorded stage:
+ * index u8, at i64, received i64.
+ */
+size_t incident_digest_encode(const incident_t *inc, const config_t *cfg, unsigned char *buf)
+{
+	unsigned char *p = buf;
+	uint32_t fp = s_stages_fingerprint(cfg);
+	size_t plen = strnlen(inc->provider, WIRE_PROVIDER_MAX);
+	*p++ = DIGEST_VERSION;
+	for (int i = 0; i < 4; i++)
+		*p++ = (unsigned char)(fp >> (8 * i));
+	p = s_put64(p, inc->id);
+	*p++ = (unsigned char)inc->category;
+	*p++ = inc->major;
+	p = s_put64(p, (uint64_t)inc->first_link);
+	*p++ = (unsigned char)plen;
+	memcpy(p, inc->provider, plen);
+	p += plen;
+	*p++ = '\0'; /* so that a decoded provider is a C string pointing into the buffer */
+	unsigned char *count = p++;
+	*count = 0;
+	for (int i = 0; i < s_n_stages(cfg); i++) {
+		if (!inc->stages[i].recorded)
+			continue;
+		*p++ = (unsigned char)i;
+		p = s_put64(p, (uint64_t)inc->stages[i].at_ms);
+		p = s_put64(p, (uint64_t)inc->stages[i].received_ms);
+		(*count)++;
+	}
+	return (size_t)(p - buf);
+}
+
+int incident_digest_decode(const void *buf, size_t len, const config_t *cfg, incident_t *out)
+{
+	const unsigned char *p = buf, *end = p + len;
+	uint64_t v;
+	if (len < 1 + 4 + 8 + 2 + 8 + 1 || p[0] != DIGEST_VERSION)
 		return -1;
-	return json_object_set_new(inc->extra, "problem_linked_at", json_integer(ms));
+	uint32_t fp = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+	if (fp != s_stages_fingerprint(cfg))
+		return -1;
+	memset(out, 0, sizeof *out);
+	p = s_get64(p + 5, &out->id);
+	out->category = *p++;
+	out->major = *p++ != 0;
+	p = s_get64(p, &v);
+	out->first_link = (int64_t)v;
+	size_t plen = *p++;
+	if ((size_t)(end - p) < plen + 2 || p[plen] != '\0')
+		return -1;
+	out->provider = (char *)p;
+	p += plen + 1;
+	unsigned n = *p++;
+	if ((size_t)(end - p) != (size_t)n * 17)
+		return -1;
+	for (unsigned k = 0; k < n; k++, p += 17) {
+		if (p[0] >= s_n_stages(cfg))
+			return -1;
+		incident_stage_t *st = &out->stages[p[0]];
+		st->recorded = true;
+		s_get64(p + 1, &v);
+		st->at_ms = (int64_t)v;
+		s_get64(p + 9, &v);
+		st->received_ms = (int64_t)v;
+	}
+	return 0;
 }

@@ -46,6 +46,7 @@ typedef struct incident {
 	int category;         /* 1..5 */
 	bool major;
 	uint64_t problem;     /* linked PBI number, 0 when none */
+	int64_t first_link;   /* when a problem was first linked (ms), INT64_MIN when never */
 	incident_stage_t stages[CONFIG_MAX_STAGES]; /* indexed like config_t.stages */
 	/*
 	 * Record members this module does not interpret (added by later modules, or timeline
@@ -135,8 +136,28 @@ json_t *incident_summary(const incident_t *inc, const config_t *cfg);
  */
 int64_t incident_first_link(const incident_t *inc);
 
-/* Records the first link at ms, unless one is recorded already. Returns 0 or -1 (allocation). */
+/* Records the first link at ms, unless one is recorded already. Returns 0. */
 int incident_note_first_link(incident_t *inc, int64_t ms);
+
+/*
+ * The digest: the few facts reports need (id, provider, category, major, first link, and
+ * both times of every recorded stage) in a compact binary form, so that a report over a
+ * million incidents need not parse a million JSON records. Stages are stored by index, so a
+ * digest is only valid under the stage order it was made with: it carries a fingerprint of
+ * cfg's stages.
+ */
+#define INCIDENT_DIGEST_MAX (64 + WIRE_PROVIDER_MAX + 1 + CONFIG_MAX_STAGES * 17)
+
+/* Encodes inc's digest into buf (INCIDENT_DIGEST_MAX bytes); returns its length. */
+size_t incident_digest_encode(const incident_t *inc, const config_t *cfg, unsigned char *buf);
+
+/*
+ * Decodes a digest into *out: a partial incident (id, provider, category, major,
+ * first_link, stages; no strings but provider, which points into buf; extra NULL) that must
+ * not be destroyed nor outlive buf. Returns 0, or -1 when buf is not a digest made under
+ * cfg's stages (the caller then reads the full record).
+ */
+int incident_digest_decode(const void *buf, size_t len, const config_t *cfg, incident_t *out);
 
 /* Frees inc; accepts NULL and sets *inc_p = NULL. */
 void incident_destroy(incident_t **inc_p);

@@ -96,13 +96,29 @@ int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cach
 	return store_meta_get_u64(txn, "pub_seq", &batch->pub_seq);
 }
 
+/*
+ * Writes inc's digest as the value of its entry in the opened-time index, which the monthly
+ * report walks: reports read digests, not the JSON records.
+ */
+static int s_digest_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
+{
+	unsigned char key[16], digest[INCIDENT_DIGEST_MAX];
+	store_i64_encode(incident_opened_at(inc, cfg), key);
+	store_u64_encode(inc->id, key + 8);
+	size_t len = incident_digest_encode(inc, cfg, digest);
+	return store_put(txn, STORE_OPENED, key, sizeof key, digest, len);
+}
+
 int ledger_batch_finish(ledger_batch_t *batch, store_txn_t *txn)
 {
 	size_t n;
 	incident_t *const *dirty = incident_cache_dirty(batch->cache, &n);
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = ledger_incident_save(txn, batch->cfg, dirty[i]);
+		if (rc == 0)
+			rc = s_digest_save(txn, batch->cfg, dirty[i]);
+	}
 	if (rc == 0)
 		rc = store_meta_put_u64(txn, "pub_seq", batch->pub_seq);
 	if (rc == 0)
@@ -223,8 +239,8 @@ static const store_db_t s_status_db[] = {
 };
 
 /*
- * Moves inc between the status indexes and the opened-time index. was_status is -1 and
- * was_opened INT64_MIN for a new incident.
+ * Moves inc between the status indexes, and drops its entry in the opened-time index when
+ * its opening time moved. was_status is -1 and was_opened INT64_MIN for a new incident.
  */
 static int s_indexes_update(store_txn_t *txn, const config_t *cfg, const incident_t *inc,
 			    int was_status, int64_t was_opened)
@@ -239,16 +255,15 @@ static int s_indexes_update(store_txn_t *txn, const config_t *cfg, const inciden
 		if (rc == 0)
 			rc = store_put(txn, s_status_db[status], id, sizeof id, "", 0);
 	}
+	/* The entry under the new opening time is written with the digest (s_digest_save). */
 	int64_t opened = incident_opened_at(inc, cfg);
-	if (rc == 0 && opened != was_opened) {
+	if (rc == 0 && opened != was_opened && was_opened != INT64_MIN) {
 		memcpy(okey + 8, id, 8);
-		if (was_opened != INT64_MIN) {
-			store_i64_encode(was_opened, okey);
-			rc = store_del(txn, STORE_OPENED, okey, sizeof okey);
-		}
-		store_i64_encode(opened, okey);
-		if (rc == 0)
-			rc = store_put(txn, STORE_OPENED, okey, sizeof okey, "", 0);
+		store_i64_encode(was_opened, okey);
+		rc = store_del(txn, STORE_OPENED, okey, sizeof okey);
+		/* Not there when the opening time moved twice within one batch. */
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
 	}
 	return rc;
 }
@@ -748,6 +763,23 @@ static int s_list(store_txn_t *txn, const config_t *cfg, const json_t *req, ledg
 }
 
 /*
+ * Adds the incident of one opened-index entry to report: from its digest, or from its full
+ * record when the digest is missing or was made under another stage order.
+ */
+static int s_report_add(store_txn_t *txn, const config_t *cfg, report_t *report,
+			const MDB_val *k, const MDB_val *v)
+{
+	incident_t digest, *inc;
+	if (incident_digest_decode(v->mv_data, v->mv_size, cfg, &digest) == 0)
+		return report_add(report, &digest) == 0 ? 0 : ENOMEM;
+	if (ledger_incident_load(txn, cfg, store_u64_decode((unsigned char *)k->mv_data + 8), &inc) != 0)
+		return 0;
+	int rc = report_add(report, inc) == 0 ? 0 : ENOMEM;
+	incident_destroy(&inc);
+	return rc;
+}
+
+/*
  * op "report": the monthly report. Walks the incidents in the order they opened, up to the
  * month's end: those opened later cannot count.
  */
@@ -771,12 +803,7 @@ static int s_report(store_txn_t *txn, const config_t *cfg, const json_t *req, in
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 16 || !report_wants(report, store_i64_decode(k.mv_data)))
 			break;
-		incident_t *inc;
-		if (ledger_incident_load(txn, cfg, store_u64_decode((unsigned char *)k.mv_data + 8), &inc) != 0)
-			continue;
-		rc = report_add(report, inc) == 0 ? 0 : ENOMEM;
-		incident_destroy(&inc);
-		if (rc != 0)
+		if ((rc = s_report_add(txn, cfg, report, &k, &v)) != 0)
 			break;
 	}
 	if (cursor)

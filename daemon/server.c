@@ -78,6 +78,7 @@ struct server {
 	uint64_t started_ms;  /* uv_now at start */
 	bool stopping;
 	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
+	int pool_reads;       /* reads running on the thread pool; they too hold the sockets open */
 };
 
 static int s_events(void *socket)
@@ -300,8 +301,88 @@ static void s_on_committed(writer_job_t *jobs, void *arg)
 }
 
 /*
- * Handles one request body from env: decodes it, answers reads at once and queues writes for
- * the writer. Takes env.
+ * A read answered on the libuv thread pool: the ops that walk many records (report, list,
+ * breaches, problem.list) would otherwise hold up every other request, event
+ * acknowledgements included, for as long as they take.
+ */
+typedef struct {
+	uv_work_t work;
+	server_t *server;
+	envelope_t *env;
+	json_t *req;
+	const char *op;
+	int64_t now_ms;
+	int64_t uptime_s;
+	char *reply;
+	size_t reply_len;
+} pool_read_t;
+
+static bool s_op_walks(const char *op)
+{
+	return strcmp(op, "report") == 0 || strcmp(op, "list") == 0 ||
+	       strcmp(op, "breaches") == 0 || strcmp(op, "problem.list") == 0;
+}
+
+/* Answers a read-only request into a reply frame (any thread). */
+static char *s_read(const server_t *s, const json_t *req, const char *op, int64_t now_ms,
+		    int64_t uptime_s, size_t *len)
+{
+	ledger_result_t res;
+	ledger_result_init(&res);
+	ledger_read(s->store, s->cfg, req, op, now_ms, uptime_s, &res);
+	const json_t *id = json_object_get(req, "id");
+	char *reply = res.fields ? wire_reply_ok(res.fields, id, len)
+				 : wire_reply_error(&res.err, id, len);
+	res.fields = NULL; /* stolen by wire_reply_ok */
+	ledger_result_clear(&res);
+	return reply;
+}
+
+static void s_pool_read(uv_work_t *work)
+{
+	pool_read_t *r = work->data;
+	r->reply = s_read(r->server, r->req, r->op, r->now_ms, r->uptime_s, &r->reply_len);
+}
+
+static void s_sockets_close_when_idle(server_t *s);
+
+static void s_pool_read_done(uv_work_t *work, int status)
+{
+	pool_read_t *r = work->data;
+	server_t *s = r->server;
+	(void)status;
+	s->pool_reads--;
+	s_reply(s, r->env, r->reply, r->reply_len);
+	json_decref(r->req);
+	free(r);
+	if (s->stopping)
+		s_sockets_close_when_idle(s);
+}
+
+/* Answers a read: at once, or on the thread pool for the ops that walk. Takes env and req. */
+static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const char *op)
+{
+	int64_t now = clock_now_ms(), uptime = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000;
+	pool_read_t *r = s_op_walks(op) ? calloc(1, sizeof *r) : NULL;
+	if (r) {
+		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .now_ms = now,
+				    .uptime_s = uptime };
+		r->work.data = r;
+		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
+			s->pool_reads++;
+			return;
+		}
+		free(r);
+	}
+	size_t len;
+	char *reply = s_read(s, req, op, now, uptime, &len);
+	s_reply(s, env, reply, len);
+	json_decref(req);
+}
+
+/*
+ * Handles one request body from env: decodes it, answers reads and queues writes for the
+ * writer. Takes env.
  */
 static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t len,
 		       int64_t received_ms)
@@ -330,17 +411,8 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		free(job);
 		free(env);
 	} else {
-		ledger_result_t res;
-		ledger_result_init(&res);
-		ledger_read(s->store, s->cfg, req, op, clock_now_ms(),
-			    (int64_t)(uv_now(s->loop) - s->started_ms) / 1000, &res);
-		size_t rlen;
-		const json_t *rid = json_object_get(req, "id");
-		char *reply = res.fields ? wire_reply_ok(res.fields, rid, &rlen)
-					 : wire_reply_error(&res.err, rid, &rlen);
-		res.fields = NULL;
-		ledger_result_clear(&res);
-		s_reply(s, env, reply, rlen);
+		s_read_dispatch(s, env, req, op);
+		return;
 	}
 	json_decref(req);
 }
@@ -678,11 +750,13 @@ fail:
 	return NULL;
 }
 
-/* The last handle closed: every reply that could be sent has been; close the sockets. */
-static void s_on_handle_closed(uv_handle_t *handle)
+/*
+ * Once every handle is closed and no pool read is running, every reply that could be sent has
+ * been: the sockets close.
+ */
+static void s_sockets_close_when_idle(server_t *s)
 {
-	server_t *s = handle->data;
-	if (--s->open_handles > 0)
+	if (s->open_handles > 0 || s->pool_reads > 0 || !s->router)
 		return;
 	while (s->out_head) {
 		outbound_t *o = s->out_head;
@@ -692,6 +766,13 @@ static void s_on_handle_closed(uv_handle_t *handle)
 		free(o);
 	}
 	s_sockets_close(s);
+}
+
+static void s_on_handle_closed(uv_handle_t *handle)
+{
+	server_t *s = handle->data;
+	s->open_handles--;
+	s_sockets_close_when_idle(s);
 }
 
 void server_stop(server_t *s)

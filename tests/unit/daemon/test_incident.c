@@ -347,6 +347,45 @@ static void test_record_round_trip(void **state)
 	incident_destroy(&inc);
 }
 
+/* A digest gives back every fact a report uses, and is refused under another stage order. */
+static void test_digest_round_trip(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	inc->major = true;
+	incident_note_first_link(inc, AT(70));
+	incident_note_first_link(inc, AT(90)); /* only the first link counts */
+	unsigned char buf[INCIDENT_DIGEST_MAX];
+	size_t len = incident_digest_encode(inc, &cfg, buf);
+	assert_true(len > 0 && len <= sizeof buf);
+
+	incident_t d;
+	assert_int_equal(incident_digest_decode(buf, len, &cfg, &d), 0);
+	assert_int_equal(d.id, inc->id);
+	assert_string_equal(d.provider, "csp-north");
+	assert_int_equal(d.category, 2);
+	assert_true(d.major);
+	assert_int_equal(incident_first_link(&d), AT(70));
+	for (int i = 0; i < N_STAGES; i++) {
+		assert_int_equal(d.stages[i].recorded, inc->stages[i].recorded);
+		if (d.stages[i].recorded) {
+			assert_int_equal(d.stages[i].at_ms, inc->stages[i].at_ms);
+			assert_int_equal(d.stages[i].received_ms, inc->stages[i].received_ms);
+		}
+	}
+	assert_int_equal(incident_opened_at(&d, &cfg), incident_opened_at(inc, &cfg));
+
+	/* Truncated, or made under another stage order: the caller must read the record. */
+	assert_int_equal(incident_digest_decode(buf, len - 1, &cfg, &d), -1);
+	assert_int_equal(incident_digest_decode(buf, 3, &cfg, &d), -1);
+	config_t other = s_config();
+	other.stages[1] = "acknowledged";
+	other.stages[2] = "notified";
+	assert_int_equal(incident_digest_decode(buf, len, &other, &d), -1);
+	incident_destroy(&inc);
+}
+
 static void test_record_keeps_stage_missing_from_config(void **state)
 {
 	(void)state;
@@ -551,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_later_category_and_title_are_ignored),
 		cmocka_unit_test(test_opened_at_moves_back_with_backfilled_stage),
 		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_digest_round_trip),
 		cmocka_unit_test(test_record_keeps_stage_missing_from_config),
 		cmocka_unit_test(test_malformed_records_are_refused),
 		cmocka_unit_test(test_wire_view),
