@@ -38,6 +38,7 @@
 
 #include <zmq.h>
 
+#include "bench/common.h"
 #include "proto/rfc3339.h"
 
 #define DL_REQUEST_BYTES 512
@@ -45,14 +46,6 @@
 #define DL_MSG_BYTES 8192
 #define DL_MAX_EVENTS 1000000ULL
 #define DL_MAX_CONNECTIONS 64
-#define DL_ERRORS_SHOWN 5
-
-static uint64_t s_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int64_t s_wall_us(void)
 {
@@ -61,38 +54,10 @@ static int64_t s_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* As in bench_loadgen: the value of a "key": in flat JSON text, or NULL. */
-static const char *s_json_value(const char *text, const char *quoted_key)
-{
-    const char *p = strstr(text, quoted_key);
-    if (!p)
-        return NULL;
-    p += strlen(quoted_key);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    if (*p != ':')
-        return NULL;
-    p++;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
 /* Copies the JSON string value of quoted_key into out (no escapes expected); 0 or -1. */
 static int s_json_string(const char *text, const char *quoted_key, char *out, size_t outlen)
 {
-    const char *v = s_json_value(text, quoted_key);
+    const char *v = bench_json_value(text, quoted_key);
     if (!v || *v != '"')
         return -1;
     v++;
@@ -102,38 +67,6 @@ static int s_json_string(const char *text, const char *quoted_key, char *out, si
     memcpy(out, v, (size_t)(end - v));
     out[end - v] = '\0';
     return 0;
-}
-
-/* Receives one whole message; the last frame lands in buf (NUL-terminated). Returns its length. */
-static int s_recv_last(void *sock, char *buf, size_t cap, int flags)
-{
-    int more = 0, len;
-    do {
-        len = zmq_recv(sock, buf, cap - 1, flags);
-        if (len < 0)
-            return -1;
-        size_t more_size = sizeof more;
-        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size);
-    } while (more);
-    len = len > (int)cap - 1 ? (int)cap - 1 : len;
-    buf[len] = '\0';
-    return len;
-}
-
-static void *s_dealer(void *ctx, const char *endpoint, int hwm)
-{
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0, ivl = 10;
-    if (!sock || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) || zmq_connect(sock, endpoint)) {
-        fprintf(stderr, "bench_deadlines: connect %s: %s\n", endpoint, zmq_strerror(errno));
-        if (sock)
-            zmq_close(sock);
-        return NULL;
-    }
-    return sock;
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -152,7 +85,7 @@ static int s_cmd_status(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
         if (c == 'e')
             endpoint = optarg;
-        else if (c == 't' && s_parse_u64(optarg, 1, 3600, &timeout_s) == 0)
+        else if (c == 't' && bench_parse_u64(optarg, 1, 3600, &timeout_s) == 0)
             ;
         else
             return 2;
@@ -160,22 +93,22 @@ static int s_cmd_status(int argc, char **argv)
     if (!endpoint || optind != argc)
         return 2;
     void *ctx = zmq_ctx_new();
-    void *sock = ctx ? s_dealer(ctx, endpoint, 1000) : NULL;
+    void *sock = ctx ? bench_dealer_open(ctx, endpoint, 1000, 10, "bench_deadlines") : NULL;
     if (!sock)
         return 1;
     static char reply[DL_REPLY_BYTES];
-    uint64_t deadline = s_mono_ns() + timeout_s * 1000000000ULL, next_send = 0;
+    uint64_t deadline = bench_mono_ns() + timeout_s * 1000000000ULL, next_send = 0;
     int rc = 1;
-    while (s_mono_ns() < deadline) {
-        if (s_mono_ns() >= next_send) {
+    while (bench_mono_ns() < deadline) {
+        if (bench_mono_ns() >= next_send) {
             const char *req = "{\"op\":\"status\",\"id\":\"bench-status\"}";
             zmq_send(sock, req, strlen(req), ZMQ_DONTWAIT);
-            next_send = s_mono_ns() + 1000000000ULL;
+            next_send = bench_mono_ns() + 1000000000ULL;
         }
         zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
         if (zmq_poll(&item, 1, 5) > 0 && (item.revents & ZMQ_POLLIN)) {
             int64_t at = s_wall_us();
-            if (s_recv_last(sock, reply, sizeof reply, 0) < 0)
+            if (bench_recv_last(sock, reply, sizeof reply, 0) < 0)
                 continue;
             printf("{\"reply_epoch_us\":%" PRId64 ",\"reply\":%s}\n", at, reply);
             rc = 0;
@@ -237,7 +170,7 @@ static void *s_receiver_main(void *arg)
         int more = 0;
         size_t more_size = sizeof more;
         zmq_getsockopt(r->sub, ZMQ_RCVMORE, &more, &more_size);
-        if (!more || s_recv_last(r->sub, body, sizeof body, 0) < 0) {
+        if (!more || bench_recv_last(r->sub, body, sizeof body, 0) < 0) {
             r->other_topics++;
             continue;
         }
@@ -252,9 +185,9 @@ static void *s_receiver_main(void *arg)
         const char *v;
         if (s_json_string(body, "\"due\"", due, sizeof due) == 0)
             rfc3339_parse(due, &b->due_ms);
-        if ((v = s_json_value(body, "\"late_by_ms\"")))
+        if ((v = bench_json_value(body, "\"late_by_ms\"")))
             b->late_by_ms = strtoll(v, NULL, 10);
-        if ((v = s_json_value(body, "\"seq\"")))
+        if ((v = bench_json_value(body, "\"seq\"")))
             b->seq = strtoll(v, NULL, 10);
         if (s_json_string(body, "\"incident\"", inc, sizeof inc) == 0 && strncmp(inc, "INC", 3) == 0)
             b->incident = strtoull(inc + 3, NULL, 10);
@@ -297,9 +230,10 @@ static int s_stream_send(stream_t *s, const char *runid)
                        k, s->provider, k, k, at, s->category, runid, k);
     if (len < 0 || len >= (int)sizeof buf)
         return -EOVERFLOW;
-    uint64_t t = s_mono_ns();
-    if (zmq_send(s->sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0)
-        return errno == EAGAIN ? 1 : -errno;
+    uint64_t t = bench_mono_ns();
+    int rc = bench_send_nowait(s->sock, buf, (size_t)len);
+    if (rc)
+        return rc;
     if (k < s->cap)
         s->send_ns[k] = t;
     s->sent++;
@@ -310,25 +244,20 @@ static int s_stream_send(stream_t *s, const char *runid)
 static void s_stream_drain(stream_t *s)
 {
     static char reply[DL_REPLY_BYTES];
-    while (s_recv_last(s->sock, reply, sizeof reply, ZMQ_DONTWAIT) >= 0) {
-        uint64_t now = s_mono_ns();
-        const char *idv = s_json_value(reply, "\"id\"");
-        char *end = NULL;
-        uint64_t k = idv ? strtoull(idv, &end, 10) : UINT64_MAX;
-        if (!idv || end == idv || k >= s->sent) {
-            if (s->strays++ < DL_ERRORS_SHOWN)
+    while (bench_recv_last(s->sock, reply, sizeof reply, ZMQ_DONTWAIT) >= 0) {
+        uint64_t now = bench_mono_ns();
+        uint64_t k;
+        if (bench_reply_id(reply, &k) != 0 || k >= s->sent) {
+            if (s->strays++ < BENCH_ERRORS_SHOWN)
                 fprintf(stderr, "bench_deadlines: stray reply on %s: %s\n", s->provider, reply);
             continue;
         }
         s->inflight--;
-        if (s->answered < s->cap && k < s->cap) {
-            uint64_t us = (now - s->send_ns[k]) / 1000;
-            s->lat_us[s->answered] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-        }
+        if (s->answered < s->cap && k < s->cap)
+            s->lat_us[s->answered] = bench_latency_us(s->send_ns[k], now);
         s->answered++;
-        const char *okv = s_json_value(reply, "\"ok\"");
-        if (!okv || strncmp(okv, "true", 4) != 0) {
-            if (s->errors++ < DL_ERRORS_SHOWN)
+        if (!bench_json_true(reply, "\"ok\"")) {
+            if (s->errors++ < BENCH_ERRORS_SHOWN)
                 fprintf(stderr, "bench_deadlines: error reply on %s: %s\n", s->provider, reply);
             continue;
         }
@@ -336,12 +265,12 @@ static void s_stream_drain(stream_t *s)
         if (!s->first_ok_ns)
             s->first_ok_ns = now;
         s->last_ok_ns = now;
-        const char *br = s_json_value(reply, "\"breaches\"");
+        const char *br = bench_json_value(reply, "\"breaches\"");
         if (br && *br == '[') {
             br++;
             while (*br == ' ' || *br == '\n')
                 br++;
-            if (*br != ']' && s->on_arrival++ < DL_ERRORS_SHOWN)
+            if (*br != ']' && s->on_arrival++ < BENCH_ERRORS_SHOWN)
                 fprintf(stderr, "bench_deadlines: breach on arrival: %s\n", reply);
         }
         char inc[64];
@@ -356,22 +285,8 @@ static int s_cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array (as bench_loadgen). */
+/* Nearest-rank percentile of a sorted array (as bench_pct_u32). */
 static int64_t s_pct_i64(const int64_t *sorted, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t rank = (size_t)(p * (double)n + 0.999999);
-    return sorted[rank == 0 ? 0 : rank - 1];
-}
-
-static uint32_t s_pct_u32(const uint32_t *sorted, size_t n, double p)
 {
     if (n == 0)
         return 0;
@@ -402,16 +317,16 @@ static int s_lag_args(int argc, char **argv, lag_opts_t *o)
         case 'e': o->endpoint = optarg; break;
         case 'p': o->publish = optarg; break;
         case 'R': o->rule = optarg; break;
-        case 'n': rc = s_parse_u64(optarg, 1, DL_MAX_EVENTS, &o->events); break;
-        case 'c': rc = s_parse_u64(optarg, 1, 5, &v); o->category = (unsigned)v; break;
-        case 'g': rc = s_parse_u64(optarg, 1, 5, &v); o->bg_category = (unsigned)v; break;
-        case 'T': rc = s_parse_u64(optarg, 1000, 86400000, &v); o->target_ms = (int64_t)v; break;
-        case 'l': rc = s_parse_u64(optarg, 500, 600000, &v); o->lead_ms = (int64_t)v; break;
-        case 's': rc = s_parse_u64(optarg, 0, 600000, &v); o->spread_ms = (int64_t)v; break;
-        case 'r': rc = s_parse_u64(optarg, 0, 1000000, &o->bg_rate); break;
-        case 'C': rc = s_parse_u64(optarg, 1, DL_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
-        case 'w': rc = s_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
-        case 't': rc = s_parse_u64(optarg, 1, 3600, &o->timeout_s); break;
+        case 'n': rc = bench_parse_u64(optarg, 1, DL_MAX_EVENTS, &o->events); break;
+        case 'c': rc = bench_parse_u64(optarg, 1, 5, &v); o->category = (unsigned)v; break;
+        case 'g': rc = bench_parse_u64(optarg, 1, 5, &v); o->bg_category = (unsigned)v; break;
+        case 'T': rc = bench_parse_u64(optarg, 1000, 86400000, &v); o->target_ms = (int64_t)v; break;
+        case 'l': rc = bench_parse_u64(optarg, 500, 600000, &v); o->lead_ms = (int64_t)v; break;
+        case 's': rc = bench_parse_u64(optarg, 0, 600000, &v); o->spread_ms = (int64_t)v; break;
+        case 'r': rc = bench_parse_u64(optarg, 0, 1000000, &o->bg_rate); break;
+        case 'C': rc = bench_parse_u64(optarg, 1, DL_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
+        case 'w': rc = bench_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
+        case 't': rc = bench_parse_u64(optarg, 1, 3600, &o->timeout_s); break;
         default: return -EINVAL;
         }
         if (rc) {
@@ -436,7 +351,7 @@ static int s_stream_init(stream_t *s, void *ctx, const lag_opts_t *o, const char
 {
     *s = (stream_t){.category = category, .quota = quota, .cap = cap, .window = window};
     snprintf(s->provider, sizeof s->provider, "dlbench-%s-%s", name, runid);
-    s->sock = s_dealer(ctx, o->endpoint, (int)window * 2 + 100);
+    s->sock = bench_dealer_open(ctx, o->endpoint, (int)window * 2 + 100, 10, "bench_deadlines");
     s->send_ns = calloc(cap, sizeof *s->send_ns);
     s->lat_us = calloc(cap, sizeof *s->lat_us);
     s->incident = track_incidents ? calloc(cap, sizeof *s->incident) : NULL;
@@ -457,8 +372,8 @@ static int s_cmd_lag(int argc, char **argv)
     lag_opts_t o;
     if (s_lag_args(argc, argv, &o) != 0)
         return 2;
-    char runid[32];
-    snprintf(runid, sizeof runid, "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+    char runid[BENCH_RUN_ID_BYTES];
+    bench_run_id(runid);
     void *ctx = zmq_ctx_new();
     if (!ctx)
         return 1;
@@ -516,14 +431,14 @@ static int s_cmd_lag(int argc, char **argv)
             " (epoch ms), %" PRId64 " ms from now; background %" PRIu64 " events/s\n",
             o.events, due0_ms, due_end_ms, due0_ms - s_wall_us() / 1000, o.bg_rate);
 
-    uint64_t t_begin = s_mono_ns();
+    uint64_t t_begin = bench_mono_ns();
     int64_t end_wall_ms = due_end_ms + (int64_t)o.timeout_s * 1000;
     bool dl_done = false, timed_out = false;
     uint64_t dl_done_ns = 0, bg_stop_ns = 0;
     int64_t dl_last_ack_wall_ms = 0;
     zmq_pollitem_t items[DL_MAX_CONNECTIONS + 1];
     for (;;) {
-        uint64_t now = s_mono_ns();
+        uint64_t now = bench_mono_ns();
         int64_t now_wall_ms = s_wall_us() / 1000;
         size_t got = atomic_load(&r.n);
         /* Stop the background once every breach arrived (or at the timeout). */
@@ -657,9 +572,8 @@ static int s_cmd_lag(int argc, char **argv)
     double bg_s = bg.last_ok_ns > bg.first_ok_ns ? (bg.last_ok_ns - bg.first_ok_ns) / 1e9 : 0;
     double bg_rate = bg_s > 0 ? (double)(bg.ok - 1) / bg_s : 0;
     uint64_t bg_n = bg.answered < bg.cap ? bg.answered : bg.cap;
-    qsort(bg.lat_us, bg_n, sizeof *bg.lat_us, s_cmp_u32);
-    uint32_t bg50 = s_pct_u32(bg.lat_us, bg_n, 0.5), bg99 = s_pct_u32(bg.lat_us, bg_n, 0.99);
-    uint32_t bgmax = bg_n ? bg.lat_us[bg_n - 1] : 0;
+    bench_latency_t bg_lat = bench_latency_summarize(bg.lat_us, bg_n);
+    uint32_t bg50 = bg_lat.p50, bg99 = bg_lat.p99, bgmax = bg_lat.max;
 
     fprintf(stderr,
             "deadline events  %" PRIu64 " acknowledged, %" PRIu64 " errors, %" PRIu64

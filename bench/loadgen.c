@@ -17,17 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <zmq.h>
 
+#include "bench/common.h"
 #include "proto/rfc3339.h"
 
 #define LOADGEN_MAX_CONNECTIONS 256
 #define LOADGEN_MAX_EVENTS 50000000ULL
-#define LOADGEN_REQUEST_BYTES 512
-#define LOADGEN_REPLY_BYTES 4096
-#define LOADGEN_ERRORS_SHOWN 5
 
 /* Stages of one benchmark incident and their offsets from the incident's start, in ms. */
 static const char *const s_stage_names[] = {"detected", "notified", "acknowledged", "resolved"};
@@ -47,31 +44,19 @@ typedef struct {
     bool json;
 } loadgen_opts_t;
 
+/* What one connection sends; its socket and what is in flight are in the bench pipeline. */
 typedef struct {
-    void *sock;
     char provider[64];
     uint64_t first_id;     /* ids first_id .. first_id + quota - 1 belong to this connection */
     uint64_t quota;
     uint64_t sent;
-    uint64_t inflight;
-    bool blocked;          /* the last send hit EAGAIN: wait for ZMQ_POLLOUT */
 } loadgen_conn_t;
 
+/* The request source of the pipeline (bench_source_t.arg). */
 typedef struct {
-    uint64_t ok;
-    uint64_t duplicates;
-    uint64_t errors;       /* "ok": false replies */
-    uint64_t strays;       /* replies with no matching request in flight */
-    uint64_t answered;
-    uint32_t *latency_us;  /* one per answered request, in arrival order */
-} loadgen_stats_t;
-
-static uint64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+    const loadgen_opts_t *opts;
+    loadgen_conn_t *conns;
+} loadgen_t;
 
 static void s_usage(FILE *out)
 {
@@ -88,17 +73,6 @@ static void s_usage(FILE *out)
             "                           2021-01-12T00:00:00Z; 'now' for the current time)\n"
             "  --timeout S              give up after S seconds (default 120)\n"
             "  --json                   print one JSON result line on stdout, the rest on stderr\n");
-}
-
-static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
 }
 
 static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
@@ -126,11 +100,11 @@ static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
         int rc = 0;
         switch (c) {
         case 'e': o->endpoint = optarg; break;
-        case 'c': rc = s_parse_u64(optarg, 1, LOADGEN_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
-        case 'n': rc = s_parse_u64(optarg, 1, LOADGEN_MAX_EVENTS, &o->events); break;
-        case 'w': rc = s_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
-        case 's': rc = s_parse_u64(optarg, 1, LOADGEN_STAGES, &v); o->stages = (unsigned)v; break;
-        case 't': rc = s_parse_u64(optarg, 1, 3600, &v); o->timeout_s = (double)v; break;
+        case 'c': rc = bench_parse_u64(optarg, 1, LOADGEN_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
+        case 'n': rc = bench_parse_u64(optarg, 1, LOADGEN_MAX_EVENTS, &o->events); break;
+        case 'w': rc = bench_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
+        case 's': rc = bench_parse_u64(optarg, 1, LOADGEN_STAGES, &v); o->stages = (unsigned)v; break;
+        case 't': rc = bench_parse_u64(optarg, 1, 3600, &v); o->timeout_s = (double)v; break;
         case 'j': o->json = true; break;
         case 'b':
             base_now = strcmp(optarg, "now") == 0;
@@ -170,7 +144,7 @@ static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
  * valid whatever order the daemon applies a pipelined batch in.
  */
 static int s_format_request(const loadgen_opts_t *o, const loadgen_conn_t *conn, uint64_t k,
-                            char buf[LOADGEN_REQUEST_BYTES])
+                            char *buf, size_t cap)
 {
     uint64_t incident = k / o->stages;
     unsigned stage = (unsigned)(k % o->stages);
@@ -178,7 +152,7 @@ static int s_format_request(const loadgen_opts_t *o, const loadgen_conn_t *conn,
                     s_stage_offsets_ms[stage];
     char at[RFC3339_BUFSZ];
     rfc3339_format(at_ms, at);
-    return snprintf(buf, LOADGEN_REQUEST_BYTES,
+    return snprintf(buf, cap,
                     "{\"op\":\"event\",\"id\":%" PRIu64 ",\"provider\":\"%s\","
                     "\"event_id\":\"e%" PRIu64 "\",\"ref\":\"r%" PRIu64 "\",\"stage\":\"%s\","
                     "\"at\":\"%s\",\"category\":3,\"title\":\"bench incident %" PRIu64 "\"}",
@@ -186,121 +160,29 @@ static int s_format_request(const loadgen_opts_t *o, const loadgen_conn_t *conn,
                     incident);
 }
 
-/* Sends as many requests as the window and the socket's send buffer allow. */
-static int s_conn_fill(const loadgen_opts_t *o, loadgen_conn_t *conn, uint64_t *send_ns)
+/* bench_format_fn: the connection's next event, or 0 once its quota is sent. */
+static int s_source_format(void *arg, unsigned conn, char *buf, size_t cap, uint64_t *id)
 {
-    char buf[LOADGEN_REQUEST_BYTES];
-    conn->blocked = false;
-    while (conn->sent < conn->quota && conn->inflight < o->window) {
-        int len = s_format_request(o, conn, conn->sent, buf);
-        if (len < 0 || len >= LOADGEN_REQUEST_BYTES)
-            return -EOVERFLOW;
-        uint64_t t = s_now_ns();
-        if (zmq_send(conn->sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0) {
-            if (errno == EAGAIN) {
-                conn->blocked = true;
-                return 0;
-            }
-            return -errno;
-        }
-        send_ns[conn->first_id + conn->sent] = t;
-        conn->sent++;
-        conn->inflight++;
-    }
-    return 0;
-}
-
-/*
- * Finds the value of a top-level-looking "key": in a reply without parsing the whole JSON
- * text; returns a pointer to the first byte of the value or NULL. Good enough for the flat
- * replies of the daemon and the baseline; an ambiguous reply only costs a stray count.
- */
-static const char *s_json_value(const char *text, const char *quoted_key)
-{
-    const char *p = strstr(text, quoted_key);
-    if (!p)
-        return NULL;
-    p += strlen(quoted_key);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    if (*p != ':')
-        return NULL;
-    p++;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static void s_handle_reply(loadgen_conn_t *conns, unsigned nconns, const char *reply,
-                           const uint64_t *send_ns, uint8_t *answered, uint64_t now,
-                           loadgen_stats_t *st)
-{
-    const char *idv = s_json_value(reply, "\"id\"");
-    char *end = NULL;
-    uint64_t id = idv ? strtoull(idv, &end, 10) : 0;
-    loadgen_conn_t *conn = NULL;
-    for (unsigned i = 0; idv && end != idv && i < nconns; i++)
-        if (id >= conns[i].first_id && id < conns[i].first_id + conns[i].sent)
-            conn = &conns[i];
-    if (!conn || answered[id]) {
-        if (st->strays++ < LOADGEN_ERRORS_SHOWN)
-            fprintf(stderr, "bench_loadgen: stray reply: %s\n", reply);
-        return;
-    }
-    answered[id] = 1;
-    conn->inflight--;
-    uint64_t lat_ns = now - send_ns[id];
-    st->latency_us[st->answered++] = (uint32_t)(lat_ns / 1000 > UINT32_MAX ? UINT32_MAX : lat_ns / 1000);
-    const char *okv = s_json_value(reply, "\"ok\"");
-    if (okv && strncmp(okv, "true", 4) == 0) {
-        st->ok++;
-        const char *dupv = s_json_value(reply, "\"duplicate\"");
-        if (dupv && strncmp(dupv, "true", 4) == 0)
-            st->duplicates++;
-    } else if (st->errors++ < LOADGEN_ERRORS_SHOWN) {
-        fprintf(stderr, "bench_loadgen: error reply: %s\n", reply);
-    }
-}
-
-/* Receives every reply waiting on the socket; the last frame of a message is the reply. */
-static int s_conn_drain(loadgen_conn_t *conns, unsigned nconns, loadgen_conn_t *conn,
-                        const uint64_t *send_ns, uint8_t *answered, loadgen_stats_t *st)
-{
-    char buf[LOADGEN_REPLY_BYTES + 1];
-    for (;;) {
-        int more = 0;
-        int len;
-        do {
-            len = zmq_recv(conn->sock, buf, LOADGEN_REPLY_BYTES, ZMQ_DONTWAIT);
-            if (len < 0)
-                return errno == EAGAIN ? 0 : -errno;
-            size_t more_size = sizeof more;
-            zmq_getsockopt(conn->sock, ZMQ_RCVMORE, &more, &more_size);
-        } while (more);
-        buf[len > LOADGEN_REPLY_BYTES ? LOADGEN_REPLY_BYTES : len] = '\0';
-        s_handle_reply(conns, nconns, buf, send_ns, answered, s_now_ns(), st);
-    }
-}
-
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static uint32_t s_percentile(const uint32_t *sorted, uint64_t n, double p)
-{
-    if (n == 0)
+    loadgen_t *lg = arg;
+    loadgen_conn_t *c = &lg->conns[conn];
+    if (c->sent >= c->quota)
         return 0;
-    uint64_t rank = (uint64_t)(p * (double)n + 0.999999);
-    return sorted[rank == 0 ? 0 : rank - 1];
+    *id = c->first_id + c->sent;
+    return s_format_request(lg->opts, c, c->sent, buf, cap);
 }
 
-static int s_conns_open(void *ctx, const loadgen_opts_t *o, loadgen_conn_t *conns)
+/* bench_sent_fn */
+static void s_source_sent(void *arg, unsigned conn)
 {
-    char runid[32];
-    snprintf(runid, sizeof runid, "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+    loadgen_t *lg = arg;
+    lg->conns[conn].sent++;
+}
+
+/* Shares the events among the connections and names each one's provider. */
+static void s_conns_plan(const loadgen_opts_t *o, loadgen_conn_t *conns)
+{
+    char runid[BENCH_RUN_ID_BYTES];
+    bench_run_id(runid);
     uint64_t per = o->events / o->connections, extra = o->events % o->connections, next_id = 1;
     for (unsigned i = 0; i < o->connections; i++) {
         loadgen_conn_t *c = &conns[i];
@@ -308,69 +190,13 @@ static int s_conns_open(void *ctx, const loadgen_opts_t *o, loadgen_conn_t *conn
         c->first_id = next_id;
         next_id += c->quota;
         snprintf(c->provider, sizeof c->provider, "bench-p%u-%s", i, runid);
-        c->sock = zmq_socket(ctx, ZMQ_DEALER);
-        int linger = 0, hwm = (int)o->window * 2 + 100;
-        if (!c->sock || zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) ||
-            zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-            zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-            zmq_connect(c->sock, o->endpoint)) {
-            fprintf(stderr, "bench_loadgen: connect %s: %s\n", o->endpoint, zmq_strerror(errno));
-            return -1;
-        }
     }
-    return 0;
 }
 
-/* Runs the load until every request is answered or the timeout passes. Returns 0 or -1. */
-static int s_run(const loadgen_opts_t *o, loadgen_conn_t *conns, uint64_t *send_ns,
-                 uint8_t *answered, loadgen_stats_t *st, uint64_t *start_ns, uint64_t *end_ns)
+static void s_report(const loadgen_opts_t *o, bench_pipeline_t *st, double seconds)
 {
-    zmq_pollitem_t items[LOADGEN_MAX_CONNECTIONS];
-    uint64_t deadline = s_now_ns() + (uint64_t)(o->timeout_s * 1e9);
-    *start_ns = s_now_ns();
-    while (st->answered < o->events) {
-        for (unsigned i = 0; i < o->connections; i++) {
-            int rc = s_conn_fill(o, &conns[i], send_ns);
-            if (rc) {
-                fprintf(stderr, "bench_loadgen: send: %s\n", zmq_strerror(-rc));
-                return -1;
-            }
-            items[i] = (zmq_pollitem_t){.socket = conns[i].sock,
-                                        .events = (short)(ZMQ_POLLIN | (conns[i].blocked ? ZMQ_POLLOUT : 0))};
-        }
-        uint64_t now = s_now_ns();
-        if (now >= deadline) {
-            fprintf(stderr, "bench_loadgen: timeout after %.0f s: %" PRIu64 " of %" PRIu64
-                    " events answered\n", o->timeout_s, st->answered, o->events);
-            return -1;
-        }
-        long wait_ms = (long)((deadline - now) / 1000000) + 1;
-        if (zmq_poll(items, (int)o->connections, wait_ms > 1000 ? 1000 : wait_ms) < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "bench_loadgen: poll: %s\n", zmq_strerror(errno));
-            return -1;
-        }
-        for (unsigned i = 0; i < o->connections; i++) {
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            int rc = s_conn_drain(conns, o->connections, &conns[i], send_ns, answered, st);
-            if (rc) {
-                fprintf(stderr, "bench_loadgen: recv: %s\n", zmq_strerror(-rc));
-                return -1;
-            }
-        }
-    }
-    *end_ns = s_now_ns();
-    return 0;
-}
-
-static void s_report(const loadgen_opts_t *o, loadgen_stats_t *st, double seconds)
-{
-    qsort(st->latency_us, st->answered, sizeof *st->latency_us, s_cmp_u32);
-    uint32_t p50 = s_percentile(st->latency_us, st->answered, 0.50);
-    uint32_t p99 = s_percentile(st->latency_us, st->answered, 0.99);
-    uint32_t max = st->answered ? st->latency_us[st->answered - 1] : 0;
+    bench_latency_t lat = bench_latency_summarize(st->latency_us, st->answered);
+    uint32_t p50 = lat.p50, p99 = lat.p99, max = lat.max;
     double rate = seconds > 0 ? (double)st->ok / seconds : 0;
     FILE *human = o->json ? stderr : stdout;
     fprintf(human,
@@ -399,31 +225,24 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
-    /* Arrays are indexed by request id, which runs from 1 to o.events. */
-    uint64_t *send_ns = calloc(o.events + 1, sizeof *send_ns);
-    uint8_t *answered = calloc(o.events + 1, 1);
-    loadgen_stats_t st = {.latency_us = calloc(o.events, sizeof(uint32_t))};
+    bench_pipeline_t st;
+    int rc = bench_pipeline_init(&st, "bench_loadgen", o.events, o.connections, o.window);
     loadgen_conn_t *conns = calloc(o.connections, sizeof *conns);
     void *ctx = zmq_ctx_new();
-    if (!send_ns || !answered || !st.latency_us || !conns || !ctx) {
+    if (rc || !conns || !ctx) {
         fprintf(stderr, "bench_loadgen: out of memory\n");
         return 1;
     }
-    uint64_t start_ns = 0, end_ns = 0;
-    int rc = s_conns_open(ctx, &o, conns);
+    s_conns_plan(&o, conns);
+    loadgen_t lg = {.opts = &o, .conns = conns};
+    const bench_source_t src = {.format = s_source_format, .sent = s_source_sent, .arg = &lg};
+    rc = bench_pipeline_connect(&st, ctx, o.endpoint);
     if (rc == 0)
-        rc = s_run(&o, conns, send_ns, answered, &st, &start_ns, &end_ns);
-    if (rc != 0)
-        end_ns = s_now_ns();
-    s_report(&o, &st, start_ns ? (double)(end_ns - start_ns) / 1e9 : 0);
-    for (unsigned i = 0; i < o.connections; i++)
-        if (conns[i].sock)
-            zmq_close(conns[i].sock);
+        rc = bench_pipeline_run(&st, &src, o.events, o.timeout_s);
+    s_report(&o, &st, st.start_ns ? (double)(st.end_ns - st.start_ns) / 1e9 : 0);
+    bench_pipeline_free(&st);
     zmq_ctx_term(ctx);
     free(conns);
-    free(st.latency_us);
-    free(answered);
-    free(send_ns);
     if (rc == 0 && (st.errors || st.strays || st.ok != o.events)) {
         fprintf(stderr, "bench_loadgen: FAILED: %" PRIu64 " error and %" PRIu64 " stray replies\n",
                 st.errors, st.strays);

@@ -40,81 +40,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <zmq.h>
 
+#include "bench/common.h"
 #include "proto/rfc3339.h"
 
-#define RB_REQUEST_BYTES 512
-#define RB_REPLY_BYTES 4096
 #define RB_MAX_INCIDENTS 20000000ULL
 #define RB_MAX_PROVIDERS 10000
 #define RB_MAX_CONNECTIONS 64
 #define RB_MAX_MONTHS 24
-#define RB_ERRORS_SHOWN 5
 #define RB_MAX_REPEAT 1000
 
 #define MS_MIN 60000LL
 #define MS_HOUR 3600000LL
 #define MS_DAY 86400000LL
-
-static uint64_t s_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* As in bench_loadgen: the value of a "key": in flat JSON text, or NULL. */
-static const char *s_json_value(const char *text, const char *quoted_key)
-{
-    const char *p = strstr(text, quoted_key);
-    if (!p)
-        return NULL;
-    p += strlen(quoted_key);
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    if (*p != ':')
-        return NULL;
-    p++;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static bool s_reply_ok(const char *reply)
-{
-    const char *v = s_json_value(reply, "\"ok\"");
-    return v && strncmp(v, "true", 4) == 0;
-}
-
-static void *s_dealer(void *ctx, const char *endpoint, int hwm)
-{
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    if (!sock || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) || zmq_connect(sock, endpoint)) {
-        fprintf(stderr, "bench_report: connect %s: %s\n", endpoint, zmq_strerror(errno));
-        if (sock)
-            zmq_close(sock);
-        return NULL;
-    }
-    return sock;
-}
 
 /*
  * Receives one whole message without waiting (flags) or waiting; the last frame is returned
@@ -137,24 +76,10 @@ static int s_recv_msg(void *sock, zmq_msg_t *msg, int flags)
     }
 }
 
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int s_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-static uint32_t s_pct_u32(const uint32_t *sorted, uint64_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    uint64_t rank = (uint64_t)(p * (double)n + 0.999999);
-    return sorted[rank == 0 ? 0 : rank - 1];
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -243,25 +168,23 @@ typedef struct {
     double timeout_s;
 } load_opts_t;
 
+/* What one connection sends; its socket and what is in flight are in the bench pipeline. */
 typedef struct {
-    void *sock;
     unsigned first_provider;  /* this connection's providers: first, first + step, ... */
     unsigned n_providers;
     uint64_t i;               /* the incident index being sent */
     unsigned j;               /* which of this connection's providers */
     unsigned stage;           /* 0 detected, 1 notified, 2 resolved */
     bool done;
-    uint64_t inflight;
-    bool blocked;
+    incident_t cur;           /* incident i of provider j, as the last request was formatted */
 } load_conn_t;
 
+/* The request source of the pipeline (bench_source_t.arg). */
 typedef struct {
-    uint64_t sent, answered, ok, duplicates, errors, strays;
-    uint64_t *send_ns;        /* by request id */
-    uint8_t *answered_id;     /* by request id */
-    uint32_t *latency_us;     /* by arrival */
-    uint64_t cap;             /* ids 1..cap - 1 */
-} load_stats_t;
+    const load_opts_t *opts;
+    load_conn_t *conns;
+    const bench_pipeline_t *pipeline; /* request ids are numbered in the order they are sent */
+} load_source_t;
 
 static const char *const s_stage_names[] = {"detected", "notified", "resolved"};
 
@@ -287,79 +210,34 @@ static void s_conn_advance(const load_opts_t *o, load_conn_t *c, const incident_
     }
 }
 
-static int s_load_fill(const load_opts_t *o, load_conn_t *c, load_stats_t *st)
+/* bench_format_fn: the connection's next event, or 0 after its last. */
+static int s_load_format(void *arg, unsigned conn, char *buf, size_t cap, uint64_t *id)
 {
-    char buf[RB_REQUEST_BYTES], at[RFC3339_BUFSZ];
-    c->blocked = false;
-    while (!c->done && c->inflight < o->window) {
-        unsigned p = c->first_provider + c->j * o->connections;
-        incident_t inc;
-        s_incident(&o->data, p, c->i, &inc);
-        int64_t t = c->stage == 0 ? inc.detected : c->stage == 1 ? inc.notified : inc.resolved;
-        rfc3339_format(t, at);
-        uint64_t id = st->sent + 1;
-        if (id >= st->cap)
-            return -EOVERFLOW;
-        int len = snprintf(buf, sizeof buf,
-                           "{\"op\":\"event\",\"id\":%" PRIu64 ",\"provider\":\"provider-%03u\","
-                           "\"event_id\":\"r%" PRIu64 "-%c\",\"ref\":\"r%" PRIu64 "\",\"stage\":\"%s\","
-                           "\"at\":\"%s\",\"category\":%u,\"title\":\"report bench incident %" PRIu64
-                           "\"%s}",
-                           id, p, c->i, s_stage_names[c->stage][0], c->i, s_stage_names[c->stage], at,
-                           inc.category, c->i, inc.major ? ",\"major\":true" : "");
-        if (len < 0 || len >= (int)sizeof buf)
-            return -EOVERFLOW;
-        uint64_t now = s_mono_ns();
-        if (zmq_send(c->sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0) {
-            if (errno == EAGAIN) {
-                c->blocked = true;
-                return 0;
-            }
-            return -errno;
-        }
-        st->send_ns[id] = now;
-        st->sent++;
-        c->inflight++;
-        s_conn_advance(o, c, &inc);
-    }
-    return 0;
+    load_source_t *src = arg;
+    const load_opts_t *o = src->opts;
+    load_conn_t *c = &src->conns[conn];
+    if (c->done)
+        return 0;
+    unsigned p = c->first_provider + c->j * o->connections;
+    s_incident(&o->data, p, c->i, &c->cur);
+    int64_t t = c->stage == 0 ? c->cur.detected : c->stage == 1 ? c->cur.notified : c->cur.resolved;
+    char at[RFC3339_BUFSZ];
+    rfc3339_format(t, at);
+    *id = src->pipeline->sent + 1;
+    return snprintf(buf, cap,
+                    "{\"op\":\"event\",\"id\":%" PRIu64 ",\"provider\":\"provider-%03u\","
+                    "\"event_id\":\"r%" PRIu64 "-%c\",\"ref\":\"r%" PRIu64 "\",\"stage\":\"%s\","
+                    "\"at\":\"%s\",\"category\":%u,\"title\":\"report bench incident %" PRIu64
+                    "\"%s}",
+                    *id, p, c->i, s_stage_names[c->stage][0], c->i, s_stage_names[c->stage], at,
+                    c->cur.category, c->i, c->cur.major ? ",\"major\":true" : "");
 }
 
-static int s_load_drain(load_conn_t *c, load_stats_t *st)
+/* bench_sent_fn */
+static void s_load_sent(void *arg, unsigned conn)
 {
-    for (;;) {
-        zmq_msg_t msg;
-        if (s_recv_msg(c->sock, &msg, ZMQ_DONTWAIT) < 0)
-            return errno == EAGAIN ? 0 : -errno;
-        uint64_t now = s_mono_ns();
-        char reply[RB_REPLY_BYTES + 1];
-        size_t len = zmq_msg_size(&msg);
-        len = len > RB_REPLY_BYTES ? RB_REPLY_BYTES : len;
-        memcpy(reply, zmq_msg_data(&msg), len);
-        reply[len] = '\0';
-        zmq_msg_close(&msg);
-        const char *idv = s_json_value(reply, "\"id\"");
-        char *end = NULL;
-        uint64_t id = idv ? strtoull(idv, &end, 10) : 0;
-        if (!idv || end == idv || id == 0 || id > st->sent || st->answered_id[id]) {
-            if (st->strays++ < RB_ERRORS_SHOWN)
-                fprintf(stderr, "bench_report: stray reply: %s\n", reply);
-            continue;
-        }
-        st->answered_id[id] = 1;
-        c->inflight--;
-        uint64_t us = (now - st->send_ns[id]) / 1000;
-        st->latency_us[st->answered++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-        if (!s_reply_ok(reply)) {
-            if (st->errors++ < RB_ERRORS_SHOWN)
-                fprintf(stderr, "bench_report: error reply: %s\n", reply);
-            continue;
-        }
-        st->ok++;
-        const char *dup = s_json_value(reply, "\"duplicate\"");
-        if (dup && strncmp(dup, "true", 4) == 0 && st->duplicates++ < RB_ERRORS_SHOWN)
-            fprintf(stderr, "bench_report: duplicate: %s\n", reply);
-    }
+    load_source_t *src = arg;
+    s_conn_advance(src->opts, &src->conns[conn], &src->conns[conn].cur);
 }
 
 static int s_load_args(int argc, char **argv, load_opts_t *o)
@@ -383,15 +261,15 @@ static int s_load_args(int argc, char **argv, load_opts_t *o)
         int rc = 0;
         switch (c) {
         case 'e': o->endpoint = optarg; break;
-        case 'n': rc = s_parse_u64(optarg, 1, RB_MAX_INCIDENTS, &o->data.incidents); break;
-        case 'p': rc = s_parse_u64(optarg, 1, RB_MAX_PROVIDERS, &v); o->data.providers = (unsigned)v; break;
-        case 'c': rc = s_parse_u64(optarg, 1, RB_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
-        case 'w': rc = s_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
+        case 'n': rc = bench_parse_u64(optarg, 1, RB_MAX_INCIDENTS, &o->data.incidents); break;
+        case 'p': rc = bench_parse_u64(optarg, 1, RB_MAX_PROVIDERS, &v); o->data.providers = (unsigned)v; break;
+        case 'c': rc = bench_parse_u64(optarg, 1, RB_MAX_CONNECTIONS, &v); o->connections = (unsigned)v; break;
+        case 'w': rc = bench_parse_u64(optarg, 1, 100000, &v); o->window = (unsigned)v; break;
         case 'b': rc = rfc3339_parse(optarg, &o->data.base_ms); break;
-        case 'd': rc = s_parse_u64(optarg, 1, 3660, &v); o->data.span_ms = (int64_t)v * MS_DAY; break;
-        case 's': rc = s_parse_u64(optarg, 0, UINT64_MAX, &o->data.seed); break;
-        case 'k': rc = s_parse_u64(optarg, 0, RB_MAX_PROVIDERS - 1, &v); o->check_provider = (unsigned)v; break;
-        case 't': rc = s_parse_u64(optarg, 1, 86400, &v); o->timeout_s = (double)v; break;
+        case 'd': rc = bench_parse_u64(optarg, 1, 3660, &v); o->data.span_ms = (int64_t)v * MS_DAY; break;
+        case 's': rc = bench_parse_u64(optarg, 0, UINT64_MAX, &o->data.seed); break;
+        case 'k': rc = bench_parse_u64(optarg, 0, RB_MAX_PROVIDERS - 1, &v); o->check_provider = (unsigned)v; break;
+        case 't': rc = bench_parse_u64(optarg, 1, 86400, &v); o->timeout_s = (double)v; break;
         default: return -EINVAL;
         }
         if (rc) {
@@ -481,79 +359,32 @@ static int s_cmd_load(int argc, char **argv)
         }
     }
 
-    load_stats_t st = {.cap = events + 1};
-    st.send_ns = calloc(st.cap, sizeof *st.send_ns);
-    st.answered_id = calloc(st.cap, 1);
-    st.latency_us = calloc(st.cap, sizeof *st.latency_us);
+    bench_pipeline_t st;
+    int rc = bench_pipeline_init(&st, "bench_report", events, o.connections, o.window);
     load_conn_t *conns = calloc(o.connections, sizeof *conns);
     void *ctx = zmq_ctx_new();
-    if (!st.send_ns || !st.answered_id || !st.latency_us || !conns || !ctx) {
+    if (rc || !conns || !ctx) {
         fprintf(stderr, "bench_report: out of memory\n");
         return 1;
     }
-    int rc = 0;
-    for (unsigned c = 0; c < o.connections && rc == 0; c++) {
+    st.show_duplicates = true;
+    st.stop_on_error = true;
+    st.progress_ns = 30000000000ULL;
+    for (unsigned c = 0; c < o.connections; c++) {
         conns[c].first_provider = c;
         conns[c].n_providers = (o.data.providers - c + o.connections - 1) / o.connections;
-        conns[c].sock = s_dealer(ctx, o.endpoint, (int)o.window * 2 + 100);
-        if (!conns[c].sock)
-            rc = -1;
     }
+    rc = bench_pipeline_connect(&st, ctx, o.endpoint);
     fprintf(stderr, "bench_report: loading %" PRIu64 " incidents (%" PRIu64 " events) from %u"
             " providers over %u connections\n", o.data.incidents, events, o.data.providers,
             o.connections);
-
-    uint64_t start = s_mono_ns(), deadline = start + (uint64_t)(o.timeout_s * 1e9);
-    uint64_t next_progress = start + 30000000000ULL;
-    zmq_pollitem_t items[RB_MAX_CONNECTIONS];
-    while (rc == 0 && st.answered < events) {
-        for (unsigned c = 0; c < o.connections; c++) {
-            int r = s_load_fill(&o, &conns[c], &st);
-            if (r) {
-                fprintf(stderr, "bench_report: send: %s\n", zmq_strerror(-r));
-                rc = -1;
-                break;
-            }
-            items[c] = (zmq_pollitem_t){.socket = conns[c].sock,
-                                        .events = (short)(ZMQ_POLLIN | (conns[c].blocked ? ZMQ_POLLOUT : 0))};
-        }
-        uint64_t now = s_mono_ns();
-        if (rc == 0 && now >= deadline) {
-            fprintf(stderr, "bench_report: timeout after %.0f s: %" PRIu64 " of %" PRIu64
-                    " events answered\n", o.timeout_s, st.answered, events);
-            rc = -1;
-        }
-        if (rc == 0 && now >= next_progress) {
-            fprintf(stderr, "bench_report: %" PRIu64 " of %" PRIu64 " events answered (%.0f/s)\n",
-                    st.answered, events, (double)st.answered / ((double)(now - start) / 1e9));
-            next_progress += 30000000000ULL;
-        }
-        if (rc)
-            break;
-        if (zmq_poll(items, (int)o.connections, 1000) < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "bench_report: poll: %s\n", zmq_strerror(errno));
-            rc = -1;
-            break;
-        }
-        for (unsigned c = 0; c < o.connections && rc == 0; c++) {
-            if (!(items[c].revents & ZMQ_POLLIN))
-                continue;
-            int r = s_load_drain(&conns[c], &st);
-            if (r) {
-                fprintf(stderr, "bench_report: recv: %s\n", zmq_strerror(-r));
-                rc = -1;
-            }
-        }
-        if (st.errors || st.strays || st.duplicates)
-            rc = -1;
-    }
-    double seconds = (double)(s_mono_ns() - start) / 1e9;
-    qsort(st.latency_us, st.answered, sizeof *st.latency_us, s_cmp_u32);
-    uint32_t p50 = s_pct_u32(st.latency_us, st.answered, 0.5);
-    uint32_t p99 = s_pct_u32(st.latency_us, st.answered, 0.99);
-    uint32_t max = st.answered ? st.latency_us[st.answered - 1] : 0;
+    load_source_t ls = {.opts = &o, .conns = conns, .pipeline = &st};
+    const bench_source_t src = {.format = s_load_format, .sent = s_load_sent, .arg = &ls};
+    if (rc == 0)
+        rc = bench_pipeline_run(&st, &src, events, o.timeout_s);
+    double seconds = st.start_ns ? (double)(st.end_ns - st.start_ns) / 1e9 : 0;
+    bench_latency_t lat = bench_latency_summarize(st.latency_us, st.answered);
+    uint32_t p50 = lat.p50, p99 = lat.p99, max = lat.max;
     double rate = seconds > 0 ? (double)st.ok / seconds : 0;
     fprintf(stderr,
             "bench_report: %" PRIu64 " events acknowledged, %" PRIu64 " errors, %" PRIu64
@@ -576,14 +407,9 @@ static int s_cmd_load(int argc, char **argv)
     printf("}\n");
     fflush(stdout);
 
-    for (unsigned c = 0; c < o.connections; c++)
-        if (conns[c].sock)
-            zmq_close(conns[c].sock);
+    bench_pipeline_free(&st);
     zmq_ctx_term(ctx);
     free(conns);
-    free(st.latency_us);
-    free(st.answered_id);
-    free(st.send_ns);
     return rc == 0 && st.ok == events ? 0 : 1;
 }
 
@@ -600,17 +426,11 @@ typedef struct {
 
 static void s_probe_drain(probe_t *pr)
 {
-    zmq_msg_t msg;
-    while (s_recv_msg(pr->sock, &msg, ZMQ_DONTWAIT) >= 0) {
-        uint64_t at = s_mono_ns();
-        char text[256];
-        size_t n = zmq_msg_size(&msg) < sizeof text - 1 ? zmq_msg_size(&msg) : sizeof text - 1;
-        memcpy(text, zmq_msg_data(&msg), n);
-        text[n] = '\0';
-        zmq_msg_close(&msg);
-        const char *idv = s_json_value(text, "\"id\"");
-        uint64_t id = idv ? strtoull(idv, NULL, 10) : 0;
-        if (idv && id < pr->sent && pr->sent - id <= 256) {
+    char text[256];
+    while (bench_recv_last(pr->sock, text, sizeof text, ZMQ_DONTWAIT) >= 0) {
+        uint64_t at = bench_mono_ns();
+        uint64_t id;
+        if (bench_reply_id(text, &id) == 0 && id < pr->sent && pr->sent - id <= 256) {
             double w = (double)(at - pr->send_ns[id % 256]) / 1e6;
             pr->max_ms = w > pr->max_ms ? w : pr->max_ms;
             pr->answered++;
@@ -635,9 +455,9 @@ static int s_cmd_query(int argc, char **argv)
         case 'e': endpoint = optarg; break;
         case 'r': request = optarg; break;
         case 's': save = optarg; break;
-        case 'n': rc = s_parse_u64(optarg, 1, RB_MAX_REPEAT, &repeat); break;
-        case 't': rc = s_parse_u64(optarg, 1, 3600, &timeout_s); break;
-        case 'p': rc = s_parse_u64(optarg, 0, 60000, &probe_ms); break;
+        case 'n': rc = bench_parse_u64(optarg, 1, RB_MAX_REPEAT, &repeat); break;
+        case 't': rc = bench_parse_u64(optarg, 1, 3600, &timeout_s); break;
+        case 'p': rc = bench_parse_u64(optarg, 0, 60000, &probe_ms); break;
         default: return 2;
         }
         if (rc) {
@@ -652,8 +472,8 @@ static int s_cmd_query(int argc, char **argv)
         return 2;
     }
     void *ctx = zmq_ctx_new();
-    void *sock = ctx ? s_dealer(ctx, endpoint, 1000) : NULL;
-    probe_t pr = {.sock = sock && probe_ms ? s_dealer(ctx, endpoint, 100000) : NULL};
+    void *sock = ctx ? bench_dealer_open(ctx, endpoint, 1000, 0, "bench_report") : NULL;
+    probe_t pr = {.sock = sock && probe_ms ? bench_dealer_open(ctx, endpoint, 100000, 0, "bench_report") : NULL};
     if (!sock || (probe_ms && !pr.sock))
         return 1;
     /* Connect both sockets and let one request through each before timing anything: the
@@ -680,7 +500,7 @@ static int s_cmd_query(int argc, char **argv)
         /* {"id":"q<r>", ...the request's members} */
         int len = snprintf(buf, rlen + 64, "{\"id\":\"q%" PRIu64 "\"%s%s", r,
                            rlen > 2 ? "," : "", request + 1);
-        uint64_t t0 = s_mono_ns(), deadline = t0 + timeout_s * 1000000000ULL;
+        uint64_t t0 = bench_mono_ns(), deadline = t0 + timeout_s * 1000000000ULL;
         uint64_t next_probe = t0 + probe_ms * 1000000ULL;
         if (zmq_send(sock, buf, (size_t)len, 0) < 0) {
             fprintf(stderr, "bench_report: send: %s\n", zmq_strerror(errno));
@@ -691,7 +511,7 @@ static int s_cmd_query(int argc, char **argv)
          * request never queues behind this one's probes, nor they behind it). */
         bool done = false;
         while (!done || pr.answered < pr.sent) {
-            uint64_t now = s_mono_ns();
+            uint64_t now = bench_mono_ns();
             if (now >= deadline) {
                 fprintf(stderr, "bench_report: no reply to %s within %" PRIu64 " s\n", buf, timeout_s);
                 rc = 1;
@@ -721,14 +541,14 @@ static int s_cmd_query(int argc, char **argv)
                 rc = 1;
                 break;
             }
-            ms[r] = (double)(s_mono_ns() - t0) / 1e6;
+            ms[r] = (double)(bench_mono_ns() - t0) / 1e6;
             bytes = zmq_msg_size(&msg);
             const char *data = zmq_msg_data(&msg);
             char head[256];
             size_t n = bytes < sizeof head - 1 ? bytes : sizeof head - 1;
             memcpy(head, data, n);
             head[n] = '\0';
-            if (!s_reply_ok(head)) {
+            if (!bench_json_true(head, "\"ok\"")) {
                 fprintf(stderr, "bench_report: error reply: %s\n", head);
                 rc = 1;
             }
