@@ -122,10 +122,9 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 {
 	const char *name = s_rule_name(batch->cfg, i);
 	uint64_t id;
-	int rc = store_meta_get_u64(txn, "last_breach", &id);
+	int rc = ledger_next(batch, txn, LEDGER_LAST_BREACH, &id);
 	if (rc != 0)
 		return rc;
-	id++;
 	json_t *record = json_pack("{sIsIsssisssIsssI}", "breach", (json_int_t)id, "incident",
 				   (json_int_t)inc->id, "provider", inc->provider, "category",
 				   inc->category, "sla", name, "due", (json_int_t)due, "detected",
@@ -138,9 +137,7 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 	rule_key_t bkey;
 	store_u64_encode(id, idkey);
 	s_breach_key(&bkey, inc->id, name);
-	rc = store_meta_put_u64(txn, "last_breach", id);
-	if (rc == 0)
-		rc = store_put_json(txn, STORE_BREACHES, idkey, sizeof idkey, record);
+	rc = store_put_json(txn, STORE_BREACHES, idkey, sizeof idkey, record);
 	if (rc == 0)
 		rc = store_put(txn, STORE_BREACH_KEYS, bkey.bytes, bkey.len, idkey, sizeof idkey);
 	if (rc == 0)

@@ -84,10 +84,20 @@ int ledger_internal(ledger_result_t *res, const char *what, int rc)
 	return s_refuse(res);
 }
 
+/* The meta records of the counters, by ledger_counter_t. */
+static const char *const s_counter_names[LEDGER_N_COUNTERS] = {
+	[LEDGER_LOG_SEQ] = "log_seq",
+	[LEDGER_LAST_INCIDENT] = "last_incident",
+	[LEDGER_LAST_BREACH] = "last_breach",
+	[LEDGER_LAST_PROBLEM] = "last_problem",
+};
+
 int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
 		       store_txn_t *txn, int64_t now_ms, bool listening)
 {
 	batch->listening = listening;
+	memset(batch->loaded, 0, sizeof batch->loaded);
+	memset(batch->dirty, 0, sizeof batch->dirty);
 	batch->cfg = cfg;
 	batch->cache = cache;
 	batch->now_ms = now_ms;
@@ -121,9 +131,26 @@ int ledger_batch_finish(ledger_batch_t *batch, store_txn_t *txn)
 	}
 	if (rc == 0)
 		rc = store_meta_put_u64(txn, "pub_seq", batch->pub_seq);
+	for (int c = 0; c < LEDGER_N_COUNTERS && rc == 0; c++)
+		if (batch->dirty[c])
+			rc = store_meta_put_u64(txn, s_counter_names[c], batch->counters[c]);
 	if (rc == 0)
 		incident_cache_clean(batch->cache);
 	return rc;
+}
+
+int ledger_next(ledger_batch_t *batch, store_txn_t *txn, ledger_counter_t counter,
+		uint64_t *out)
+{
+	if (!batch->loaded[counter]) {
+		int rc = store_meta_get_u64(txn, s_counter_names[counter], &batch->counters[counter]);
+		if (rc != 0)
+			return rc;
+		batch->loaded[counter] = true;
+	}
+	batch->dirty[counter] = true;
+	*out = ++batch->counters[counter];
+	return 0;
 }
 
 int ledger_batch_incident(ledger_batch_t *batch, store_txn_t *txn, uint64_t id,
@@ -371,11 +398,11 @@ static int s_event_incident(ledger_batch_t *batch, store_txn_t *txn, const wire_
 		return rc;
 	if (incident_check_open(ev, &res->err) < 0)
 		return s_refuse(res);
-	uint64_t last;
-	if ((rc = store_meta_get_u64(txn, "last_incident", &last)) != 0)
+	uint64_t id;
+	if ((rc = ledger_next(batch, txn, LEDGER_LAST_INCIDENT, &id)) != 0)
 		return rc;
 	*opened = true;
-	*inc_out = incident_new(last + 1, ev);
+	*inc_out = incident_new(id, ev);
 	return *inc_out ? 0 : ENOMEM;
 }
 
@@ -436,14 +463,14 @@ static json_t *s_breach_ids(const json_t *breaches)
 	return ids;
 }
 
-int ledger_log_append(store_txn_t *txn, const char *kind, int64_t received_ms,
-		      const char *members, const char *raw, size_t raw_len, uint64_t *seq_out)
+int ledger_log_append(ledger_batch_t *batch, store_txn_t *txn, const char *kind,
+		      int64_t received_ms, const char *members, const char *raw, size_t raw_len,
+		      uint64_t *seq_out)
 {
 	uint64_t seq;
-	int rc = store_meta_get_u64(txn, "log_seq", &seq);
+	int rc = ledger_next(batch, txn, LEDGER_LOG_SEQ, &seq);
 	if (rc != 0)
 		return rc;
-	seq++;
 	char head[128];
 	int head_len = snprintf(head, sizeof head, "{\"kind\":\"%s\",\"received_at\":%lld,", kind,
 				(long long)received_ms);
@@ -463,15 +490,14 @@ int ledger_log_append(store_txn_t *txn, const char *kind, int64_t received_ms,
 	store_u64_encode(seq, key);
 	rc = store_put(txn, STORE_LOG, key, sizeof key, record, len);
 	free(record);
-	if (rc == 0)
-		rc = store_meta_put_u64(txn, "log_seq", seq);
 	if (rc == 0 && seq_out)
 		*seq_out = seq;
 	return rc;
 }
 
 /* Appends the accepted event to the log and the dedup index. */
-static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const char *raw, size_t raw_len,
+static int s_event_log(ledger_batch_t *batch, store_txn_t *txn, const wire_event_t *ev,
+		       const char *raw, size_t raw_len,
 		       uint64_t incident, int64_t received_ms, const json_t *breaches)
 {
 	json_t *ids = s_breach_ids(breaches);
@@ -493,7 +519,7 @@ static int s_event_log(store_txn_t *txn, const wire_event_t *ev, const char *raw
 	}
 	free(ids_text);
 	uint64_t seq;
-	int rc = ledger_log_append(txn, "event", received_ms, m, raw, raw_len, &seq);
+	int rc = ledger_log_append(batch, txn, "event", received_ms, m, raw, raw_len, &seq);
 	free(heap);
 	unsigned char dedup[16];
 	pair_key_t dk;
@@ -519,8 +545,6 @@ static int s_event_store(store_txn_t *txn, const config_t *cfg, const wire_event
 		s_pair_key(&key, ev->provider, ev->ref);
 		store_u64_encode(inc->id, id);
 		rc = store_put(txn, STORE_REFS, key.bytes, key.len, id, sizeof id);
-		if (rc == 0)
-			rc = store_meta_put_u64(txn, "last_incident", inc->id);
 	}
 	if (rc == 0)
 		rc = s_indexes_update(txn, cfg, inc, was_status, was_opened);
@@ -551,7 +575,7 @@ static int s_event_commit(ledger_batch_t *batch, store_txn_t *txn, const char *r
 		rc = breach_on_event(batch, txn, inc, stage, inc->major && !was_major, received_ms,
 				     res, breaches);
 	if (rc == 0)
-		rc = s_event_log(txn, ev, raw, raw_len, inc->id, received_ms, breaches);
+		rc = s_event_log(batch, txn, ev, raw, raw_len, inc->id, received_ms, breaches);
 	if (rc == 0)
 		rc = s_event_store(txn, cfg, ev, inc, opened, was_status, was_opened);
 	if (rc == 0) {

@@ -50,9 +50,21 @@ void ledger_result_clear(ledger_result_t *res);
  * The state a batch of writes carries from one request to the next: the publish sequence,
  * saved to the store by ledger_batch_finish().
  */
+/* The id and sequence counters of the store, kept in the batch between its requests. */
+typedef enum {
+	LEDGER_LOG_SEQ = 0,     /* event log records */
+	LEDGER_LAST_INCIDENT,   /* INC numbers */
+	LEDGER_LAST_BREACH,     /* BRE numbers */
+	LEDGER_LAST_PROBLEM,    /* PBI numbers */
+	LEDGER_N_COUNTERS
+} ledger_counter_t;
+
 typedef struct {
 	const config_t *cfg;
-	incident_cache_t *cache; /* the writer's decoded incidents; changed ones saved at finish */
+	incident_cache_t *cache;
+	uint64_t counters[LEDGER_N_COUNTERS]; /* last values handed out */
+	bool loaded[LEDGER_N_COUNTERS];       /* read from the store in this batch */
+	bool dirty[LEDGER_N_COUNTERS];        /* to be saved by ledger_batch_finish() */ /* the writer's decoded incidents; changed ones saved at finish */
 	uint64_t pub_seq;     /* the last seq handed out */
 	int alerts_queued;    /* outbox entries written in this batch */
 	int64_t now_ms;       /* when the batch began */
@@ -72,6 +84,13 @@ int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cach
  * LMDB error), the caller must clear the cache.
  */
 int ledger_batch_finish(ledger_batch_t *batch, store_txn_t *txn);
+
+/*
+ * The next value of counter (the last one plus 1), counted in the batch and saved once by
+ * ledger_batch_finish(). Returns 0 or an LMDB error.
+ */
+int ledger_next(ledger_batch_t *batch, store_txn_t *txn, ledger_counter_t counter,
+		uint64_t *out);
 
 /*
  * The incident number id for changing in this batch (borrowed from the cache; loaded on
@@ -116,8 +135,9 @@ int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res
  * JSON object members without braces ("\"incident\":5"). The log seq goes to *seq_out when
  * not NULL. Returns 0 or an LMDB error.
  */
-int ledger_log_append(store_txn_t *txn, const char *kind, int64_t received_ms,
-		      const char *members, const char *raw, size_t raw_len, uint64_t *seq_out);
+int ledger_log_append(ledger_batch_t *batch, store_txn_t *txn, const char *kind,
+		      int64_t received_ms, const char *members, const char *raw, size_t raw_len,
+		      uint64_t *seq_out);
 
 /* Refuses the request with `internal` ("WHAT: LMDB message") and logs it. Returns 0. */
 int ledger_internal(ledger_result_t *res, const char *what, int rc);

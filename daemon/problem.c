@@ -50,7 +50,7 @@ static int s_load_named(store_txn_t *txn, const json_t *req, uint64_t *id, json_
 }
 
 /* Appends the change to the log, naming the problem (and the incident, when not 0). */
-static int s_log(store_txn_t *txn, const char *kind, uint64_t problem, uint64_t incident,
+static int s_log(ledger_batch_t *batch, store_txn_t *txn, const char *kind, uint64_t problem, uint64_t incident,
 		 const char *raw, size_t raw_len, int64_t received_ms)
 {
 	char members[96];
@@ -59,7 +59,7 @@ static int s_log(store_txn_t *txn, const char *kind, uint64_t problem, uint64_t 
 			 (unsigned long long)problem, (unsigned long long)incident);
 	else
 		snprintf(members, sizeof members, "\"problem\":%llu", (unsigned long long)problem);
-	return ledger_log_append(txn, kind, received_ms, members, raw, raw_len, NULL);
+	return ledger_log_append(batch, txn, kind, received_ms, members, raw, raw_len, NULL);
 }
 
 /* The reply naming what changed: {"problem": "PBI..."} (and "incident" when not 0). */
@@ -91,17 +91,15 @@ static int s_status_field(const json_t *req, const char **status, wire_error_t *
 int problem_create(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
 		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
 {
-	(void)batch;
 	const char *title = NULL, *description = NULL;
 	if (wire_get_string(req, "title", true, WIRE_TITLE_MAX, &title, NULL, &res->err) < 0 ||
 	    wire_get_string(req, "description", false, PROBLEM_TEXT_MAX, &description, NULL,
 			    &res->err) < 0)
 		return 0;
 	uint64_t id;
-	int rc = store_meta_get_u64(txn, "last_problem", &id);
+	int rc = ledger_next(batch, txn, LEDGER_LAST_PROBLEM, &id);
 	if (rc != 0)
 		return rc;
-	id++;
 	json_t *record = json_pack("{sI ss ss s[]}", "id", (json_int_t)id, "title", title,
 				   "status", "open", "incidents");
 	if (!record)
@@ -111,11 +109,9 @@ int problem_create(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, c
 	json_object_set_new(record, "workaround", json_null());
 	json_object_set_new(record, "created_at", json_integer(received_ms));
 	json_object_set_new(record, "updated_at", json_integer(received_ms));
-	rc = store_meta_put_u64(txn, "last_problem", id);
+	rc = s_save(txn, id, record);
 	if (rc == 0)
-		rc = s_save(txn, id, record);
-	if (rc == 0)
-		rc = s_log(txn, "problem.create", id, 0, raw, raw_len, received_ms);
+		rc = s_log(batch, txn, "problem.create", id, 0, raw, raw_len, received_ms);
 	json_decref(record);
 	if (rc == 0)
 		res->fields = s_named(id, 0);
@@ -140,7 +136,6 @@ static int s_update_text(json_t *record, const json_t *req, const char *field, b
 int problem_update(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
 		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
 {
-	(void)batch;
 	uint64_t id;
 	json_t *record;
 	const char *status;
@@ -168,7 +163,7 @@ int problem_update(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, c
 	rc = s_save(txn, id, record);
 	json_decref(record);
 	if (rc == 0)
-		rc = s_log(txn, "problem.update", id, 0, raw, raw_len, received_ms);
+		rc = s_log(batch, txn, "problem.update", id, 0, raw, raw_len, received_ms);
 	if (rc == 0)
 		res->fields = s_named(id, 0);
 	return rc;
@@ -264,7 +259,7 @@ int problem_link(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, con
 	if (!(link && inc->problem == problem)) {
 		rc = s_link_apply(batch, txn, inc, problem, record, link, received_ms, res);
 		if (rc == 0)
-			rc = s_log(txn, link ? "problem.link" : "problem.unlink", problem, incident, raw,
+			rc = s_log(batch, txn, link ? "problem.link" : "problem.unlink", problem, incident, raw,
 				   raw_len, received_ms);
 	}
 	if (rc == 0)
