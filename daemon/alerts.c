@@ -641,6 +641,41 @@ static int s_workers_start(alerts_t *a)
 	return rc;
 }
 
+/* True when an outbox key (hook name, NUL, id) belongs to a hook of cfg. */
+static bool s_key_has_hook(const config_t *cfg, const MDB_val *k)
+{
+	const char *name = k->mv_data;
+	size_t len = strnlen(name, k->mv_size);
+	for (size_t i = 0; i < cfg->n_hooks; i++)
+		if (strlen(cfg->hooks[i].name) == len && memcmp(cfg->hooks[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Deliveries waiting for a hook the configuration no longer has are kept (a configuration
+ * mistake must not lose alerts) but would never be sent: say so at start-up.
+ */
+static void s_report_orphans(store_t *store, const config_t *cfg)
+{
+	store_txn_t txn;
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	size_t orphans = 0;
+	if (store_txn_begin(store, false, &txn) != 0)
+		return;
+	if (store_cursor_open(&txn, STORE_OUTBOX, &cursor) == 0) {
+		for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+			orphans += !s_key_has_hook(cfg, &k);
+		mdb_cursor_close(cursor);
+	}
+	store_txn_abort(&txn);
+	if (orphans)
+		log_warnx("outbox: %zu delivery(ies) wait for hooks no longer configured; restore the "
+			  "[hook] section to send them", orphans);
+}
+
 alerts_t *alerts_new(store_t *store, const config_t *cfg)
 {
 	alerts_t *a = calloc(1, sizeof *a);
@@ -654,6 +689,7 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 	pthread_cond_init(&a->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&a->mutex, NULL);
+	s_report_orphans(store, cfg);
 	if (cfg->n_hooks == 0)
 		return a;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
