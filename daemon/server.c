@@ -513,11 +513,13 @@ static void s_drain(server_t *s)
 {
 	if (s->stopping)
 		return;
-	int events = 0;
+	/* ZMQ_EVENTS is read again after every recv and every flush, once each. */
+	int events = s_events(s->router);
 	for (int i = 0; i < DRAIN_MAX; i++) {
-		events = s_events(s->router);
-		if ((events & ZMQ_POLLOUT) && s->out_head)
+		if ((events & ZMQ_POLLOUT) && s->out_head) {
 			s_flush(s);
+			events = s_events(s->router);
+		}
 		if (!(events & ZMQ_POLLIN))
 			break;
 		s_recv_one(s);
