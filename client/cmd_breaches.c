@@ -12,19 +12,8 @@ static void s_render(const json_t *reply, void *arg)
 	static const char *const fields[] = {"breach", "incident",   "provider", "sla",
 					     "due",    "stopped_at", "late_by_ms", "detected",
 					     "detected_at"};
-	const json_t *list = json_object_get(reply, "breaches");
-	table_t *table = table_new(sizeof headers / sizeof headers[0], headers);
-	if (json_array_size(list) == 0 || table == NULL) {
-		puts("no breaches");
-		table_destroy(&table);
-		return;
-	}
-	size_t i;
-	const json_t *b;
-	json_array_foreach(list, i, b)
-		table_add_object(table, b, fields);
-	table_print(table, stdout, 0);
-	table_destroy(&table);
+	render_objects(sizeof headers / sizeof headers[0], headers, fields,
+		       json_object_get(reply, "breaches"), "no breaches");
 }
 
 int cmd_breaches(cli_t *cli, int argc, char **argv)

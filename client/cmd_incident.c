@@ -181,15 +181,7 @@ static void s_render_breaches(const json_t *breaches)
 					      "LATE_BY", "DETECTED", "DETECTED_AT"};
 	static const char *const fields[] = {"breach",     "sla",      "due",        "stopped_at",
 					     "late_by_ms", "detected", "detected_at"};
-	table_t *table = table_new(sizeof headers / sizeof headers[0], headers);
-	if (table == NULL)
-		return;
-	size_t i;
-	const json_t *b;
-	json_array_foreach(breaches, i, b)
-		table_add_object(table, b, fields);
-	table_print(table, stdout, 0);
-	table_destroy(&table);
+	render_objects(sizeof headers / sizeof headers[0], headers, fields, breaches, NULL);
 }
 
 static void s_render_incident(const json_t *reply)

@@ -268,3 +268,20 @@ void render_json_line(const char *raw, const json_t *parsed)
 	}
 	fflush(stdout);
 }
+
+void render_objects(size_t ncols, const char *const *headers, const char *const *fields,
+		    const json_t *list, const char *empty)
+{
+	table_t *table = json_array_size(list) > 0 ? table_new(ncols, headers) : NULL;
+	if (table == NULL) {
+		if (empty != NULL)
+			puts(empty);
+		return;
+	}
+	size_t i;
+	const json_t *obj;
+	json_array_foreach(list, i, obj)
+		table_add_object(table, obj, fields);
+	table_print(table, stdout, 0);
+	table_destroy(&table);
+}

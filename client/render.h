@@ -49,6 +49,14 @@ size_t table_rows(const table_t *self);
 void table_print(const table_t *self, FILE *out, int csv);
 
 /*
+ * Prints the objects of list as an aligned table to stdout, one row each, column i holding
+ * member fields[i] under headers[i]; prints the line empty instead when list has none (or
+ * nothing when empty is NULL).
+ */
+void render_objects(size_t ncols, const char *const *headers, const char *const *fields,
+		    const json_t *list, const char *empty);
+
+/*
  * Prints "key  value" lines with the values aligned; keys and values are parallel arrays of n
  * strings (a NULL value prints as "-").
  */
