@@ -6,8 +6,10 @@
  * decoded incidents between events and batches, and the batch writes each changed (dirty)
  * incident once, just before it commits, however many events touched it.
  *
- * Entries are owned by the cache. When the cache outgrows its bound it drops every clean
- * entry at once (incident_cache_trim): simple, and the incidents in use come straight back.
+ * Entries are owned by the cache. When the cache outgrows its bound it drops the clean
+ * entries not looked up since the previous trim (a second chance, close to least-recently-used
+ * at the cost of one flag an entry), or every clean entry when the used ones alone are too
+ * many.
  * After an aborted transaction the cache must be cleared, since it may hold changes that
  * were never committed. Single-threaded: the writer thread only.
  */
@@ -56,7 +58,7 @@ void incident_cache_clean(incident_cache_t *cache);
 /* Drops every entry (after an abort: they may hold uncommitted changes). */
 void incident_cache_clear(incident_cache_t *cache);
 
-/* Drops every clean entry when the cache holds more than its bound. */
+/* When the cache holds more than its bound: drops clean entries, as described above. */
 void incident_cache_trim(incident_cache_t *cache);
 
 /* The number of cached incidents. */

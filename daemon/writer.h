@@ -25,8 +25,8 @@
 
 /* The most jobs one transaction takes. */
 #define WRITER_BATCH_MAX 4096
-/* The most decoded incidents the writer keeps between batches. */
-#define WRITER_CACHE_MAX 65536
+/* The most decoded incidents the writer keeps between batches (~1.5 KB each). */
+#define WRITER_CACHE_MAX 16384
 
 /*
  * One state-changing request, or a deadline that came up (request NULL). The submitter fills
