@@ -19,7 +19,7 @@ static const char s_usage[] =
 	"  list [--status S] [--provider P] [--category N] [--major] [--breached]\n"
 	"       [--problem PBI] [--limit N] [--cursor C]\n"
 	"  show INC                 an incident with its timeline and SLA verdicts\n"
-	"  breaches [--provider P] [--sla NAME] [--since T]\n"
+	"  breaches [--provider P] [--sla NAME] [--since T] [--limit N] [--cursor C]\n"
 	"  problem create --title T [--description D]\n"
 	"  problem update PBI [--status S] [--root-cause TEXT] [--workaround TEXT]\n"
 	"  problem link PBI INC | problem unlink PBI INC\n"

@@ -14,6 +14,7 @@ static void s_render(const json_t *reply, void *arg)
 					     "detected_at"};
 	render_objects(sizeof headers / sizeof headers[0], headers, fields,
 		       json_object_get(reply, "breaches"), "no breaches");
+	render_next_page(reply);
 }
 
 int cmd_breaches(cli_t *cli, int argc, char **argv)
@@ -22,6 +23,8 @@ int cmd_breaches(cli_t *cli, int argc, char **argv)
 		{"--provider", ARG_STRING, "provider", false, NULL},
 		{"--sla", ARG_STRING, "sla", false, NULL},
 		{"--since", ARG_STRING, "since", false, NULL},
+		{"--limit", ARG_INT, "limit", false, NULL},
+		{"--cursor", ARG_STRING, "cursor", false, NULL},
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};

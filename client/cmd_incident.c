@@ -35,9 +35,7 @@ static void s_render_list(const json_t *reply, void *arg)
 	if (table != NULL && table_rows(table) > 0)
 		table_print(table, stdout, 0);
 	table_destroy(&table);
-	const char *next = json_string_value(json_object_get(reply, "next"));
-	if (next != NULL)
-		printf("next page: --cursor %s\n", next);
+	render_next_page(reply);
 }
 
 int cmd_list(cli_t *cli, int argc, char **argv)

@@ -285,3 +285,10 @@ void render_objects(size_t ncols, const char *const *headers, const char *const 
 	table_print(table, stdout, 0);
 	table_destroy(&table);
 }
+
+void render_next_page(const json_t *reply)
+{
+	const char *next = json_string_value(json_object_get(reply, "next"));
+	if (next != NULL)
+		printf("next page: --cursor %s\n", next);
+}

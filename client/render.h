@@ -53,6 +53,9 @@ void table_print(const table_t *self, FILE *out, int csv);
  * member fields[i] under headers[i]; prints the line empty instead when list has none (or
  * nothing when empty is NULL).
  */
+/* Prints "next page: --cursor C" when a paged reply has a "next" cursor. */
+void render_next_page(const json_t *reply);
+
 void render_objects(size_t ncols, const char *const *headers, const char *const *fields,
 		    const json_t *list, const char *empty);
 

@@ -355,31 +355,62 @@ json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_
 	return out;
 }
 
+/* True when a stored breach passes the filters of the breaches op. */
+static bool s_breach_match(const json_t *record, const char *provider, const char *sla,
+			   int64_t since)
+{
+	const char *p = json_string_value(json_object_get(record, "provider"));
+	const char *r = json_string_value(json_object_get(record, "sla"));
+	return (!provider || (p && strcmp(provider, p) == 0)) && (!sla || (r && strcmp(sla, r) == 0)) &&
+	       s_json_ms(record, "detected_at") >= since;
+}
+
+/* Positions cursor on the first breach after number after (or the first of all). */
+static int s_breach_first(MDB_cursor *cursor, uint64_t after, MDB_val *k, MDB_val *v)
+{
+	if (!after)
+		return mdb_cursor_get(cursor, k, v, MDB_FIRST);
+	unsigned char from[8];
+	store_u64_encode(after + 1, from);
+	k->mv_data = from;
+	k->mv_size = sizeof from;
+	return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+}
+
 int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res)
 {
 	const char *provider = NULL, *sla = NULL;
 	int64_t since = INT64_MIN;
+	unsigned limit;
+	uint64_t after, last = 0;
 	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &provider, NULL, &res->err) < 0 ||
 	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &sla, NULL, &res->err) < 0 ||
-	    wire_get_time(req, "since", false, &since, NULL, &res->err) < 0)
+	    wire_get_time(req, "since", false, &since, NULL, &res->err) < 0 ||
+	    wire_get_page(req, BREACH_PAGE_DEFAULT, BREACH_PAGE_MAX, &limit, &after, &res->err) < 0)
 		return 0;
 	MDB_cursor *cursor;
 	MDB_val k, v;
+	bool more = false;
 	int rc = store_cursor_open(txn, STORE_BREACHES, &cursor);
+	if (rc != 0)
+		return ledger_internal(res, "breaches", rc);
 	json_t *rows = json_array();
-	for (rc = rc ? rc : mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	for (rc = s_breach_first(cursor, after, &k, &v); rc == 0 && !more;
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
 		json_t *record = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-		bool match = record &&
-			     (!provider || strcmp(provider, json_string_value(json_object_get(record, "provider"))) == 0) &&
-			     (!sla || strcmp(sla, json_string_value(json_object_get(record, "sla"))) == 0) &&
-			     s_json_ms(record, "detected_at") >= since;
-		if (match)
-			json_array_append_new(rows, s_breach_wire(record, now_ms));
+		if (record && s_breach_match(record, provider, sla, since)) {
+			more = json_array_size(rows) == limit;
+			if (!more) {
+				json_array_append_new(rows, s_breach_wire(record, now_ms));
+				last = store_u64_decode(k.mv_data);
+			}
+		}
 		json_decref(record);
 	}
 	mdb_cursor_close(cursor);
-	res->fields = json_pack("{so}", "breaches", rows);
+	char next[WIRE_CURSOR_BUFSZ];
+	res->fields = json_pack("{soso}", "breaches", rows, "next",
+				more ? json_string(wire_cursor_format(last, next)) : json_null());
 	return 0;
 }
 

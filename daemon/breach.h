@@ -53,7 +53,15 @@ json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_
 /* The breaches of inc as the wire shows them (an array; NULL on error). */
 json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_ms);
 
-/* op "breaches": every breach, filtered by provider, sla and since (detected_at). */
+/* A page of the breaches op: limit's default and maximum. */
+#define BREACH_PAGE_DEFAULT 1000
+#define BREACH_PAGE_MAX 10000
+
+/*
+ * op "breaches": the breaches in the order they were raised, filtered by provider, sla and
+ * since (detected_at), a page of `limit` at a time (default 1000); "next" is the cursor of
+ * the following page, or null.
+ */
 int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res);
 
 /*

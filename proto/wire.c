@@ -479,17 +479,31 @@ wire_list_decode(const json_t *req, wire_list_t *list, wire_error_t *err)
 {
 	memset(list, 0, sizeof *list);
 	int status = LIST_OPEN;
-	int64_t limit = WIRE_LIST_DEFAULT_LIMIT;
+	unsigned limit = 0;
 	if (s_get_choice(req, "status", s_status_names, NAME_COUNT(s_status_names), &status, err)
 	    || s_list_decode_filters(req, list, err)
-	    || wire_get_int(req, "limit", false, 1, WIRE_LIST_MAX_LIMIT, &limit, NULL, err))
+	    || wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &limit, &list->cursor,
+			     err))
 		return -1;
+	list->status = (wire_list_status_t) status;
+	list->limit = limit;
+	return 0;
+}
+
+/** Decodes the optional "limit" and "cursor" of a paged request. */
+int
+wire_get_page(const json_t *req, unsigned default_limit, unsigned max_limit, unsigned *limit_out,
+	      uint64_t *cursor_out, wire_error_t *err)
+{
+	int64_t limit = default_limit;
+	if (wire_get_int(req, "limit", false, 1, max_limit, &limit, NULL, err))
+		return -1;
+	*cursor_out = 0;
 	json_t *cursor = json_object_get(req, "cursor");
 	if (cursor != NULL && !json_is_null(cursor)
-	    && (!json_is_string(cursor) || s_cursor_parse(json_string_value(cursor), &list->cursor)))
+	    && (!json_is_string(cursor) || s_cursor_parse(json_string_value(cursor), cursor_out)))
 		return wire_error_set(err, WIRE_BAD_REQUEST, "cursor: not a cursor from a previous list");
-	list->status = (wire_list_status_t) status;
-	list->limit = (unsigned) limit;
+	*limit_out = (unsigned) limit;
 	return 0;
 }
 

@@ -172,10 +172,18 @@ typedef struct {
  */
 int wire_list_decode(const json_t *req, wire_list_t *list, wire_error_t *err);
 
+/*
+ * Decodes the optional "limit" (an integer 1..max_limit, default default_limit) and "cursor"
+ * (from wire_cursor_format(); *cursor_out 0 when absent) of a paged request. Returns 0 or -1
+ * with bad_request naming the field.
+ */
+int wire_get_page(const json_t *req, unsigned default_limit, unsigned max_limit,
+		  unsigned *limit_out, uint64_t *cursor_out, wire_error_t *err);
+
 /* Size of a buffer that holds a formatted cursor, NUL included. */
 #define WIRE_CURSOR_BUFSZ 24
 
-/* The cursor that continues a listing after (below) incident number last_id. Returns out. */
+/* The cursor that continues a listing after record number last_id. Returns out. */
 char *wire_cursor_format(uint64_t last_id, char out[WIRE_CURSOR_BUFSZ]);
 
 /* Adds "key": RFC 3339 string of ms to obj. Returns 0 or -1 (allocation). */

@@ -172,11 +172,68 @@ static void test_deadline_passed_while_down(void **state)
 	h_pass(d);
 }
 
+/*
+ * The breaches op pages like list: 7 on-arrival breaches read 3 at a time come back once each,
+ * oldest first, and the last page says there is no next one.
+ */
+static void test_breaches_paging(void **state)
+{
+	h_daemon_t *d = *state;
+	char id[32], ids[7][32];
+	for (int i = 0; i < 7; i++) {
+		char eid[16], ref[16];
+		snprintf(eid, sizeof eid, "old-%d", i);
+		snprintf(ref, sizeof ref, "OLD-%d", i);
+		json_t *ev = h_event("acme", eid, ref, "detected");
+		json_object_set_new(ev, "category", json_integer(1));
+		json_object_set_new(ev, "title", json_string(ref));
+		json_object_set_new(ev, "at", json_string("2021-01-12T03:14:00Z"));
+		PUSH_OK(d, ev, id);
+		snprintf(ids[i], sizeof ids[i], "%s", id);
+	}
+	char cursor[64] = "";
+	int seen = 0, pages = 0;
+	do {
+		json_t *r = cursor[0]
+			? h_requestf(d, "{s:s, s:s, s:i, s:s}", "op", "breaches", "sla", "quick", "limit", 3, "cursor", cursor)
+			: h_requestf(d, "{s:s, s:s, s:i}", "op", "breaches", "sla", "quick", "limit", 3);
+		CHECK_OK(r);
+		json_t *list = json_object_get(r, "breaches");
+		assert_true(json_array_size(list) <= 3);
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b) {
+			assert_true(seen < 7);
+			CHECK_STR(b, "incident", ids[seen]);
+			seen++;
+		}
+		const json_t *next = json_object_get(r, "next");
+		cursor[0] = '\0';
+		if (json_is_string(next))
+			snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+		else
+			assert_true(json_is_null(next));
+		json_decref(r);
+		pages++;
+	} while (cursor[0] && pages < 10);
+	assert_int_equal(seen, 7);
+	assert_int_equal(pages, 3);
+
+	json_t *r = h_requestf(d, "{s:s, s:i}", "op", "breaches", "limit", 0);
+	CHECK_ERROR(r, "bad_request", "limit");
+	json_decref(r);
+	r = h_requestf(d, "{s:s, s:s}", "op", "breaches", "cursor", "nonsense");
+	CHECK_ERROR(r, "bad_request", "cursor");
+	json_decref(r);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		QUICK_TEST(test_deadline_breach_published),
 		QUICK_TEST(test_deadline_passed_while_down),
+		QUICK_TEST(test_breaches_paging),
 	};
 	return cmocka_run_group_tests_name("integration/breaches", tests, NULL, NULL);
 }
