@@ -29,6 +29,13 @@
 /* The routing frames kept for a reply: identities and the REQ delimiter. */
 #define ENVELOPE_FRAMES 8
 #define ENVELOPE_BYTES 1024
+/*
+ * Replies that may wait for peers whose pipes are full (after ZeroMQ's own SNDHWM of 100,000
+ * per peer). Past it, new replies to full peers are dropped and counted: a client that never
+ * reads its replies must not grow the daemon's memory without bound. A dropped reply's
+ * request was still applied; a retry is answered as a duplicate.
+ */
+#define OUTBOUND_MAX 65536
 /* Frames read of one message; more are counted and dropped. */
 #define MESSAGE_FRAMES 16
 
@@ -75,6 +82,8 @@ struct server {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	outbound_t *out_head, **out_tail;
+	size_t n_out;         /* replies waiting in out_head */
+	uint64_t dropped;     /* replies dropped because too many were waiting */
 	uint64_t started_ms;  /* uv_now at start */
 	bool stopping;
 	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
@@ -131,6 +140,7 @@ static void s_flush(server_t *s)
 			skip = s_same_peer(blocked[i], o->env);
 		if (!skip && s_send_reply(s, o->env, o->reply, o->reply_len) == 0) {
 			*pp = o->next;
+			s->n_out--;
 			free(o->env);
 			free(o->reply);
 			free(o);
@@ -162,8 +172,12 @@ static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
 		free(reply);
 		return;
 	}
-	outbound_t *o = malloc(sizeof *o);
+	outbound_t *o = s->n_out < OUTBOUND_MAX ? malloc(sizeof *o) : NULL;
 	if (!o) {
+		/* Logged at the first drop and then every 10,000th. */
+		if (s->dropped++ % 10000 == 0)
+			log_warnx("%llu replies dropped: %zu wait for peers that do not read them",
+				  (unsigned long long)s->dropped, s->n_out);
 		free(env);
 		free(reply);
 		return;
@@ -171,6 +185,7 @@ static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
 	*o = (outbound_t){ NULL, env, reply, len };
 	*s->out_tail = o;
 	s->out_tail = &o->next;
+	s->n_out++;
 	if (!uv_is_active((uv_handle_t *)&s->retry))
 		uv_timer_start(&s->retry, s_on_retry, 1, 1);
 }
@@ -767,6 +782,7 @@ static void s_sockets_close_when_idle(server_t *s)
 		free(o->reply);
 		free(o);
 	}
+	s->n_out = 0;
 	s_sockets_close(s);
 }
 
