@@ -54,6 +54,15 @@ typedef struct outbound {
 	size_t reply_len;
 } outbound_t;
 
+/*
+ * The replies of one peer whose pipe was full, in order: a peer's replies never overtake each
+ * other, and other peers' replies never wait behind them.
+ */
+typedef struct waiting_peer {
+	struct waiting_peer *next;
+	outbound_t *head, **tail;
+} waiting_peer_t;
+
 struct server {
 	uv_loop_t *loop;
 	const config_t *cfg;
@@ -81,8 +90,8 @@ struct server {
 	atomic_bool listening; /* n_subs > 0, read by the writer thread */
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
-	outbound_t *out_head, **out_tail;
-	size_t n_out;         /* replies waiting in out_head */
+	waiting_peer_t *waiting; /* peers with replies waiting for room */
+	size_t n_out;         /* replies waiting, all peers together */
 	uint64_t dropped;     /* replies dropped because too many were waiting */
 	uint64_t started_ms;  /* uv_now at start */
 	bool stopping;
@@ -124,40 +133,89 @@ static bool s_same_peer(const envelope_t *a, const envelope_t *b)
 	return a->len[0] == b->len[0] && memcmp(a->data, b->data, a->len[0]) == 0;
 }
 
+static void s_outbound_free(outbound_t *o)
+{
+	free(o->env);
+	free(o->reply);
+	free(o);
+}
+
+/* The waiting queue of env's peer, or NULL when its replies go straight out. */
+static waiting_peer_t *s_waiting_find(server_t *s, const envelope_t *env)
+{
+	for (waiting_peer_t *w = s->waiting; w; w = w->next)
+		if (s_same_peer(w->head->env, env))
+			return w;
+	return NULL;
+}
+
 /*
- * Tries every waiting reply once, in order. A peer still full keeps its later replies waiting
- * behind the first, so that one peer's replies never overtake each other.
+ * Sends what each waiting peer has room for, in order; a peer whose queue empties leaves the
+ * list. The cost is one attempt per still-full peer, however many replies wait.
  */
 static void s_flush(server_t *s)
 {
-	const envelope_t *blocked[16];
-	unsigned n_blocked = 0;
-	outbound_t **pp = &s->out_head;
-	while (*pp) {
-		outbound_t *o = *pp;
-		bool skip = false;
-		for (unsigned i = 0; i < n_blocked && !skip; i++)
-			skip = s_same_peer(blocked[i], o->env);
-		if (!skip && s_send_reply(s, o->env, o->reply, o->reply_len) == 0) {
-			*pp = o->next;
+	waiting_peer_t **wp = &s->waiting;
+	while (*wp) {
+		waiting_peer_t *w = *wp;
+		while (w->head && s_send_reply(s, w->head->env, w->head->reply, w->head->reply_len) == 0) {
+			outbound_t *o = w->head;
+			w->head = o->next;
+			s_outbound_free(o);
 			s->n_out--;
-			free(o->env);
-			free(o->reply);
-			free(o);
+		}
+		if (w->head) {
+			wp = &w->next;
 			continue;
 		}
-		if (!skip && n_blocked < 16)
-			blocked[n_blocked++] = o->env;
-		pp = &o->next;
+		*wp = w->next;
+		free(w);
 	}
-	s->out_tail = pp;
-	if (!s->out_head)
+	if (!s->waiting)
 		uv_timer_stop(&s->retry);
 }
 
 static void s_on_retry(uv_timer_t *timer)
 {
 	s_flush(timer->data);
+}
+
+/* Frees every waiting reply (at shutdown). */
+static void s_waiting_release(server_t *s)
+{
+	while (s->waiting) {
+		waiting_peer_t *w = s->waiting;
+		s->waiting = w->next;
+		while (w->head) {
+			outbound_t *o = w->head;
+			w->head = o->next;
+			s_outbound_free(o);
+		}
+		free(w);
+	}
+	s->n_out = 0;
+}
+
+/* Appends a reply to env's peer's queue (taking env and reply); false when it cannot. */
+static bool s_wait(server_t *s, waiting_peer_t *w, envelope_t *env, char *reply, size_t len)
+{
+	outbound_t *o = s->n_out < OUTBOUND_MAX ? malloc(sizeof *o) : NULL;
+	if (o && !w && (w = calloc(1, sizeof *w)) != NULL) {
+		w->tail = &w->head;
+		w->next = s->waiting;
+		s->waiting = w;
+	}
+	if (!o || !w) {
+		free(o);
+		return false;
+	}
+	*o = (outbound_t){ NULL, env, reply, len };
+	*w->tail = o;
+	w->tail = &o->next;
+	s->n_out++;
+	if (!uv_is_active((uv_handle_t *)&s->retry))
+		uv_timer_start(&s->retry, s_on_retry, 1, 1);
+	return true;
 }
 
 /* Sends a reply now, or keeps it (taking env and reply) until the peer has room. */
@@ -167,27 +225,20 @@ static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
 		free(env);
 		return;
 	}
-	if (!s->out_head && s_send_reply(s, env, reply, len) == 0) {
+	waiting_peer_t *w = s_waiting_find(s, env);
+	if (!w && s_send_reply(s, env, reply, len) == 0) {
 		free(env);
 		free(reply);
 		return;
 	}
-	outbound_t *o = s->n_out < OUTBOUND_MAX ? malloc(sizeof *o) : NULL;
-	if (!o) {
-		/* Logged at the first drop and then every 10,000th. */
-		if (s->dropped++ % 10000 == 0)
-			log_warnx("%llu replies dropped: %zu wait for peers that do not read them",
-				  (unsigned long long)s->dropped, s->n_out);
-		free(env);
-		free(reply);
+	if (s_wait(s, w, env, reply, len))
 		return;
-	}
-	*o = (outbound_t){ NULL, env, reply, len };
-	*s->out_tail = o;
-	s->out_tail = &o->next;
-	s->n_out++;
-	if (!uv_is_active((uv_handle_t *)&s->retry))
-		uv_timer_start(&s->retry, s_on_retry, 1, 1);
+	/* Logged at the first drop and then every 10,000th. */
+	if (s->dropped++ % 10000 == 0)
+		log_warnx("%llu replies dropped: %zu wait for peers that do not read them",
+			  (unsigned long long)s->dropped, s->n_out);
+	free(env);
+	free(reply);
 }
 
 static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err, const json_t *id)
@@ -531,7 +582,7 @@ static void s_drain(server_t *s)
 	/* ZMQ_EVENTS is read again after every recv and every flush, once each. */
 	int events = s_events(s->router);
 	for (int i = 0; i < DRAIN_MAX; i++) {
-		if ((events & ZMQ_POLLOUT) && s->out_head) {
+		if ((events & ZMQ_POLLOUT) && s->waiting) {
 			s_flush(s);
 			events = s_events(s->router);
 		}
@@ -739,7 +790,6 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	s->loop = loop;
 	s->cfg = cfg;
 	s->store = store;
-	s->out_tail = &s->out_head;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
 	if (s_sockets_open(s, errbuf, errlen) < 0)
@@ -775,14 +825,7 @@ static void s_sockets_close_when_idle(server_t *s)
 {
 	if (s->open_handles > 0 || s->pool_reads > 0 || !s->router)
 		return;
-	while (s->out_head) {
-		outbound_t *o = s->out_head;
-		s->out_head = o->next;
-		free(o->env);
-		free(o->reply);
-		free(o);
-	}
-	s->n_out = 0;
+	s_waiting_release(s);
 	s_sockets_close(s);
 }
 
@@ -802,9 +845,9 @@ void server_stop(server_t *s)
 	/* Commits everything accepted; its replies go out through s_on_committed, now. */
 	writer_stop(&s->writer);
 	/* Replies to full pipes get a last bounded chance before the sockets close. */
-	for (int i = 0; s->out_head && i < 1000; i++) {
+	for (int i = 0; s->waiting && i < 1000; i++) {
 		s_flush(s);
-		if (s->out_head)
+		if (s->waiting)
 			usleep(1000);
 	}
 	uv_handle_t *handles[SERVER_HANDLES];

@@ -2,6 +2,9 @@
  * Bursts: many pipelined requests from several clients at once are all answered, each reply
  * to the client that asked and matching its request id.
  */
+#include <stdbool.h>
+#include <time.h>
+
 #include <zmq.h>
 
 #include "checks.h"
@@ -92,10 +95,66 @@ static void test_pipelined_burst_from_several_clients(void **state)
 	h_pass(d);
 }
 
+/*
+ * A client that sends and never reads: once ZeroMQ's 100,000 replies per peer and the
+ * daemon's 65,536 waiting ones are used up, further replies to it are dropped (and logged),
+ * while another client is still answered at once. 200,000 status requests are sent; fewer
+ * replies than that can ever arrive.
+ */
+#define NEVER_READ 200000
+static void test_client_that_never_reads(void **state)
+{
+	h_daemon_t *d = *state;
+	void *greedy = h_socket(d, ZMQ_DEALER);
+	assert_non_null(greedy);
+	/* High-water marks apply to connections made after they are set: reconnect. */
+	int hwm = 0, rcvhwm = 1;
+	assert_int_equal(zmq_disconnect(greedy, d->api), 0);
+	zmq_setsockopt(greedy, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(greedy, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+	assert_int_equal(zmq_connect(greedy, d->api), 0);
+	static const char status[] = "{\"op\":\"status\"}";
+	for (int i = 0; i < NEVER_READ; i++)
+		assert_true(zmq_send(greedy, status, sizeof status - 1, 0) >= 0);
+
+	/* Meanwhile another client is answered, and then the log names the drops. */
+	bool logged = false;
+	for (int tries = 0; tries < 300 && !logged; tries++) {
+		json_t *r = h_requestf(d, "{s:s}", "op", "status");
+		CHECK_OK(r);
+		json_decref(r);
+		FILE *f = fopen(d->log, "r");
+		char line[512];
+		while (f && fgets(line, sizeof line, f))
+			logged = logged || strstr(line, "replies dropped") != NULL;
+		if (f)
+			fclose(f);
+		struct timespec pause = {0, 50 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+	assert_true(logged);
+
+	/* Every reply that was kept can still be read; the dropped ones never come. */
+	long received = 0;
+	zmq_pollitem_t item = {greedy, 0, ZMQ_POLLIN, 0};
+	while (received < NEVER_READ && zmq_poll(&item, 1, 1000) == 1) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		assert_true(zmq_msg_recv(&m, greedy, 0) >= 0);
+		zmq_msg_close(&m);
+		received++;
+	}
+	assert_true(received > 100000);
+	assert_true(received < NEVER_READ);
+	h_close(d, greedy);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		DAEMON_TEST(test_pipelined_burst_from_several_clients),
+		DAEMON_TEST(test_client_that_never_reads),
 	};
 	return cmocka_run_group_tests_name("integration/load", tests, NULL, NULL);
 }
