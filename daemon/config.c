@@ -444,30 +444,6 @@ static int s_parse_size(const char *value, uint64_t *out)
 	return 0;
 }
 
-static bool s_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Parses a real date "YYYY-MM-DD" into days since 1970-01-01. */
-static int s_parse_date(const char *s, int64_t *days)
-{
-	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	for (int i = 0; i < 10; i++)
-		if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char)s[i]))
-			return -1;
-	if (s[10] != '\0')
-		return -1;
-	int64_t y = strtol(s, NULL, 10);
-	unsigned m = (unsigned)strtol(s + 5, NULL, 10), d = (unsigned)strtol(s + 8, NULL, 10);
-	if (m < 1 || m > 12 || d < 1)
-		return -1;
-	if (d > mdays[m - 1] + (m == 2 && s_leap(y) ? 1u : 0u))
-		return -1;
-	*days = rfc3339_days_from_civil(y, m, d);
-	return 0;
-}
-
 /* Parses "HH:MM" with 00:00 .. 24:00 into minutes after midnight. */
 static int s_parse_hhmm(const char *s, int *minutes)
 {
@@ -686,7 +662,7 @@ static int s_set_holidays(char *base, const option_t *opt, const char *value, ch
 		return -1;
 	int64_t *days = calloc(n ? n : 1, sizeof *days);
 	for (size_t i = 0; days != NULL && i < n; i++) {
-		if (s_parse_date(items[i], &days[i]) < 0) {
+		if (rfc3339_date_parse(items[i], &days[i]) < 0) {
 			snprintf(err, ERR_MAX, "bad date \"%s\" (expected a real date YYYY-MM-DD)",
 			         items[i]);
 			free(days);

@@ -77,6 +77,17 @@ s_parse_date(const char **p, s_datetime_t *dt)
 	return dt->day >= 1 && dt->day <= s_days_in_month(dt->year, dt->month);
 }
 
+int
+rfc3339_date_parse(const char *text, int64_t *days_out)
+{
+	s_datetime_t dt;
+	const char *p = text;
+	if (text == NULL || !s_parse_date(&p, &dt) || *p != '\0')
+		return -EINVAL;
+	*days_out = rfc3339_days_from_civil(dt.year, dt.month, dt.day);
+	return 0;
+}
+
 /*
  * The optional fraction after the seconds: one or more digits, of which only the first three
  * count. Truncating rather than rounding keeps a time from moving into the next second.

@@ -24,6 +24,12 @@
 int rfc3339_parse(const char *text, int64_t *ms_out);
 
 /*
+ * Parses a full-date "YYYY-MM-DD" alone (a real day of a year from 1970 to 9999, nothing
+ * after it) into days since 1970-01-01. Returns 0 or -EINVAL. Used for calendar holidays.
+ */
+int rfc3339_date_parse(const char *text, int64_t *days_out);
+
+/*
  * Formats ms (milliseconds since the epoch) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out, which
  * holds RFC3339_BUFSZ bytes. Returns out.
  */

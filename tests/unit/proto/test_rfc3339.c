@@ -199,6 +199,28 @@ test_civil_days(void **state)
 	assert_int_equal(d, 28);
 }
 
+/* A date alone: real days only, nothing around it. */
+static void
+test_date_parse(void **state)
+{
+	(void) state;
+	int64_t days = -1;
+	assert_int_equal(rfc3339_date_parse("2020-12-25", &days), 0);
+	assert_int_equal(days, rfc3339_days_from_civil(2020, 12, 25));
+	assert_int_equal(rfc3339_date_parse("1970-01-01", &days), 0);
+	assert_int_equal(days, 0);
+	assert_int_equal(rfc3339_date_parse("2020-02-29", &days), 0);
+	static const char *const bad[] = { "2021-02-29", "2020-13-01", "2020-00-10", "2020-12-32",
+					   "1969-12-31", "2020-12-25T00:00:00Z", " 2020-12-25",
+					   "2020-12-2", "20201225", "", "2020/12/25" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		days = 42;
+		if (rfc3339_date_parse(bad[i], &days) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(days, 42);
+	}
+}
+
 int
 main(void)
 {
@@ -212,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_civil_days),
+		cmocka_unit_test(test_date_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
