@@ -23,7 +23,7 @@ static const char s_usage[] =
 	"  problem create --title T [--description D]\n"
 	"  problem update PBI [--status S] [--root-cause TEXT] [--workaround TEXT]\n"
 	"  problem link PBI INC | problem unlink PBI INC\n"
-	"  problem show PBI | problem list [--status S]\n"
+	"  problem show PBI | problem list [--status S] [--limit N] [--cursor C]\n"
 	"  report --month YYYY-MM [--provider P] [--csv]\n"
 	"  watch [--publish ENDPOINT] [TOPIC ...]\n"
 	"  status\n"

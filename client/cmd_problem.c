@@ -108,6 +108,7 @@ static void s_render_list(const json_t *reply, char **pos)
 	}
 	table_print(table, stdout, 0);
 	table_destroy(&table);
+	render_next_page(reply);
 }
 
 static const arg_spec_t s_create_flags[] = {
@@ -123,6 +124,8 @@ static const arg_spec_t s_update_flags[] = {
 };
 static const arg_spec_t s_list_flags[] = {
 	{"--status", ARG_STRING, "status", false, NULL},
+	{"--limit", ARG_INT, "limit", false, NULL},
+	{"--cursor", ARG_STRING, "cursor", false, NULL},
 	{NULL, ARG_STRING, NULL, false, NULL},
 };
 static const char *const s_pbi[] = {"PBI", NULL};

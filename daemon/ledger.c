@@ -713,22 +713,20 @@ static bool s_list_match(const wire_list_t *list, const incident_t *inc)
 	return true;
 }
 
-/* Positions cursor on the newest id below list->cursor (or the newest of all). */
-static int s_list_first(MDB_cursor *cursor, const wire_list_t *list, MDB_val *k)
+int ledger_cursor_last_below(MDB_cursor *cursor, uint64_t below, MDB_val *k, MDB_val *v)
 {
-	MDB_val v;
-	if (!list->cursor)
-		return mdb_cursor_get(cursor, k, &v, MDB_LAST);
+	if (!below)
+		return mdb_cursor_get(cursor, k, v, MDB_LAST);
 	unsigned char from[8];
-	store_u64_encode(list->cursor, from);
+	store_u64_encode(below, from);
 	k->mv_data = from;
 	k->mv_size = sizeof from;
-	int rc = mdb_cursor_get(cursor, k, &v, MDB_SET_RANGE);
+	int rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND)
-		return mdb_cursor_get(cursor, k, &v, MDB_LAST);
+		return mdb_cursor_get(cursor, k, v, MDB_LAST);
 	if (rc != 0)
 		return rc;
-	return mdb_cursor_get(cursor, k, &v, MDB_PREV);
+	return mdb_cursor_get(cursor, k, v, MDB_PREV);
 }
 
 /*
@@ -745,7 +743,7 @@ static int s_list_scan(store_txn_t *txn, const config_t *cfg, const wire_list_t 
 	if (rc != 0)
 		return rc;
 	*more = false;
-	for (rc = s_list_first(cursor, list, &k); rc == 0;
+	for (rc = ledger_cursor_last_below(cursor, list->cursor, &k, &v); rc == 0;
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
 		incident_t *inc;
 		uint64_t id = store_u64_decode(k.mv_data);

@@ -167,6 +167,14 @@ int ledger_read(store_t *store, const config_t *cfg, const json_t *req, const ch
  */
 int ledger_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, incident_t **inc_out);
 
+/*
+ * Positions cursor (on a database keyed by big-endian u64 ids) on the highest id below
+ * `below`, or on the highest of all when below is 0: where a newest-first page starts; its
+ * key and value go to k and v. Returns 0, MDB_NOTFOUND when there is none, or another LMDB
+ * error.
+ */
+int ledger_cursor_last_below(MDB_cursor *cursor, uint64_t below, MDB_val *k, MDB_val *v);
+
 /* Saves inc's record. Returns 0 or an LMDB error. */
 int ledger_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc);
 

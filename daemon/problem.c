@@ -7,6 +7,7 @@
 #include "daemon/problem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -335,7 +336,11 @@ static json_t *s_incident_ids(const json_t *ids)
 int problem_list(store_txn_t *txn, const json_t *req, ledger_result_t *res)
 {
 	const char *status;
-	if (s_status_field(req, &status, &res->err) < 0)
+	unsigned limit;
+	uint64_t below, last = 0;
+	if (s_status_field(req, &status, &res->err) < 0 ||
+	    wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &limit, &below,
+			  &res->err) < 0)
 		return 0;
 	MDB_cursor *cursor;
 	MDB_val k, v;
@@ -343,15 +348,23 @@ int problem_list(store_txn_t *txn, const json_t *req, ledger_result_t *res)
 	if (rc != 0)
 		return ledger_internal(res, "problem list", rc);
 	json_t *rows = json_array();
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST); rc == 0;
+	bool more = false;
+	for (rc = ledger_cursor_last_below(cursor, below, &k, &v); rc == 0 && !more;
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
 		json_t *record = json_loadb(v.mv_data, v.mv_size, 0, NULL);
 		const char *st = json_string_value(json_object_get(record, "status"));
-		if (record && (!status || (st && strcmp(st, status) == 0)))
-			json_array_append_new(rows, s_wire(record, s_incident_ids(json_object_get(record, "incidents"))));
+		if (record && (!status || (st && strcmp(st, status) == 0))) {
+			more = json_array_size(rows) == limit;
+			if (!more) {
+				json_array_append_new(rows, s_wire(record, s_incident_ids(json_object_get(record, "incidents"))));
+				last = store_u64_decode(k.mv_data);
+			}
+		}
 		json_decref(record);
 	}
 	mdb_cursor_close(cursor);
-	res->fields = json_pack("{so}", "problems", rows);
+	char next[WIRE_CURSOR_BUFSZ];
+	res->fields = json_pack("{soso}", "problems", rows, "next",
+				more ? json_string(wire_cursor_format(last, next)) : json_null());
 	return 0;
 }

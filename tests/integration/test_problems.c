@@ -870,6 +870,47 @@ static void test_problem_cli(void **state)
 	h_pass(d);
 }
 
+/* problem.list pages like list: 5 problems read 2 at a time, newest first, each once. */
+static void test_problem_list_paging(void **state)
+{
+	h_daemon_t *d = *state;
+	for (int i = 1; i <= 5; i++) {
+		char title[16];
+		snprintf(title, sizeof title, "P%d", i);
+		json_t *r = s_create(d, title, NULL);
+		CHECK_OK(r);
+		json_decref(r);
+	}
+	char cursor[64] = "";
+	int seen = 0, pages = 0;
+	do {
+		json_t *r = cursor[0]
+			? h_requestf(d, "{s:s, s:i, s:s}", "op", "problem.list", "limit", 2, "cursor", cursor)
+			: h_requestf(d, "{s:s, s:i}", "op", "problem.list", "limit", 2);
+		CHECK_OK(r);
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(r, "problems"), i, p) {
+			char want[32];
+			snprintf(want, sizeof want, "PBI%012d", 5 - seen);
+			CHECK_STR(p, "id", want);
+			seen++;
+		}
+		const json_t *next = json_object_get(r, "next");
+		cursor[0] = '\0';
+		if (json_is_string(next))
+			snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+		json_decref(r);
+		pages++;
+	} while (cursor[0] && pages < 10);
+	assert_int_equal(seen, 5);
+	assert_int_equal(pages, 3);
+	json_t *r = h_requestf(d, "{s:s, s:i}", "op", "problem.list", "limit", 1001);
+	CHECK_ERROR(r, "bad_request", "limit");
+	json_decref(r);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +921,7 @@ int main(void)
 		PR_TEST(test_problem_rule_start),
 		PR_TEST(test_problem_rule_on_arrival),
 		PR_TEST(test_problem_cli),
+		PR_TEST(test_problem_list_paging),
 	};
 	return cmocka_run_group_tests_name("integration/problems", tests, NULL, NULL);
 }
