@@ -316,11 +316,25 @@ static json_t *s_figures_json(int64_t met, int64_t breached)
 			 (json_int_t)breached, "percent_met", percent);
 }
 
-static json_t *s_rule_json(const report_figures_t *f)
+/* True when rule i can count incidents of category c (a target, or a problem rule's applies). */
+static bool s_rule_covers(const config_t *cfg, size_t i, int c)
+{
+	if (!sla_rule_is_problem(cfg, i))
+		return cfg->slas[i].has_target[c];
+	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
+	return rule->applies != APPLIES_CATEGORY || rule->category == c;
+}
+
+/*
+ * One rule's figures: the whole rule, and under "categories" every category the rule covers
+ * (zeros and a null percentage when nothing counted), so that a month's table always has the
+ * same rows.
+ */
+static json_t *s_rule_json(const report_t *r, size_t i, const report_figures_t *f)
 {
 	json_t *cats = json_object();
 	for (int c = 1; cats && c <= CONFIG_MAX_CATEGORY; c++) {
-		if (f->met[c] + f->breached[c] == 0)
+		if (!s_rule_covers(r->cfg, i, c) && f->met[c] + f->breached[c] == 0)
 			continue;
 		char key[2] = { (char)('0' + c), '\0' };
 		if (json_object_set_new(cats, key, s_figures_json(f->met[c], f->breached[c])) != 0)
@@ -376,7 +390,7 @@ static json_t *s_provider_json(const report_t *r, const report_provider_t *p)
 		goto fail;
 	for (size_t i = 0; i < r->n_rules; i++) {
 		json_t *into = sla_rule_is_problem(r->cfg, i) ? problem : sla;
-		if (json_object_set_new(into, sla_rule_name(r->cfg, i), s_rule_json(&p->figures[i]))
+		if (json_object_set_new(into, sla_rule_name(r->cfg, i), s_rule_json(r, i, &p->figures[i]))
 		    != 0)
 			goto fail;
 	}

@@ -13,8 +13,9 @@
  *  - every provider with an incident open at some moment of the month is listed (opened
  *    before the end and not resolved before the start), sorted by name;
  *  - per rule (SLA rules under "sla", problem rules under "problem_rules", each keyed by rule
- *    name) and per category under "categories" ("1".."5", only categories that counted
- *    something): met, breached, percent_met (met / (met + breached) * 100, null when both
+ *    name) and per category under "categories" ("1".."5": every category the rule covers,
+ *    by a target or a problem rule's applies, and any other that counted something): met,
+ *    breached, percent_met (met / (met + breached) * 100, null when both
  *    are 0). Each incident counts once per rule, by its verdict (sla_rule_verdict at now):
  *    met in the month its stop time fell in, breached in the month its due time fell in;
  *    pending and not-started incidents are not counted. A rule that does not apply to an

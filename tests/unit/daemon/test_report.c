@@ -39,9 +39,15 @@ static config_problem_rule_t s_problem_rules[1];
 static config_t s_cfg;
 
 /* A zero rule figure, as every configured rule shows when nothing counted. */
-#define ZERO "{\"met\": 0, \"breached\": 0, \"percent_met\": null, \"categories\": {}}"
-#define NO_SLA "{\"provider_notification\": " ZERO "}"
-#define NO_PROBLEM "{\"major_problem\": " ZERO "}"
+/* A category that counted nothing, and the categories each rule covers with nothing counted. */
+#define Z "{\"met\": 0, \"breached\": 0, \"percent_met\": null}"
+#define ZERO_FIGURES "\"met\": 0, \"breached\": 0, \"percent_met\": null"
+#define NO_SLA                                                                            \
+	"{\"provider_notification\": {" ZERO_FIGURES ", \"categories\": {"                  \
+	"\"1\": " Z ", \"2\": " Z ", \"3\": " Z "}}}"
+#define NO_PROBLEM                                                                        \
+	"{\"major_problem\": {" ZERO_FIGURES ", \"categories\": {"                          \
+	"\"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"4\": " Z ", \"5\": " Z "}}}"
 
 /*
  * The default stage order; provider_notification (detected -> notified, received clock:
@@ -333,7 +339,8 @@ static const char s_november[] =
 	"            \"INC000000000004\", \"INC000000000005\", \"INC000000000006\"],"
 	" \"sla\": {\"provider_notification\": {\"met\": 6, \"breached\": 2, \"percent_met\": 75.0,"
 	"   \"categories\": {\"1\": {\"met\": 6, \"breached\": 1, \"percent_met\": 85.71},"
-	"                    \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0}}}},"
+	"                    \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
+	"                    \"3\": " Z "}}},"
 	" \"problem_rules\": " NO_PROBLEM "}]}";
 
 static void test_december_2020(void **state)
@@ -356,7 +363,8 @@ static void test_december_2020(void **state)
 		    " \"sla\": {\"provider_notification\": {\"met\": 1, \"breached\": 1,"
 		    "   \"percent_met\": 50.0, \"categories\": {"
 		    "     \"1\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0},"
-		    "     \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0}}}},"
+		    "     \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
+		    "     \"3\": " Z "}}},"
 		    " \"problem_rules\": " NO_PROBLEM "}]}");
 
 	/* November again, with every later event recorded: unchanged. */
@@ -537,6 +545,7 @@ static void test_rule_figures(void **state)
 	assert_json(json_object_get(rules, "problem_rules"),
 		    "{\"major_problem\": {\"met\": 1, \"breached\": 1, \"percent_met\": 50.0,"
 		    " \"categories\": {"
+		    "  \"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"5\": " Z ","
 		    "  \"4\": {\"met\": 1, \"breached\": 1, \"percent_met\": 50.0}}}}");
 	/*
 	 * late-link had nothing open in December, but its problem rule was met then: listed, so
@@ -547,6 +556,7 @@ static void test_rule_figures(void **state)
 		    " \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": {\"major_problem\": {\"met\": 1, \"breached\": 0,"
 		    "  \"percent_met\": 100.0, \"categories\": {"
+		    "   \"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"5\": " Z ","
 		    "   \"4\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0}}}}}");
 
 	/*
@@ -557,6 +567,7 @@ static void test_rule_figures(void **state)
 	assert_json(json_object_get(s_entry(nov, "rules"), "sla"),
 		    "{\"provider_notification\": {"
 		    " \"met\": 1, \"breached\": 0, \"percent_met\": 100.0, \"categories\": {"
+		    "  \"1\": " Z ", \"3\": " Z ","
 		    "  \"2\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0}}}}");
 	assert_json(json_object_get(s_entry(nov, "late-link"), "problem_rules"), NO_PROBLEM);
 
@@ -565,10 +576,12 @@ static void test_rule_figures(void **state)
 	assert_json(json_object_get(s_entry(jan, "rules"), "sla"),
 		    "{\"provider_notification\": {"
 		    " \"met\": 0, \"breached\": 1, \"percent_met\": 0.0, \"categories\": {"
+		    "  \"2\": " Z ", \"3\": " Z ","
 		    "  \"1\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0}}}}");
 	assert_json(json_object_get(s_entry(jan, "rules"), "problem_rules"),
 		    "{\"major_problem\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0,"
 		    " \"categories\": {"
+		    "  \"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"5\": " Z ","
 		    "  \"4\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0}}}}");
 
 	/* Early on 1 January both are still pending: not counted. */
