@@ -3,6 +3,7 @@
  * then rule figures); with --csv it is one flat CSV table, a row per provider, rule and
  * category, for spreadsheets.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "client/args.h"
@@ -35,8 +36,19 @@ static void s_add_figures(table_t *t, const char **cells, size_t nprefix, const 
  * Adds the rows of every rule in rules (an object keyed by rule name, or an array of objects
  * naming their rule): the rule's total, then each of its categories.
  */
+/* True when a figure counted something (a category row worth a line on a terminal). */
+static bool s_counted(const json_t *fig)
+{
+	return json_integer_value(json_object_get(fig, "met")) +
+		       json_integer_value(json_object_get(fig, "breached")) > 0;
+}
+
+/*
+ * The rows of a provider's rules: each rule's total, then its categories. On a terminal the
+ * categories that counted nothing are left out to keep the table short; the CSV has them all.
+ */
 static void s_add_rules(table_t *t, const char **cells, size_t nprefix, const char *kind,
-			const json_t *rules)
+			const json_t *rules, bool all_categories)
 {
 	const char *name;
 	const json_t *fig;
@@ -46,7 +58,8 @@ static void s_add_rules(table_t *t, const char **cells, size_t nprefix, const ch
 		const char *cat;
 		const json_t *catfig;
 		json_object_foreach(json_object_get(fig, "categories"), cat, catfig)
-			s_add_figures(t, cells, nprefix, kind, name, cat, catfig);
+			if (all_categories || s_counted(catfig))
+				s_add_figures(t, cells, nprefix, kind, name, cat, catfig);
 	}
 	json_array_foreach(rules, i, fig) {
 		const char *rule = json_string_value(json_object_get(fig, "rule"));
@@ -67,8 +80,8 @@ static void s_add_provider(table_t *counts, table_t *figures, const json_t *prov
 		table_add(counts, cells);
 	/* In CSV every figures row repeats the counts; on a terminal only the provider. */
 	size_t nprefix = csv ? PROV_N : 1;
-	s_add_rules(figures, cells, nprefix, "sla", json_object_get(prov, "sla"));
-	s_add_rules(figures, cells, nprefix, "problem", json_object_get(prov, "problem_rules"));
+	s_add_rules(figures, cells, nprefix, "sla", json_object_get(prov, "sla"), csv);
+	s_add_rules(figures, cells, nprefix, "problem", json_object_get(prov, "problem_rules"), csv);
 }
 
 static void s_render(const json_t *reply, void *arg)
