@@ -365,53 +365,40 @@ static bool s_breach_match(const json_t *record, const char *provider, const cha
 	       s_json_ms(record, "detected_at") >= since;
 }
 
-/* Positions cursor on the first breach after number after (or the first of all). */
-static int s_breach_first(MDB_cursor *cursor, uint64_t after, MDB_val *k, MDB_val *v)
+/* The filters of the breaches op. */
+typedef struct {
+	const char *provider;
+	const char *sla;
+	int64_t since;
+	int64_t now_ms;
+} breach_filter_t;
+
+/* A row of breaches: the stored breach as the wire shows it, when it passes the filters. */
+static int s_breach_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+			json_t **row_out)
 {
-	if (!after)
-		return mdb_cursor_get(cursor, k, v, MDB_FIRST);
-	unsigned char from[8];
-	store_u64_encode(after + 1, from);
-	k->mv_data = from;
-	k->mv_size = sizeof from;
-	return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+	(void)txn;
+	(void)id;
+	const breach_filter_t *f = arg;
+	json_t *record = json_loadb(value->mv_data, value->mv_size, 0, NULL);
+	if (record && s_breach_match(record, f->provider, f->sla, f->since))
+		*row_out = s_breach_wire(record, f->now_ms);
+	json_decref(record);
+	return 0;
 }
 
 int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res)
 {
-	const char *provider = NULL, *sla = NULL;
-	int64_t since = INT64_MIN;
+	breach_filter_t f = { NULL, NULL, INT64_MIN, now_ms };
 	unsigned limit;
-	uint64_t after, last = 0;
-	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &provider, NULL, &res->err) < 0 ||
-	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &sla, NULL, &res->err) < 0 ||
-	    wire_get_time(req, "since", false, &since, NULL, &res->err) < 0 ||
+	uint64_t after;
+	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &f.provider, NULL, &res->err) < 0 ||
+	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &f.sla, NULL, &res->err) < 0 ||
+	    wire_get_time(req, "since", false, &f.since, NULL, &res->err) < 0 ||
 	    wire_get_page(req, BREACH_PAGE_DEFAULT, BREACH_PAGE_MAX, &limit, &after, &res->err) < 0)
 		return 0;
-	MDB_cursor *cursor;
-	MDB_val k, v;
-	bool more = false;
-	int rc = store_cursor_open(txn, STORE_BREACHES, &cursor);
-	if (rc != 0)
-		return ledger_internal(res, "breaches", rc);
-	json_t *rows = json_array();
-	for (rc = s_breach_first(cursor, after, &k, &v); rc == 0 && !more;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		json_t *record = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-		if (record && s_breach_match(record, provider, sla, since)) {
-			more = json_array_size(rows) == limit;
-			if (!more) {
-				json_array_append_new(rows, s_breach_wire(record, now_ms));
-				last = store_u64_decode(k.mv_data);
-			}
-		}
-		json_decref(record);
-	}
-	mdb_cursor_close(cursor);
-	char next[WIRE_CURSOR_BUFSZ];
-	res->fields = json_pack("{soso}", "breaches", rows, "next",
-				more ? json_string(wire_cursor_format(last, next)) : json_null());
-	return 0;
+	return ledger_page(txn, STORE_BREACHES, false, after, limit, s_breach_row, &f, "breaches",
+			   res);
 }
 
 int breach_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)

@@ -713,75 +713,97 @@ static bool s_list_match(const wire_list_t *list, const incident_t *inc)
 	return true;
 }
 
-int ledger_cursor_last_below(MDB_cursor *cursor, uint64_t below, MDB_val *k, MDB_val *v)
+/*
+ * Positions cursor where a page starts: newest first, on the highest id below `from` (the
+ * highest of all when from is 0); oldest first, on the lowest id above it.
+ */
+static int s_page_first(MDB_cursor *cursor, bool newest_first, uint64_t from, MDB_val *k,
+			MDB_val *v)
 {
-	if (!below)
-		return mdb_cursor_get(cursor, k, v, MDB_LAST);
-	unsigned char from[8];
-	store_u64_encode(below, from);
-	k->mv_data = from;
-	k->mv_size = sizeof from;
+	if (!from)
+		return mdb_cursor_get(cursor, k, v, newest_first ? MDB_LAST : MDB_FIRST);
+	unsigned char key[8];
+	store_u64_encode(newest_first ? from : from + 1, key);
+	k->mv_data = key;
+	k->mv_size = sizeof key;
 	int rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+	if (!newest_first)
+		return rc;
 	if (rc == MDB_NOTFOUND)
 		return mdb_cursor_get(cursor, k, v, MDB_LAST);
-	if (rc != 0)
-		return rc;
-	return mdb_cursor_get(cursor, k, v, MDB_PREV);
+	return rc ? rc : mdb_cursor_get(cursor, k, v, MDB_PREV);
 }
 
-/*
- * Walks the index newest first, collecting up to limit matches into rows; *more is set when
- * one more match exists after them.
- */
-static int s_list_scan(store_txn_t *txn, const config_t *cfg, const wire_list_t *list,
-		       json_t *rows, uint64_t *last_id, bool *more)
+int ledger_page(store_txn_t *txn, store_db_t db, bool newest_first, uint64_t cursor,
+		unsigned limit, ledger_row_cb row, void *arg, const char *key,
+		ledger_result_t *res)
 {
-	static const store_db_t dbs[] = { STORE_OPEN, STORE_RESOLVED, STORE_CLOSED, STORE_INCIDENTS };
-	MDB_cursor *cursor;
+	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = store_cursor_open(txn, dbs[list->status], &cursor);
+	int rc = store_cursor_open(txn, db, &c);
+	if (rc != 0)
+		return ledger_internal(res, key, rc);
+	json_t *rows = json_array();
+	uint64_t last = 0;
+	bool more = false;
+	for (rc = s_page_first(c, newest_first, cursor, &k, &v); rc == 0 && !more;
+	     rc = mdb_cursor_get(c, &k, &v, newest_first ? MDB_PREV : MDB_NEXT)) {
+		json_t *r = NULL;
+		uint64_t id = store_u64_decode(k.mv_data);
+		if ((rc = row(txn, id, &v, arg, &r)) != 0)
+			break;
+		if (r && json_array_size(rows) == limit) {
+			more = true;
+			json_decref(r);
+		} else if (r) {
+			json_array_append_new(rows, r);
+			last = id;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		json_decref(rows);
+		return ledger_internal(res, key, rc);
+	}
+	char next[WIRE_CURSOR_BUFSZ];
+	res->fields = json_pack("{soso}", key, rows, "next",
+				more ? json_string(wire_cursor_format(last, next)) : json_null());
+	return 0;
+}
+
+typedef struct {
+	const config_t *cfg;
+	const wire_list_t *list;
+} list_args_t;
+
+/* A row of list: the summary of incident id when it passes the filters. */
+static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+		      json_t **row_out)
+{
+	(void)value;
+	const list_args_t *a = arg;
+	incident_t *inc;
+	int rc = ledger_incident_load(txn, a->cfg, id, &inc);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* an index entry without its record: nothing to show */
 	if (rc != 0)
 		return rc;
-	*more = false;
-	for (rc = ledger_cursor_last_below(cursor, list->cursor, &k, &v); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
-		incident_t *inc;
-		uint64_t id = store_u64_decode(k.mv_data);
-		if ((rc = ledger_incident_load(txn, cfg, id, &inc)) != 0 || !inc)
-			break;
-		bool match = s_list_match(list, inc);
-		if (match && json_array_size(rows) == list->limit)
-			*more = true;
-		else if (match) {
-			json_array_append_new(rows, incident_summary(inc, cfg));
-			*last_id = id;
-		}
-		incident_destroy(&inc);
-		if (*more)
-			break;
-	}
-	mdb_cursor_close(cursor);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (s_list_match(a->list, inc) && !(*row_out = incident_summary(inc, a->cfg)))
+		rc = ENOMEM;
+	incident_destroy(&inc);
+	return rc;
 }
 
 /* op "list": incident summaries, newest first, with a cursor to the next page. */
 static int s_list(store_txn_t *txn, const config_t *cfg, const json_t *req, ledger_result_t *res)
 {
+	static const store_db_t dbs[] = { STORE_OPEN, STORE_RESOLVED, STORE_CLOSED, STORE_INCIDENTS };
 	wire_list_t list;
 	if (wire_list_decode(req, &list, &res->err) < 0)
 		return s_refuse(res);
-	json_t *rows = json_array();
-	uint64_t last_id = 0;
-	bool more = false;
-	int rc = s_list_scan(txn, cfg, &list, rows, &last_id, &more);
-	if (rc != 0) {
-		json_decref(rows);
-		return ledger_internal(res, "list", rc);
-	}
-	char cursor[WIRE_CURSOR_BUFSZ];
-	res->fields = json_pack("{soso}", "incidents", rows, "next",
-				more ? json_string(wire_cursor_format(last_id, cursor)) : json_null());
-	return 0;
+	list_args_t args = { cfg, &list };
+	return ledger_page(txn, dbs[list.status], true, list.cursor, list.limit, s_list_row, &args,
+			   "incidents", res);
 }
 
 /*

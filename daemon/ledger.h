@@ -168,12 +168,22 @@ int ledger_read(store_t *store, const config_t *cfg, const json_t *req, const ch
 int ledger_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, incident_t **inc_out);
 
 /*
- * Positions cursor (on a database keyed by big-endian u64 ids) on the highest id below
- * `below`, or on the highest of all when below is 0: where a newest-first page starts; its
- * key and value go to k and v. Returns 0, MDB_NOTFOUND when there is none, or another LMDB
- * error.
+ * Turns one record of a paged walk into its reply row: *row_out is the new row, or NULL when
+ * the record does not pass the request's filters. Returns 0 or an LMDB error.
  */
-int ledger_cursor_last_below(MDB_cursor *cursor, uint64_t below, MDB_val *k, MDB_val *v);
+typedef int (*ledger_row_cb)(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+			     json_t **row_out);
+
+/*
+ * The one paging mechanism of list, breaches and problem.list: walks db (keyed by big-endian
+ * u64 ids) newest first from below cursor, or oldest first from after it, collects up to
+ * limit rows and sets res->fields to {KEY: [rows], "next": cursor of the next page or null}.
+ * One more matching record past the page is what makes "next" non-null. Returns 0 with
+ * res->fields or res->err (internal) set.
+ */
+int ledger_page(store_txn_t *txn, store_db_t db, bool newest_first, uint64_t cursor,
+		unsigned limit, ledger_row_cb row, void *arg, const char *key,
+		ledger_result_t *res);
 
 /* Saves inc's record. Returns 0 or an LMDB error. */
 int ledger_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc);

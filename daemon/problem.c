@@ -333,38 +333,30 @@ static json_t *s_incident_ids(const json_t *ids)
 	return out;
 }
 
+/* A row of problem.list: the record with its incident ids, when its status is the one asked. */
+static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+		      json_t **row_out)
+{
+	(void)txn;
+	(void)id;
+	const char *status = arg;
+	json_t *record = json_loadb(value->mv_data, value->mv_size, 0, NULL);
+	const char *st = json_string_value(json_object_get(record, "status"));
+	if (record && (!status || (st && strcmp(st, status) == 0)))
+		*row_out = s_wire(record, s_incident_ids(json_object_get(record, "incidents")));
+	json_decref(record);
+	return 0;
+}
+
 int problem_list(store_txn_t *txn, const json_t *req, ledger_result_t *res)
 {
 	const char *status;
 	unsigned limit;
-	uint64_t below, last = 0;
+	uint64_t below;
 	if (s_status_field(req, &status, &res->err) < 0 ||
 	    wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &limit, &below,
 			  &res->err) < 0)
 		return 0;
-	MDB_cursor *cursor;
-	MDB_val k, v;
-	int rc = store_cursor_open(txn, STORE_PROBLEMS, &cursor);
-	if (rc != 0)
-		return ledger_internal(res, "problem list", rc);
-	json_t *rows = json_array();
-	bool more = false;
-	for (rc = ledger_cursor_last_below(cursor, below, &k, &v); rc == 0 && !more;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
-		json_t *record = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-		const char *st = json_string_value(json_object_get(record, "status"));
-		if (record && (!status || (st && strcmp(st, status) == 0))) {
-			more = json_array_size(rows) == limit;
-			if (!more) {
-				json_array_append_new(rows, s_wire(record, s_incident_ids(json_object_get(record, "incidents"))));
-				last = store_u64_decode(k.mv_data);
-			}
-		}
-		json_decref(record);
-	}
-	mdb_cursor_close(cursor);
-	char next[WIRE_CURSOR_BUFSZ];
-	res->fields = json_pack("{soso}", "problems", rows, "next",
-				more ? json_string(wire_cursor_format(last, next)) : json_null());
-	return 0;
+	return ledger_page(txn, STORE_PROBLEMS, true, below, limit, s_list_row, (void *)status,
+			   "problems", res);
 }
