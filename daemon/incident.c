@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto/ids.h"
+#include "proto/jsonw.h"
 #include "proto/rfc3339.h"
 
 /* The extra member that holds timeline entries of stages not in the configuration. */
@@ -241,6 +242,183 @@ json_t *incident_to_record(const incident_t *inc, const config_t *cfg)
 	if (record && inc->extra && s_merge_extra(record, inc->extra) != 0)
 		json_decref(record), record = NULL;
 	return record;
+}
+
+/* --- record text ------------------------------------------------------------------------- */
+
+/*
+ * Whether s is UTF-8 as jansson checks it (no overlong forms, surrogates, nor code points past
+ * U+10FFFF): json_pack() refuses any other string, so the direct encoder refuses it too.
+ */
+static bool s_utf8_valid(const char *s)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p < 0xC2 || *p > 0xF4)
+			return false;
+		int n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+		uint32_t cp = *p & (0x3Fu >> (n - 1));
+		/* A NUL is no continuation byte, so this never reads past the end. */
+		for (int i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3Fu);
+		}
+		if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Whether s may be packed: present (or optional and NULL) and valid UTF-8. */
+static bool s_packable(const char *s, bool optional)
+{
+	return s ? s_utf8_valid(s) : optional;
+}
+
+/*
+ * Whether incident_to_record() can pack inc: every required string present, every string
+ * valid UTF-8, every recorded source named. When it cannot, neither does the direct encoder,
+ * rather than store a record that would not load.
+ */
+static bool s_record_packable(const incident_t *inc, const config_t *cfg)
+{
+	if (!s_packable(inc->provider, false) || !s_packable(inc->ref, false)
+	    || !s_packable(inc->title, true) || !s_packable(inc->service, true)
+	    || !s_packable(inc->description, true))
+		return false;
+	for (int i = 0; i < s_n_stages(cfg); i++) {
+		const incident_stage_t *st = &inc->stages[i];
+		if (st->recorded && (!s_packable(cfg->stages[i], false)
+				     || !s_packable(st->event_id, false)
+				     || !wire_source_name(st->source)))
+			return false;
+	}
+	return true;
+}
+
+/* Writes one recorded stage's timeline entry, members in s_record_timeline()'s order. */
+static void s_write_stage(jsonw_t *w, const char *name, const incident_stage_t *st)
+{
+	jsonw_lit(w, "{\"stage\":");
+	jsonw_str(w, name);
+	jsonw_lit(w, ",\"at\":");
+	jsonw_i64(w, st->at_ms);
+	jsonw_lit(w, ",\"received_at\":");
+	jsonw_i64(w, st->received_ms);
+	jsonw_lit(w, ",\"event_id\":");
+	jsonw_str(w, st->event_id);
+	jsonw_lit(w, ",\"source\":");
+	jsonw_str(w, wire_source_name(st->source));
+	jsonw_raw(w, "}", 1);
+}
+
+/* Writes the timeline as s_record_timeline() builds it: recorded stages, then the orphans. */
+static void s_write_timeline(jsonw_t *w, const incident_t *inc, const config_t *cfg)
+{
+	const char *sep = "[";
+	for (int i = 0; i < s_n_stages(cfg); i++) {
+		if (!inc->stages[i].recorded)
+			continue;
+		jsonw_lit(w, sep);
+		s_write_stage(w, cfg->stages[i], &inc->stages[i]);
+		sep = ",";
+	}
+	json_t *orphans = inc->extra ? json_object_get(inc->extra, ORPHAN_TIMELINE) : NULL;
+	size_t i;
+	json_t *orphan;
+	json_array_foreach(orphans, i, orphan) {
+		jsonw_lit(w, sep);
+		jsonw_json(w, orphan);
+		sep = ",";
+	}
+	jsonw_lit(w, *sep == '[' ? "[]" : "]");
+}
+
+/* Whether the record of inc already has member key before extra is merged in. */
+static bool s_record_has(const incident_t *inc, const char *key)
+{
+	if (strcmp(key, "title") == 0)
+		return inc->title != NULL;
+	if (strcmp(key, "service") == 0)
+		return inc->service != NULL;
+	if (strcmp(key, "description") == 0)
+		return inc->description != NULL;
+	if (strcmp(key, "problem_linked_at") == 0)
+		return inc->first_link != INT64_MIN;
+	for (size_t i = 0; s_record_members[i]; i++)
+		if (strcmp(key, s_record_members[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Writes the members of extra as s_merge_extra() adds them, each after a comma. */
+static void s_write_extra(jsonw_t *w, const incident_t *inc)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach(inc->extra, key, value) {
+		if (strcmp(key, ORPHAN_TIMELINE) == 0 || s_record_has(inc, key))
+			continue;
+		jsonw_raw(w, ",", 1);
+		jsonw_str(w, key);
+		jsonw_raw(w, ":", 1);
+		jsonw_json(w, value);
+	}
+}
+
+/* Writes ",key:s" when s is set; the key is a literal needing no escape ("\"title\""). */
+static void s_write_optional(jsonw_t *w, const char *key, const char *s)
+{
+	if (!s)
+		return;
+	jsonw_raw(w, ",", 1);
+	jsonw_lit(w, key);
+	jsonw_raw(w, ":", 1);
+	jsonw_str(w, s);
+}
+
+/*
+ * Members in the order jansson keeps them for incident_to_record(): the json_pack() format's,
+ * then problem_linked_at, then extra's (an object keeps insertion order).
+ */
+char *incident_record_text(const incident_t *inc, const config_t *cfg, size_t *len_out)
+{
+	if (!s_record_packable(inc, cfg))
+		return NULL;
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"id\":");
+	jsonw_i64(&w, (int64_t)inc->id);
+	jsonw_lit(&w, ",\"provider\":");
+	jsonw_str(&w, inc->provider);
+	jsonw_lit(&w, ",\"ref\":");
+	jsonw_str(&w, inc->ref);
+	jsonw_lit(&w, ",\"category\":");
+	jsonw_i64(&w, inc->category);
+	s_write_optional(&w, "\"title\"", inc->title);
+	s_write_optional(&w, "\"service\"", inc->service);
+	s_write_optional(&w, "\"description\"", inc->description);
+	jsonw_lit(&w, ",\"major\":");
+	jsonw_bool(&w, inc->major);
+	jsonw_lit(&w, ",\"problem\":");
+	jsonw_i64(&w, (int64_t)inc->problem);
+	jsonw_lit(&w, ",\"timeline\":");
+	s_write_timeline(&w, inc, cfg);
+	if (inc->first_link != INT64_MIN) {
+		jsonw_lit(&w, ",\"problem_linked_at\":");
+		jsonw_i64(&w, inc->first_link);
+	}
+	if (inc->extra)
+		s_write_extra(&w, inc);
+	jsonw_raw(&w, "}", 1);
+	return jsonw_finish(&w, len_out);
 }
 
 /* Reads an optional (or required) string member into a new copy. Returns 0 or -1. */

@@ -1,8 +1,8 @@
 /*
  * incident: the pure state of one incident and the stage rules of the contract.
  *
- * No I/O: the store loads and saves records through incident_to_record() and
- * incident_from_record(); the daemon passes times in. Stage rules:
+ * No I/O: the store loads and saves records through incident_record_text() (or
+ * incident_to_record()) and incident_from_record(); the daemon passes times in. Stage rules:
  *  - each stage is recorded once per incident (the first report wins);
  *  - stages may arrive in any order, but reported times must not decrease along the configured
  *    order (invalid_transition, naming both stages);
@@ -108,6 +108,16 @@ int incident_last_stage(const incident_t *inc, const config_t *cfg);
  * integer ms, plus every member of inc->extra. NULL on allocation failure.
  */
 json_t *incident_to_record(const incident_t *inc, const config_t *cfg);
+
+/*
+ * The storage record as compact JSON text, byte for byte what json_dumps(JSON_COMPACT) of
+ * incident_to_record() prints, written directly (the writer thread saves every changed
+ * incident, and building the json_t only to dump it cost most of that). Returns a malloc'd
+ * NUL-terminated text (caller frees), its length in *len_out; NULL on allocation failure, or
+ * when incident_to_record() fails too (provider, ref or a recorded stage's event_id missing,
+ * a string not valid UTF-8).
+ */
+char *incident_record_text(const incident_t *inc, const config_t *cfg, size_t *len_out);
 
 /*
  * Rebuilds an incident from a storage record. Members it does not know, and timeline entries

@@ -250,12 +250,14 @@ int ledger_incident_load(store_txn_t *txn, const config_t *cfg, uint64_t id, inc
 int ledger_incident_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
 {
 	unsigned char key[8];
-	json_t *record = incident_to_record(inc, cfg);
-	if (!record)
+	size_t len;
+	/* Written directly: the same text json_dumps() made of incident_to_record(), faster. */
+	char *text = incident_record_text(inc, cfg, &len);
+	if (!text)
 		return ENOMEM;
 	store_u64_encode(inc->id, key);
-	int rc = store_put_json(txn, STORE_INCIDENTS, key, sizeof key, record);
-	json_decref(record);
+	int rc = store_put(txn, STORE_INCIDENTS, key, sizeof key, text, len);
+	free(text);
 	return rc;
 }
 

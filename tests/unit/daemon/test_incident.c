@@ -1,16 +1,20 @@
 /*
- * Tests of daemon/incident.c: the stage rules, status, major flag, the storage record and the
- * JSON an operator sees in "get" and "list".
+ * Tests of daemon/incident.c: the stage rules, status, major flag, the storage record (and its
+ * direct encoding, checked byte for byte against jansson) and the JSON an operator sees in
+ * "get" and "list".
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "daemon/incident.h"
+#include "proto/ids.h"
 
 /* 2021-01-12T00:00:00Z in ms since the epoch; the tests work on that night. */
 #define NIGHT_MS INT64_C(1610409600000)
@@ -577,6 +581,332 @@ static void test_summary(void **state)
 	incident_destroy(&inc);
 }
 
+/* --- record text ------------------------------------------------------------------------- */
+
+/* Replaces the owned string *field with a copy of value (NULL clears it). */
+static void s_set_string(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? strdup(value) : NULL;
+	assert_true(!value || *field);
+}
+
+/*
+ * Asserts that incident_record_text() prints exactly what json_dumps(JSON_COMPACT) prints of
+ * incident_to_record(): the same members in jansson's order, the same escapes. Returns the
+ * text (caller frees).
+ */
+static char *s_assert_same_text(const incident_t *inc, const config_t *cfg)
+{
+	json_t *record = incident_to_record(inc, cfg);
+	assert_non_null(record);
+	char *expected = json_dumps(record, JSON_COMPACT);
+	assert_non_null(expected);
+	size_t len = 0;
+	char *text = incident_record_text(inc, cfg, &len);
+	assert_non_null(text);
+	if (strcmp(text, expected) != 0)
+		fail_msg("record text\n  %s\nis not what jansson prints\n  %s", text, expected);
+	assert_int_equal(len, strlen(expected));
+	assert_int_equal(len, strlen(text));
+	free(expected);
+	json_decref(record);
+	return text;
+}
+
+/* As s_assert_same_text(), and the text reads back into an incident that prints it again. */
+static void s_assert_record_text(const incident_t *inc, const config_t *cfg)
+{
+	char *text = s_assert_same_text(inc, cfg);
+	json_error_t jerr;
+	json_t *loaded = json_loads(text, 0, &jerr);
+	if (!loaded)
+		fail_msg("record text does not load: %s: %s", jerr.text, text);
+	incident_t *back = incident_from_record(loaded, cfg);
+	assert_non_null(back);
+	size_t len = 0;
+	char *again = incident_record_text(back, cfg, &len);
+	assert_non_null(again);
+	assert_string_equal(again, text);
+	assert_int_equal(len, strlen(text));
+	free(again);
+	incident_destroy(&back);
+	json_decref(loaded);
+	free(text);
+}
+
+/* Asserts that neither incident_to_record() nor incident_record_text() accepts inc. */
+static void s_assert_both_refuse(const incident_t *inc, const config_t *cfg)
+{
+	json_t *record = incident_to_record(inc, cfg);
+	if (record) {
+		char *dump = json_dumps(record, JSON_COMPACT);
+		json_decref(record);
+		/* json_pack() may accept what json_dumps() then refuses: either way no record. */
+		if (dump) {
+			free(dump);
+			fail_msg("jansson accepted the incident: the test case is wrong");
+		}
+	}
+	size_t len = 0;
+	char *text = incident_record_text(inc, cfg, &len);
+	if (text) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "record text written for an incident jansson refuses: %s",
+			 text);
+		free(text);
+		fail_msg("%s", msg);
+	}
+}
+
+static void test_record_text_minimal(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_event_t ev = s_event("E1", "detected");
+	ev.title = NULL;
+	incident_t *inc = incident_new(1, &ev);
+	assert_non_null(inc);
+	s_assert_record_text(inc, &cfg);
+
+	/* Nothing but the required members, an empty timeline. */
+	size_t len = 0;
+	char *text = incident_record_text(inc, &cfg, &len);
+	assert_non_null(text);
+	assert_string_equal(text, "{\"id\":1,\"provider\":\"csp-north\",\"ref\":\"R-1\",\"category\":2,"
+				  "\"major\":false,\"problem\":0,\"timeline\":[]}");
+	free(text);
+
+	/* One stage; an empty extra object changes nothing. */
+	wire_error_t err = { 0 };
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(0), &err), 0);
+	inc->extra = json_object();
+	assert_non_null(inc->extra);
+	s_assert_record_text(inc, &cfg);
+	incident_destroy(&inc);
+}
+
+static void test_record_text_strings_and_escapes(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	s_assert_record_text(inc, &cfg);
+
+	static const char *const titles[] = {
+		"say \"hi\"", "back\\slash", "a/b", "\x01\x02\x1f\x7f \b\f\n\r\t end",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "", "\"\\\"",
+	};
+	const size_t n = sizeof titles / sizeof titles[0];
+	for (size_t i = 0; i < n; i++) {
+		s_set_string(&inc->title, titles[i]);
+		s_set_string(&inc->service, titles[(i + 1) % n]);
+		s_set_string(&inc->description, titles[(i + 2) % n]);
+		s_set_string(&inc->ref, titles[(i + 3) % n]);
+		s_set_string(&inc->stages[DETECTED].event_id, titles[(i + 4) % n]);
+		inc->major = i % 2 == 0;
+		s_assert_record_text(inc, &cfg);
+	}
+
+	/* A 512-byte title mixing plain bytes, escapes and UTF-8 (a whole é at the end). */
+	char big[513];
+	for (size_t i = 0; i < 510; i++)
+		big[i] = "ab\"\\\n\x01 z"[i % 8];
+	memcpy(big + 510, "\xc3\xa9", 3);
+	assert_int_equal(strlen(big), 512);
+	s_set_string(&inc->title, big);
+	s_assert_record_text(inc, &cfg);
+
+	/* Only the required strings again, and no problem. */
+	s_set_string(&inc->title, NULL);
+	s_set_string(&inc->service, NULL);
+	s_set_string(&inc->description, NULL);
+	inc->problem = 0;
+	s_assert_record_text(inc, &cfg);
+	s_set_string(&inc->service, "DSP only");
+	s_assert_record_text(inc, &cfg);
+	incident_destroy(&inc);
+}
+
+static void test_record_text_stages_times_and_links(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	wire_event_t ev = s_event("E1", "closed");
+	incident_t *inc = incident_new(ID_MAX, &ev);
+	assert_non_null(inc);
+	/* Out of order and in every source; times unchecked, so negative and extreme ones too. */
+	static const struct { int stage; int64_t at, received; wire_source_t source; } rec[] = {
+		{ CLOSED, INT64_MAX, INT64_MAX, SOURCE_OPERATOR },
+		{ DETECTED, INT64_MIN, -1, SOURCE_MONITORING },
+		{ RESOLVED, 0, INT64_C(-1610409600000), SOURCE_USER },
+		{ NOTIFIED, AT(10), AT(11), SOURCE_PROVIDER },
+		{ MAJOR_DECLARED, -1, 0, SOURCE_OPERATOR },
+	};
+	for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "E%zu", i + 1);
+		ev = s_event(id, s_default_order[rec[i].stage]);
+		ev.source = rec[i].source;
+		assert_int_equal(incident_apply_event(inc, &cfg, rec[i].stage, &ev, rec[i].at,
+						      rec[i].received), 0);
+		s_assert_record_text(inc, &cfg);
+	}
+	assert_true(inc->major);
+
+	inc->problem = ID_MAX;
+	s_assert_record_text(inc, &cfg);
+	incident_note_first_link(inc, INT64_MIN + 1);
+	s_assert_record_text(inc, &cfg);
+	inc->first_link = 0;
+	s_assert_record_text(inc, &cfg);
+	inc->first_link = AT(70);
+	inc->major = false;
+	s_assert_record_text(inc, &cfg);
+	incident_destroy(&inc);
+}
+
+static void test_record_text_extra_members(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_full_incident(&cfg);
+	json_decref(inc->extra);
+	/* Unknown members in their order, one with a key that needs escapes. */
+	inc->extra = json_loads("{\"breaches\":[1,2],\"zeta\":{\"b\":[true,null,{\"c\":\"x\\\"y\"}],"
+				"\"a\":-3,\"r\":1.5,\"e\":{},\"l\":[]},\"k\\\"ey\\n\":\"caf\\u00e9\","
+				"\"alpha\":\"\\u0001\"}",
+				0, NULL);
+	assert_non_null(inc->extra);
+	s_assert_record_text(inc, &cfg);
+	inc->first_link = AT(80);
+	s_assert_record_text(inc, &cfg);
+
+	/* Extra members the record already has are not written twice: the record's value wins. */
+	assert_int_equal(json_object_set_new(inc->extra, "id", json_string("INC1")), 0);
+	assert_int_equal(json_object_set_new(inc->extra, "timeline", json_array()), 0);
+	assert_int_equal(json_object_set_new(inc->extra, "title", json_string("old")), 0);
+	assert_int_equal(json_object_set_new(inc->extra, "problem_linked_at", json_integer(5)), 0);
+	assert_int_equal(json_object_set_new(inc->extra, "last", json_true()), 0);
+	char *text = s_assert_same_text(inc, &cfg);
+	assert_null(strstr(text, "INC1"));
+	assert_null(strstr(text, "\"old\""));
+	assert_non_null(strstr(text, "\"last\":true}"));
+	free(text);
+
+	/* Unless the record lacks it: then extra's is written where extra puts it. */
+	s_set_string(&inc->title, NULL);
+	inc->first_link = INT64_MIN;
+	text = s_assert_same_text(inc, &cfg);
+	assert_non_null(strstr(text, "\"title\":\"old\",\"problem_linked_at\":5,\"last\":true}"));
+	free(text);
+
+	/* An orphan_timeline member that is no array adds no entry and is not written. */
+	assert_int_equal(json_object_set_new(inc->extra, "orphan_timeline", json_string("?")), 0);
+	text = s_assert_same_text(inc, &cfg);
+	assert_null(strstr(text, "orphan_timeline"));
+	free(text);
+	incident_destroy(&inc);
+}
+
+/* The default order without "acknowledged" and "workaround", as after an operator's edit. */
+static config_t s_config_without_two(void)
+{
+	config_t full = s_config(), small = full;
+	int n = 0;
+	for (int i = 0; i < N_STAGES; i++)
+		if (i != WORKAROUND && i != ACKNOWLEDGED)
+			small.stages[n++] = full.stages[i];
+	small.n_stages = (size_t)n;
+	for (int i = n; i < N_STAGES; i++)
+		small.stages[i] = NULL;
+	small.resolved_stage = n - 2;
+	small.closed_stage = n - 1;
+	small.major_stage = 2; /* detected, notified, major_declared, ... */
+	return small;
+}
+
+static void test_record_text_orphan_timeline(void **state)
+{
+	(void)state;
+	config_t full = s_config(), small = s_config_without_two();
+	incident_t *inc = s_full_incident(&full);
+	wire_event_t ev = s_event("E4", "acknowledged");
+	ev.source = SOURCE_OPERATOR;
+	wire_error_t err = { 0 };
+	assert_int_equal(s_push(inc, &full, ACKNOWLEDGED, &ev, AT(45), &err), 0);
+	json_t *record = incident_to_record(inc, &full);
+	assert_non_null(record);
+	incident_t *loaded = incident_from_record(record, &small);
+	assert_non_null(loaded);
+	assert_non_null(json_object_get(loaded->extra, "orphan_timeline"));
+	assert_int_equal(json_array_size(json_object_get(loaded->extra, "orphan_timeline")), 2);
+	s_assert_record_text(loaded, &small);
+
+	/* Orphans after the recorded stages, extra members after the timeline. */
+	loaded->first_link = AT(90);
+	assert_int_equal(json_object_set_new(loaded->extra, "later", json_integer(1)), 0);
+	s_assert_record_text(loaded, &small);
+
+	/* Only orphans: the timeline starts with one. */
+	for (int i = 0; i < N_STAGES; i++)
+		loaded->stages[i].recorded = false;
+	s_assert_record_text(loaded, &small);
+
+	/* Under the full order again the orphans are stages once more. */
+	char *text = s_assert_same_text(loaded, &small);
+	json_t *again = json_loads(text, 0, NULL);
+	assert_non_null(again);
+	incident_t *restored = incident_from_record(again, &full);
+	assert_non_null(restored);
+	assert_true(restored->stages[WORKAROUND].recorded);
+	assert_true(restored->stages[ACKNOWLEDGED].recorded);
+	s_assert_record_text(restored, &full);
+
+	incident_destroy(&restored);
+	json_decref(again);
+	free(text);
+	incident_destroy(&loaded);
+	json_decref(record);
+	incident_destroy(&inc);
+}
+
+static void test_record_text_refuses_what_jansson_refuses(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	/* Truncated, stray continuation, overlong, surrogate, past U+10FFFF, bad lead bytes. */
+	static const char *const bad[] = {
+		"\xc3", "a\xc3(", "\x80", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80",
+		"\xed\xbf\xbf", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+		"\xe2\x82", "\xf0\x9f\x98",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		incident_t *inc = s_full_incident(&cfg);
+		char **fields[] = { &inc->title, &inc->service, &inc->description, &inc->provider,
+				    &inc->ref, &inc->stages[NOTIFIED].event_id };
+		s_set_string(fields[i % 6], bad[i]);
+		s_assert_both_refuse(inc, &cfg);
+		incident_destroy(&inc);
+	}
+	/* The edges that are valid: U+007F, U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+10FFFF. */
+	incident_t *inc = s_full_incident(&cfg);
+	s_set_string(&inc->title, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"
+				  "\xf4\x8f\xbf\xbf");
+	s_assert_record_text(inc, &cfg);
+
+	/* A recorded stage without an event id, an unknown source, no provider. */
+	s_set_string(&inc->stages[DETECTED].event_id, NULL);
+	s_assert_both_refuse(inc, &cfg);
+	s_set_string(&inc->stages[DETECTED].event_id, "E1");
+	inc->stages[NOTIFIED].source = (wire_source_t)9;
+	s_assert_both_refuse(inc, &cfg);
+	inc->stages[NOTIFIED].source = SOURCE_USER;
+	s_set_string(&inc->provider, NULL);
+	s_assert_both_refuse(inc, &cfg);
+	incident_destroy(&inc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +926,12 @@ int main(void)
 		cmocka_unit_test(test_wire_view),
 		cmocka_unit_test(test_wire_view_of_empty_incident),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_record_text_minimal),
+		cmocka_unit_test(test_record_text_strings_and_escapes),
+		cmocka_unit_test(test_record_text_stages_times_and_links),
+		cmocka_unit_test(test_record_text_extra_members),
+		cmocka_unit_test(test_record_text_orphan_timeline),
+		cmocka_unit_test(test_record_text_refuses_what_jansson_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
