@@ -41,8 +41,8 @@ static int64_t s_last_day(void)
 	return rfc3339_days_from_civil(10000, 1, 1);
 }
 
-/* The local civil date of t (ms since the epoch, UTC), as days since 1970-01-01. */
-static int64_t s_local_day(int64_t t)
+/* The local civil date of t by the C library (localtime_r, slow: it reads TZ every time). */
+static int64_t s_local_day_slow(int64_t t)
 {
 	time_t secs = (time_t)s_floor_div(t, 1000);
 	struct tm tm;
@@ -57,7 +57,7 @@ static int64_t s_local_day(int64_t t)
  * day. mktime() with tm_isdst = -1 picks the offset in force at that local time; a time that
  * does not exist (in the hour skipped when clocks go forward) comes out shifted by that hour.
  */
-static int64_t s_local_to_utc(int64_t day, int minute)
+static int64_t s_local_to_utc_slow(int64_t day, int minute)
 {
 	int64_t year;
 	unsigned month, mday;
@@ -72,6 +72,61 @@ static int64_t s_local_to_utc(int64_t day, int minute)
 	};
 	time_t secs = mktime(&tm);
 	return (int64_t)secs * 1000;
+}
+
+/*
+ * Conversions are memoised: every event that starts a working-time clock converts the same
+ * few local dates, and mktime() and localtime_r() cost microseconds each. The memo is per
+ * thread (the writer and the readers compute deadlines) and is dropped when
+ * sla_calendar_init() changes the zone (s_zone_generation).
+ */
+#define LOCAL_MEMO_SIZE 256
+
+typedef struct {
+	unsigned generation; /* 0: empty */
+	int minute;
+	int64_t day;
+	int64_t utc;
+} local_memo_t;
+
+static _Atomic unsigned s_zone_generation = 1;
+static _Thread_local local_memo_t s_memo[LOCAL_MEMO_SIZE];
+
+/* s_local_to_utc_slow(day, minute), memoised. */
+static int64_t s_local_to_utc(int64_t day, int minute)
+{
+	unsigned generation = s_zone_generation;
+	local_memo_t *m = &s_memo[((uint64_t)day * 1441u + (unsigned)minute) % LOCAL_MEMO_SIZE];
+	if (m->generation != generation || m->day != day || m->minute != minute)
+		*m = (local_memo_t){ generation, minute, day, s_local_to_utc_slow(day, minute) };
+	return m->utc;
+}
+
+/*
+ * The local midnight that starts day, and the length of that local day; a day of exactly 24
+ * hours has no clock change in it.
+ */
+static int64_t s_day_start(int64_t day, int64_t *length)
+{
+	int64_t start = s_local_to_utc(day, 0);
+	*length = s_local_to_utc(day + 1, 0) - start;
+	return start;
+}
+
+/*
+ * The local civil date of t (ms since the epoch, UTC), as days since 1970-01-01: the day whose
+ * local midnights enclose t. Days with a clock change, and times out of reach, ask the C
+ * library.
+ */
+static int64_t s_local_day(int64_t t)
+{
+	int64_t guess = s_floor_div(t, MS_PER_DAY), length;
+	for (int64_t day = guess - 1; day <= guess + 1; day++) {
+		int64_t start = s_day_start(day, &length);
+		if (length == MS_PER_DAY && start <= t && t < start + length)
+			return day;
+	}
+	return s_local_day_slow(t);
 }
 
 static int s_compare_day(const void *key, const void *elem)
@@ -139,6 +194,7 @@ int sla_calendar_init(const config_calendar_t *cal)
 	if (setenv("TZ", name, 1) != 0)
 		return -1;
 	tzset();
+	s_zone_generation++;
 	return 0;
 }
 
@@ -188,18 +244,23 @@ int64_t sla_add_working_days(const config_calendar_t *cal, int64_t t, int64_t n)
 	int64_t s = sla_next_working(cal, t);
 	if (s == SLA_NEVER || n <= 0)
 		return s;
-	time_t secs = (time_t)s_floor_div(s, 1000);
-	struct tm tm;
-	if (localtime_r(&secs, &tm) == NULL)
-		return SLA_NEVER;
-	int64_t day = s_local_day(s);
+	int64_t day = s_local_day(s), length;
+	/* The local time of day of s: from its midnight, unless a clock change lies between. */
+	int64_t of_day = s - s_day_start(day, &length);
+	if (length != MS_PER_DAY) {
+		time_t secs = (time_t)s_floor_div(s, 1000);
+		struct tm tm;
+		if (localtime_r(&secs, &tm) == NULL)
+			return SLA_NEVER;
+		of_day = ((int64_t)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000 +
+			 (s - (int64_t)secs * 1000);
+	}
 	for (int64_t i = 0; i < n; i++) {
 		day = s_next_working_day(cal, day);
 		if (day == SLA_NEVER)
 			return SLA_NEVER;
 	}
-	int64_t due = s_local_to_utc(day, tm.tm_hour * 60 + tm.tm_min) +
-		      (int64_t)tm.tm_sec * 1000 + (s - (int64_t)secs * 1000);
+	int64_t due = s_local_to_utc(day, (int)(of_day / 60000)) + of_day % 60000;
 	int64_t start = s_window_start(cal, day), end = s_window_end(cal, day);
 	return due < start ? start : due > end ? end : due;
 }
