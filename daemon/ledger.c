@@ -15,6 +15,7 @@
 #include "daemon/problem.h"
 #include "daemon/report.h"
 #include "proto/ids.h"
+#include "proto/jsonw.h"
 
 /* provider NUL ref (or event_id): the keys of refs and dedup. */
 #define PAIR_KEY_MAX (WIRE_PROVIDER_MAX + 1 + WIRE_EVENT_ID_MAX + WIRE_REF_MAX)
@@ -54,6 +55,7 @@ void ledger_result_init(ledger_result_t *res)
 void ledger_result_clear(ledger_result_t *res)
 {
 	json_decref(res->fields);
+	json_decref(res->event.breaches);
 	ledger_pubs_free(res->pubs);
 	free(res->arm);
 	ledger_result_init(res);
@@ -304,20 +306,48 @@ static void s_set_str(json_t *obj, const char *key, const char *value)
 }
 
 /* The event reply: {"incident", "duplicate", "status", "breaches"}. Takes breaches. */
-static json_t *s_event_reply(const incident_t *inc, const config_t *cfg, bool duplicate,
-			     json_t *breaches)
+static void s_event_reply(ledger_result_t *res, const incident_t *inc, const config_t *cfg,
+			  bool duplicate, json_t *breaches)
 {
-	char id[ID_BUFSZ];
-	json_t *fields = json_object();
-	if (!fields) {
+	json_decref(res->event.breaches);
+	res->event = (ledger_event_reply_t){
+		.set = true,
+		.duplicate = duplicate,
+		.incident = inc->id,
+		.status = incident_status(inc, cfg),
+		.breaches = breaches && json_array_size(breaches) > 0 ? breaches : NULL,
+	};
+	if (breaches && !res->event.breaches)
 		json_decref(breaches);
-		return NULL;
+}
+
+char *ledger_event_reply_text(const ledger_event_reply_t *reply, const char *id_text,
+			      size_t id_len, const json_t *id, size_t *len_out)
+{
+	char inc[ID_BUFSZ];
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"ok\":true");
+	if (id_text || id) {
+		jsonw_lit(&w, ",\"id\":");
+		if (id_text)
+			jsonw_raw(&w, id_text, id_len);
+		else
+			jsonw_json(&w, id);
 	}
-	s_set_str(fields, "incident", id_format(ID_INCIDENT, inc->id, id));
-	json_object_set_new_nocheck(fields, "duplicate", json_boolean(duplicate));
-	s_set_str(fields, "status", incident_status_name(incident_status(inc, cfg)));
-	json_object_set_new_nocheck(fields, "breaches", breaches ? breaches : json_array());
-	return fields;
+	jsonw_lit(&w, ",\"incident\":\"");
+	jsonw_lit(&w, id_format(ID_INCIDENT, reply->incident, inc));
+	jsonw_lit(&w, "\",\"duplicate\":");
+	jsonw_bool(&w, reply->duplicate);
+	jsonw_lit(&w, ",\"status\":\"");
+	jsonw_lit(&w, incident_status_name(reply->status));
+	jsonw_lit(&w, "\",\"breaches\":");
+	if (reply->breaches)
+		jsonw_json(&w, reply->breaches);
+	else
+		jsonw_lit(&w, "[]");
+	jsonw_lit(&w, "}");
+	return jsonw_finish(&w, len_out);
 }
 
 /* The breaches an event revealed, as the wire shows them now (the log keeps their ids). */
@@ -343,8 +373,8 @@ static json_t *s_breaches_by_id(store_txn_t *txn, const incident_t *inc, const j
  * the original and its incident.
  */
 static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val *dedup,
-			  const json_t *req, const wire_event_t *ev, int64_t now_ms,
-			  ledger_result_t *res)
+			  const json_t *req, const char *raw, size_t raw_len, const wire_event_t *ev,
+			  int64_t now_ms, ledger_result_t *res)
 {
 	const config_t *cfg = batch->cfg;
 	if (dedup->mv_size != 16)
@@ -353,7 +383,10 @@ static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val
 	int rc = store_get_json(txn, STORE_LOG, dedup->mv_data, 8, &original);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ? ledger_internal(res, "event log", rc) : rc;
-	json_t *content = wire_event_content(req);
+	/* A scanned request has no json_t; a retry is rare enough to parse it now. */
+	json_t *parsed = req ? NULL : json_loadb(raw, raw_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *content = wire_event_content(req ? req : parsed);
+	json_decref(parsed);
 	json_t *was = wire_event_content(json_object_get(original, "request"));
 	bool same = content && was && json_equal(was, content);
 	json_decref(content);
@@ -370,7 +403,7 @@ static int s_event_repeat(ledger_batch_t *batch, store_txn_t *txn, const MDB_val
 				   &inc);
 	if (rc == 0) {
 		json_t *breaches = s_breaches_by_id(txn, inc, json_object_get(original, "breaches"), now_ms);
-		res->fields = s_event_reply(inc, cfg, true, breaches);
+		s_event_reply(res, inc, cfg, true, breaches);
 	}
 	json_decref(original);
 	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED)
@@ -454,17 +487,6 @@ static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_resul
 	return rc;
 }
 
-/* The ids of the breaches in a reply's list. */
-static json_t *s_breach_ids(const json_t *breaches)
-{
-	json_t *ids = json_array();
-	size_t i;
-	json_t *b;
-	json_array_foreach(breaches, i, b)
-		json_array_append(ids, json_object_get(b, "breach"));
-	return ids;
-}
-
 int ledger_log_append(ledger_batch_t *batch, store_txn_t *txn, const char *kind,
 		      int64_t received_ms, const char *members, const char *raw, size_t raw_len,
 		      uint64_t *seq_out)
@@ -473,28 +495,47 @@ int ledger_log_append(ledger_batch_t *batch, store_txn_t *txn, const char *kind,
 	int rc = ledger_next(batch, txn, LEDGER_LOG_SEQ, &seq);
 	if (rc != 0)
 		return rc;
-	char head[128];
-	int head_len = snprintf(head, sizeof head, "{\"kind\":\"%s\",\"received_at\":%lld,", kind,
-				(long long)received_ms);
-	static const char request[] = "\"request\":";
-	size_t members_len = strlen(members);
-	size_t len = (size_t)head_len + members_len + 1 + sizeof request - 1 + raw_len + 1;
-	char *record = malloc(len);
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"kind\":\"");
+	jsonw_lit(&w, kind);
+	jsonw_lit(&w, "\",\"received_at\":");
+	jsonw_i64(&w, received_ms);
+	jsonw_lit(&w, ",");
+	jsonw_lit(&w, members);
+	jsonw_lit(&w, ",\"request\":");
+	jsonw_raw(&w, raw, raw_len);
+	jsonw_lit(&w, "}");
+	size_t len;
+	char *record = jsonw_finish(&w, &len);
 	if (!record)
 		return ENOMEM;
-	char *p = mempcpy(record, head, (size_t)head_len);
-	p = mempcpy(p, members, members_len);
-	*p++ = ',';
-	p = mempcpy(p, request, sizeof request - 1);
-	p = mempcpy(p, raw, raw_len);
-	*p = '}';
 	unsigned char key[8];
 	store_u64_encode(seq, key);
-	rc = store_put(txn, STORE_LOG, key, sizeof key, record, len);
+	rc = store_append(txn, STORE_LOG, key, sizeof key, record, len);
 	free(record);
 	if (rc == 0 && seq_out)
 		*seq_out = seq;
 	return rc;
+}
+
+/* The log members of an accepted event: "incident":N,"breaches":[ids of breaches]. */
+static char *s_event_members(uint64_t incident, const json_t *breaches)
+{
+	jsonw_t w;
+	size_t i;
+	json_t *b;
+	jsonw_init(&w);
+	jsonw_lit(&w, "\"incident\":");
+	jsonw_i64(&w, (int64_t)incident);
+	jsonw_lit(&w, ",\"breaches\":[");
+	json_array_foreach(breaches, i, b) {
+		if (i > 0)
+			jsonw_lit(&w, ",");
+		jsonw_json(&w, json_object_get(b, "breach"));
+	}
+	jsonw_lit(&w, "]");
+	return jsonw_finish(&w, NULL);
 }
 
 /* Appends the accepted event to the log and the dedup index. */
@@ -502,27 +543,12 @@ static int s_event_log(ledger_batch_t *batch, store_txn_t *txn, const wire_event
 		       const char *raw, size_t raw_len,
 		       uint64_t incident, int64_t received_ms, const json_t *breaches)
 {
-	json_t *ids = s_breach_ids(breaches);
-	char *ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
-	json_decref(ids);
-	if (!ids_text)
+	char *members = s_event_members(incident, breaches);
+	if (!members)
 		return ENOMEM;
-	char members[64 + 16 * 32];
-	char *heap = NULL;
-	const char *m = members;
-	if (snprintf(members, sizeof members, "\"incident\":%llu,\"breaches\":%s",
-		     (unsigned long long)incident, ids_text) >= (int)sizeof members) {
-		if (asprintf(&heap, "\"incident\":%llu,\"breaches\":%s", (unsigned long long)incident,
-			     ids_text) < 0) {
-			free(ids_text);
-			return ENOMEM;
-		}
-		m = heap;
-	}
-	free(ids_text);
 	uint64_t seq;
-	int rc = ledger_log_append(batch, txn, "event", received_ms, m, raw, raw_len, &seq);
-	free(heap);
+	int rc = ledger_log_append(batch, txn, "event", received_ms, members, raw, raw_len, &seq);
+	free(members);
 	unsigned char dedup[16];
 	pair_key_t dk;
 	s_pair_key(&dk, ev->provider, ev->event_id);
@@ -581,7 +607,7 @@ static int s_event_commit(ledger_batch_t *batch, store_txn_t *txn, const char *r
 	if (rc == 0)
 		rc = s_event_store(txn, cfg, ev, inc, opened, was_status, was_opened);
 	if (rc == 0) {
-		res->fields = s_event_reply(inc, cfg, false, breaches);
+		s_event_reply(res, inc, cfg, false, breaches);
 		breaches = NULL;
 	}
 	json_decref(breaches);
@@ -589,12 +615,15 @@ static int s_event_commit(ledger_batch_t *batch, store_txn_t *txn, const char *r
 }
 
 /* op "event": one escalation stage of an incident. */
-static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
-		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
+int ledger_event(ledger_batch_t *batch, store_txn_t *txn, const wire_event_t *scanned,
+		 const json_t *req, const char *raw, size_t raw_len, int64_t received_ms,
+		 ledger_result_t *res)
 {
 	const config_t *cfg = batch->cfg;
 	wire_event_t ev;
-	if (wire_event_decode(req, &ev, &res->err) < 0)
+	if (scanned)
+		ev = *scanned;
+	else if (wire_event_decode(req, &ev, &res->err) < 0)
 		return s_refuse(res);
 	int stage = config_stage_index(cfg, ev.stage);
 	if (stage < 0) {
@@ -606,7 +635,7 @@ static int s_event(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, c
 	s_pair_key(&dk, ev.provider, ev.event_id);
 	int rc = store_get(txn, STORE_DEDUP, dk.bytes, dk.len, &dedup);
 	if (rc == 0)
-		return s_event_repeat(batch, txn, &dedup, req, &ev, received_ms, res);
+		return s_event_repeat(batch, txn, &dedup, req, raw, raw_len, &ev, received_ms, res);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 
@@ -656,7 +685,7 @@ int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, con
 		 const char *raw, size_t raw_len, int64_t received_ms, ledger_result_t *res)
 {
 	if (strcmp(op, "event") == 0)
-		return s_event(batch, txn, req, raw, raw_len, received_ms, res);
+		return ledger_event(batch, txn, NULL, req, raw, raw_len, received_ms, res);
 	if (strcmp(op, "problem.create") == 0)
 		return problem_create(batch, txn, req, raw, raw_len, received_ms, res);
 	if (strcmp(op, "problem.update") == 0)

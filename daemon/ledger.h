@@ -34,9 +34,22 @@ typedef struct ledger_pub {
 void ledger_pubs_free(ledger_pub_t *pubs);
 
 /* The outcome of one operation: reply fields, or an error for the peer. */
+/*
+ * The reply to an event, kept as values: the loop thread writes its text with
+ * ledger_event_reply_text(), without building a json_t on either thread.
+ */
 typedef struct {
-	json_t *fields;       /* owned; NULL when failed */
-	wire_error_t err;     /* set when fields is NULL */
+	bool set;             /* the event was accepted (or was a duplicate of an accepted one) */
+	bool duplicate;
+	uint64_t incident;
+	incident_status_t status;
+	json_t *breaches;     /* owned: the breaches it revealed; NULL when none */
+} ledger_event_reply_t;
+
+typedef struct {
+	json_t *fields;       /* owned; NULL when failed or when event is set */
+	ledger_event_reply_t event; /* the reply of an accepted event */
+	wire_error_t err;     /* set when neither fields nor event is */
 	ledger_pub_t *pubs;   /* owned list, in publish order; only after a commit */
 	ledger_pub_t **pubs_tail;
 	deadline_t *arm;      /* owned: deadlines to arm once committed */
@@ -106,14 +119,33 @@ void ledger_batch_touch(ledger_batch_t *batch, const incident_t *inc);
 bool ledger_op_writes(const char *op);
 
 /*
- * Applies one state-changing request (op "event") received at received_ms, inside the write
- * transaction txn. raw is the request frame as received (raw_len bytes), kept in the event
- * log. Returns 0 with res->fields set, 0 with res->err set when the request is refused
- * (nothing written), or a positive LMDB error after which the batch must be aborted (and may
- * be retried: MDB_MAP_FULL).
+ * Applies one state-changing request (ops "event" and "problem.*") received at received_ms,
+ * inside the write transaction txn. raw is the request frame as received (raw_len bytes),
+ * kept in the event log. Returns 0 with res->fields (or res->event) set, 0 with res->err set
+ * when the request is refused (nothing written), or a positive LMDB error after which the
+ * batch must be aborted (and may be retried: MDB_MAP_FULL).
  */
 int ledger_write(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *op,
 		 const char *raw, size_t raw_len, int64_t received_ms, ledger_result_t *res);
+
+/*
+ * Applies one "event" request as ledger_write() does, from its decoded fields ev (from
+ * wire_event_scan() on the loop thread), or, when ev is NULL, by decoding req. req may be
+ * NULL when ev is not: it is then parsed from raw only if the event turns out to be a retry,
+ * whose content must be compared.
+ */
+int ledger_event(ledger_batch_t *batch, store_txn_t *txn, const wire_event_t *ev,
+		 const json_t *req, const char *raw, size_t raw_len, int64_t received_ms,
+		 ledger_result_t *res);
+
+/*
+ * The reply frame {"ok":true,"id":ID,"incident","duplicate","status","breaches"} of an
+ * accepted event. The id is id_text (id_len bytes of JSON, as the request carried it) when
+ * not NULL, else the value id when not NULL, else left out. Returns a malloc'd text and its
+ * length in *len_out; NULL on allocation failure.
+ */
+char *ledger_event_reply_text(const ledger_event_reply_t *reply, const char *id_text,
+			      size_t id_len, const json_t *id, size_t *len_out);
 
 /*
  * True when a message on topic would reach anyone: a subscriber, or a hook whose topics

@@ -23,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/writer.h"
 #include "proto/wire.h"
+#include "proto/wire_scan.h"
 
 /* Messages handled per wakeup before the loop gets a turn (an idle handle resumes). */
 #define DRAIN_MAX 256
@@ -292,9 +293,9 @@ static bool s_wanted(const server_t *s, const char *topic)
 	return false;
 }
 
+/* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
 static void s_publish(server_t *s, const ledger_pub_t *pubs)
 {
-	s_pub_drain(s);
 	for (const ledger_pub_t *p = pubs; p; p = p->next) {
 		if (!s_wanted(s, p->topic))
 			continue;
@@ -340,20 +341,38 @@ static void s_on_deadline(uv_timer_t *timer)
 	s_deadlines_arm(s);
 }
 
+/* The reply frame of a committed request; its length in *len. */
+static char *s_job_reply(writer_job_t *job, size_t *len)
+{
+	const json_t *id = job->request ? json_object_get(job->request, "id") : NULL;
+	if (job->event.set)
+		return ledger_event_reply_text(&job->event, job->id_text, job->id_len, id, len);
+	if (job->fields) {
+		char *reply = wire_reply_ok(job->fields, id, len);
+		job->fields = NULL; /* stolen by wire_reply_ok */
+		return reply;
+	}
+	/* A refused scanned event: its id is text; refusals are rare enough to parse it. */
+	json_t *parsed = job->id_text ? json_loadb(job->id_text, job->id_len, JSON_DECODE_ANY, NULL)
+				      : NULL;
+	char *reply = wire_reply_error(&job->err, parsed ? parsed : id, len);
+	json_decref(parsed);
+	return reply;
+}
+
 /* Writer callback: the committed jobs, replied to and published in commit order. */
 static void s_on_committed(writer_job_t *jobs, void *arg)
 {
 	server_t *s = arg;
-	size_t armed = 0;
+	size_t armed = 0, len;
+	/* Subscriptions that came meanwhile count for this batch's messages. */
+	s_pub_drain(s);
 	while (jobs) {
 		writer_job_t *job = jobs;
 		jobs = job->next;
-		if (job->request) {
-			size_t len;
-			const json_t *id = json_object_get(job->request, "id");
-			char *reply = job->fields ? wire_reply_ok(job->fields, id, &len)
-						  : wire_reply_error(&job->err, id, &len);
-			job->fields = NULL; /* stolen by wire_reply_ok */
+		if (job->request || job->scanned) {
+			/* len is set by s_job_reply(): not in the same call's arguments. */
+			char *reply = s_job_reply(job, &len);
 			s_reply(s, job->peer, reply, len);
 		}
 		job->peer = NULL;
@@ -447,6 +466,29 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const cha
 }
 
 /*
+ * The fast path of the common request, an event: wire_event_scan() decodes it without
+ * building a json_t, into a job holding the raw frame and the decoded strings. Returns false
+ * (having taken nothing) when the frame is anything else, which then takes the general path.
+ */
+static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, size_t len,
+			     int64_t received_ms)
+{
+	writer_job_t *job = malloc(sizeof *job + 2 * len + WIRE_SCAN_SLACK);
+	if (!job)
+		return false;
+	*job = (writer_job_t){ .scanned = true, .raw = (char *)(job + 1), .raw_len = len,
+			       .received_ms = received_ms, .peer = env };
+	memcpy(job->raw, body, len);
+	if (wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
+			    &job->id_len) != 1) {
+		free(job);
+		return false;
+	}
+	writer_submit(s->writer, job);
+	return true;
+}
+
+/*
  * Handles one request body from env: decodes it, answers reads and queues writes for the
  * writer. Takes env.
  */
@@ -456,6 +498,8 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 	wire_error_t err;
 	json_t *req = NULL, *id = NULL;
 	const char *op;
+	if (!s->stopping && s_submit_scanned(s, env, body, len, received_ms))
+		return;
 	if (wire_request_decode(body, len, &req, &op, &id, &err) < 0) {
 		s_reply_error(s, env, &err, id);
 		json_decref(id);
@@ -465,16 +509,15 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
 	} else if (ledger_op_writes(op)) {
-		writer_job_t *job = calloc(1, sizeof *job);
-		char *raw = job ? malloc(len) : NULL;
-		if (raw) {
-			memcpy(raw, body, len);
-			*job = (writer_job_t){ .request = req, .op = op, .raw = raw, .raw_len = len,
-					       .received_ms = received_ms, .peer = env };
+		/* The raw frame lives in the job's own allocation, after the job. */
+		writer_job_t *job = malloc(sizeof *job + len);
+		if (job) {
+			*job = (writer_job_t){ .request = req, .op = op, .raw = (char *)(job + 1),
+					       .raw_len = len, .received_ms = received_ms, .peer = env };
+			memcpy(job->raw, body, len);
 			writer_submit(s->writer, job);
 			return;
 		}
-		free(job);
 		free(env);
 	} else {
 		s_read_dispatch(s, env, req, op);

@@ -233,6 +233,14 @@ int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
 }
 
+int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		 const void *val, size_t val_len)
+{
+	MDB_val k = { key_len, (void *)key };
+	MDB_val v = { val_len, (void *)val };
+	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, MDB_APPEND);
+}
+
 int store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_len)
 {
 	MDB_val k = { key_len, (void *)key };

@@ -106,6 +106,12 @@ int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, 
 int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 	      const void *val, size_t val_len);
 int store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_len);
+/*
+ * Puts a record whose key sorts after every key in db (the event log's sequence numbers):
+ * LMDB then skips the search from the root. MDB_KEYEXIST when the key does not sort last.
+ */
+int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		 const void *val, size_t val_len);
 
 /* The number of entries in db. */
 size_t store_count(store_txn_t *txn, store_db_t db);

@@ -18,6 +18,12 @@ struct writer {
 	alerts_t *alerts;
 	const atomic_bool *listening;
 	incident_cache_t *cache; /* the writer thread's decoded incidents */
+	/*
+	 * One result per job of a batch, allocated once: a fresh ~1 MB array per batch would come
+	 * as new zero pages whose first writes fault, each fault flushing the TLB of the core the
+	 * loop thread runs on.
+	 */
+	ledger_result_t *results;
 	writer_done_cb done;
 	void *done_arg;
 
@@ -37,8 +43,10 @@ void writer_job_free(writer_job_t *job)
 	if (!job)
 		return;
 	json_decref(job->request);
-	free(job->raw);
+	if (job->raw != (char *)(job + 1))
+		free(job->raw);
 	json_decref(job->fields);
+	json_decref(job->event.breaches);
 	ledger_pubs_free(job->pubs);
 	free(job->arm);
 	free(job);
@@ -83,7 +91,10 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
 		ledger_result_init(&results[i]);
-		if (job->request)
+		if (job->scanned)
+			rc = ledger_event(&lb, &txn, &job->ev, NULL, job->raw, job->raw_len,
+					  job->received_ms, &results[i]);
+		else if (job->request)
 			rc = ledger_write(&lb, &txn, job->request, job->op, job->raw, job->raw_len,
 					  job->received_ms, &results[i]);
 		else
@@ -112,11 +123,13 @@ static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
 			wire_error_set(&job->err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
 		} else {
 			job->fields = res->fields;
+			job->event = res->event;
 			job->err = res->err;
 			job->pubs = res->pubs;
 			job->arm = res->arm;
 			job->n_arm = res->n_arm;
 			res->fields = NULL;
+			res->event.breaches = NULL;
 			res->pubs = NULL;
 			res->arm = NULL;
 		}
@@ -130,13 +143,12 @@ static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
  */
 static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 {
-	ledger_result_t *results = calloc(n, sizeof *results);
-	int rc = results ? 0 : ENOMEM, alerts_queued = 0;
+	ledger_result_t *results = w->results;
+	int rc, alerts_queued = 0;
 	for (;;) {
-		for (size_t i = 0; results && i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			ledger_result_clear(&results[i]);
-		if (results)
-			rc = s_apply(w, batch, results, &alerts_queued);
+		rc = s_apply(w, batch, results, &alerts_queued);
 		if (rc != MDB_MAP_FULL)
 			break;
 		if ((rc = store_grow(w->store)) != 0)
@@ -146,10 +158,7 @@ static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
 	else if (alerts_queued > 0 && w->alerts)
 		alerts_wake(w->alerts);
-	if (results) {
-		s_finish_jobs(batch, results, rc);
-		free(results);
-	}
+	s_finish_jobs(batch, results, rc);
 }
 
 /* Hands the committed batch to the loop thread. */
@@ -200,6 +209,7 @@ static void s_on_close(uv_handle_t *handle)
 {
 	writer_t *w = handle->data;
 	incident_cache_destroy(&w->cache);
+	free(w->results);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
@@ -221,13 +231,20 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	w->queue_tail = &w->queue;
 	w->finished_tail = &w->finished;
 	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
-	if (!w->cache) {
+	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
+	if (!w->cache || !w->results) {
+		incident_cache_destroy(&w->cache);
+		free(w->results);
 		free(w);
 		return NULL;
 	}
+	for (size_t i = 0; i < WRITER_BATCH_MAX; i++)
+		ledger_result_init(&w->results[i]);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (uv_async_init(loop, &w->async, s_on_async) != 0) {
+		incident_cache_destroy(&w->cache);
+		free(w->results);
 		free(w);
 		return NULL;
 	}

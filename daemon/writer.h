@@ -29,22 +29,28 @@
 #define WRITER_CACHE_MAX 16384
 
 /*
- * One state-changing request, or a deadline that came up (request NULL). The submitter fills
- * the inputs; the writer the outputs.
+ * One state-changing request, or a deadline that came up (request NULL and scanned false).
+ * The submitter fills the inputs; the writer the outputs.
  */
 typedef struct writer_job {
 	struct writer_job *next;
 	/* inputs */
-	json_t *request;      /* owned: the decoded request; NULL for a deadline */
+	json_t *request;      /* owned: the decoded request; NULL for a scanned event or a deadline */
 	const char *op;       /* points into request */
-	char *raw;            /* owned: the request frame as received, for the event log */
+	bool scanned;         /* an "event" decoded by wire_event_scan() into ev */
+	wire_event_t ev;      /* when scanned: its strings live in the job's allocation */
+	const char *id_text;  /* when scanned: the request's "id" as JSON text in raw, or NULL */
+	size_t id_len;
+	char *raw;            /* the request frame as received, for the event log; owned unless
+				 it lies in the job's own allocation (writer_job_free knows) */
 	size_t raw_len;
 	int64_t received_ms;
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
 	deadline_t deadline;  /* when request is NULL */
 	/* outputs: the reply is encoded by the loop thread, off the writer's critical path */
-	json_t *fields;       /* owned: the reply's fields; NULL when refused */
-	wire_error_t err;     /* the refusal when fields is NULL */
+	json_t *fields;       /* owned: the reply's fields; NULL when refused or event is set */
+	ledger_event_reply_t event; /* the reply of an accepted event */
+	wire_error_t err;     /* the refusal when neither fields nor event is set */
 	ledger_pub_t *pubs;   /* owned list, to publish after the reply */
 	deadline_t *arm;      /* owned: deadlines to arm */
 	size_t n_arm;

@@ -3,6 +3,8 @@
  */
 #include "checks.h"
 
+#include <zmq.h>
+
 /* An opening event: the event fields plus category and title. */
 static json_t *s_opening(const char *provider, const char *event_id, const char *ref,
 			 int category, const char *title)
@@ -321,6 +323,75 @@ static void test_source_per_event(void **state)
 	h_pass(d);
 }
 
+/* Sends one raw request frame over DEALER; returns the reply frame as text (malloc'd). */
+static char *s_raw(h_daemon_t *d, const char *frame)
+{
+	size_t len = strlen(frame);
+	h_msg_t m;
+	if (h_exchange(d, ZMQ_DEALER, &frame, &len, 1, &m, H_REPLY_TIMEOUT_MS) < 0)
+		fail_msg("no reply to %s", frame);
+	assert_int_equal(m.nframes, 1);
+	char *text = strndup(m.frame[0], m.len[0]);
+	h_msg_clear(&m);
+	return text;
+}
+
+#define CHECK_RAW(d, frame, expected)                                                           \
+	do {                                                                                    \
+		char *got_ = s_raw((d), (frame));                                              \
+		if (strcmp(got_, (expected)) != 0)                                              \
+			print_error("request %s\n expected %s\n      got %s\n", (frame), (expected), \
+				    got_);                                                      \
+		assert_string_equal(got_, (expected));                                          \
+		free(got_);                                                                     \
+	} while (0)
+
+/*
+ * The common event is decoded by a fast scanner and anything unusual by jansson: both give
+ * the same replies, byte for byte, and a retry or a refusal after the fast path still echoes
+ * the id and compares the content.
+ */
+static void test_fast_and_general_paths_agree(void **state)
+{
+	h_daemon_t *d = *state;
+	const char *opening = "{\"op\":\"event\",\"id\":7,\"provider\":\"acme\",\"event_id\":\"f-1\","
+			      "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"2030-01-01T10:00:00Z\","
+			      "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\"}";
+	CHECK_RAW(d, opening,
+		  "{\"ok\":true,\"id\":7,\"incident\":\"" I1 "\",\"duplicate\":false,"
+		  "\"status\":\"open\",\"breaches\":[]}");
+	/* The exact retry is a duplicate; with one more member (jansson's path) a conflict. */
+	CHECK_RAW(d, opening,
+		  "{\"ok\":true,\"id\":7,\"incident\":\"" I1 "\",\"duplicate\":true,"
+		  "\"status\":\"open\",\"breaches\":[]}");
+	char *r = s_raw(d, "{\"op\":\"event\",\"id\":\"c\",\"provider\":\"acme\",\"event_id\":\"f-1\","
+			   "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"2030-01-01T10:00:00Z\","
+			   "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\",\"x\":1}");
+	json_t *reply = json_loads(r, 0, NULL);
+	free(r);
+	CHECK_ERROR(reply, "conflict", "event_id");
+	CHECK_STR(reply, "id", "c");
+	json_decref(reply);
+	/* An unknown member and an object id take jansson's path: the same reply format. */
+	CHECK_RAW(d, "{\"op\":\"event\",\"id\":\"s\",\"provider\":\"acme\",\"event_id\":\"f-2\","
+		     "\"ref\":\"F1\",\"stage\":\"notified\",\"at\":\"2030-01-01T10:05:00Z\",\"v2\":{}}",
+		  "{\"ok\":true,\"id\":\"s\",\"incident\":\"" I1 "\",\"duplicate\":false,"
+		  "\"status\":\"open\",\"breaches\":[]}");
+	/* Refused after the fast path: the reply still echoes the id. */
+	r = s_raw(d, "{\"op\":\"event\",\"id\":-9,\"provider\":\"acme\",\"event_id\":\"f-3\","
+		     "\"ref\":\"F1\",\"stage\":\"resolved\",\"at\":\"2030-01-01T09:00:00Z\"}");
+	reply = json_loads(r, 0, NULL);
+	free(r);
+	CHECK_ERROR(reply, "invalid_transition", "at");
+	CHECK_INT(reply, "id", -9);
+	json_decref(reply);
+	json_t *inc = GET_INCIDENT(d, I1);
+	CHECK_STR(inc, "title", "caf\xc3\xa9 \"quoted\"");
+	assert_int_equal(json_array_size(json_object_get(inc, "timeline")), 2);
+	json_decref(inc);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +402,7 @@ int main(void)
 		DAEMON_TEST(test_get_unknown),
 		DAEMON_TEST(test_list_filters),
 		DAEMON_TEST(test_source_per_event),
+		DAEMON_TEST(test_fast_and_general_paths_agree),
 	};
 	return cmocka_run_group_tests_name("integration/events", tests, NULL, NULL);
 }
