@@ -48,8 +48,15 @@ void ledger_pubs_free(ledger_pub_t *pubs)
 
 void ledger_result_init(ledger_result_t *res)
 {
-	memset(res, 0, sizeof *res);
+	/* Member by member, leaving the error's message buffer: a batch sets up thousands. */
+	res->fields = NULL;
+	res->event = (ledger_event_reply_t){ .set = false };
+	res->err.code = WIRE_OK;
+	res->err.message[0] = '\0';
+	res->pubs = NULL;
 	res->pubs_tail = &res->pubs;
+	res->arm = NULL;
+	res->n_arm = 0;
 }
 
 void ledger_result_clear(ledger_result_t *res)

@@ -46,6 +46,7 @@ typedef struct {
 	json_t *breaches;     /* owned: the breaches it revealed; NULL when none */
 } ledger_event_reply_t;
 
+/* What one request produced. ledger_result_init() sets each member by name: add new ones there. */
 typedef struct {
 	json_t *fields;       /* owned; NULL when failed or when event is set */
 	ledger_event_reply_t event; /* the reply of an accepted event */

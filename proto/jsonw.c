@@ -29,6 +29,7 @@ s_reserve(jsonw_t *w, size_t n)
 	char *buf = realloc(w->buf, cap);
 	if (buf == NULL) {
 		w->failed = true;
+		w->cap = 0;
 		return false;
 	}
 	w->buf = buf;
@@ -37,18 +38,12 @@ s_reserve(jsonw_t *w, size_t n)
 }
 
 void
-jsonw_raw(jsonw_t *w, const char *s, size_t n)
+jsonw_raw_grow(jsonw_t *w, const char *s, size_t n)
 {
 	if (!s_reserve(w, n))
 		return;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
-}
-
-void
-jsonw_lit(jsonw_t *w, const char *s)
-{
-	jsonw_raw(w, s, strlen(s));
 }
 
 /* The escape of byte c, as jansson writes it, or NULL when c goes out as it is. */
@@ -129,6 +124,7 @@ jsonw_json(jsonw_t *w, const json_t *value)
 	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (text == NULL) {
 		w->failed = true;
+		w->cap = 0;
 		return;
 	}
 	jsonw_lit(w, text);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -21,16 +22,34 @@ typedef struct {
 	char *buf;    /* malloc'd; NULL until the first append */
 	size_t len;
 	size_t cap;
-	bool failed;  /* an allocation failed: everything after it was dropped */
+	bool failed;  /* an allocation failed: everything after it was dropped (cap is 0) */
 } jsonw_t;
 
 void jsonw_init(jsonw_t *w);
 
-/* Appends n bytes as they are. */
-void jsonw_raw(jsonw_t *w, const char *s, size_t n);
+/* jsonw_raw() when the buffer must grow (or the writer failed). */
+void jsonw_raw_grow(jsonw_t *w, const char *s, size_t n);
 
-/* Appends a NUL-terminated text as it is (punctuation, keys known to need no escape). */
-void jsonw_lit(jsonw_t *w, const char *s);
+/* Appends n bytes as they are. */
+static inline void jsonw_raw(jsonw_t *w, const char *s, size_t n)
+{
+	/* Inline: records and replies are many short appends. A failed writer has cap 0. */
+	if (w->len + n + 1 <= w->cap) {
+		memcpy(w->buf + w->len, s, n);
+		w->len += n;
+		return;
+	}
+	jsonw_raw_grow(w, s, n);
+}
+
+/*
+ * Appends a NUL-terminated text as it is (punctuation, keys known to need no escape). Inline,
+ * so that the length of a literal is known when compiling.
+ */
+static inline void jsonw_lit(jsonw_t *w, const char *s)
+{
+	jsonw_raw(w, s, strlen(s));
+}
 
 /* Appends s as a quoted, escaped JSON string; NULL is written as null. */
 void jsonw_str(jsonw_t *w, const char *s);
