@@ -10,6 +10,8 @@
 #include "daemon/log.h"
 #include "daemon/sla.h"
 #include "proto/ids.h"
+#include "proto/jsonw.h"
+#include "proto/rfc3339.h"
 
 /* Rule names longer than this are cut in keys (config names are short words). */
 #define RULE_NAME_MAX 240
@@ -71,6 +73,88 @@ static int64_t s_json_ms(const json_t *obj, const char *key)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
 }
 
+/* A breach as it is stored: the members of its record, in their order. */
+typedef struct {
+	uint64_t id;
+	uint64_t incident;
+	const char *provider;
+	int category;
+	const char *sla;
+	int64_t due;
+	const char *detected;  /* "deadline" or "on_arrival" */
+	int64_t detected_at;
+	int64_t stopped_at;    /* INT64_MIN: not stopped (null) */
+} breach_rec_t;
+
+/* The ending of a record whose clock has not stopped: s_breach_stop() edits it in place. */
+#define UNSTOPPED_TAIL ",\"stopped_at\":null}"
+
+/*
+ * The stored record as compact JSON text (malloc'd), written directly: the same bytes
+ * json_dumps(JSON_COMPACT) made of the json_pack()ed record before, stopped_at last.
+ */
+static char *s_record_text(const breach_rec_t *b, size_t *len)
+{
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"breach\":");
+	jsonw_i64(&w, (int64_t)b->id);
+	jsonw_lit(&w, ",\"incident\":");
+	jsonw_i64(&w, (int64_t)b->incident);
+	jsonw_lit(&w, ",\"provider\":");
+	jsonw_str(&w, b->provider);
+	jsonw_lit(&w, ",\"category\":");
+	jsonw_i64(&w, b->category);
+	jsonw_lit(&w, ",\"sla\":");
+	jsonw_str(&w, b->sla);
+	jsonw_lit(&w, ",\"due\":");
+	jsonw_i64(&w, b->due);
+	jsonw_lit(&w, ",\"detected\":");
+	jsonw_str(&w, b->detected);
+	jsonw_lit(&w, ",\"detected_at\":");
+	jsonw_i64(&w, b->detected_at);
+	if (b->stopped_at == INT64_MIN) {
+		jsonw_lit(&w, UNSTOPPED_TAIL);
+	} else {
+		jsonw_lit(&w, ",\"stopped_at\":");
+		jsonw_i64(&w, b->stopped_at);
+		jsonw_lit(&w, "}");
+	}
+	return jsonw_finish(&w, len);
+}
+
+/* Sets key to a string in obj (the hot path builds objects directly; json_pack parses). */
+static void s_set_str(json_t *obj, const char *key, const char *value)
+{
+	json_object_set_new_nocheck(obj, key, value ? json_string(value) : json_null());
+}
+
+/*
+ * A breach as the wire shows it: breach, incident, provider, category, sla, due, stopped_at,
+ * late_by_ms (stop time, or now while unstopped, minus due), detected, detected_at.
+ */
+static json_t *s_rec_wire(const breach_rec_t *b, int64_t now_ms)
+{
+	char id[ID_BUFSZ], bid[ID_BUFSZ], due[RFC3339_BUFSZ], at[RFC3339_BUFSZ];
+	json_t *wire = json_object();
+	if (!wire)
+		return NULL;
+	s_set_str(wire, "breach", id_format(ID_BREACH, b->id, bid));
+	s_set_str(wire, "incident", id_format(ID_INCIDENT, b->incident, id));
+	s_set_str(wire, "provider", b->provider);
+	json_object_set_new_nocheck(wire, "category", json_integer(b->category));
+	s_set_str(wire, "sla", b->sla);
+	s_set_str(wire, "due", rfc3339_format(b->due, due));
+	s_set_str(wire, "stopped_at",
+		  b->stopped_at == INT64_MIN ? NULL : rfc3339_format(b->stopped_at, at));
+	json_object_set_new_nocheck(wire, "late_by_ms",
+				    json_integer((b->stopped_at != INT64_MIN ? b->stopped_at : now_ms) -
+						 b->due));
+	s_set_str(wire, "detected", b->detected);
+	s_set_str(wire, "detected_at", rfc3339_format(b->detected_at, at));
+	return wire;
+}
+
 /*
  * A stored breach as the wire shows it: breach, incident, provider, category, sla, due,
  * stopped_at, late_by_ms (stop time, or now while unstopped, minus due), detected,
@@ -125,30 +209,30 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 	int rc = ledger_next(batch, txn, LEDGER_LAST_BREACH, &id);
 	if (rc != 0)
 		return rc;
-	json_t *record = json_pack("{sIsIsssisssIsssI}", "breach", (json_int_t)id, "incident",
-				   (json_int_t)inc->id, "provider", inc->provider, "category",
-				   inc->category, "sla", name, "due", (json_int_t)due, "detected",
-				   detected, "detected_at", (json_int_t)now_ms);
+	breach_rec_t b = { id, inc->id, inc->provider, inc->category, name, due, detected, now_ms,
+			   stopped_at };
+	size_t len;
+	char *record = s_record_text(&b, &len);
 	if (!record)
 		return ENOMEM;
-	json_object_set_new(record, "stopped_at",
-			    stopped_at == INT64_MIN ? json_null() : json_integer(stopped_at));
 	unsigned char idkey[8];
 	rule_key_t bkey;
 	store_u64_encode(id, idkey);
 	s_breach_key(&bkey, inc->id, name);
-	rc = store_put_json(txn, STORE_BREACHES, idkey, sizeof idkey, record);
+	/* Breach numbers only grow: the record goes at the end of its table. */
+	rc = store_append(txn, STORE_BREACHES, idkey, sizeof idkey, record, len);
+	free(record);
 	if (rc == 0)
 		rc = store_put(txn, STORE_BREACH_KEYS, bkey.bytes, bkey.len, idkey, sizeof idkey);
 	if (rc == 0)
 		rc = s_incident_note(inc, id);
-	json_t *wire = rc == 0 ? s_breach_wire(record, now_ms) : NULL;
-	json_decref(record);
+	json_t *wire = rc == 0 ? s_rec_wire(&b, now_ms) : NULL;
 	if (rc != 0 || !wire)
 		return rc ? rc : ENOMEM;
-	log_info("breach %s: %s of %s/%s %s (%s)", json_string_value(json_object_get(wire, "breach")), name, inc->provider,
-		 inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
-		 json_string_value(json_object_get(wire, "due")));
+	char bid[ID_BUFSZ], due_text[RFC3339_BUFSZ];
+	log_buf_info(batch->log, "breach %s: %s of %s/%s %s (%s)", id_format(ID_BREACH, id, bid), name,
+		 inc->provider, inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
+		 rfc3339_format(due, due_text));
 	if (reply_breaches)
 		json_array_append(reply_breaches, wire);
 	char topic[8 + RULE_NAME_MAX];
@@ -167,13 +251,50 @@ static int s_breach_find(store_txn_t *txn, uint64_t incident, const char *rule, 
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * Records the stop time on a record that ends as s_record_text() ends an unstopped one: the
+ * tail is replaced, nothing is parsed. Sets *done false (and writes nothing) when the record
+ * does not end that way; the caller then parses it. Returns 0 or an error.
+ */
+static int s_breach_stop_text(store_txn_t *txn, const unsigned char key[8], const MDB_val *v,
+			      int64_t stopped_at, bool *done)
+{
+	static const char tail[] = UNSTOPPED_TAIL;
+	size_t keep = v->mv_size - (sizeof tail - 1);
+	*done = v->mv_size >= sizeof tail &&
+		memcmp((const char *)v->mv_data + keep, tail, sizeof tail - 1) == 0;
+	if (!*done)
+		return 0;
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_raw(&w, v->mv_data, keep);
+	jsonw_lit(&w, ",\"stopped_at\":");
+	jsonw_i64(&w, stopped_at);
+	jsonw_lit(&w, "}");
+	size_t len;
+	char *text = jsonw_finish(&w, &len);
+	if (!text)
+		return ENOMEM;
+	int rc = store_put(txn, STORE_BREACHES, key, 8, text, len);
+	free(text);
+	return rc;
+}
+
 /* Records the stop time on an existing breach that has none yet. */
 static int s_breach_stop(store_txn_t *txn, uint64_t id, int64_t stopped_at)
 {
 	unsigned char key[8];
 	json_t *record;
+	MDB_val v;
+	bool done;
 	store_u64_encode(id, key);
-	int rc = store_get_json(txn, STORE_BREACHES, key, sizeof key, &record);
+	int rc = store_get(txn, STORE_BREACHES, key, sizeof key, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = s_breach_stop_text(txn, key, &v, stopped_at, &done)) != 0 || done)
+		return rc;
+	/* Stopped already, or written some other way: parse it. */
+	rc = store_get_json(txn, STORE_BREACHES, key, sizeof key, &record);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (json_is_null(json_object_get(record, "stopped_at"))) {

@@ -105,6 +105,7 @@ int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cach
 		       store_txn_t *txn, int64_t now_ms, bool listening)
 {
 	batch->listening = listening;
+	batch->log = NULL;
 	memset(batch->loaded, 0, sizeof batch->loaded);
 	memset(batch->dirty, 0, sizeof batch->dirty);
 	batch->cfg = cfg;

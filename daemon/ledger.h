@@ -17,6 +17,7 @@
 #include "daemon/deadline_heap.h"
 #include "daemon/incident.h"
 #include "daemon/incident_cache.h"
+#include "daemon/log.h"
 #include "daemon/store.h"
 #include "proto/wire.h"
 
@@ -83,6 +84,7 @@ typedef struct {
 	int alerts_queued;    /* outbox entries written in this batch */
 	int64_t now_ms;       /* when the batch began */
 	bool listening;       /* some subscriber wants messages (as the batch began) */
+	log_buf_t *log;       /* lines to write once the batch commits (breaches) */
 } ledger_batch_t;
 
 /*

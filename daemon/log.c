@@ -43,22 +43,22 @@ static void s_write_all(const char *buf, size_t len)
 }
 
 /*
- * Formats and writes one line: time, level padded to 5, the message and, when errnum is not
- * 0, ": strerror(errnum)". Newlines in the message become spaces, so that text from a peer
- * cannot forge a log line of its own.
+ * Formats one line, "TIME LEVEL message[: strerror(errnum)]\n", into line (LOG_LINE_MAX
+ * bytes); returns its length. Newlines inside the message become spaces, so that a peer's
+ * text cannot forge a line.
  */
-static void s_log(const char *level, int errnum, const char *fmt, va_list ap)
+static size_t s_format(char *line, const char *level, int errnum, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX], when[RFC3339_BUFSZ], errbuf[128];
-	int head = snprintf(line, sizeof line, "%s %-5s ", rfc3339_format(clock_now_ms(), when), level);
+	char when[RFC3339_BUFSZ], errbuf[128];
+	int head = snprintf(line, LOG_LINE_MAX, "%s %-5s ", rfc3339_format(clock_now_ms(), when), level);
 	size_t len = (size_t)head;
-	int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+	int n = vsnprintf(line + len, LOG_LINE_MAX - len, fmt, ap);
 	if (n > 0)
-		len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+		len += (size_t)n < LOG_LINE_MAX - len ? (size_t)n : LOG_LINE_MAX - len - 1;
 	if (errnum != 0) {
 		/* Appended by hand: snprintf here trips -Wformat-truncation in release builds. */
 		const char *reason = strerror_r(errnum, errbuf, sizeof errbuf);
-		size_t room = sizeof line - len - 1, rlen = strlen(reason);
+		size_t room = LOG_LINE_MAX - len - 1, rlen = strlen(reason);
 		if (room > 2) {
 			memcpy(line + len, ": ", 2);
 			len += 2;
@@ -71,10 +71,65 @@ static void s_log(const char *level, int errnum, const char *fmt, va_list ap)
 	for (size_t i = (size_t)head; i < len; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
-	if (len == sizeof line - 1)
+	if (len == LOG_LINE_MAX - 1)
 		len--; /* a truncated line still ends with its newline */
 	line[len++] = '\n';
+	return len;
+}
+
+static void s_log(const char *level, int errnum, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = s_format(line, level, errnum, fmt, ap);
 	s_write_all(line, len);
+}
+
+/* Keeps an info line for log_buf_flush(); written at once when it cannot be kept. See log.h. */
+void log_buf_info(log_buf_t *b, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t len = s_format(line, "info", 0, fmt, ap);
+	va_end(ap);
+	if (!b) {
+		s_write_all(line, len);
+		return;
+	}
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len)
+			cap *= 2;
+		char *buf = realloc(b->buf, cap);
+		if (!buf) {
+			s_write_all(line, len);
+			return;
+		}
+		b->buf = buf;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, line, len);
+	b->len += len;
+}
+
+/* Writes the kept lines in one go. See log.h. */
+void log_buf_flush(log_buf_t *b)
+{
+	s_write_all(b->buf, b->len);
+	b->len = 0;
+}
+
+/* Drops the kept lines. See log.h. */
+void log_buf_discard(log_buf_t *b)
+{
+	b->len = 0;
+}
+
+/* Frees the buffer. See log.h. */
+void log_buf_free(log_buf_t *b)
+{
+	free(b->buf);
+	*b = (log_buf_t){ NULL, 0, 0 };
 }
 
 /* Logs at level info. See log.h. */

@@ -24,6 +24,7 @@ struct writer {
 	 * loop thread runs on.
 	 */
 	ledger_result_t *results;
+	log_buf_t log;           /* a batch's log lines, written after its commit */
 	writer_done_cb done;
 	void *done_arg;
 
@@ -88,6 +89,7 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 	if (rc != 0)
 		return rc;
 	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening));
+	lb.log = &w->log;
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
 		ledger_result_init(&results[i]);
@@ -106,6 +108,11 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 		store_txn_abort(&txn);
 	else
 		rc = store_txn_commit(&txn);
+	/* What the batch logged is true only once committed. */
+	if (rc == 0)
+		log_buf_flush(&w->log);
+	else
+		log_buf_discard(&w->log);
 	/* The cache may hold changes of a transaction that did not commit. */
 	if (rc != 0)
 		incident_cache_clear(w->cache);
@@ -210,6 +217,7 @@ static void s_on_close(uv_handle_t *handle)
 	writer_t *w = handle->data;
 	incident_cache_destroy(&w->cache);
 	free(w->results);
+	log_buf_free(&w->log);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);

@@ -186,6 +186,35 @@ static void test_fatal_exits_1(void **state)
 	free(text);
 }
 
+/* Kept lines reach stderr only at the flush, all of them in order; discarded ones never. */
+static void test_buffered_lines_after_flush(void **state)
+{
+	(void)state;
+	log_buf_t b = { 0 };
+	s_capture_begin();
+	log_buf_info(&b, "breach %s", "BRE000000000001");
+	log_buf_info(&b, "breach %s", "BRE000000000002");
+	log_buf_info(NULL, "at once");
+	char *text = s_capture_end();
+	s_assert_line(text, "info", "at once");
+	free(text);
+
+	s_capture_begin();
+	log_buf_flush(&b);
+	log_buf_info(&b, "aborted %d", 3);
+	log_buf_discard(&b);
+	log_buf_flush(&b);
+	text = s_capture_end();
+	char *second = strchr(text, '\n') + 1;
+	char *first = strndup(text, (size_t)(second - text));
+	s_assert_line(first, "info", "breach BRE000000000001");
+	s_assert_line(second, "info", "breach BRE000000000002");
+	free(first);
+	free(text);
+	log_buf_free(&b);
+	assert_null(b.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_debug_only_when_verbose),
 		cmocka_unit_test(test_one_line_per_event),
 		cmocka_unit_test(test_fatal_exits_1),
+		cmocka_unit_test(test_buffered_lines_after_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
