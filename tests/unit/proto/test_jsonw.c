@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,50 @@ test_empty_and_discard(void **state)
 	assert_int_equal(w.len, 0);
 }
 
+/* jsonw_json() walks a value itself: it must print exactly what json_dumps() prints. */
+static void
+s_assert_value_like_jansson(json_t *value /* stolen */)
+{
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_json(&w, value);
+	char *text = jsonw_finish(&w, NULL);
+	char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	assert_non_null(text);
+	assert_string_equal(text, expected);
+	free(text);
+	free(expected);
+	json_decref(value);
+}
+
+static void
+test_values_as_jansson_writes_them(void **state)
+{
+	(void) state;
+	s_assert_value_like_jansson(json_object());
+	s_assert_value_like_jansson(json_array());
+	s_assert_value_like_jansson(json_real(1.5));
+	s_assert_value_like_jansson(json_real(-0.0));
+	s_assert_value_like_jansson(json_real(1e300));
+	s_assert_value_like_jansson(json_real(0.1));
+	s_assert_value_like_jansson(json_integer(INT64_MIN));
+	s_assert_value_like_jansson(json_stringn("nul\0inside \"q\"", 15));
+	json_t *big = json_pack("{s:i, s:s, s:b, s:n, s:[i, f, s, {}, []], s:{s:{s:s}}}", "zeta", 1,
+				"alpha", "caf\xc3\xa9\n", "mid", 1, "nothing", "list", 2, 2.25, "x",
+				"nested", "deep", "k", "v");
+	/* Many keys: jansson keeps them in insertion order, and so must the walk. */
+	for (int i = 40; i > 0; i--) {
+		char key[16];
+		snprintf(key, sizeof key, "k%02d", i * 7 % 41);
+		json_object_set_new(big, key, json_integer(i));
+	}
+	s_assert_value_like_jansson(big);
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_json(&w, NULL);
+	assert_null(jsonw_finish(&w, NULL));
+}
+
 int
 main(void)
 {
@@ -103,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_strings_as_jansson_writes_them),
 		cmocka_unit_test(test_integers_and_literals),
 		cmocka_unit_test(test_empty_and_discard),
+		cmocka_unit_test(test_values_as_jansson_writes_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
