@@ -48,11 +48,18 @@ typedef struct {
     const char *dir;
     size_t batch_max;
     size_t map_mb;
+    bool indexes;                   /* --indexes: also the store writes an event needs */
 } baseline_opts_t;
+
+/* The tables of --indexes, shaped like incidentd's (see s_index_event). */
+enum { IX_DEDUP, IX_REFS, IX_INCIDENTS, IX_OPENED, IX_OPEN, IX_COUNT };
 
 typedef struct {
     MDB_env *env;
     MDB_dbi dbi;
+    bool indexes;
+    MDB_dbi ix[IX_COUNT];
+    uint64_t next_incident;
     void *pair;                     /* the writer's end of the PAIR */
     uint64_t next_seq;
     uint64_t commits;
@@ -73,7 +80,10 @@ static void s_usage(FILE *out)
             "  --endpoint E    ROUTER endpoint to bind (tcp://127.0.0.1:PORT, ipc://PATH)\n"
             "  --dir DIR       existing directory for the LMDB environment\n"
             "  --batch-max N   most requests per commit (default 4096)\n"
-            "  --map-mb N      LMDB map size in MiB (default 4096)\n");
+            "  --map-mb N      LMDB map size in MiB (default 4096)\n"
+            "  --indexes       per event, also the index writes incidentd cannot do without\n"
+            "                  (dedup get+put, ref get; for a new incident: ref, status,\n"
+            "                  record and opened-time puts): a floor of the store's work\n");
 }
 
 static int s_parse_args(int argc, char **argv, baseline_opts_t *o)
@@ -83,6 +93,7 @@ static int s_parse_args(int argc, char **argv, baseline_opts_t *o)
         {"dir", required_argument, NULL, 'd'},
         {"batch-max", required_argument, NULL, 'b'},
         {"map-mb", required_argument, NULL, 'm'},
+        {"indexes", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -103,6 +114,7 @@ static int s_parse_args(int argc, char **argv, baseline_opts_t *o)
             if (*end || o->map_mb < 1 || o->map_mb > (1u << 20))
                 return -EINVAL;
             break;
+        case 'i': o->indexes = true; break;
         case 'h': s_usage(stdout); exit(0);
         default: return -EINVAL;
         }
@@ -132,6 +144,80 @@ static void s_batch_destroy(baseline_batch_t **self_p)
     *self_p = NULL;
 }
 
+/*
+ * The JSON string value of "name" in body, found by a bounded scan (no parse, no escapes):
+ * the floor measures the store, not the decoding. Returns its length, 0 when absent.
+ */
+static size_t s_field(const zmq_msg_t *body, const char *name, const char **out)
+{
+    const char *p = zmq_msg_data((zmq_msg_t *)body), *end = p + zmq_msg_size((zmq_msg_t *)body);
+    char quoted[32];
+    int n = snprintf(quoted, sizeof quoted, "\"%s\":\"", name);
+    const char *at = memmem(p, (size_t)(end - p), quoted, (size_t)n);
+    if (!at)
+        return 0;
+    const char *v = at + n, *q = memchr(v, '"', (size_t)(end - v));
+    *out = v;
+    return q ? (size_t)(q - v) : 0;
+}
+
+/* provider NUL value: the keys of dedup and refs, as incidentd builds them. */
+static MDB_val s_pair_key(unsigned char *buf, const char *a, size_t la, const char *b, size_t lb)
+{
+    memcpy(buf, a, la);
+    buf[la] = '\0';
+    memcpy(buf + la + 1, b, lb);
+    return (MDB_val){la + 1 + lb, buf};
+}
+
+static void s_u64_key(unsigned char key[8], uint64_t n)
+{
+    for (int k = 0; k < 8; k++)
+        key[k] = (unsigned char)(n >> (56 - 8 * k));
+}
+
+/*
+ * --indexes: what an accepted event costs the store at the least in incidentd, without any
+ * of its other work: the retry check and its record (dedup get + put) and the incident of
+ * (provider, ref) (refs get). A new incident also gets its ref, its open-status entry, its
+ * record (the frame stands in for it) and its opened-time entry (a 48-byte digest). It is a
+ * lower bound: incidentd rewrites the record and the digest whenever a later batch adds a
+ * stage, moves status entries, and keeps SLA deadlines; none of that is counted here.
+ */
+static int s_index_event(baseline_writer_t *w, MDB_txn *txn, const zmq_msg_t *body, uint64_t seq)
+{
+    const char *provider = NULL, *event_id = NULL, *ref = NULL;
+    size_t lp = s_field(body, "provider", &provider), le = s_field(body, "event_id", &event_id);
+    size_t lr = s_field(body, "ref", &ref);
+    if (!lp || !le || !lr || lp > 64 || le > 128 || lr > 128)
+        return 0;
+    unsigned char kbuf[64 + 1 + 128], vbuf[48] = {0}, ikey[8];
+    MDB_val k = s_pair_key(kbuf, provider, lp, event_id, le), v;
+    int rc = mdb_get(txn, w->ix[IX_DEDUP], &k, &v);
+    if (rc != MDB_NOTFOUND)
+        return rc; /* 0: a retry, nothing more to write */
+    MDB_val dv = {16, vbuf};
+    if ((rc = mdb_put(txn, w->ix[IX_DEDUP], &k, &dv, 0)) != 0)
+        return rc;
+    k = s_pair_key(kbuf, provider, lp, ref, lr);
+    if ((rc = mdb_get(txn, w->ix[IX_REFS], &k, &v)) != MDB_NOTFOUND)
+        return rc; /* a known incident: its record is counted once, below */
+    s_u64_key(ikey, ++w->next_incident);
+    MDB_val iv = {8, ikey}, empty = {0, vbuf};
+    MDB_val ik = {8, ikey};
+    if ((rc = mdb_put(txn, w->ix[IX_REFS], &k, &iv, 0)) != 0 ||
+        (rc = mdb_put(txn, w->ix[IX_OPEN], &ik, &empty, 0)) != 0)
+        return rc;
+    MDB_val record = {zmq_msg_size((zmq_msg_t *)body), zmq_msg_data((zmq_msg_t *)body)};
+    if ((rc = mdb_put(txn, w->ix[IX_INCIDENTS], &ik, &record, 0)) != 0)
+        return rc;
+    unsigned char okey[16];
+    s_u64_key(okey, seq);
+    memcpy(okey + 8, ikey, 8);
+    MDB_val ok = {16, okey}, digest = {sizeof vbuf, vbuf};
+    return mdb_put(txn, w->ix[IX_OPENED], &ok, &digest, 0);
+}
+
 /* Commits every request body of the batch in one write transaction. */
 static int s_writer_commit(baseline_writer_t *w, baseline_batch_t *b)
 {
@@ -147,6 +233,8 @@ static int s_writer_commit(baseline_writer_t *w, baseline_batch_t *b)
         MDB_val k = {sizeof key, key};
         MDB_val v = {zmq_msg_size(&b->requests[i].body), zmq_msg_data(&b->requests[i].body)};
         rc = mdb_put(txn, w->dbi, &k, &v, MDB_APPEND);
+        if (rc == 0 && w->indexes)
+            rc = s_index_event(w, txn, &b->requests[i].body, seq);
     }
     if (rc) {
         mdb_txn_abort(txn);
@@ -277,16 +365,23 @@ static int s_env_open(const baseline_opts_t *o, baseline_writer_t *w)
 {
     MDB_txn *txn;
     int rc = mdb_env_create(&w->env);
+    static const char *const names[IX_COUNT] = {"dedup", "refs", "incidents", "opened", "open"};
     if (!rc)
         rc = mdb_env_set_mapsize(w->env, o->map_mb << 20);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(w->env, IX_COUNT + 1);
     if (!rc)
         rc = mdb_env_open(w->env, o->dir, 0, 0600);
     if (!rc)
         rc = mdb_txn_begin(w->env, NULL, 0, &txn);
     if (!rc) {
-        rc = mdb_dbi_open(txn, NULL, 0, &w->dbi);
+        /* Without --indexes, the log alone in the main table, as it always was. */
+        rc = mdb_dbi_open(txn, o->indexes ? "log" : NULL, o->indexes ? MDB_CREATE : 0, &w->dbi);
+        for (int i = 0; o->indexes && i < IX_COUNT && rc == 0; i++)
+            rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &w->ix[i]);
         rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
     }
+    w->indexes = o->indexes;
     if (rc)
         fprintf(stderr, "bench_baseline: lmdb %s: %s\n", o->dir, mdb_strerror(rc));
     w->next_seq = 1;
