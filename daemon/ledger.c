@@ -206,10 +206,11 @@ static int s_outbox(ledger_batch_t *batch, store_txn_t *txn, const char *topic, 
 {
 	if (!s_hooked(batch->cfg, topic))
 		return 0;
-	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len;
+	char *text = jsonw_dumps(msg, &len);
 	if (!text)
 		return ENOMEM;
-	int rc = alerts_enqueue(txn, batch->cfg, topic, text, strlen(text), batch->now_ms);
+	int rc = alerts_enqueue(txn, batch->cfg, topic, text, len, batch->now_ms);
 	free(text);
 	if (rc > 0)
 		batch->alerts_queued += rc;

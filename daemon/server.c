@@ -22,6 +22,7 @@
 #include "daemon/ledger.h"
 #include "daemon/log.h"
 #include "daemon/writer.h"
+#include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
 
@@ -299,10 +300,11 @@ static void s_publish(server_t *s, const ledger_pub_t *pubs)
 	for (const ledger_pub_t *p = pubs; p; p = p->next) {
 		if (!s_wanted(s, p->topic))
 			continue;
-		char *body = json_dumps(p->body, JSON_COMPACT);
+		size_t len;
+		char *body = jsonw_dumps(p->body, &len);
 		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
 		if (body && zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-			zmq_send(s->pub, body, strlen(body), ZMQ_DONTWAIT);
+			zmq_send(s->pub, body, len, ZMQ_DONTWAIT);
 		free(body);
 	}
 }

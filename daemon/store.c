@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "proto/jsonw.h"
 
 struct store {
 	MDB_env *env;
@@ -291,10 +292,11 @@ int store_get_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_
 int store_put_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 		   const json_t *value)
 {
-	char *text = json_dumps(value, JSON_COMPACT);
+	size_t len;
+	char *text = jsonw_dumps(value, &len);
 	if (!text)
 		return ENOMEM;
-	int rc = store_put(txn, db, key, key_len, text, strlen(text));
+	int rc = store_put(txn, db, key, key_len, text, len);
 	free(text);
 	return rc;
 }

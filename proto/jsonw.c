@@ -207,6 +207,15 @@ jsonw_json(jsonw_t *w, const json_t *value)
 }
 
 char *
+jsonw_dumps(const json_t *value, size_t *len_out)
+{
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_json(&w, value);
+	return jsonw_finish(&w, len_out);
+}
+
+char *
 jsonw_finish(jsonw_t *w, size_t *len_out)
 {
 	if (!s_reserve(w, 0)) {

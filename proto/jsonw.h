@@ -63,6 +63,9 @@ void jsonw_bool(jsonw_t *w, bool v);
 /* Appends value as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) prints it. */
 void jsonw_json(jsonw_t *w, const json_t *value);
 
+/* value's whole text, as jsonw_json() writes it (malloc'd, its length in *len_out); NULL on failure. */
+char *jsonw_dumps(const json_t *value, size_t *len_out);
+
 /*
  * Ends the text with a NUL and hands over the buffer (the caller frees it), its length
  * without the NUL in *len_out. Returns NULL (and frees) when an allocation failed.

@@ -109,6 +109,11 @@ s_assert_value_like_jansson(json_t *value /* stolen */)
 	assert_non_null(text);
 	assert_string_equal(text, expected);
 	free(text);
+	size_t len;
+	text = jsonw_dumps(value, &len);
+	assert_string_equal(text, expected);
+	assert_int_equal(len, strlen(expected));
+	free(text);
 	free(expected);
 	json_decref(value);
 }
