@@ -11,7 +11,19 @@
 
 #include "proto/jsonw.h"
 
-/* Writes s with jsonw_str and checks it against json_dumps of the same string, byte for byte. */
+/* Checks text (freed here) against json_dumps of value, byte for byte, length included. */
+static void
+s_assert_text_like_jansson(char *text, size_t len, const json_t *value)
+{
+	char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	assert_non_null(text);
+	assert_string_equal(text, expected);
+	assert_int_equal(len, strlen(expected));
+	free(text);
+	free(expected);
+}
+
+/* Writes s with jsonw_str and checks it against json_dumps of the same string. */
 static void
 s_assert_string_like_jansson(const char *s)
 {
@@ -22,11 +34,7 @@ s_assert_string_like_jansson(const char *s)
 	char *text = jsonw_finish(&w, &len);
 	json_t *value = json_string(s);
 	assert_non_null(value);
-	char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-	assert_string_equal(text, expected);
-	assert_int_equal(len, strlen(expected));
-	free(text);
-	free(expected);
+	s_assert_text_like_jansson(text, len, value);
 	json_decref(value);
 }
 
@@ -104,17 +112,11 @@ s_assert_value_like_jansson(json_t *value /* stolen */)
 	jsonw_t w;
 	jsonw_init(&w);
 	jsonw_json(&w, value);
-	char *text = jsonw_finish(&w, NULL);
-	char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-	assert_non_null(text);
-	assert_string_equal(text, expected);
-	free(text);
 	size_t len;
+	char *text = jsonw_finish(&w, &len);
+	s_assert_text_like_jansson(text, len, value);
 	text = jsonw_dumps(value, &len);
-	assert_string_equal(text, expected);
-	assert_int_equal(len, strlen(expected));
-	free(text);
-	free(expected);
+	s_assert_text_like_jansson(text, len, value);
 	json_decref(value);
 }
 
