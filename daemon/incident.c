@@ -252,24 +252,10 @@ json_t *incident_to_record(const incident_t *inc, const config_t *cfg)
  */
 static bool s_utf8_valid(const char *s)
 {
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p < 0xC2 || *p > 0xF4)
-			return false;
-		int n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
-		uint32_t cp = *p & (0x3Fu >> (n - 1));
-		/* A NUL is no continuation byte, so this never reads past the end. */
-		for (int i = 1; i < n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3Fu);
-		}
-		if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	while (p < end) {
+		size_t n = *p < 0x80 ? 1 : wire_utf8_len(p, end);
+		if (n == 0)
 			return false;
 		p += n;
 	}

@@ -74,6 +74,30 @@ s_utf8_cut(char *s, size_t len)
 	s[len] = '\0';
 }
 
+/**
+ * The length (2..4) of the valid UTF-8 sequence starting at p, a byte >= 0x80, or 0 when it is
+ * not one by jansson's rules: no stray continuation byte, no overlong form, no surrogate
+ * U+D800..DFFF, nothing above U+10FFFF, no sequence cut by the end of the frame.
+ */
+size_t
+wire_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned char lead = p[0];
+	size_t n = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+	if (lead < 0xC2 || lead > 0xF4 || (size_t) (end - p) < n)
+		return 0;
+	uint32_t cp = lead & (0x7Fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3Fu);
+	}
+	if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
 /** Sets *err to code and a printf-style message, truncated to fit. Returns -1. */
 int
 wire_error_set(wire_error_t *err, wire_code_t code, const char *fmt, ...)

@@ -49,6 +49,14 @@ const char *wire_code_name(wire_code_t code);
 wire_code_t wire_code_from_name(const char *name);
 
 /*
+ * The length (2..4) of the UTF-8 sequence that starts at p (a byte >= 0x80, before end), or 0
+ * when it is not valid by jansson's rules (no stray continuation byte, overlong form,
+ * surrogate, code point past U+10FFFF, or sequence cut by end). jansson refuses to parse or
+ * build a string with anything else.
+ */
+size_t wire_utf8_len(const unsigned char *p, const unsigned char *end);
+
+/*
  * Sets *err to code and a printf-style message (truncated to fit). Returns -1 so that a
  * decoder can write `return wire_error_set(err, ...)`.
  */

@@ -109,30 +109,6 @@ s_word(s_scan_t *sc, const char *word)
 	return true;
 }
 
-/*
- * The length (2..4) of the valid UTF-8 sequence starting at p, a byte >= 0x80, or 0 when it is
- * not one by jansson's rules: no stray continuation byte, no overlong form, no surrogate
- * U+D800..DFFF, nothing above U+10FFFF, no sequence cut by the end of the frame.
- */
-static size_t
-s_utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	unsigned char lead = p[0];
-	size_t n = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-	if (lead < 0xC2 || lead > 0xF4 || (size_t) (end - p) < n)
-		return 0;
-	uint32_t cp = lead & (0x7Fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3Fu);
-	}
-	if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /* Writes code point cp (U+0001..U+10FFFF, not a surrogate) as UTF-8 to the strings buffer. */
 static void
 s_put_utf8(s_scan_t *sc, uint32_t cp)
@@ -227,7 +203,7 @@ static bool
 s_raw_char(s_scan_t *sc)
 {
 	unsigned char c = *sc->p;
-	size_t n = c < 0x80 ? (c >= 0x20) : s_utf8_len(sc->p, sc->end);
+	size_t n = c < 0x80 ? (c >= 0x20) : wire_utf8_len(sc->p, sc->end);
 	if (n == 0)
 		return false;
 	memcpy(sc->out, sc->p, n);
@@ -361,7 +337,7 @@ s_id_string(s_scan_t *sc)
 		unsigned char c = *sc->p;
 		size_t n = 1;
 		if (c >= 0x80)
-			n = s_utf8_len(sc->p, sc->end);
+			n = wire_utf8_len(sc->p, sc->end);
 		else if (c < 0x20 || c == 0x7F || c == '\\')
 			n = 0;
 		if (n == 0)
