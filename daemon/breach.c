@@ -123,63 +123,53 @@ static char *s_record_text(const breach_rec_t *b, size_t *len)
 	return jsonw_finish(&w, len);
 }
 
-/* Sets key to a string in obj (the hot path builds objects directly; json_pack parses). */
-static void s_set_str(json_t *obj, const char *key, const char *value)
-{
-	json_object_set_new_nocheck(obj, key, value ? json_string(value) : json_null());
-}
-
 /*
  * A breach as the wire shows it: breach, incident, provider, category, sla, due, stopped_at,
  * late_by_ms (stop time, or now while unstopped, minus due), detected, detected_at.
  */
 static json_t *s_rec_wire(const breach_rec_t *b, int64_t now_ms)
 {
-	char id[ID_BUFSZ], bid[ID_BUFSZ], due[RFC3339_BUFSZ], at[RFC3339_BUFSZ];
+	char id[ID_BUFSZ], bid[ID_BUFSZ];
 	json_t *wire = json_object();
 	if (!wire)
 		return NULL;
-	s_set_str(wire, "breach", id_format(ID_BREACH, b->id, bid));
-	s_set_str(wire, "incident", id_format(ID_INCIDENT, b->incident, id));
-	s_set_str(wire, "provider", b->provider);
+	wire_set_string(wire, "breach", id_format(ID_BREACH, b->id, bid));
+	wire_set_string(wire, "incident", id_format(ID_INCIDENT, b->incident, id));
+	wire_set_string(wire, "provider", b->provider);
 	json_object_set_new_nocheck(wire, "category", json_integer(b->category));
-	s_set_str(wire, "sla", b->sla);
-	s_set_str(wire, "due", rfc3339_format(b->due, due));
-	s_set_str(wire, "stopped_at",
-		  b->stopped_at == INT64_MIN ? NULL : rfc3339_format(b->stopped_at, at));
+	wire_set_string(wire, "sla", b->sla);
+	wire_set_time(wire, "due", b->due);
+	s_set_time_or_null(wire, "stopped_at", b->stopped_at);
 	json_object_set_new_nocheck(wire, "late_by_ms",
 				    json_integer((b->stopped_at != INT64_MIN ? b->stopped_at : now_ms) -
 						 b->due));
-	s_set_str(wire, "detected", b->detected);
-	s_set_str(wire, "detected_at", rfc3339_format(b->detected_at, at));
+	if (b->detected)
+		wire_set_string(wire, "detected", b->detected);
+	wire_set_time(wire, "detected_at", b->detected_at);
 	return wire;
 }
 
 /*
- * A stored breach as the wire shows it: breach, incident, provider, category, sla, due,
- * stopped_at, late_by_ms (stop time, or now while unstopped, minus due), detected,
- * detected_at.
+ * A stored breach as the wire shows it (s_rec_wire of its members); NULL when the record
+ * lacks its provider, category or rule.
  */
 static json_t *s_breach_wire(const json_t *record, int64_t now_ms)
 {
-	int64_t due = s_json_ms(record, "due");
-	int64_t stopped = s_json_ms(record, "stopped_at");
-	char id[ID_BUFSZ], bid[ID_BUFSZ];
-	json_t *wire = json_pack("{ss ss ss sO sO}", "breach",
-				 id_format(ID_BREACH, (uint64_t)s_json_ms(record, "breach"), bid),
-				 "incident", id_format(ID_INCIDENT, (uint64_t)s_json_ms(record, "incident"), id),
-				 "provider", json_string_value(json_object_get(record, "provider")),
-				 "category", json_object_get(record, "category"),
-				 "sla", json_object_get(record, "sla"));
-	if (!wire)
+	const json_t *category = json_object_get(record, "category");
+	breach_rec_t b = {
+		.id = (uint64_t)s_json_ms(record, "breach"),
+		.incident = (uint64_t)s_json_ms(record, "incident"),
+		.provider = json_string_value(json_object_get(record, "provider")),
+		.category = (int)json_integer_value(category),
+		.sla = json_string_value(json_object_get(record, "sla")),
+		.due = s_json_ms(record, "due"),
+		.detected = json_string_value(json_object_get(record, "detected")),
+		.detected_at = s_json_ms(record, "detected_at"),
+		.stopped_at = s_json_ms(record, "stopped_at"),
+	};
+	if (!b.provider || !b.sla || !json_is_integer(category))
 		return NULL;
-	wire_set_time(wire, "due", due);
-	s_set_time_or_null(wire, "stopped_at", stopped);
-	json_object_set_new(wire, "late_by_ms",
-			    json_integer((stopped != INT64_MIN ? stopped : now_ms) - due));
-	json_object_set(wire, "detected", json_object_get(record, "detected"));
-	wire_set_time(wire, "detected_at", s_json_ms(record, "detected_at"));
-	return wire;
+	return s_rec_wire(&b, now_ms);
 }
 
 /* Appends breach id to the incident's list (inc->extra "breaches"). */

@@ -308,12 +308,6 @@ static int s_indexes_update(store_txn_t *txn, const config_t *cfg, const inciden
 	return rc;
 }
 
-/* Sets key to a string in obj; the hot paths build objects directly, json_pack parses. */
-static void s_set_str(json_t *obj, const char *key, const char *value)
-{
-	json_object_set_new_nocheck(obj, key, value ? json_string(value) : json_null());
-}
-
 /* The event reply: {"incident", "duplicate", "status", "breaches"}. Takes breaches. */
 static void s_event_reply(ledger_result_t *res, const incident_t *inc, const config_t *cfg,
 			  bool duplicate, json_t *breaches)
@@ -471,9 +465,9 @@ static json_t *s_message_head(const incident_t *inc)
 	json_t *body = json_object();
 	if (!body)
 		return NULL;
-	s_set_str(body, "incident", id_format(ID_INCIDENT, inc->id, id));
-	s_set_str(body, "provider", inc->provider);
-	s_set_str(body, "ref", inc->ref);
+	wire_set_string(body, "incident", id_format(ID_INCIDENT, inc->id, id));
+	wire_set_string(body, "provider", inc->provider);
+	wire_set_string(body, "ref", inc->ref);
 	return body;
 }
 
@@ -489,7 +483,7 @@ static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_resul
 		json_t *body = ledger_wanted(batch, "incident.opened") ? s_message_head(inc) : NULL;
 		if (body) {
 			json_object_set_new_nocheck(body, "category", json_integer(inc->category));
-			s_set_str(body, "title", inc->title);
+			wire_set_string(body, "title", inc->title);
 			json_object_set_new_nocheck(body, "major", json_boolean(inc->major));
 			wire_set_time(body, "opened_at", st->at_ms);
 		}
@@ -497,10 +491,10 @@ static int s_event_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_resul
 	}
 	json_t *body = rc == 0 && ledger_wanted(batch, "incident.stage") ? s_message_head(inc) : NULL;
 	if (body) {
-		s_set_str(body, "stage", cfg->stages[stage]);
-		s_set_str(body, "event_id", st->event_id);
-		s_set_str(body, "source", wire_source_name(st->source));
-		s_set_str(body, "status", incident_status_name(incident_status(inc, cfg)));
+		wire_set_string(body, "stage", cfg->stages[stage]);
+		wire_set_string(body, "event_id", st->event_id);
+		wire_set_string(body, "source", wire_source_name(st->source));
+		wire_set_string(body, "status", incident_status_name(incident_status(inc, cfg)));
 		json_object_set_new_nocheck(body, "major", json_boolean(inc->major));
 		wire_set_time(body, "at", st->at_ms);
 		wire_set_time(body, "received_at", st->received_ms);

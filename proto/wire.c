@@ -539,6 +539,14 @@ wire_set_time(json_t *obj, const char *key, int64_t ms)
 	return json_object_set_new(obj, key, json_string(rfc3339_format(ms, text))) == 0 ? 0 : -1;
 }
 
+/** Adds "key": value, or null; built directly (json_pack would parse a format every time). */
+int
+wire_set_string(json_t *obj, const char *key, const char *value)
+{
+	json_t *v = value != NULL ? json_string(value) : json_null();
+	return json_object_set_new_nocheck(obj, key, v) == 0 ? 0 : -1;
+}
+
 /** Adds "key": the id text of n to obj, or JSON null for 0; a number past ID_MAX fails. */
 int
 wire_set_id(json_t *obj, const char *key, int kind, uint64_t n)

@@ -197,6 +197,9 @@ char *wire_cursor_format(uint64_t last_id, char out[WIRE_CURSOR_BUFSZ]);
 /* Adds "key": RFC 3339 string of ms to obj. Returns 0 or -1 (allocation). */
 int wire_set_time(json_t *obj, const char *key, int64_t ms);
 
+/* Adds "key": value to obj, or JSON null when value is NULL. Returns 0 or -1 (allocation). */
+int wire_set_string(json_t *obj, const char *key, const char *value);
+
 /* Adds "key": "INC..."/"PBI..." to obj, or JSON null when n is 0. Returns 0 or -1. */
 int wire_set_id(json_t *obj, const char *key, int kind /* id_kind_t */, uint64_t n);
 
