@@ -324,20 +324,6 @@ static void s_event_reply(ledger_result_t *res, const incident_t *inc, const con
 		json_decref(breaches);
 }
 
-/*
- * An id as every other reply writes it (wire_reply_ok: reals with 15 significant digits,
- * nested ones too). Only requests off the fast path have a json_t id; they are rare.
- */
-static void s_reply_id(jsonw_t *w, const json_t *id)
-{
-	char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-	if (text)
-		jsonw_lit(w, text);
-	else
-		jsonw_json(w, NULL); /* marks the writer failed */
-	free(text);
-}
-
 char *ledger_event_reply_text(const ledger_event_reply_t *reply, const char *id_text,
 			      size_t id_len, const json_t *id, size_t *len_out)
 {
@@ -347,10 +333,11 @@ char *ledger_event_reply_text(const ledger_event_reply_t *reply, const char *id_
 	jsonw_lit(&w, "{\"ok\":true");
 	if (id_text || id) {
 		jsonw_lit(&w, ",\"id\":");
+		/* A json_t id (off the fast path) as other replies write it: reals to 15 digits. */
 		if (id_text)
 			jsonw_raw(&w, id_text, id_len);
 		else
-			s_reply_id(&w, id);
+			jsonw_dumped(&w, id, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	}
 	jsonw_lit(&w, ",\"incident\":\"");
 	jsonw_lit(&w, id_format(ID_INCIDENT, reply->incident, inc));

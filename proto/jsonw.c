@@ -15,6 +15,14 @@ jsonw_init(jsonw_t *w)
 	memset(w, 0, sizeof *w);
 }
 
+/* Marks the writer failed: everything after is dropped (cap 0 sends appends to the check). */
+static void
+s_fail(jsonw_t *w)
+{
+	w->failed = true;
+	w->cap = 0;
+}
+
 /* Makes room for n more bytes (and a NUL); false when the writer failed. */
 static bool
 s_reserve(jsonw_t *w, size_t n)
@@ -28,8 +36,7 @@ s_reserve(jsonw_t *w, size_t n)
 		cap *= 2;
 	char *buf = realloc(w->buf, cap);
 	if (buf == NULL) {
-		w->failed = true;
-		w->cap = 0;
+		s_fail(w);
 		return false;
 	}
 	w->buf = buf;
@@ -124,14 +131,12 @@ jsonw_bool(jsonw_t *w, bool v)
 		jsonw_raw(w, "false", 5);
 }
 
-/* A real, as json_dumps() prints it (its shortest round-trip form is jansson's business). */
-static void
-s_real(jsonw_t *w, const json_t *value)
+void
+jsonw_dumped(jsonw_t *w, const json_t *value, size_t flags)
 {
-	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = value != NULL ? json_dumps(value, flags | JSON_ENCODE_ANY) : NULL;
 	if (text == NULL) {
-		w->failed = true;
-		w->cap = 0;
+		s_fail(w);
 		return;
 	}
 	jsonw_lit(w, text);
@@ -168,8 +173,7 @@ jsonw_json(jsonw_t *w, const json_t *value)
 	size_t i;
 	json_t *item;
 	if (value == NULL) {
-		w->failed = true; /* as json_dumps(NULL) fails */
-		w->cap = 0;
+		s_fail(w); /* as json_dumps(NULL) fails */
 		return;
 	}
 	switch (json_typeof(value)) {
@@ -192,7 +196,8 @@ jsonw_json(jsonw_t *w, const json_t *value)
 		jsonw_i64(w, (int64_t) json_integer_value(value));
 		break;
 	case JSON_REAL:
-		s_real(w, value);
+		/* Its shortest round-trip form is jansson's business. */
+		jsonw_dumped(w, value, JSON_COMPACT);
 		break;
 	case JSON_TRUE:
 		jsonw_raw(w, "true", 4);

@@ -60,6 +60,9 @@ void jsonw_i64(jsonw_t *w, int64_t v);
 /* Appends "true" or "false". */
 void jsonw_bool(jsonw_t *w, bool v);
 
+/* Appends json_dumps(value, flags) (JSON_ENCODE_ANY added): for what jansson must format. */
+void jsonw_dumped(jsonw_t *w, const json_t *value, size_t flags);
+
 /* Appends value as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) prints it. */
 void jsonw_json(jsonw_t *w, const json_t *value);
 
