@@ -102,10 +102,10 @@ static const char *const s_counter_names[LEDGER_N_COUNTERS] = {
 };
 
 int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
-		       store_txn_t *txn, int64_t now_ms, bool listening)
+		       store_txn_t *txn, int64_t now_ms, bool listening, log_buf_t *log)
 {
 	batch->listening = listening;
-	batch->log = NULL;
+	batch->log = log;
 	memset(batch->loaded, 0, sizeof batch->loaded);
 	memset(batch->dirty, 0, sizeof batch->dirty);
 	batch->cfg = cfg;

@@ -89,10 +89,11 @@ typedef struct {
 
 /*
  * Loads the batch state from txn, for a batch begun at now_ms, using (and trimming) cache;
- * listening says whether any subscriber wants messages. Returns 0 or an LMDB error.
+ * listening says whether any subscriber wants messages; log (may be NULL: lines are then
+ * written at once) keeps the lines to write after the commit. Returns 0 or an LMDB error.
  */
 int ledger_batch_start(ledger_batch_t *batch, const config_t *cfg, incident_cache_t *cache,
-		       store_txn_t *txn, int64_t now_ms, bool listening);
+		       store_txn_t *txn, int64_t now_ms, bool listening, log_buf_t *log);
 
 /*
  * Saves the batch state and every incident the batch changed into txn before it commits.

@@ -44,8 +44,6 @@ void writer_job_free(writer_job_t *job)
 	if (!job)
 		return;
 	json_decref(job->request);
-	if (job->raw != (char *)(job + 1))
-		free(job->raw);
 	json_decref(job->fields);
 	json_decref(job->event.breaches);
 	ledger_pubs_free(job->pubs);
@@ -88,8 +86,8 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 	int rc = store_txn_begin(w->store, true, &txn);
 	if (rc != 0)
 		return rc;
-	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening));
-	lb.log = &w->log;
+	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening),
+				&w->log);
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
 		ledger_result_init(&results[i]);

@@ -41,8 +41,8 @@ typedef struct writer_job {
 	wire_event_t ev;      /* when scanned: its strings live in the job's allocation */
 	const char *id_text;  /* when scanned: the request's "id" as JSON text in raw, or NULL */
 	size_t id_len;
-	char *raw;            /* the request frame as received, for the event log; owned unless
-				 it lies in the job's own allocation (writer_job_free knows) */
+	char *raw;            /* the request frame as received, for the event log: it lies in
+				 the job's own allocation, after the job */
 	size_t raw_len;
 	int64_t received_ms;
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
