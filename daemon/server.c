@@ -467,6 +467,20 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const cha
 	json_decref(req);
 }
 
+/* A job for a request frame from env (a copy of the frame in it), or NULL (no memory). */
+static writer_job_t *s_job_new(envelope_t *env, const void *body, size_t len, size_t extra,
+			       int64_t received_ms)
+{
+	/* The frame lives in the job's own allocation, after the job; extra bytes follow it. */
+	writer_job_t *job = malloc(sizeof *job + len + extra);
+	if (job) {
+		*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = len,
+				       .received_ms = received_ms, .peer = env };
+		memcpy(job->raw, body, len);
+	}
+	return job;
+}
+
 /*
  * The fast path of the common request, an event: wire_event_scan() decodes it without
  * building a json_t, into a job holding the raw frame and the decoded strings. Returns false
@@ -475,12 +489,10 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const cha
 static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, size_t len,
 			     int64_t received_ms)
 {
-	writer_job_t *job = malloc(sizeof *job + 2 * len + WIRE_SCAN_SLACK);
+	writer_job_t *job = s_job_new(env, body, len, len + WIRE_SCAN_SLACK, received_ms);
 	if (!job)
 		return false;
-	*job = (writer_job_t){ .scanned = true, .raw = (char *)(job + 1), .raw_len = len,
-			       .received_ms = received_ms, .peer = env };
-	memcpy(job->raw, body, len);
+	job->scanned = true;
 	if (wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
 			    &job->id_len) != 1) {
 		free(job);
@@ -511,12 +523,10 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
 	} else if (ledger_op_writes(op)) {
-		/* The raw frame lives in the job's own allocation, after the job. */
-		writer_job_t *job = malloc(sizeof *job + len);
+		writer_job_t *job = s_job_new(env, body, len, 0, received_ms);
 		if (job) {
-			*job = (writer_job_t){ .request = req, .op = op, .raw = (char *)(job + 1),
-					       .raw_len = len, .received_ms = received_ms, .peer = env };
-			memcpy(job->raw, body, len);
+			job->request = req;
+			job->op = op;
 			writer_submit(s->writer, job);
 			return;
 		}
