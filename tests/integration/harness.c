@@ -215,6 +215,17 @@ int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *
 	return 0;
 }
 
+/* Records s among d's sockets, so that h_destroy() closes it even after a failed assertion. */
+static void *s_own(h_daemon_t *d, void *s)
+{
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		if (d->sockets[i] == NULL) {
+			d->sockets[i] = s;
+			break;
+		}
+	return s;
+}
+
 void *h_socket(h_daemon_t *d, int type)
 {
 	void *s = zmq_socket(d->zctx, type);
@@ -227,12 +238,7 @@ void *h_socket(h_daemon_t *d, int type)
 		zmq_close(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
-		if (d->sockets[i] == NULL) {
-			d->sockets[i] = s;
-			break;
-		}
-	return s;
+	return s_own(d, s);
 }
 
 void *h_sub(h_daemon_t *d)
@@ -247,12 +253,7 @@ void *h_sub(h_daemon_t *d)
 		zmq_close(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
-		if (d->sockets[i] == NULL) {
-			d->sockets[i] = s;
-			break;
-		}
-	return s;
+	return s_own(d, s);
 }
 
 void h_msg_clear(h_msg_t *m)
