@@ -75,7 +75,7 @@ static writer_job_t *s_take_batch(writer_t *w)
 
 /*
  * Applies every job of batch in one transaction and commits. Results stay in results[] (one
- * per job); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
+ * per job, each clean on entry: initialised once, cleared after use); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
  * or the LMDB error that stopped the batch.
  */
 static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, int *alerts_queued)
@@ -90,7 +90,6 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 				&w->log);
 	size_t i = 0;
 	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
-		ledger_result_init(&results[i]);
 		if (job->scanned)
 			rc = ledger_event(&lb, &txn, &job->ev, NULL, job->raw, job->raw_len,
 					  job->received_ms, &results[i]);
@@ -150,14 +149,12 @@ static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 {
 	ledger_result_t *results = w->results;
 	int rc, alerts_queued = 0;
-	for (;;) {
-		for (size_t i = 0; i < n; i++)
-			ledger_result_clear(&results[i]);
-		rc = s_apply(w, batch, results, &alerts_queued);
-		if (rc != MDB_MAP_FULL)
-			break;
+	while ((rc = s_apply(w, batch, results, &alerts_queued)) == MDB_MAP_FULL) {
 		if ((rc = store_grow(w->store)) != 0)
 			break;
+		/* The aborted attempt's results go; the retry starts clean. */
+		for (size_t i = 0; i < n; i++)
+			ledger_result_clear(&results[i]);
 	}
 	if (rc != 0)
 		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
@@ -210,15 +207,20 @@ static void s_on_async(uv_async_t *async)
 		w->done(jobs, w->done_arg);
 }
 
-static void s_on_close(uv_handle_t *handle)
+/* Frees w and everything it owns (its thread has ended or never started). */
+static void s_destroy(writer_t *w)
 {
-	writer_t *w = handle->data;
 	incident_cache_destroy(&w->cache);
 	free(w->results);
 	log_buf_free(&w->log);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
+}
+
+static void s_on_close(uv_handle_t *handle)
+{
+	s_destroy(handle->data);
 }
 
 writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
@@ -236,24 +238,16 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	w->done_arg = arg;
 	w->queue_tail = &w->queue;
 	w->finished_tail = &w->finished;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
 	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
 	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
-	if (!w->cache || !w->results) {
-		incident_cache_destroy(&w->cache);
-		free(w->results);
-		free(w);
+	if (!w->cache || !w->results || uv_async_init(loop, &w->async, s_on_async) != 0) {
+		s_destroy(w);
 		return NULL;
 	}
 	for (size_t i = 0; i < WRITER_BATCH_MAX; i++)
 		ledger_result_init(&w->results[i]);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	if (uv_async_init(loop, &w->async, s_on_async) != 0) {
-		incident_cache_destroy(&w->cache);
-		free(w->results);
-		free(w);
-		return NULL;
-	}
 	w->async.data = w;
 	if (pthread_create(&w->thread, NULL, s_thread_main, w) != 0) {
 		uv_close((uv_handle_t *)&w->async, s_on_close);
