@@ -1,8 +1,8 @@
 /*
  * incident: the pure state of one incident and the stage rules of the contract.
  *
- * No I/O: the store loads and saves records through incident_record_text() (or
- * incident_to_record()) and incident_from_record(); the daemon passes times in. Stage rules:
+ * No I/O: the store saves records written by incident_record_text() and loads them through
+ * incident_from_record(); the daemon passes times in. Stage rules:
  *  - each stage is recorded once per incident (the first report wins);
  *  - stages may arrive in any order, but reported times must not decrease along the configured
  *    order (invalid_transition, naming both stages);
@@ -105,7 +105,9 @@ int incident_last_stage(const incident_t *inc, const config_t *cfg);
 
 /*
  * The storage record: a new JSON object (caller decrefs) naming stages by name, times as
- * integer ms, plus every member of inc->extra. NULL on allocation failure.
+ * integer ms, plus every member of inc->extra. NULL on allocation failure. The daemon saves
+ * with incident_record_text(); this json_t form defines the record, and the text is tested
+ * against it byte for byte.
  */
 json_t *incident_to_record(const incident_t *inc, const config_t *cfg);
 
