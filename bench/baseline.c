@@ -228,8 +228,7 @@ static int s_writer_commit(baseline_writer_t *w, baseline_batch_t *b)
     for (size_t i = 0; i < b->count && rc == 0; i++) {
         uint64_t seq = w->next_seq + i;
         unsigned char key[8];
-        for (int k = 0; k < 8; k++)
-            key[k] = (unsigned char)(seq >> (56 - 8 * k));
+        s_u64_key(key, seq);
         MDB_val k = {sizeof key, key};
         MDB_val v = {zmq_msg_size(&b->requests[i].body), zmq_msg_data(&b->requests[i].body)};
         rc = mdb_put(txn, w->dbi, &k, &v, MDB_APPEND);
