@@ -1,0 +1,463 @@
+/*
+ * report: the monthly report. See report.h.
+ *
+ * The caller may feed a million incidents, so each report_add() does work bounded by the
+ * number of stages and rules: providers live in an open-addressing hash table (linear
+ * probing, never deleted from) over a growable array of per-provider tallies, and the ids
+ * open at the month's end are appended in arrival order and sorted only in report_to_json().
+ *
+ * Which providers are listed: the header's rule (an incident open at some moment of the month)
+ * plus any provider that counted a rule figure in the month. Figures can fall in a month in
+ * which the incident was no longer open (an incident resolved on 30 November and linked to a
+ * problem on 1 December meets its problem rule in December; a rule whose start stage was
+ * recorded but whose stop stage never came is breached when its due time passes, possibly
+ * after the resolution). Dropping those figures, or counting them under a provider that is
+ * not shown, would make the figures disagree with the incidents' own verdicts.
+ */
+#include "daemon/core/report.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/core/sla.h"
+#include "proto/ids.h"
+#include "proto/rfc3339.h"
+
+/* met and breached of one rule: [0] the whole rule, [1..5] per category. */
+typedef struct {
+	int64_t met[CONFIG_MAX_CATEGORY + 1];
+	int64_t breached[CONFIG_MAX_CATEGORY + 1];
+} report_figures_t;
+
+typedef struct {
+	char *name;
+	int64_t opened;
+	int64_t resolved;
+	int64_t open_at_start;
+	int64_t open_at_end;
+	uint64_t *open_ids; /* unsorted */
+	size_t n_open;
+	size_t cap_open;
+	report_figures_t *figures; /* one per rule, indexed like sla_rule_name() */
+} report_provider_t;
+
+struct report {
+	const config_t *cfg;
+	int64_t start;
+	int64_t end;
+	int64_t now;
+	char *only;            /* the provider filter, or NULL */
+	size_t n_rules;
+	report_provider_t *providers;
+	size_t n_providers;
+	size_t cap_providers;
+	size_t *slots;         /* indexes into providers, SIZE_MAX when empty */
+	size_t n_slots;        /* a power of two, more than twice n_providers */
+	unsigned char *outcome; /* per rule, for the incident being added: REPORT_* below */
+};
+
+enum { REPORT_UNCOUNTED = 0, REPORT_MET, REPORT_BREACHED };
+
+/* What one incident contributes, before its provider is looked up. */
+typedef struct {
+	bool opened, resolved, open_at_start, open_at_end;
+	bool counts;           /* open at some moment of the month: the provider is listed */
+} report_share_t;
+
+#define REPORT_FIRST_SLOTS 64
+
+/* --- month ------------------------------------------------------------------------------- */
+
+static bool s_digits(const char *text, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+	return true;
+}
+
+int report_month_parse(const char *text, int64_t *start_out, int64_t *end_out)
+{
+	if (!text || strlen(text) != 7 || text[4] != '-' || !s_digits(text, 4)
+	    || !s_digits(text + 5, 2))
+		return -EINVAL;
+	int64_t year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10
+		       + (text[3] - '0');
+	unsigned month = (unsigned)((text[5] - '0') * 10 + (text[6] - '0'));
+	if (year < 1970 || month < 1 || month > 12)
+		return -EINVAL;
+	int64_t next_year = month == 12 ? year + 1 : year;
+	unsigned next_month = month == 12 ? 1 : month + 1;
+	*start_out = rfc3339_days_from_civil(year, month, 1) * INT64_C(86400000);
+	*end_out = rfc3339_days_from_civil(next_year, next_month, 1) * INT64_C(86400000);
+	return 0;
+}
+
+/* --- the provider table ------------------------------------------------------------------ */
+
+/* FNV-1a: provider names are short strings chosen by the providers. */
+static size_t s_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t s_find_slot(const report_t *r, const char *name)
+{
+	size_t mask = r->n_slots - 1;
+	size_t i = s_hash(name) & mask;
+	while (r->slots[i] != SIZE_MAX && strcmp(r->providers[r->slots[i]].name, name) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Doubles the slot table and re-inserts every provider. 0 or -ENOMEM. */
+static int s_grow_slots(report_t *r)
+{
+	size_t n = r->n_slots * 2;
+	size_t *slots = malloc(n * sizeof *slots);
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		slots[i] = SIZE_MAX;
+	free(r->slots);
+	r->slots = slots;
+	r->n_slots = n;
+	for (size_t p = 0; p < r->n_providers; p++)
+		r->slots[s_find_slot(r, r->providers[p].name)] = p;
+	return 0;
+}
+
+/* The tallies of provider name, created empty when new; NULL on allocation failure. */
+static report_provider_t *s_provider(report_t *r, const char *name)
+{
+	size_t slot = s_find_slot(r, name);
+	if (r->slots[slot] != SIZE_MAX)
+		return &r->providers[r->slots[slot]];
+	if (2 * (r->n_providers + 1) >= r->n_slots) {
+		if (s_grow_slots(r) != 0)
+			return NULL;
+		slot = s_find_slot(r, name);
+	}
+	if (r->n_providers == r->cap_providers) {
+		size_t cap = r->cap_providers ? 2 * r->cap_providers : 16;
+		report_provider_t *grown = realloc(r->providers, cap * sizeof *grown);
+		if (!grown)
+			return NULL;
+		r->providers = grown;
+		r->cap_providers = cap;
+	}
+	report_provider_t *p = &r->providers[r->n_providers];
+	*p = (report_provider_t){ .name = strdup(name) };
+	p->figures = calloc(r->n_rules ? r->n_rules : 1, sizeof *p->figures);
+	if (!p->name || !p->figures) {
+		free(p->name);
+		free(p->figures);
+		return NULL;
+	}
+	r->slots[slot] = r->n_providers++;
+	return p;
+}
+
+static int s_push_open_id(report_provider_t *p, uint64_t id)
+{
+	if (p->n_open == p->cap_open) {
+		size_t cap = p->cap_open ? 2 * p->cap_open : 16;
+		uint64_t *grown = realloc(p->open_ids, cap * sizeof *grown);
+		if (!grown)
+			return -ENOMEM;
+		p->open_ids = grown;
+		p->cap_open = cap;
+	}
+	p->open_ids[p->n_open++] = id;
+	return 0;
+}
+
+/* --- counting ---------------------------------------------------------------------------- */
+
+report_t *report_new(const config_t *cfg, int64_t start, int64_t end, int64_t now,
+		     const char *provider)
+{
+	report_t *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->start = start;
+	r->end = end;
+	r->now = now;
+	r->n_rules = sla_rule_count(cfg);
+	r->n_slots = REPORT_FIRST_SLOTS;
+	r->slots = malloc(r->n_slots * sizeof *r->slots);
+	r->outcome = calloc(r->n_rules ? r->n_rules : 1, sizeof *r->outcome);
+	r->only = provider ? strdup(provider) : NULL;
+	if (!r->slots || !r->outcome || (provider && !r->only)) {
+		report_destroy(&r);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_slots; i++)
+		r->slots[i] = SIZE_MAX;
+	return r;
+}
+
+bool report_wants(const report_t *report, int64_t opened_at)
+{
+	return opened_at < report->end;
+}
+
+static bool s_in_month(const report_t *r, int64_t t)
+{
+	return t != INT64_MIN && t >= r->start && t < r->end;
+}
+
+/* How rule i counts inc in the month: REPORT_MET, REPORT_BREACHED or REPORT_UNCOUNTED. */
+static unsigned char s_rule_outcome(const report_t *r, size_t i, const incident_t *inc)
+{
+	if (!sla_rule_index_applies(r->cfg, i, inc))
+		return REPORT_UNCOUNTED;
+	/*
+	 * A stop before the month settles the verdict before the month too: met at the stop, or
+	 * breached at a due earlier still. Skipping those spares the deadline computation (working
+	 * time goes through the time-zone database) for the bulk of a long history.
+	 */
+	int64_t stop = sla_rule_stop(r->cfg, i, inc);
+	if (stop != INT64_MIN && stop < r->start)
+		return REPORT_UNCOUNTED;
+	sla_verdict_t v = sla_rule_verdict(r->cfg, i, inc, r->now);
+	if (v.kind == VERDICT_MET && s_in_month(r, v.stopped_at))
+		return REPORT_MET;
+	if (v.kind == VERDICT_BREACHED && s_in_month(r, v.due))
+		return REPORT_BREACHED;
+	return REPORT_UNCOUNTED; /* pending, not started, or counted in another month */
+}
+
+/* Fills report->outcome for inc; true when any rule counts it in the month. */
+static bool s_rule_outcomes(report_t *r, const incident_t *inc)
+{
+	bool any = false;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		r->outcome[i] = s_rule_outcome(r, i, inc);
+		any = any || r->outcome[i] != REPORT_UNCOUNTED;
+	}
+	return any;
+}
+
+/* Adds the outcomes s_rule_outcomes() left to p's figures. */
+static void s_add_figures(const report_t *r, const incident_t *inc, report_provider_t *p)
+{
+	int cat = inc->category >= 1 && inc->category <= CONFIG_MAX_CATEGORY ? inc->category : 0;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		if (r->outcome[i] == REPORT_UNCOUNTED)
+			continue;
+		int64_t *tally = r->outcome[i] == REPORT_MET ? p->figures[i].met
+							     : p->figures[i].breached;
+		tally[0]++;
+		if (cat)
+			tally[cat]++; /* a problem rule may apply to any category */
+	}
+}
+
+/* The incident counts of inc in the month (not its rule figures). */
+static report_share_t s_share(const report_t *r, int64_t opened, int64_t resolved)
+{
+	bool resolved_before_start = resolved != INT64_MIN && resolved < r->start;
+	bool resolved_before_end = resolved != INT64_MIN && resolved < r->end;
+	report_share_t s = {
+		.opened = s_in_month(r, opened),
+		.resolved = s_in_month(r, resolved),
+		.open_at_start = opened < r->start && !resolved_before_start,
+		.open_at_end = opened < r->end && !resolved_before_end,
+	};
+	s.counts = opened < r->end && !resolved_before_start;
+	return s;
+}
+
+int report_add(report_t *report, const incident_t *inc)
+{
+	const config_t *cfg = report->cfg;
+	if (!inc->provider || (report->only && strcmp(report->only, inc->provider) != 0))
+		return 0;
+	int64_t opened = incident_opened_at(inc, cfg);
+	if (opened == INT64_MIN || !report_wants(report, opened))
+		return 0;
+	report_share_t s = s_share(report, opened, incident_resolved_at(inc, cfg));
+	if (!s_rule_outcomes(report, inc) && !s.counts)
+		return 0;
+	report_provider_t *p = s_provider(report, inc->provider);
+	if (!p)
+		return -ENOMEM;
+	if (s.open_at_end && s_push_open_id(p, inc->id) != 0)
+		return -ENOMEM;
+	p->opened += s.opened;
+	p->resolved += s.resolved;
+	p->open_at_start += s.open_at_start;
+	p->open_at_end += s.open_at_end;
+	s_add_figures(report, inc, p);
+	return 0;
+}
+
+/* --- output ------------------------------------------------------------------------------ */
+
+/* met, breached and percent_met (rounded to hundredths; null when nothing counted). */
+static json_t *s_figures_json(int64_t met, int64_t breached)
+{
+	json_t *percent = json_null();
+	int64_t total = met + breached;
+	if (total > 0) {
+		/* Hundredths of a percent, rounded half up, in integers: no libm, no drift. */
+		int64_t hundredths = (met * 20000 + total) / (2 * total);
+		percent = json_real((double)hundredths / 100.0);
+	}
+	return json_pack("{s:I, s:I, s:o}", "met", (json_int_t)met, "breached",
+			 (json_int_t)breached, "percent_met", percent);
+}
+
+/* True when rule i can count incidents of category c (a target, or a problem rule's applies). */
+static bool s_rule_covers(const config_t *cfg, size_t i, int c)
+{
+	if (!sla_rule_is_problem(cfg, i))
+		return cfg->slas[i].has_target[c];
+	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
+	return rule->applies != APPLIES_CATEGORY || rule->category == c;
+}
+
+/*
+ * One rule's figures: the whole rule, and under "categories" every category the rule covers
+ * (zeros and a null percentage when nothing counted), so that a month's table always has the
+ * same rows.
+ */
+static json_t *s_rule_json(const report_t *r, size_t i, const report_figures_t *f)
+{
+	json_t *cats = json_object();
+	for (int c = 1; cats && c <= CONFIG_MAX_CATEGORY; c++) {
+		if (!s_rule_covers(r->cfg, i, c) && f->met[c] + f->breached[c] == 0)
+			continue;
+		char key[2] = { (char)('0' + c), '\0' };
+		if (json_object_set_new(cats, key, s_figures_json(f->met[c], f->breached[c])) != 0)
+			json_decref(cats), cats = NULL;
+	}
+	json_t *obj = s_figures_json(f->met[0], f->breached[0]);
+	if (!cats || !obj || json_object_set_new(obj, "categories", cats) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static int s_cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The ids open at the month's end, ascending. */
+static json_t *s_open_json(const report_provider_t *p)
+{
+	uint64_t *ids = malloc((p->n_open ? p->n_open : 1) * sizeof *ids);
+	json_t *arr = json_array();
+	if (!ids || !arr)
+		goto fail;
+	if (p->n_open)
+		memcpy(ids, p->open_ids, p->n_open * sizeof *ids);
+	qsort(ids, p->n_open, sizeof *ids, s_cmp_id);
+	for (size_t i = 0; i < p->n_open; i++) {
+		char buf[ID_BUFSZ];
+		json_t *id = json_string(id_format(ID_INCIDENT, ids[i], buf));
+		if (json_array_append_new(arr, id) != 0)
+			goto fail;
+	}
+	free(ids);
+	return arr;
+fail:
+	free(ids);
+	json_decref(arr);
+	return NULL;
+}
+
+static json_t *s_provider_json(const report_t *r, const report_provider_t *p)
+{
+	json_t *sla = json_object();
+	json_t *problem = json_object();
+	json_t *obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "provider", p->name, "opened",
+				(json_int_t)p->opened, "resolved", (json_int_t)p->resolved,
+				"open_at_start", (json_int_t)p->open_at_start, "open_at_end",
+				(json_int_t)p->open_at_end, "open", s_open_json(p));
+	if (!sla || !problem || !obj)
+		goto fail;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		json_t *into = sla_rule_is_problem(r->cfg, i) ? problem : sla;
+		if (json_object_set_new(into, sla_rule_name(r->cfg, i), s_rule_json(r, i, &p->figures[i]))
+		    != 0)
+			goto fail;
+	}
+	if (json_object_set_new(obj, "sla", sla) != 0) {
+		sla = NULL;
+		goto fail;
+	}
+	if (json_object_set_new(obj, "problem_rules", problem) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+fail:
+	json_decref(sla);
+	json_decref(problem);
+	json_decref(obj);
+	return NULL;
+}
+
+static int s_cmp_provider(const void *a, const void *b)
+{
+	const report_provider_t *x = *(const report_provider_t *const *)a;
+	const report_provider_t *y = *(const report_provider_t *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+json_t *report_to_json(const report_t *report, const char *month_text)
+{
+	size_t n = report->n_providers;
+	const report_provider_t **order = malloc((n ? n : 1) * sizeof *order);
+	json_t *list = json_array();
+	json_t *obj = json_pack("{s:s}", "month", month_text);
+	if (!order || !list || !obj)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &report->providers[i];
+	qsort(order, n, sizeof *order, s_cmp_provider);
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(list, s_provider_json(report, order[i])) != 0)
+			goto fail;
+	free(order);
+	if (json_object_set_new(obj, "providers", list) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+fail:
+	free(order);
+	json_decref(list);
+	json_decref(obj);
+	return NULL;
+}
+
+void report_destroy(report_t **report_p)
+{
+	if (!report_p || !*report_p)
+		return;
+	report_t *r = *report_p;
+	for (size_t i = 0; i < r->n_providers; i++) {
+		free(r->providers[i].name);
+		free(r->providers[i].open_ids);
+		free(r->providers[i].figures);
+	}
+	free(r->providers);
+	free(r->slots);
+	free(r->outcome);
+	free(r->only);
+	free(r);
+	*report_p = NULL;
+}

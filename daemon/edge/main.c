@@ -1,0 +1,150 @@
+/*
+ * incidentd: the incident and problem-record daemon. main() is the list of start-up steps.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "daemon/core/config.h"
+#include "daemon/sys/log.h"
+#include "daemon/edge/alerts.h"
+#include "daemon/edge/server.h"
+#include "daemon/core/sla.h"
+#include "daemon/store/store.h"
+
+typedef struct {
+	const char *config_path;
+	const char *data_dir;
+	const char *api;
+	const char *publish;
+	bool check_config;
+	bool verbose;
+} options_t;
+
+static void s_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: incidentd [-c FILE] [--data-dir DIR] [--api ENDPOINT[,...]]\n"
+		"                 [--publish ENDPOINT[,...]] [--check-config] [-v] [--version] [--help]\n"
+		"\n"
+		"  -c FILE             configuration file (default: built-in, as config/incidentd.conf)\n"
+		"  --data-dir DIR      where the LMDB data lives (overrides [daemon] data_dir)\n"
+		"  --api ENDPOINTS     ROUTER endpoints for requests, comma-separated\n"
+		"  --publish ENDPOINTS PUB endpoints for published messages, comma-separated\n"
+		"  --check-config      validate the configuration, print the result and exit\n"
+		"  -v, --verbose       also log debug lines\n");
+}
+
+/* Parses the command line; exits 0 for --help/--version and 2 for a usage error. */
+static void s_parse_args(int argc, char **argv, options_t *opt)
+{
+	enum { OPT_DATA_DIR = 256, OPT_API, OPT_PUBLISH, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+		{ "api", required_argument, NULL, OPT_API },
+		{ "publish", required_argument, NULL, OPT_PUBLISH },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	memset(opt, 0, sizeof *opt);
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opt->config_path = optarg; break;
+		case OPT_DATA_DIR: opt->data_dir = optarg; break;
+		case OPT_API: opt->api = optarg; break;
+		case OPT_PUBLISH: opt->publish = optarg; break;
+		case OPT_CHECK: opt->check_config = true; break;
+		case 'v': opt->verbose = true; break;
+		case OPT_VERSION: printf("incidentd %s\n", INCIDENTD_VERSION); exit(0);
+		case 'h':
+		case OPT_HELP: s_usage(stdout); exit(0);
+		default: s_usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "incidentd: unexpected argument: %s\n", argv[optind]);
+		s_usage(stderr);
+		exit(2);
+	}
+}
+
+/*
+ * Loads the configuration with the command-line overrides. On errors prints each (to stdout
+ * under --check-config, which reports rather than fails to start) and exits 1.
+ */
+static config_t *s_load_config(const options_t *opt)
+{
+	config_diag_t diag = { 0 };
+	config_t *cfg = opt->config_path ? config_load(opt->config_path, &diag) : config_default();
+	if (cfg && opt->data_dir && config_set_data_dir(cfg, opt->data_dir, &diag) < 0)
+		config_destroy(&cfg);
+	if (cfg && opt->api && config_set_api(cfg, opt->api, &diag) < 0)
+		config_destroy(&cfg);
+	if (cfg && opt->publish && config_set_publish(cfg, opt->publish, &diag) < 0)
+		config_destroy(&cfg);
+	if (!cfg) {
+		FILE *out = opt->check_config ? stdout : stderr;
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(out, "%s\n", diag.lines[i]);
+		if (diag.n == 0)
+			fprintf(out, "incidentd: cannot load the configuration\n");
+		config_diag_release(&diag);
+		exit(1);
+	}
+	config_diag_release(&diag);
+	if (opt->check_config) {
+		printf("configuration OK\n");
+		config_destroy(&cfg);
+		exit(0);
+	}
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	options_t opt;
+	char err[512];
+	s_parse_args(argc, argv, &opt);
+	log_set_verbose(opt.verbose);
+	config_t *cfg = s_load_config(&opt);
+	signal(SIGPIPE, SIG_IGN);
+	/* jansson seeds its hash function lazily; do it before any thread can race for it. */
+	json_object_seed(0);
+	if (sla_calendar_init(&cfg->calendar) < 0)
+		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
+
+	store_t *store = store_open(cfg->data_dir, cfg->map_size, err, sizeof err);
+	if (!store)
+		fatalx("cannot start: %s", err);
+	alerts_t *alerts = alerts_new(store, cfg);
+	if (!alerts)
+		fatalx("cannot start: cannot start the hook delivery threads");
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	server_t *server = server_new(&loop, cfg, store, alerts, err, sizeof err);
+	if (!server)
+		fatalx("cannot start: %s", err);
+	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);
+
+	uv_run(&loop, UV_RUN_DEFAULT);
+
+	server_destroy(&server);
+	alerts_destroy(&alerts);
+	if (uv_loop_close(&loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	store_destroy(&store);
+	config_destroy(&cfg);
+	log_info("stopped");
+	return 0;
+}

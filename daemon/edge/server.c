@@ -1,0 +1,938 @@
+/*
+ * server: ZeroMQ sockets inside the libuv loop. See server.h.
+ */
+#include "daemon/edge/server.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "daemon/ops/breach.h"
+#include "daemon/sys/clock.h"
+#include "daemon/core/deadline_heap.h"
+#include "daemon/ops/ledger.h"
+#include "daemon/sys/log.h"
+#include "daemon/edge/writer.h"
+#include "proto/jsonw.h"
+#include "proto/wire.h"
+#include "proto/wire_scan.h"
+
+/* Messages handled per wakeup before the loop gets a turn (an idle handle resumes). */
+#define DRAIN_MAX 256
+/* The routing frames kept for a reply: identities and the REQ delimiter. */
+#define ENVELOPE_FRAMES 8
+#define ENVELOPE_BYTES 1024
+/*
+ * Replies that may wait for peers whose pipes are full (after ZeroMQ's own SNDHWM of 100,000
+ * per peer). Past it, new replies to full peers are dropped and counted: a client that never
+ * reads its replies must not grow the daemon's memory without bound. A dropped reply's
+ * request was still applied; a retry is answered as a duplicate.
+ */
+#define OUTBOUND_MAX 65536
+/* Frames read of one message; more are counted and dropped. */
+#define MESSAGE_FRAMES 16
+
+/* How a reply finds its way back: the frames before the body, as received. */
+typedef struct {
+	unsigned n;
+	size_t len[ENVELOPE_FRAMES];
+	unsigned char data[ENVELOPE_BYTES];
+} envelope_t;
+
+/* A reply waiting for its peer's pipe to have room. */
+typedef struct outbound {
+	struct outbound *next;
+	envelope_t *env;
+	char *reply;
+	size_t reply_len;
+} outbound_t;
+
+/*
+ * The replies of one peer whose pipe was full, in order: a peer's replies never overtake each
+ * other, and other peers' replies never wait behind them.
+ */
+typedef struct waiting_peer {
+	struct waiting_peer *next;
+	outbound_t *head, **tail;
+} waiting_peer_t;
+
+struct server {
+	uv_loop_t *loop;
+	const config_t *cfg;
+	store_t *store;
+	writer_t *writer;
+	void *ctx;
+	void *router;
+	void *pub;
+	uv_poll_t poll;
+	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
+	uv_prepare_t prepare;
+	uv_idle_t idle;
+	uv_timer_t retry;
+	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
+	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
+	deadline_heap_t deadlines;
+	alerts_t *alerts;
+	/*
+	 * The topic prefixes subscribers want. The publish socket is an XPUB, which passes on each
+	 * distinct subscription once (and its last unsubscription), so this is exact; messages no
+	 * one wants are never serialised.
+	 */
+	char **subs;
+	size_t n_subs;
+	atomic_bool listening; /* n_subs > 0, read by the writer thread */
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	waiting_peer_t *waiting; /* peers with replies waiting for room */
+	size_t n_out;         /* replies waiting, all peers together */
+	uint64_t dropped;     /* replies dropped because too many were waiting */
+	uint64_t started_ms;  /* uv_now at start */
+	bool stopping;
+	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
+	int pool_reads;       /* reads running on the thread pool; they too hold the sockets open */
+};
+
+static int s_events(void *socket)
+{
+	int events = 0;
+	size_t len = sizeof events;
+	if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &len) < 0)
+		return 0;
+	return events;
+}
+
+/*
+ * Sends envelope and reply. Returns 0 when sent or dropped for good (peer gone), -EAGAIN when
+ * the peer's pipe is full and the reply must wait.
+ */
+static int s_send_reply(server_t *s, const envelope_t *env, const char *reply, size_t len)
+{
+	const unsigned char *p = env->data;
+	for (unsigned i = 0; i < env->n; p += env->len[i], i++) {
+		if (zmq_send(s->router, p, env->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			continue;
+		if (i == 0 && errno == EAGAIN)
+			return -EAGAIN;
+		log_debug("reply dropped: %s", zmq_strerror(errno));
+		return 0;
+	}
+	if (zmq_send(s->router, reply, len, ZMQ_DONTWAIT) < 0)
+		log_debug("reply dropped: %s", zmq_strerror(errno));
+	return 0;
+}
+
+static bool s_same_peer(const envelope_t *a, const envelope_t *b)
+{
+	return a->len[0] == b->len[0] && memcmp(a->data, b->data, a->len[0]) == 0;
+}
+
+static void s_outbound_free(outbound_t *o)
+{
+	free(o->env);
+	free(o->reply);
+	free(o);
+}
+
+/* The waiting queue of env's peer, or NULL when its replies go straight out. */
+static waiting_peer_t *s_waiting_find(server_t *s, const envelope_t *env)
+{
+	for (waiting_peer_t *w = s->waiting; w; w = w->next)
+		if (s_same_peer(w->head->env, env))
+			return w;
+	return NULL;
+}
+
+/*
+ * Sends what each waiting peer has room for, in order; a peer whose queue empties leaves the
+ * list. The cost is one attempt per still-full peer, however many replies wait.
+ */
+static void s_flush(server_t *s)
+{
+	waiting_peer_t **wp = &s->waiting;
+	while (*wp) {
+		waiting_peer_t *w = *wp;
+		while (w->head && s_send_reply(s, w->head->env, w->head->reply, w->head->reply_len) == 0) {
+			outbound_t *o = w->head;
+			w->head = o->next;
+			s_outbound_free(o);
+			s->n_out--;
+		}
+		if (w->head) {
+			wp = &w->next;
+			continue;
+		}
+		*wp = w->next;
+		free(w);
+	}
+	if (!s->waiting)
+		uv_timer_stop(&s->retry);
+}
+
+static void s_on_retry(uv_timer_t *timer)
+{
+	s_flush(timer->data);
+}
+
+/* Frees every waiting reply (at shutdown). */
+static void s_waiting_release(server_t *s)
+{
+	while (s->waiting) {
+		waiting_peer_t *w = s->waiting;
+		s->waiting = w->next;
+		while (w->head) {
+			outbound_t *o = w->head;
+			w->head = o->next;
+			s_outbound_free(o);
+		}
+		free(w);
+	}
+	s->n_out = 0;
+}
+
+/* Appends a reply to env's peer's queue (taking env and reply); false when it cannot. */
+static bool s_wait(server_t *s, waiting_peer_t *w, envelope_t *env, char *reply, size_t len)
+{
+	outbound_t *o = s->n_out < OUTBOUND_MAX ? malloc(sizeof *o) : NULL;
+	if (o && !w && (w = calloc(1, sizeof *w)) != NULL) {
+		w->tail = &w->head;
+		w->next = s->waiting;
+		s->waiting = w;
+	}
+	if (!o || !w) {
+		free(o);
+		return false;
+	}
+	*o = (outbound_t){ NULL, env, reply, len };
+	*w->tail = o;
+	w->tail = &o->next;
+	s->n_out++;
+	if (!uv_is_active((uv_handle_t *)&s->retry))
+		uv_timer_start(&s->retry, s_on_retry, 1, 1);
+	return true;
+}
+
+/* Sends a reply now, or keeps it (taking env and reply) until the peer has room. */
+static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
+{
+	if (!reply) {
+		free(env);
+		return;
+	}
+	waiting_peer_t *w = s_waiting_find(s, env);
+	if (!w && s_send_reply(s, env, reply, len) == 0) {
+		free(env);
+		free(reply);
+		return;
+	}
+	if (s_wait(s, w, env, reply, len))
+		return;
+	/* Logged at the first drop and then every 10,000th. */
+	if (s->dropped++ % 10000 == 0)
+		log_warnx("%llu replies dropped: %zu wait for peers that do not read them",
+			  (unsigned long long)s->dropped, s->n_out);
+	free(env);
+	free(reply);
+}
+
+static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err, const json_t *id)
+{
+	size_t len;
+	char *reply = wire_reply_error(err, id, &len);
+	s_reply(s, env, reply, len);
+}
+
+/* Applies one subscription message: a byte 1 (subscribe) or 0 (unsubscribe), then the prefix. */
+static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
+{
+	if (len < 1 || msg[0] > 1)
+		return;
+	for (size_t i = 0; i < s->n_subs; i++) {
+		if (strlen(s->subs[i]) == len - 1 && memcmp(s->subs[i], msg + 1, len - 1) == 0) {
+			if (msg[0] == 0) {
+				free(s->subs[i]);
+				s->subs[i] = s->subs[--s->n_subs];
+				atomic_store(&s->listening, s->n_subs > 0);
+			}
+			return;
+		}
+	}
+	char **subs = msg[0] == 1 ? realloc(s->subs, (s->n_subs + 1) * sizeof *subs) : NULL;
+	char *prefix = subs ? strndup((const char *)msg + 1, len - 1) : NULL;
+	if (subs)
+		s->subs = subs;
+	if (prefix)
+		s->subs[s->n_subs++] = prefix;
+	atomic_store(&s->listening, s->n_subs > 0);
+}
+
+/* Reads every pending subscription message of the XPUB socket. */
+static void s_pub_drain(server_t *s)
+{
+	unsigned char buf[512];
+	while (s->pub && (s_events(s->pub) & ZMQ_POLLIN)) {
+		int n = zmq_recv(s->pub, buf, sizeof buf, ZMQ_DONTWAIT);
+		if (n < 0)
+			break;
+		s_subscription(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf);
+	}
+}
+
+static bool s_wanted(const server_t *s, const char *topic)
+{
+	for (size_t i = 0; i < s->n_subs; i++)
+		if (strncmp(topic, s->subs[i], strlen(s->subs[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
+static void s_publish(server_t *s, const ledger_pub_t *pubs)
+{
+	for (const ledger_pub_t *p = pubs; p; p = p->next) {
+		if (!s_wanted(s, p->topic))
+			continue;
+		size_t len;
+		char *body = jsonw_dumps(p->body, &len);
+		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
+		if (body && zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+			zmq_send(s->pub, body, len, ZMQ_DONTWAIT);
+		free(body);
+	}
+}
+
+static void s_on_deadline(uv_timer_t *timer);
+
+/* Sets the deadline timer for the earliest pending deadline. */
+static void s_deadlines_arm(server_t *s)
+{
+	const deadline_t *first = deadline_heap_peek(&s->deadlines);
+	if (!first || s->stopping) {
+		uv_timer_stop(&s->deadline_timer);
+		return;
+	}
+	int64_t delay = first->due - clock_now_ms();
+	uv_timer_start(&s->deadline_timer, s_on_deadline, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+/*
+ * Every deadline that is due goes to the writer, which raises its breach unless it was met
+ * meanwhile. The wall clock decides, not the loop's cached time: a breach never comes before
+ * its deadline.
+ */
+static void s_on_deadline(uv_timer_t *timer)
+{
+	server_t *s = timer->data;
+	int64_t now = clock_now_ms();
+	const deadline_t *first;
+	while (!s->stopping && (first = deadline_heap_peek(&s->deadlines)) && first->due <= now) {
+		writer_job_t *job = calloc(1, sizeof *job);
+		if (!job)
+			break;
+		deadline_heap_pop(&s->deadlines, &job->deadline);
+		writer_submit(s->writer, job);
+	}
+	s_deadlines_arm(s);
+}
+
+/* The reply frame of a committed request; its length in *len. */
+static char *s_job_reply(writer_job_t *job, size_t *len)
+{
+	const json_t *id = job->request ? json_object_get(job->request, "id") : NULL;
+	if (job->event.set)
+		return ledger_event_reply_text(&job->event, job->id_text, job->id_len, id, len);
+	if (job->fields) {
+		char *reply = wire_reply_ok(job->fields, id, len);
+		job->fields = NULL; /* stolen by wire_reply_ok */
+		return reply;
+	}
+	/* A refused scanned event: its id is text; refusals are rare enough to parse it. */
+	json_t *parsed = job->id_text ? json_loadb(job->id_text, job->id_len, JSON_DECODE_ANY, NULL)
+				      : NULL;
+	char *reply = wire_reply_error(&job->err, parsed ? parsed : id, len);
+	json_decref(parsed);
+	return reply;
+}
+
+/* Writer callback: the committed jobs, replied to and published in commit order. */
+static void s_on_committed(writer_job_t *jobs, void *arg)
+{
+	server_t *s = arg;
+	size_t armed = 0, len;
+	/* Subscriptions that came meanwhile count for this batch's messages. */
+	s_pub_drain(s);
+	while (jobs) {
+		writer_job_t *job = jobs;
+		jobs = job->next;
+		if (job->request || job->scanned) {
+			/* len is set by s_job_reply(): not in the same call's arguments. */
+			char *reply = s_job_reply(job, &len);
+			s_reply(s, job->peer, reply, len);
+		}
+		job->peer = NULL;
+		s_publish(s, job->pubs);
+		for (size_t i = 0; i < job->n_arm; i++)
+			armed += deadline_heap_push(&s->deadlines, job->arm[i]) == 0;
+		writer_job_free(job);
+	}
+	if (armed)
+		s_deadlines_arm(s);
+}
+
+/*
+ * A read answered on the libuv thread pool: the ops that walk many records (report, list,
+ * breaches, problem.list) would otherwise hold up every other request, event
+ * acknowledgements included, for as long as they take.
+ */
+typedef struct {
+	uv_work_t work;
+	server_t *server;
+	envelope_t *env;
+	json_t *req;
+	const char *op;
+	int64_t now_ms;
+	int64_t uptime_s;
+	char *reply;
+	size_t reply_len;
+} pool_read_t;
+
+static bool s_op_walks(const char *op)
+{
+	return strcmp(op, "report") == 0 || strcmp(op, "list") == 0 ||
+	       strcmp(op, "breaches") == 0 || strcmp(op, "problem.list") == 0;
+}
+
+/* Answers a read-only request into a reply frame (any thread). */
+static char *s_read(const server_t *s, const json_t *req, const char *op, int64_t now_ms,
+		    int64_t uptime_s, size_t *len)
+{
+	ledger_result_t res;
+	ledger_result_init(&res);
+	ledger_read(s->store, s->cfg, req, op, now_ms, uptime_s, &res);
+	const json_t *id = json_object_get(req, "id");
+	char *reply = res.fields ? wire_reply_ok(res.fields, id, len)
+				 : wire_reply_error(&res.err, id, len);
+	res.fields = NULL; /* stolen by wire_reply_ok */
+	ledger_result_clear(&res);
+	return reply;
+}
+
+static void s_pool_read(uv_work_t *work)
+{
+	pool_read_t *r = work->data;
+	r->reply = s_read(r->server, r->req, r->op, r->now_ms, r->uptime_s, &r->reply_len);
+}
+
+static void s_sockets_close_when_idle(server_t *s);
+
+static void s_pool_read_done(uv_work_t *work, int status)
+{
+	pool_read_t *r = work->data;
+	server_t *s = r->server;
+	(void)status;
+	s->pool_reads--;
+	s_reply(s, r->env, r->reply, r->reply_len);
+	json_decref(r->req);
+	free(r);
+	if (s->stopping)
+		s_sockets_close_when_idle(s);
+}
+
+/* Answers a read: at once, or on the thread pool for the ops that walk. Takes env and req. */
+static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const char *op)
+{
+	int64_t now = clock_now_ms(), uptime = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000;
+	pool_read_t *r = s_op_walks(op) ? calloc(1, sizeof *r) : NULL;
+	if (r) {
+		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .now_ms = now,
+				    .uptime_s = uptime };
+		r->work.data = r;
+		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
+			s->pool_reads++;
+			return;
+		}
+		free(r);
+	}
+	size_t len;
+	char *reply = s_read(s, req, op, now, uptime, &len);
+	s_reply(s, env, reply, len);
+	json_decref(req);
+}
+
+/* A job for a request frame from env (a copy of the frame in it), or NULL (no memory). */
+static writer_job_t *s_job_new(envelope_t *env, const void *body, size_t len, size_t extra,
+			       int64_t received_ms)
+{
+	/* The frame lives in the job's own allocation, after the job; extra bytes follow it. */
+	writer_job_t *job = malloc(sizeof *job + len + extra);
+	if (job) {
+		*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = len,
+				       .received_ms = received_ms, .peer = env };
+		memcpy(job->raw, body, len);
+	}
+	return job;
+}
+
+/*
+ * The fast path of the common request, an event: wire_event_scan() decodes it without
+ * building a json_t, into a job holding the raw frame and the decoded strings. Returns false
+ * (having taken nothing) when the frame is anything else, which then takes the general path.
+ */
+static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, size_t len,
+			     int64_t received_ms)
+{
+	writer_job_t *job = s_job_new(env, body, len, len + WIRE_SCAN_SLACK, received_ms);
+	if (!job)
+		return false;
+	job->scanned = true;
+	if (wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
+			    &job->id_len) != 1) {
+		free(job);
+		return false;
+	}
+	writer_submit(s->writer, job);
+	return true;
+}
+
+/*
+ * Handles one request body from env: decodes it, answers reads and queues writes for the
+ * writer. Takes env.
+ */
+static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t len,
+		       int64_t received_ms)
+{
+	wire_error_t err;
+	json_t *req = NULL, *id = NULL;
+	const char *op;
+	if (!s->stopping && s_submit_scanned(s, env, body, len, received_ms))
+		return;
+	if (wire_request_decode(body, len, &req, &op, &id, &err) < 0) {
+		s_reply_error(s, env, &err, id);
+		json_decref(id);
+		return;
+	}
+	if (s->stopping) {
+		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
+		s_reply_error(s, env, &err, json_object_get(req, "id"));
+	} else if (ledger_op_writes(op)) {
+		writer_job_t *job = s_job_new(env, body, len, 0, received_ms);
+		if (job) {
+			job->request = req;
+			job->op = op;
+			writer_submit(s->writer, job);
+			return;
+		}
+		free(env);
+	} else {
+		s_read_dispatch(s, env, req, op);
+		return;
+	}
+	json_decref(req);
+}
+
+/*
+ * Splits the frames of one message into its envelope and body. The envelope is the first
+ * frame (the peer's identity) and, when an empty delimiter follows it with more frames after
+ * (REQ, or a DEALER that speaks like one), everything up to that delimiter. Returns the index
+ * of the first body frame, or -1 when the envelope does not fit (the message is dropped: no
+ * reply could find its way back).
+ */
+static int s_envelope(zmq_msg_t *frames, int n, envelope_t *env)
+{
+	int body = 1;
+	for (int i = 1; i < n - 1 && i < ENVELOPE_FRAMES; i++) {
+		if (zmq_msg_size(&frames[i]) == 0) {
+			body = i + 1;
+			break;
+		}
+	}
+	size_t used = 0;
+	env->n = 0;
+	for (int i = 0; i < body; i++) {
+		size_t len = zmq_msg_size(&frames[i]);
+		if (used + len > ENVELOPE_BYTES)
+			return -1;
+		memcpy(env->data + used, zmq_msg_data(&frames[i]), len);
+		env->len[env->n++] = len;
+		used += len;
+	}
+	return body;
+}
+
+/* Checks the body frames of a message; on success *body is the one request frame. */
+static int s_check_body(server_t *s, zmq_msg_t *frames, int first, int n, int total,
+			zmq_msg_t **body, wire_error_t *err)
+{
+	(void)n;
+	if (total - first != 1)
+		return wire_error_set(err, WIRE_BAD_REQUEST,
+				      "request: expected one frame holding a JSON object, got %d frames",
+				      total - first);
+	*body = &frames[first];
+	size_t len = zmq_msg_size(*body);
+	if (len > s->cfg->max_request_bytes)
+		return wire_error_set(err, WIRE_TOO_LARGE,
+				      "request: %zu bytes is more than max_request_bytes (%zu)", len,
+				      s->cfg->max_request_bytes);
+	if (len == 0)
+		return wire_error_set(err, WIRE_BAD_JSON, "request: empty frame");
+	return 0;
+}
+
+/* Receives one whole message (all its frames) and handles it; false when none was waiting. */
+static bool s_recv_one(server_t *s)
+{
+	zmq_msg_t frames[MESSAGE_FRAMES];
+	int n = 0, total = 0;
+	int more = 1;
+	while (more) {
+		zmq_msg_t *m = &frames[n < MESSAGE_FRAMES ? n : MESSAGE_FRAMES - 1];
+		if (n == MESSAGE_FRAMES)
+			zmq_msg_close(m); /* keep counting, keep only the first frames */
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, s->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(m);
+			if (total == 0)
+				return false;
+			break;
+		}
+		more = zmq_msg_more(m);
+		total++;
+		if (n < MESSAGE_FRAMES)
+			n++;
+	}
+	int64_t received_ms = clock_now_ms();
+	envelope_t *env = malloc(sizeof *env);
+	int first = env && n > 0 ? s_envelope(frames, n, env) : -1;
+	if (first < 0) {
+		free(env);
+	} else {
+		wire_error_t err;
+		zmq_msg_t *body = NULL;
+		if (s_check_body(s, frames, first, n, total, &body, &err) < 0)
+			s_reply_error(s, env, &err, NULL);
+		else
+			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), received_ms);
+	}
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&frames[i]);
+	return true;
+}
+
+static void s_on_idle(uv_idle_t *idle);
+
+/*
+ * Handles input until ZMQ_EVENTS shows none (or DRAIN_MAX messages, then the idle handle
+ * brings us back), and flushes waiting replies when there is room.
+ *
+ * Messages are received until EAGAIN, and ZMQ_EVENTS is read after that run and after every
+ * flush, not after every recv: each read of it costs libzmq a poll() on its mailbox, which
+ * was 15% of this thread. What the edge-triggered ZMQ_FD needs holds: the last call before
+ * the loop blocks is a read of ZMQ_EVENTS that showed no input (here, and in the prepare
+ * handle after replies were sent).
+ */
+static void s_drain(server_t *s)
+{
+	if (s->stopping)
+		return;
+	int events = s_events(s->router), handled = 0;
+	for (;;) {
+		if ((events & ZMQ_POLLOUT) && s->waiting) {
+			s_flush(s);
+			events = s_events(s->router);
+		}
+		if (!(events & ZMQ_POLLIN) || handled >= DRAIN_MAX)
+			break;
+		int before = handled;
+		while (handled < DRAIN_MAX && s_recv_one(s))
+			handled++;
+		events = s_events(s->router);
+		if (handled == before)
+			break; /* POLLIN without a message: the idle handle tries again */
+	}
+	if (events & ZMQ_POLLIN)
+		uv_idle_start(&s->idle, s_on_idle);
+	else
+		uv_idle_stop(&s->idle);
+}
+
+static void s_on_poll(uv_poll_t *poll, int status, int events)
+{
+	(void)status;
+	(void)events;
+	s_drain(poll->data);
+}
+
+static void s_on_pub_poll(uv_poll_t *poll, int status, int events)
+{
+	(void)status;
+	(void)events;
+	s_pub_drain(poll->data);
+}
+
+static void s_on_prepare(uv_prepare_t *prepare)
+{
+	s_drain(prepare->data);
+	s_pub_drain(prepare->data);
+}
+
+static void s_on_idle(uv_idle_t *idle)
+{
+	s_drain(idle->data);
+}
+
+/* A crashed reader process leaves a slot that stops page reuse; clear such slots hourly. */
+static void s_on_readers(uv_timer_t *timer)
+{
+	server_t *s = timer->data;
+	int dead = store_reader_check(s->store);
+	if (dead > 0)
+		log_info("cleared %d stale database reader slot(s)", dead);
+}
+
+static void s_on_signal(uv_signal_t *sig, int signum)
+{
+	log_info("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	server_stop(sig->data);
+}
+
+/*
+ * True when something already listens on the ipc:// endpoint: libzmq would silently take the
+ * path over from it, so a second daemon must be refused here.
+ */
+static bool s_ipc_in_use(const char *endpoint)
+{
+	const char *path = endpoint + strlen("ipc://");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return false;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool in_use = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return in_use;
+}
+
+static int s_bind_all(void *socket, char *const *endpoints, const char *what, char *errbuf,
+		      size_t errlen)
+{
+	for (size_t i = 0; endpoints[i]; i++) {
+		const char *ep = endpoints[i];
+		if (strncmp(ep, "ipc://", 6) == 0 && s_ipc_in_use(ep)) {
+			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: Address already in use",
+				 what, ep);
+			return -1;
+		}
+		if (zmq_bind(socket, ep) < 0) {
+			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: %s", what, ep,
+				 zmq_strerror(errno));
+			return -1;
+		}
+		log_info("%s on %s", what, ep);
+	}
+	return 0;
+}
+
+/* Creates and binds the ROUTER and PUB sockets. */
+static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
+{
+	int one = 1, linger = 2000, hwm = 100000;
+	/* Frames far larger than max_request_bytes are cut off by libzmq (the peer is dropped). */
+	int64_t maxmsg = (int64_t)s->cfg->max_request_bytes * 4 + 16 * 1024 * 1024;
+	s->ctx = zmq_ctx_new();
+	s->router = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
+	s->pub = s->ctx ? zmq_socket(s->ctx, ZMQ_XPUB) : NULL;
+	if (!s->router || !s->pub) {
+		snprintf(errbuf, errlen, "cannot create sockets: %s", zmq_strerror(errno));
+		return -1;
+	}
+	/* Without ROUTER_MANDATORY a full peer pipe drops replies silently. */
+	zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+	zmq_setsockopt(s->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
+	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
+	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static void s_sockets_close(server_t *s)
+{
+	if (s->router)
+		zmq_close(s->router);
+	if (s->pub)
+		zmq_close(s->pub);
+	if (s->ctx)
+		zmq_ctx_term(s->ctx);
+	s->router = s->pub = s->ctx = NULL;
+}
+
+#define SERVER_HANDLES 9
+
+/* Every libuv handle of the server, in one list for starting and closing them. */
+static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
+{
+	uv_handle_t *handles[SERVER_HANDLES] = {
+		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
+		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
+		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
+		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
+		(uv_handle_t *)&s->sigterm,
+	};
+	memcpy(out, handles, sizeof handles);
+}
+
+/* Starts the handles that watch the ROUTER and the signals. */
+static int s_handles_start(server_t *s)
+{
+	int fd, pub_fd;
+	size_t len = sizeof fd;
+	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
+	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0)
+		return -1;
+	uv_poll_init_socket(s->loop, &s->poll, fd);
+	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
+	uv_prepare_init(s->loop, &s->prepare);
+	uv_idle_init(s->loop, &s->idle);
+	uv_timer_init(s->loop, &s->retry);
+	uv_timer_init(s->loop, &s->readers);
+	uv_timer_init(s->loop, &s->deadline_timer);
+	uv_signal_init(s->loop, &s->sigint);
+	uv_signal_init(s->loop, &s->sigterm);
+	uv_handle_t *handles[SERVER_HANDLES];
+	s_handles(s, handles);
+	for (size_t i = 0; i < SERVER_HANDLES; i++)
+		handles[i]->data = s;
+	s->open_handles = SERVER_HANDLES;
+	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
+	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_pub_poll);
+	uv_prepare_start(&s->prepare, s_on_prepare);
+	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
+	uv_unref((uv_handle_t *)&s->readers);
+	uv_signal_start(&s->sigint, s_on_signal, SIGINT);
+	uv_signal_start(&s->sigterm, s_on_signal, SIGTERM);
+	return 0;
+}
+
+/* Loads the pending deadlines; those that passed while the daemon was down fire at once. */
+static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
+{
+	deadline_heap_init(&s->deadlines);
+	int rc = breach_load_deadlines(s->store, s->cfg, &s->deadlines);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "cannot load pending deadlines: %s", mdb_strerror(rc));
+		return -1;
+	}
+	int64_t now = clock_now_ms();
+	size_t overdue = 0;
+	for (size_t i = 0; i < s->deadlines.n; i++)
+		overdue += s->deadlines.items[i].due <= now;
+	log_info("%zu pending deadline(s) armed, %zu already passed", s->deadlines.n, overdue);
+	s_deadlines_arm(s);
+	return 0;
+}
+
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
+		     char *errbuf, size_t errlen)
+{
+	server_t *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->cfg = cfg;
+	s->store = store;
+	s->started_ms = uv_now(loop);
+	s->alerts = alerts;
+	if (s_sockets_open(s, errbuf, errlen) < 0)
+		goto fail;
+	atomic_init(&s->listening, false);
+	s->writer = writer_new(loop, store, cfg, alerts, &s->listening, s_on_committed, s);
+	if (!s->writer) {
+		snprintf(errbuf, errlen, "cannot start the writer thread");
+		goto fail;
+	}
+	if (s_handles_start(s) < 0) {
+		snprintf(errbuf, errlen, "cannot watch the api socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	if (s_deadlines_load(s, errbuf, errlen) < 0)
+		goto fail_handles;
+	return s;
+fail_handles:
+	server_stop(s);
+	return NULL;
+fail:
+	writer_stop(&s->writer);
+	s_sockets_close(s);
+	free(s);
+	return NULL;
+}
+
+/*
+ * Once every handle is closed and no pool read is running, every reply that could be sent has
+ * been: the sockets close.
+ */
+static void s_sockets_close_when_idle(server_t *s)
+{
+	if (s->open_handles > 0 || s->pool_reads > 0 || !s->router)
+		return;
+	s_waiting_release(s);
+	s_sockets_close(s);
+}
+
+static void s_on_handle_closed(uv_handle_t *handle)
+{
+	server_t *s = handle->data;
+	s->open_handles--;
+	s_sockets_close_when_idle(s);
+}
+
+void server_stop(server_t *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	uv_poll_stop(&s->poll);
+	/* Commits everything accepted; its replies go out through s_on_committed, now. */
+	writer_stop(&s->writer);
+	/* Replies to full pipes get a last bounded chance before the sockets close. */
+	for (int i = 0; s->waiting && i < 1000; i++) {
+		s_flush(s);
+		if (s->waiting)
+			usleep(1000);
+	}
+	uv_handle_t *handles[SERVER_HANDLES];
+	s_handles(s, handles);
+	for (size_t i = 0; i < SERVER_HANDLES; i++)
+		uv_close(handles[i], s_on_handle_closed);
+}
+
+void server_destroy(server_t **server_p)
+{
+	server_t *s = *server_p;
+	if (!s)
+		return;
+	s_sockets_close(s);
+	deadline_heap_release(&s->deadlines);
+	for (size_t i = 0; i < s->n_subs; i++)
+		free(s->subs[i]);
+	free(s->subs);
+	free(s);
+	*server_p = NULL;
+}

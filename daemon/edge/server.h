@@ -1,0 +1,41 @@
+/*
+ * server: the libuv loop's ZeroMQ side. A ROUTER socket bound to every api endpoint takes
+ * requests (REQ and DEALER envelopes alike), a PUB socket bound to every publish endpoint
+ * sends messages. Reads are answered on the loop thread; writes go through the writer and are
+ * answered after their commit.
+ *
+ * ZMQ_FD is edge-triggered: the socket is drained until ZMQ_EVENTS shows no input, ZMQ_EVENTS
+ * is re-read after every send and recv, and a uv_prepare re-checks it before the loop blocks.
+ */
+#ifndef INCIDENTD_DAEMON_EDGE_SERVER_H
+#define INCIDENTD_DAEMON_EDGE_SERVER_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "daemon/edge/alerts.h"
+#include "daemon/core/config.h"
+#include "daemon/store/store.h"
+
+typedef struct server server_t;
+
+/*
+ * Binds the sockets, starts the writer on store (waking alerts, which may be NULL, after
+ * commits that queue hook deliveries), arms every pending deadline and watches SIGINT and
+ * SIGTERM on loop. Returns NULL with a one-line reason in errbuf when it cannot (an endpoint
+ * in use). cfg, store and alerts must outlive the server.
+ */
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
+		     char *errbuf, size_t errlen);
+
+/*
+ * Stops taking requests, commits and answers what was accepted, closes the sockets and every
+ * handle. uv_run() returns once it is done. Called by the signal handlers; idempotent.
+ */
+void server_stop(server_t *server);
+
+/* Frees the server after uv_run() has returned; accepts NULL and sets *server_p = NULL. */
+void server_destroy(server_t **server_p);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * writer: the write thread and its group commit. See writer.h.
+ */
+#include "daemon/edge/writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/sys/clock.h"
+#include "daemon/sys/log.h"
+
+struct writer {
+	uv_loop_t *loop;
+	store_t *store;
+	const config_t *cfg;
+	alerts_t *alerts;
+	const atomic_bool *listening;
+	incident_cache_t *cache; /* the writer thread's decoded incidents */
+	/*
+	 * One result per job of a batch, allocated once: a fresh ~1 MB array per batch would come
+	 * as new zero pages whose first writes fault, each fault flushing the TLB of the core the
+	 * loop thread runs on.
+	 */
+	ledger_result_t *results;
+	log_buf_t log;           /* a batch's log lines, written after its commit */
+	writer_done_cb done;
+	void *done_arg;
+
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	writer_job_t *queue, **queue_tail; /* submitted, not yet taken; under lock */
+	writer_job_t *finished, **finished_tail; /* committed, not yet handed back; under lock */
+	size_t pending;                     /* submitted and not handed back; under lock */
+	bool stopping;                      /* under lock */
+	bool waiting;                       /* the writer sleeps on wake; under lock */
+	uv_async_t async;
+};
+
+void writer_job_free(writer_job_t *job)
+{
+	if (!job)
+		return;
+	json_decref(job->request);
+	json_decref(job->fields);
+	json_decref(job->event.breaches);
+	ledger_pubs_free(job->pubs);
+	free(job->arm);
+	free(job);
+}
+
+/* Takes up to WRITER_BATCH_MAX queued jobs, waiting for one; NULL when stopping and idle. */
+static writer_job_t *s_take_batch(writer_t *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (!w->queue && !w->stopping) {
+		w->waiting = true;
+		pthread_cond_wait(&w->wake, &w->lock);
+		w->waiting = false;
+	}
+	writer_job_t *batch = w->queue, *last = w->queue;
+	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++)
+		last = last->next;
+	if (last) {
+		w->queue = last->next;
+		last->next = NULL;
+		if (!w->queue)
+			w->queue_tail = &w->queue;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return batch;
+}
+
+/*
+ * Applies every job of batch in one transaction and commits. Results stay in results[] (one
+ * per job, each clean on entry: initialised once, cleared after use); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
+ * or the LMDB error that stopped the batch.
+ */
+static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, int *alerts_queued)
+{
+	store_txn_t txn;
+	ledger_batch_t lb;
+	int64_t now = clock_now_ms();
+	int rc = store_txn_begin(w->store, true, &txn);
+	if (rc != 0)
+		return rc;
+	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening),
+				&w->log);
+	size_t i = 0;
+	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
+		if (job->scanned)
+			rc = ledger_event(&lb, &txn, &job->ev, NULL, job->raw, job->raw_len,
+					  job->received_ms, &results[i]);
+		else if (job->request)
+			rc = ledger_write(&lb, &txn, job->request, job->op, job->raw, job->raw_len,
+					  job->received_ms, &results[i]);
+		else
+			rc = ledger_fire(&lb, &txn, &job->deadline, now, &results[i]);
+	}
+	if (rc == 0)
+		rc = ledger_batch_finish(&lb, &txn);
+	if (rc != 0)
+		store_txn_abort(&txn);
+	else
+		rc = store_txn_commit(&txn);
+	/* What the batch logged is true only once committed. */
+	if (rc == 0)
+		log_buf_flush(&w->log);
+	else
+		log_buf_discard(&w->log);
+	/* The cache may hold changes of a transaction that did not commit. */
+	if (rc != 0)
+		incident_cache_clear(w->cache);
+	*alerts_queued = lb.alerts_queued;
+	return rc;
+}
+
+/* Moves each job's result (reply fields or error, messages, deadlines) into the job. */
+static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
+{
+	size_t i = 0;
+	for (writer_job_t *job = batch; job; job = job->next, i++) {
+		ledger_result_t *res = &results[i];
+		if (rc != 0) {
+			wire_error_set(&job->err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
+		} else {
+			job->fields = res->fields;
+			job->event = res->event;
+			job->err = res->err;
+			job->pubs = res->pubs;
+			job->arm = res->arm;
+			job->n_arm = res->n_arm;
+			res->fields = NULL;
+			res->event.breaches = NULL;
+			res->pubs = NULL;
+			res->arm = NULL;
+		}
+		ledger_result_clear(res);
+	}
+}
+
+/*
+ * Commits batch, growing the map and retrying when it is full: no request fails for it.
+ * Any other storage error fails the whole batch with `internal`.
+ */
+static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
+{
+	ledger_result_t *results = w->results;
+	int rc, alerts_queued = 0;
+	while ((rc = s_apply(w, batch, results, &alerts_queued)) == MDB_MAP_FULL) {
+		if ((rc = store_grow(w->store)) != 0)
+			break;
+		/* The aborted attempt's results go; the retry starts clean. */
+		for (size_t i = 0; i < n; i++)
+			ledger_result_clear(&results[i]);
+	}
+	if (rc != 0)
+		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
+	else if (alerts_queued > 0 && w->alerts)
+		alerts_wake(w->alerts);
+	s_finish_jobs(batch, results, rc);
+}
+
+/* Hands the committed batch to the loop thread. */
+static void s_hand_back(writer_t *w, writer_job_t *batch)
+{
+	writer_job_t *last = batch;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&w->lock);
+	*w->finished_tail = batch;
+	w->finished_tail = &last->next;
+	pthread_mutex_unlock(&w->lock);
+	uv_async_send(&w->async);
+}
+
+static void *s_thread_main(void *arg)
+{
+	writer_t *w = arg;
+	writer_job_t *batch;
+	while ((batch = s_take_batch(w)) != NULL) {
+		size_t n = 0;
+		for (writer_job_t *job = batch; job; job = job->next)
+			n++;
+		s_commit_batch(w, batch, n);
+		s_hand_back(w, batch);
+	}
+	return NULL;
+}
+
+/* On the loop thread: takes the finished jobs and passes them to the done callback. */
+static void s_on_async(uv_async_t *async)
+{
+	writer_t *w = async->data;
+	pthread_mutex_lock(&w->lock);
+	writer_job_t *jobs = w->finished;
+	size_t n = 0;
+	for (writer_job_t *job = jobs; job; job = job->next)
+		n++;
+	w->finished = NULL;
+	w->finished_tail = &w->finished;
+	w->pending -= n;
+	pthread_mutex_unlock(&w->lock);
+	if (jobs)
+		w->done(jobs, w->done_arg);
+}
+
+/* Frees w and everything it owns (its thread has ended or never started). */
+static void s_destroy(writer_t *w)
+{
+	incident_cache_destroy(&w->cache);
+	free(w->results);
+	log_buf_free(&w->log);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}
+
+static void s_on_close(uv_handle_t *handle)
+{
+	s_destroy(handle->data);
+}
+
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
+		     const atomic_bool *listening, writer_done_cb done, void *arg)
+{
+	writer_t *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->loop = loop;
+	w->store = store;
+	w->cfg = cfg;
+	w->alerts = alerts;
+	w->listening = listening;
+	w->done = done;
+	w->done_arg = arg;
+	w->queue_tail = &w->queue;
+	w->finished_tail = &w->finished;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
+	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
+	if (!w->cache || !w->results || uv_async_init(loop, &w->async, s_on_async) != 0) {
+		s_destroy(w);
+		return NULL;
+	}
+	for (size_t i = 0; i < WRITER_BATCH_MAX; i++)
+		ledger_result_init(&w->results[i]);
+	w->async.data = w;
+	if (pthread_create(&w->thread, NULL, s_thread_main, w) != 0) {
+		uv_close((uv_handle_t *)&w->async, s_on_close);
+		return NULL;
+	}
+	return w;
+}
+
+void writer_submit(writer_t *w, writer_job_t *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->queue_tail = job;
+	w->queue_tail = &job->next;
+	w->pending++;
+	/* While the writer works it takes the queue when done; wake it only when it sleeps. */
+	if (w->waiting)
+		pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t writer_pending(writer_t *w)
+{
+	pthread_mutex_lock(&w->lock);
+	size_t n = w->pending;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void writer_stop(writer_t **writer_p)
+{
+	writer_t *w = *writer_p;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	/* The last batches: hand them back now, before the handle closes. */
+	s_on_async(&w->async);
+	uv_close((uv_handle_t *)&w->async, s_on_close);
+	*writer_p = NULL;
+}

@@ -1,0 +1,89 @@
+/*
+ * writer: the one thread that writes to the store, with group commit.
+ *
+ * The event loop submits jobs; the writer takes every job queued so far (up to a batch limit)
+ * into one write transaction, applies each through ledger_write(), commits with fsync, and
+ * hands the finished jobs back to the loop (uv_async), which sends their replies and
+ * publishes their messages. Jobs that arrive while a commit runs share the next commit, and
+ * fsync never blocks the loop.
+ */
+#ifndef INCIDENTD_DAEMON_EDGE_WRITER_H
+#define INCIDENTD_DAEMON_EDGE_WRITER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "daemon/edge/alerts.h"
+#include "daemon/core/config.h"
+#include "daemon/core/deadline_heap.h"
+#include "daemon/ops/ledger.h"
+#include "daemon/store/store.h"
+
+/* The most jobs one transaction takes. */
+#define WRITER_BATCH_MAX 4096
+/* The most decoded incidents the writer keeps between batches (~1.5 KB each). */
+#define WRITER_CACHE_MAX 16384
+
+/*
+ * One state-changing request, or a deadline that came up (request NULL and scanned false).
+ * The submitter fills the inputs; the writer the outputs.
+ */
+typedef struct writer_job {
+	struct writer_job *next;
+	/* inputs */
+	json_t *request;      /* owned: the decoded request; NULL for a scanned event or a deadline */
+	const char *op;       /* points into request */
+	bool scanned;         /* an "event" decoded by wire_event_scan() into ev */
+	wire_event_t ev;      /* when scanned: its strings live in the job's allocation */
+	const char *id_text;  /* when scanned: the request's "id" as JSON text in raw, or NULL */
+	size_t id_len;
+	char *raw;            /* the request frame as received, for the event log: it lies in
+				 the job's own allocation, after the job */
+	size_t raw_len;
+	int64_t received_ms;
+	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
+	deadline_t deadline;  /* when request is NULL */
+	/* outputs: the reply is encoded by the loop thread, off the writer's critical path */
+	json_t *fields;       /* owned: the reply's fields; NULL when refused or event is set */
+	ledger_event_reply_t event; /* the reply of an accepted event */
+	wire_error_t err;     /* the refusal when neither fields nor event is set */
+	ledger_pub_t *pubs;   /* owned list, to publish after the reply */
+	deadline_t *arm;      /* owned: deadlines to arm */
+	size_t n_arm;
+} writer_job_t;
+
+/* Called on the loop thread with a list of finished jobs, which the callee then owns. */
+typedef void (*writer_done_cb)(writer_job_t *jobs, void *arg);
+
+typedef struct writer writer_t;
+
+/*
+ * Starts the writer thread for store, handing finished jobs to done on loop and waking alerts
+ * (may be NULL) after commits that queued hook deliveries. *listening (set by the publisher)
+ * says whether any subscriber wants messages; when none does, the writer does not build
+ * them. Returns NULL on failure. store, cfg, alerts and listening must outlive the writer.
+ */
+writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
+		     const atomic_bool *listening, writer_done_cb done, void *arg);
+
+/* Queues job (ownership passes to the writer until it comes back through done). */
+void writer_submit(writer_t *writer, writer_job_t *job);
+
+/* The number of jobs submitted and not yet handed back. */
+size_t writer_pending(writer_t *writer);
+
+/*
+ * Stops taking jobs, commits every queued job, joins the thread and closes the async handle;
+ * done is called for the last jobs during the next loop iterations. The writer is freed in
+ * the close callback; *writer_p is set to NULL at once. Accepts NULL.
+ */
+void writer_stop(writer_t **writer_p);
+
+/* Frees a job and everything it owns. */
+void writer_job_free(writer_job_t *job);
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * breach: SLA deadlines and breaches in the store. See breach.h.
+ */
+#include "daemon/ops/breach.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/sys/log.h"
+#include "daemon/core/sla.h"
+#include "proto/ids.h"
+#include "proto/jsonw.h"
+#include "proto/rfc3339.h"
+
+/* Rule names longer than this are cut in keys (config names are short words). */
+#define RULE_NAME_MAX 240
+
+/* due, incident, rule (deadlines) or incident, rule (breach_keys). */
+typedef struct {
+	unsigned char bytes[16 + RULE_NAME_MAX];
+	size_t len;
+} rule_key_t;
+
+static void s_key_name(rule_key_t *key, size_t at, const char *name)
+{
+	size_t n = strnlen(name, RULE_NAME_MAX);
+	memcpy(key->bytes + at, name, n);
+	key->len = at + n;
+}
+
+static void s_deadline_key(rule_key_t *key, int64_t due, uint64_t incident, const char *rule)
+{
+	store_i64_encode(due, key->bytes);
+	store_u64_encode(incident, key->bytes + 8);
+	s_key_name(key, 16, rule);
+}
+
+static void s_breach_key(rule_key_t *key, uint64_t incident, const char *rule)
+{
+	store_u64_encode(incident, key->bytes);
+	s_key_name(key, 8, rule);
+}
+
+/* The name of rule index i (sla_rule_name), NULL when out of range. */
+static const char *s_rule_name(const config_t *cfg, int i)
+{
+	return i >= 0 && (size_t)i < sla_rule_count(cfg) ? sla_rule_name(cfg, (size_t)i) : NULL;
+}
+
+static int s_rule_index(const config_t *cfg, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sla_rule_count(cfg); i++) {
+		const char *r = sla_rule_name(cfg, i);
+		if (strnlen(r, RULE_NAME_MAX) == len && memcmp(r, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Adds "key": time, or null for INT64_MIN. */
+static void s_set_time_or_null(json_t *obj, const char *key, int64_t ms)
+{
+	if (ms == INT64_MIN)
+		json_object_set_new(obj, key, json_null());
+	else
+		wire_set_time(obj, key, ms);
+}
+
+static int64_t s_json_ms(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+}
+
+/* A breach as it is stored: the members of its record, in their order. */
+typedef struct {
+	uint64_t id;
+	uint64_t incident;
+	const char *provider;
+	int category;
+	const char *sla;
+	int64_t due;
+	const char *detected;  /* "deadline" or "on_arrival" */
+	int64_t detected_at;
+	int64_t stopped_at;    /* INT64_MIN: not stopped (null) */
+} breach_rec_t;
+
+/* The ending of a record whose clock has not stopped: s_breach_stop() edits it in place. */
+#define UNSTOPPED_TAIL ",\"stopped_at\":null}"
+
+/*
+ * The stored record as compact JSON text (malloc'd), written directly: the same bytes
+ * json_dumps(JSON_COMPACT) made of the json_pack()ed record before, stopped_at last.
+ */
+static char *s_record_text(const breach_rec_t *b, size_t *len)
+{
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"breach\":");
+	jsonw_i64(&w, (int64_t)b->id);
+	jsonw_lit(&w, ",\"incident\":");
+	jsonw_i64(&w, (int64_t)b->incident);
+	jsonw_lit(&w, ",\"provider\":");
+	jsonw_str(&w, b->provider);
+	jsonw_lit(&w, ",\"category\":");
+	jsonw_i64(&w, b->category);
+	jsonw_lit(&w, ",\"sla\":");
+	jsonw_str(&w, b->sla);
+	jsonw_lit(&w, ",\"due\":");
+	jsonw_i64(&w, b->due);
+	jsonw_lit(&w, ",\"detected\":");
+	jsonw_str(&w, b->detected);
+	jsonw_lit(&w, ",\"detected_at\":");
+	jsonw_i64(&w, b->detected_at);
+	if (b->stopped_at == INT64_MIN) {
+		jsonw_lit(&w, UNSTOPPED_TAIL);
+	} else {
+		jsonw_lit(&w, ",\"stopped_at\":");
+		jsonw_i64(&w, b->stopped_at);
+		jsonw_lit(&w, "}");
+	}
+	return jsonw_finish(&w, len);
+}
+
+/*
+ * A breach as the wire shows it: breach, incident, provider, category, sla, due, stopped_at,
+ * late_by_ms (stop time, or now while unstopped, minus due), detected, detected_at.
+ */
+static json_t *s_rec_wire(const breach_rec_t *b, int64_t now_ms)
+{
+	char id[ID_BUFSZ], bid[ID_BUFSZ];
+	json_t *wire = json_object();
+	if (!wire)
+		return NULL;
+	wire_set_string(wire, "breach", id_format(ID_BREACH, b->id, bid));
+	wire_set_string(wire, "incident", id_format(ID_INCIDENT, b->incident, id));
+	wire_set_string(wire, "provider", b->provider);
+	json_object_set_new_nocheck(wire, "category", json_integer(b->category));
+	wire_set_string(wire, "sla", b->sla);
+	wire_set_time(wire, "due", b->due);
+	s_set_time_or_null(wire, "stopped_at", b->stopped_at);
+	json_object_set_new_nocheck(wire, "late_by_ms",
+				    json_integer((b->stopped_at != INT64_MIN ? b->stopped_at : now_ms) -
+						 b->due));
+	if (b->detected)
+		wire_set_string(wire, "detected", b->detected);
+	wire_set_time(wire, "detected_at", b->detected_at);
+	return wire;
+}
+
+/*
+ * A stored breach as the wire shows it (s_rec_wire of its members); NULL when the record
+ * lacks its provider, category or rule.
+ */
+static json_t *s_breach_wire(const json_t *record, int64_t now_ms)
+{
+	const json_t *category = json_object_get(record, "category");
+	breach_rec_t b = {
+		.id = (uint64_t)s_json_ms(record, "breach"),
+		.incident = (uint64_t)s_json_ms(record, "incident"),
+		.provider = json_string_value(json_object_get(record, "provider")),
+		.category = (int)json_integer_value(category),
+		.sla = json_string_value(json_object_get(record, "sla")),
+		.due = s_json_ms(record, "due"),
+		.detected = json_string_value(json_object_get(record, "detected")),
+		.detected_at = s_json_ms(record, "detected_at"),
+		.stopped_at = s_json_ms(record, "stopped_at"),
+	};
+	if (!b.provider || !b.sla || !json_is_integer(category))
+		return NULL;
+	return s_rec_wire(&b, now_ms);
+}
+
+/* Appends breach id to the incident's list (inc->extra "breaches"). */
+static int s_incident_note(incident_t *inc, uint64_t id)
+{
+	if (!inc->extra && !(inc->extra = json_object()))
+		return ENOMEM;
+	json_t *list = json_object_get(inc->extra, "breaches");
+	if (!list) {
+		list = json_array();
+		if (json_object_set_new(inc->extra, "breaches", list) != 0)
+			return ENOMEM;
+	}
+	return json_array_append_new(list, json_integer((json_int_t)id)) == 0 ? 0 : ENOMEM;
+}
+
+/*
+ * Raises the one breach of inc and rule i: stores it, notes it on inc (the caller saves
+ * inc), adds it to reply_breaches (when not NULL) and publishes it on breach.<rule>.
+ */
+static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i, int64_t due,
+		   int64_t stopped_at, const char *detected, int64_t now_ms, ledger_result_t *res,
+		   json_t *reply_breaches)
+{
+	const char *name = s_rule_name(batch->cfg, i);
+	uint64_t id;
+	int rc = ledger_next(batch, txn, LEDGER_LAST_BREACH, &id);
+	if (rc != 0)
+		return rc;
+	breach_rec_t b = { id, inc->id, inc->provider, inc->category, name, due, detected, now_ms,
+			   stopped_at };
+	size_t len;
+	char *record = s_record_text(&b, &len);
+	if (!record)
+		return ENOMEM;
+	unsigned char idkey[8];
+	rule_key_t bkey;
+	store_u64_encode(id, idkey);
+	s_breach_key(&bkey, inc->id, name);
+	/* Breach numbers only grow: the record goes at the end of its table. */
+	rc = store_append(txn, STORE_BREACHES, idkey, sizeof idkey, record, len);
+	free(record);
+	if (rc == 0)
+		rc = store_put(txn, STORE_BREACH_KEYS, bkey.bytes, bkey.len, idkey, sizeof idkey);
+	if (rc == 0)
+		rc = s_incident_note(inc, id);
+	json_t *wire = rc == 0 ? s_rec_wire(&b, now_ms) : NULL;
+	if (rc != 0 || !wire)
+		return rc ? rc : ENOMEM;
+	char bid[ID_BUFSZ], due_text[RFC3339_BUFSZ];
+	log_buf_info(batch->log, "breach %s: %s of %s/%s %s (%s)", id_format(ID_BREACH, id, bid), name,
+		 inc->provider, inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
+		 rfc3339_format(due, due_text));
+	if (reply_breaches)
+		json_array_append(reply_breaches, wire);
+	char topic[8 + RULE_NAME_MAX];
+	snprintf(topic, sizeof topic, "breach.%s", name);
+	return ledger_publish(batch, txn, res, topic, wire);
+}
+
+/* The breach id of inc and rule, 0 when there is none. */
+static int s_breach_find(store_txn_t *txn, uint64_t incident, const char *rule, uint64_t *id)
+{
+	rule_key_t key;
+	MDB_val v;
+	s_breach_key(&key, incident, rule);
+	int rc = store_get(txn, STORE_BREACH_KEYS, key.bytes, key.len, &v);
+	*id = rc == 0 && v.mv_size == 8 ? store_u64_decode(v.mv_data) : 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Records the stop time on a record that ends as s_record_text() ends an unstopped one: the
+ * tail is replaced, nothing is parsed. Sets *done false (and writes nothing) when the record
+ * does not end that way; the caller then parses it. Returns 0 or an error.
+ */
+static int s_breach_stop_text(store_txn_t *txn, const unsigned char key[8], const MDB_val *v,
+			      int64_t stopped_at, bool *done)
+{
+	static const char tail[] = UNSTOPPED_TAIL;
+	size_t keep = v->mv_size - (sizeof tail - 1);
+	*done = v->mv_size >= sizeof tail &&
+		memcmp((const char *)v->mv_data + keep, tail, sizeof tail - 1) == 0;
+	if (!*done)
+		return 0;
+	jsonw_t w;
+	jsonw_init(&w);
+	jsonw_raw(&w, v->mv_data, keep);
+	jsonw_lit(&w, ",\"stopped_at\":");
+	jsonw_i64(&w, stopped_at);
+	jsonw_lit(&w, "}");
+	size_t len;
+	char *text = jsonw_finish(&w, &len);
+	if (!text)
+		return ENOMEM;
+	int rc = store_put(txn, STORE_BREACHES, key, 8, text, len);
+	free(text);
+	return rc;
+}
+
+/* Records the stop time on an existing breach that has none yet. */
+static int s_breach_stop(store_txn_t *txn, uint64_t id, int64_t stopped_at)
+{
+	unsigned char key[8];
+	json_t *record;
+	MDB_val v;
+	bool done;
+	store_u64_encode(id, key);
+	int rc = store_get(txn, STORE_BREACHES, key, sizeof key, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = s_breach_stop_text(txn, key, &v, stopped_at, &done)) != 0 || done)
+		return rc;
+	/* Stopped already, or written some other way: parse it. */
+	rc = store_get_json(txn, STORE_BREACHES, key, sizeof key, &record);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (json_is_null(json_object_get(record, "stopped_at"))) {
+		json_object_set_new(record, "stopped_at", json_integer(stopped_at));
+		rc = store_put_json(txn, STORE_BREACHES, key, sizeof key, record);
+	}
+	json_decref(record);
+	return rc;
+}
+
+/* The rule's clock started (its start stage arrived, or the incident became major). */
+static int s_on_start(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
+		      int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
+		      json_t *reply_breaches)
+{
+	if (stop != INT64_MIN)
+		return stop > due ? s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
+					    reply_breaches)
+				  : 0;
+	if (now_ms > due)
+		return s_raise(batch, txn, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
+			       reply_breaches);
+	if (due == INT64_MAX)
+		return 0; /* a calendar with no working time: never due */
+	rule_key_t key;
+	s_deadline_key(&key, due, inc->id, s_rule_name(batch->cfg, i));
+	int rc = store_put(txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
+	if (rc == 0)
+		rc = ledger_arm(res, (deadline_t){ due, inc->id, i });
+	return rc;
+}
+
+/* The rule's clock stopped (its stop stage, or a problem's first link) while it ran. */
+static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
+		     int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
+		     json_t *reply_breaches)
+{
+	const char *name = s_rule_name(batch->cfg, i);
+	rule_key_t key;
+	s_deadline_key(&key, due, inc->id, name);
+	int rc = store_del(txn, STORE_DEADLINES, key.bytes, key.len);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	uint64_t existing;
+	if ((rc = s_breach_find(txn, inc->id, name, &existing)) != 0)
+		return rc;
+	if (existing)
+		return s_breach_stop(txn, existing, stop);
+	/* Late by its own clock, or the deadline passed before the daemon knew of a stop. */
+	if (stop > due || now_ms > due)
+		return s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
+			       reply_breaches);
+	return 0;
+}
+
+/* True when rule i applies only to major incidents: becoming major starts its clock. */
+static bool s_rule_needs_major(const config_t *cfg, size_t i)
+{
+	if (!sla_rule_is_problem(cfg, i))
+		return cfg->slas[i].major_only;
+	return cfg->problem_rules[i - cfg->n_slas].applies == APPLIES_MAJOR;
+}
+
+int breach_on_event(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int stage,
+		    bool became_major, int64_t now_ms, ledger_result_t *res, json_t *reply_breaches)
+{
+	const config_t *cfg = batch->cfg;
+	int rc = 0;
+	for (size_t i = 0; i < sla_rule_count(cfg) && rc == 0; i++) {
+		int start = sla_rule_start(cfg, i);
+		bool started = stage == start || (became_major && s_rule_needs_major(cfg, i));
+		bool stopped = stage == sla_rule_stop_stage(cfg, i);
+		if (!(started || stopped) || !inc->stages[start].recorded ||
+		    !sla_rule_index_applies(cfg, i, inc))
+			continue;
+		int64_t due = sla_rule_due(cfg, i, inc);
+		int64_t stop = sla_rule_stop(cfg, i, inc);
+		if (stopped)
+			rc = s_on_stop(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+		else
+			rc = s_on_start(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+	}
+	return rc;
+}
+
+int breach_on_link(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int64_t now_ms,
+		   ledger_result_t *res)
+{
+	const config_t *cfg = batch->cfg;
+	int rc = 0;
+	for (size_t i = cfg->n_slas; i < sla_rule_count(cfg) && rc == 0; i++) {
+		if (!inc->stages[sla_rule_start(cfg, i)].recorded ||
+		    !sla_rule_index_applies(cfg, i, inc))
+			continue;
+		rc = s_on_stop(batch, txn, inc, (int)i, sla_rule_due(cfg, i, inc), now_ms, now_ms,
+			       res, NULL);
+	}
+	return rc;
+}
+
+int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
+		ledger_result_t *res)
+{
+	const char *name = s_rule_name(batch->cfg, d->rule);
+	if (!name)
+		return 0;
+	rule_key_t key;
+	MDB_val v;
+	s_deadline_key(&key, d->due, d->incident, name);
+	int rc = store_get(txn, STORE_DEADLINES, key.bytes, key.len, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc; /* met in time: a stale heap entry */
+	if ((rc = store_del(txn, STORE_DEADLINES, key.bytes, key.len)) != 0)
+		return rc;
+	uint64_t existing;
+	incident_t *inc = NULL;
+	if ((rc = s_breach_find(txn, d->incident, name, &existing)) != 0 || existing)
+		return rc;
+	rc = ledger_batch_incident(batch, txn, d->incident, &inc);
+	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED) {
+		log_warnx("deadline of %s for incident %llu: no such incident", name,
+			  (unsigned long long)d->incident);
+		return 0;
+	}
+	if (rc == 0)
+		rc = s_raise(batch, txn, inc, d->rule, d->due, INT64_MIN, "deadline", now_ms, res, NULL);
+	if (rc == 0)
+		ledger_batch_touch(batch, inc);
+	return rc;
+}
+
+json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; all && i < sla_rule_count(cfg); i++) {
+		if (!sla_rule_index_applies(cfg, i, inc))
+			continue;
+		sla_verdict_t v = sla_rule_verdict(cfg, i, inc, now_ms);
+		json_t *o = json_object();
+		if (!o)
+			continue;
+		json_object_set_new(o, "verdict", json_string(sla_verdict_name(v.kind)));
+		if (v.kind != VERDICT_NOT_STARTED)
+			wire_set_time(o, "due", v.due);
+		if (v.kind == VERDICT_MET || v.kind == VERDICT_BREACHED)
+			s_set_time_or_null(o, "stopped_at", v.stopped_at);
+		if (v.kind == VERDICT_BREACHED)
+			json_object_set_new(o, "late_by_ms", json_integer(v.late_by_ms));
+		if (v.kind == VERDICT_PENDING)
+			json_object_set_new(o, "remaining_ms", json_integer(v.remaining_ms));
+		json_object_set_new(all, sla_rule_name(cfg, i), o);
+	}
+	return all;
+}
+
+static json_t *s_breach_load_wire(store_txn_t *txn, uint64_t id, int64_t now_ms)
+{
+	unsigned char key[8];
+	json_t *record;
+	store_u64_encode(id, key);
+	if (store_get_json(txn, STORE_BREACHES, key, sizeof key, &record) != 0)
+		return NULL;
+	json_t *wire = s_breach_wire(record, now_ms);
+	json_decref(record);
+	return wire;
+}
+
+json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_ms)
+{
+	json_t *out = json_array();
+	const json_t *ids = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
+	size_t i;
+	const json_t *id;
+	json_array_foreach(ids, i, id) {
+		json_t *wire = s_breach_load_wire(txn, (uint64_t)json_integer_value(id), now_ms);
+		if (wire)
+			json_array_append_new(out, wire);
+	}
+	return out;
+}
+
+/* True when a stored breach passes the filters of the breaches op. */
+static bool s_breach_match(const json_t *record, const char *provider, const char *sla,
+			   int64_t since)
+{
+	const char *p = json_string_value(json_object_get(record, "provider"));
+	const char *r = json_string_value(json_object_get(record, "sla"));
+	return (!provider || (p && strcmp(provider, p) == 0)) && (!sla || (r && strcmp(sla, r) == 0)) &&
+	       s_json_ms(record, "detected_at") >= since;
+}
+
+/* The filters of the breaches op. */
+typedef struct {
+	const char *provider;
+	const char *sla;
+	int64_t since;
+	int64_t now_ms;
+} breach_filter_t;
+
+/* A row of breaches: the stored breach as the wire shows it, when it passes the filters. */
+static int s_breach_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+			json_t **row_out)
+{
+	(void)txn;
+	(void)id;
+	const breach_filter_t *f = arg;
+	json_t *record = json_loadb(value->mv_data, value->mv_size, 0, NULL);
+	if (record && s_breach_match(record, f->provider, f->sla, f->since))
+		*row_out = s_breach_wire(record, f->now_ms);
+	json_decref(record);
+	return 0;
+}
+
+int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res)
+{
+	breach_filter_t f = { NULL, NULL, INT64_MIN, now_ms };
+	unsigned limit;
+	uint64_t after;
+	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &f.provider, NULL, &res->err) < 0 ||
+	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &f.sla, NULL, &res->err) < 0 ||
+	    wire_get_time(req, "since", false, &f.since, NULL, &res->err) < 0 ||
+	    wire_get_page(req, BREACH_PAGE_DEFAULT, BREACH_PAGE_MAX, &limit, &after, &res->err) < 0)
+		return 0;
+	return ledger_page(txn, STORE_BREACHES, false, after, limit, s_breach_row, &f, "breaches",
+			   res);
+}
+
+int breach_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+{
+	store_txn_t txn;
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	int rc = store_txn_begin(store, false, &txn);
+	if (rc != 0)
+		return rc;
+	if ((rc = store_cursor_open(&txn, STORE_DEADLINES, &cursor)) != 0) {
+		store_txn_abort(&txn);
+		return rc;
+	}
+	size_t unknown = 0;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= 16)
+			continue;
+		const unsigned char *b = k.mv_data;
+		int rule = s_rule_index(cfg, (const char *)b + 16, k.mv_size - 16);
+		if (rule < 0) {
+			unknown++;
+			continue;
+		}
+		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
+		if (deadline_heap_push(heap, d) != 0) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	mdb_cursor_close(cursor);
+	store_txn_abort(&txn);
+	if (unknown)
+		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}

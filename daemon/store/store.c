@@ -1,0 +1,331 @@
+/*
+ * store: the LMDB environment. See store.h for the layout.
+ */
+#include "daemon/store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/sys/log.h"
+#include "proto/jsonw.h"
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE_N_DBS];
+	/*
+	 * mdb_env_set_mapsize() must not run while any transaction of this process is open:
+	 * every transaction holds the read side, store_grow() takes the write side.
+	 */
+	pthread_rwlock_t resize_lock;
+	int lock_fd;
+};
+
+static const char *const s_db_names[STORE_N_DBS] = {
+	"meta", "log", "incidents", "refs", "dedup", "open", "resolved", "closed", "opened",
+	"breaches", "breach_keys", "deadlines", "outbox", "problems",
+};
+
+/* mkdir -p: creates dir and its missing parents with mode 0750. */
+static int s_mkdir_p(const char *dir)
+{
+	char path[4096];
+	if (strlen(dir) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(path, dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0750) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* An exclusive lock on DIR/incidentd.lock, held for the life of the store. */
+static int s_lock_dir(store_t *store, const char *dir, char *errbuf, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/incidentd.lock", dir);
+	store->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (store->lock_fd < 0) {
+		snprintf(errbuf, errlen, "data dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (flock(store->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(errbuf, errlen, "data dir %s is in use by another incidentd", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates the databases and checks the schema version, in one write transaction. */
+static int s_init_dbs(store_t *store, char *errbuf, size_t errlen)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+	for (int i = 0; rc == 0 && i < STORE_N_DBS; i++)
+		rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &store->dbi[i]);
+	if (rc != 0) {
+		if (txn)
+			mdb_txn_abort(txn);
+		snprintf(errbuf, errlen, "opening databases: %s", mdb_strerror(rc));
+		return -1;
+	}
+	store_txn_t t = { store, txn, true };
+	uint64_t schema = 0;
+	rc = store_meta_get_u64(&t, "schema", &schema);
+	if (rc == 0 && schema == 0)
+		rc = store_meta_put_u64(&t, "schema", STORE_SCHEMA_VERSION);
+	else if (rc == 0 && schema != STORE_SCHEMA_VERSION) {
+		mdb_txn_abort(txn);
+		snprintf(errbuf, errlen, "data has schema version %llu; this incidentd reads %d",
+			 (unsigned long long)schema, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "initialising data: %s", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errlen)
+{
+	store_t *store = calloc(1, sizeof *store);
+	if (!store) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	store->lock_fd = -1;
+	/*
+	 * Prefer the writer: store_grow() must not starve behind a steady stream of reads. No
+	 * thread ever holds two transactions at once, so this cannot deadlock.
+	 */
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&store->resize_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (s_mkdir_p(dir) < 0) {
+		snprintf(errbuf, errlen, "data dir %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (s_lock_dir(store, dir, errbuf, errlen) < 0)
+		goto fail;
+	int rc = mdb_env_create(&store->env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(store->env, STORE_N_DBS);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(store->env, map_size);
+	/* MDB_NOTLS: read transactions are not tied to the thread that began them. */
+	if (rc == 0)
+		rc = mdb_env_open(store->env, dir, MDB_NOTLS, 0640);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "data dir %s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	int stale = 0;
+	mdb_reader_check(store->env, &stale);
+	if (s_init_dbs(store, errbuf, errlen) < 0)
+		goto fail;
+	return store;
+fail:
+	store_destroy(&store);
+	return NULL;
+}
+
+void store_destroy(store_t **store_p)
+{
+	store_t *store = *store_p;
+	if (!store)
+		return;
+	if (store->env)
+		mdb_env_close(store->env);
+	if (store->lock_fd >= 0)
+		close(store->lock_fd);
+	pthread_rwlock_destroy(&store->resize_lock);
+	free(store);
+	*store_p = NULL;
+}
+
+int store_txn_begin(store_t *store, bool write, store_txn_t *txn)
+{
+	pthread_rwlock_rdlock(&store->resize_lock);
+	txn->store = store;
+	txn->write = write;
+	int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
+	if (rc != 0) {
+		txn->txn = NULL;
+		pthread_rwlock_unlock(&store->resize_lock);
+	}
+	return rc;
+}
+
+int store_txn_commit(store_txn_t *txn)
+{
+	int rc = mdb_txn_commit(txn->txn);
+	txn->txn = NULL;
+	pthread_rwlock_unlock(&txn->store->resize_lock);
+	return rc;
+}
+
+void store_txn_abort(store_txn_t *txn)
+{
+	if (!txn->txn)
+		return;
+	mdb_txn_abort(txn->txn);
+	txn->txn = NULL;
+	pthread_rwlock_unlock(&txn->store->resize_lock);
+}
+
+int store_grow(store_t *store)
+{
+	pthread_rwlock_wrlock(&store->resize_lock);
+	size_t size = store_map_size(store) * 2;
+	int rc = mdb_env_set_mapsize(store->env, size);
+	pthread_rwlock_unlock(&store->resize_lock);
+	if (rc == 0)
+		log_info("database map grown to %zu MiB", size >> 20);
+	return rc;
+}
+
+size_t store_map_size(store_t *store)
+{
+	MDB_envinfo info;
+	mdb_env_info(store->env, &info);
+	return info.me_mapsize;
+}
+
+int store_reader_check(store_t *store)
+{
+	int dead = 0;
+	mdb_reader_check(store->env, &dead);
+	return dead;
+}
+
+int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, MDB_val *val)
+{
+	MDB_val k = { key_len, (void *)key };
+	return mdb_get(txn->txn, txn->store->dbi[db], &k, val);
+}
+
+int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+	      const void *val, size_t val_len)
+{
+	MDB_val k = { key_len, (void *)key };
+	MDB_val v = { val_len, (void *)val };
+	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
+}
+
+int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		 const void *val, size_t val_len)
+{
+	MDB_val k = { key_len, (void *)key };
+	MDB_val v = { val_len, (void *)val };
+	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, MDB_APPEND);
+}
+
+int store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_len)
+{
+	MDB_val k = { key_len, (void *)key };
+	return mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
+}
+
+size_t store_count(store_txn_t *txn, store_db_t db)
+{
+	MDB_stat st;
+	if (mdb_stat(txn->txn, txn->store->dbi[db], &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+int store_meta_get_u64(store_txn_t *txn, const char *name, uint64_t *out)
+{
+	MDB_val v;
+	int rc = store_get(txn, STORE_META, name, strlen(name), &v);
+	if (rc == MDB_NOTFOUND) {
+		*out = 0;
+		return 0;
+	}
+	if (rc == 0 && v.mv_size != 8)
+		return MDB_CORRUPTED;
+	if (rc == 0)
+		*out = store_u64_decode(v.mv_data);
+	return rc;
+}
+
+int store_meta_put_u64(store_txn_t *txn, const char *name, uint64_t value)
+{
+	unsigned char buf[8];
+	store_u64_encode(value, buf);
+	return store_put(txn, STORE_META, name, strlen(name), buf, sizeof buf);
+}
+
+int store_get_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, json_t **out)
+{
+	MDB_val v;
+	*out = NULL;
+	int rc = store_get(txn, db, key, key_len, &v);
+	if (rc != 0)
+		return rc;
+	*out = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+	return *out ? 0 : MDB_CORRUPTED;
+}
+
+int store_put_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		   const json_t *value)
+{
+	size_t len;
+	char *text = jsonw_dumps(value, &len);
+	if (!text)
+		return ENOMEM;
+	int rc = store_put(txn, db, key, key_len, text, len);
+	free(text);
+	return rc;
+}
+
+void store_u64_encode(uint64_t v, unsigned char out[8])
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (unsigned char)(v & 0xff);
+}
+
+uint64_t store_u64_decode(const unsigned char in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | in[i];
+	return v;
+}
+
+void store_i64_encode(int64_t v, unsigned char out[8])
+{
+	store_u64_encode((uint64_t)v ^ (1ULL << 63), out);
+}
+
+int64_t store_i64_decode(const unsigned char in[8])
+{
+	return (int64_t)(store_u64_decode(in) ^ (1ULL << 63));
+}
+
+int store_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor)
+{
+	return mdb_cursor_open(txn->txn, txn->store->dbi[db], cursor);
+}

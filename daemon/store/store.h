@@ -1,0 +1,138 @@
+/*
+ * store: the LMDB environment of incidentd and its named databases.
+ *
+ *   meta       name -> value            schema version, counters, next ids, publish seq
+ *   log        u64 seq -> JSON          append-only audit trail of every accepted change
+ *   incidents  u64 id -> JSON record    current state (incident_to_record)
+ *   refs       provider NUL ref -> u64 incident id
+ *   dedup      provider NUL event_id -> u64 log seq, u64 incident id
+ *   open, resolved, closed   u64 id -> ""   the status indexes (their sizes are the counts)
+ *   opened     i64 opened_at, u64 id -> ""  incidents by the time they opened
+ *   breaches   u64 breach id -> JSON        every breach ever raised
+ *   breach_keys  u64 incident id, rule name -> u64 breach id   (one breach per incident and rule)
+ *   deadlines  i64 due, u64 incident id, rule name -> ""       pending deadlines
+ *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
+ *   problems   u64 problem id -> JSON        problem records
+ *
+ * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
+ *
+ * One write transaction at a time, on the writer thread; read transactions on any thread.
+ * The map grows when full: store_grow() waits until no read transaction is open (a
+ * read-write lock, read side held by every transaction) and doubles the map.
+ */
+#ifndef INCIDENTD_DAEMON_STORE_STORE_H
+#define INCIDENTD_DAEMON_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <lmdb.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store_t;
+
+/* The named databases. */
+typedef enum {
+	STORE_META = 0,
+	STORE_LOG,
+	STORE_INCIDENTS,
+	STORE_REFS,
+	STORE_DEDUP,
+	STORE_OPEN,
+	STORE_RESOLVED,
+	STORE_CLOSED,
+	STORE_OPENED,
+	STORE_BREACHES,
+	STORE_BREACH_KEYS,
+	STORE_DEADLINES,
+	STORE_OUTBOX,
+	STORE_PROBLEMS,
+	STORE_N_DBS
+} store_db_t;
+
+/* A transaction with the store it belongs to. */
+typedef struct {
+	store_t *store;
+	MDB_txn *txn;
+	bool write;
+} store_txn_t;
+
+/*
+ * Opens (creating when needed) the environment in dir with an initial map of map_size bytes,
+ * creates the databases, checks or writes the schema version and takes an exclusive lock on
+ * the directory so that two daemons never share it. On failure returns NULL with a one-line
+ * reason in errbuf.
+ */
+store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errlen);
+
+/* Closes the environment; accepts NULL and sets *store_p = NULL. No transaction may be open. */
+void store_destroy(store_t **store_p);
+
+/*
+ * Begins a read (write = false) or write transaction into *txn. Returns 0 or an LMDB error.
+ * Every begun transaction ends with store_txn_commit() or store_txn_abort().
+ */
+int store_txn_begin(store_t *store, bool write, store_txn_t *txn);
+
+/*
+ * Commits (for a read transaction: ends) txn. Returns 0, or an LMDB error after which the
+ * transaction is gone: MDB_MAP_FULL means grow and retry.
+ */
+int store_txn_commit(store_txn_t *txn);
+
+/* Aborts txn; a read transaction just ends. */
+void store_txn_abort(store_txn_t *txn);
+
+/*
+ * Doubles the map size. Call with no transaction of this thread open; waits for the read
+ * transactions of other threads to end. Returns 0 or an LMDB error.
+ */
+int store_grow(store_t *store);
+
+/* The current map size in bytes. */
+size_t store_map_size(store_t *store);
+
+/* Clears stale reader slots left by crashed processes; returns how many were cleared. */
+int store_reader_check(store_t *store);
+
+/*
+ * Raw access. Returns 0, MDB_NOTFOUND, or another LMDB error. Values returned by get point
+ * into the map and are valid until the transaction ends.
+ */
+int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, MDB_val *val);
+int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+	      const void *val, size_t val_len);
+int store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_len);
+/*
+ * Puts a record whose key sorts after every key in db (the event log's sequence numbers):
+ * LMDB then skips the search from the root. MDB_KEYEXIST when the key does not sort last.
+ */
+int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		 const void *val, size_t val_len);
+
+/* The number of entries in db. */
+size_t store_count(store_txn_t *txn, store_db_t db);
+
+/* A meta counter; an absent one reads as 0. */
+int store_meta_get_u64(store_txn_t *txn, const char *name, uint64_t *out);
+int store_meta_put_u64(store_txn_t *txn, const char *name, uint64_t value);
+
+/* JSON values: get parses (new reference in *out, NULL on MDB_NOTFOUND with that return). */
+int store_get_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, json_t **out);
+int store_put_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
+		   const json_t *value);
+
+/* Big-endian fixed-width key encoding, shared by every module that builds keys. */
+void store_u64_encode(uint64_t v, unsigned char out[8]);
+uint64_t store_u64_decode(const unsigned char in[8]);
+/* Signed times sort correctly: the sign bit is flipped. */
+void store_i64_encode(int64_t v, unsigned char out[8]);
+int64_t store_i64_decode(const unsigned char in[8]);
+
+/* An open cursor on db in txn. Returns 0 or an LMDB error; close with mdb_cursor_close(). */
+int store_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor);
+
+#endif

@@ -1,0 +1,628 @@
+/*
+ * Tests of daemon/core/config.c: what a user sees from a config file, the built-in defaults and
+ * --check-config messages, which must name FILE:LINE exactly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "daemon/core/config.h"
+#include "proto/rfc3339.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FILE_NAME "config/x.conf"
+
+/* Parses text that must be valid; fails the test with the messages when it is not. */
+static config_t *s_parse_ok(const char *text)
+{
+	config_diag_t diag = {0};
+	config_t *cfg = config_parse(text, FILE_NAME, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		print_error("unexpected: %s\n", diag.lines[i]);
+	assert_int_equal(diag.n, 0);
+	assert_non_null(cfg);
+	config_diag_release(&diag);
+	return cfg;
+}
+
+/* Parses text that must be refused with exactly the expected messages, in order. */
+static void s_expect_errors(const char *text, const char *const *expected)
+{
+	config_diag_t diag = {0};
+	config_t *cfg = config_parse(text, FILE_NAME, &diag);
+	size_t n = 0;
+	while (expected[n] != NULL)
+		n++;
+	for (size_t i = 0; i < diag.n; i++)
+		if (i >= n || strcmp(diag.lines[i], expected[i]) != 0)
+			print_error("got:      %s\nexpected: %s\n", diag.lines[i],
+			            i < n ? expected[i] : "(nothing)");
+	assert_null(cfg);
+	assert_int_equal(diag.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(diag.lines[i], expected[i]);
+	config_diag_release(&diag);
+	assert_int_equal(diag.n, 0);
+}
+
+#define EXPECT_ERRORS(text, ...) s_expect_errors(text, (const char *const[]){__VA_ARGS__, NULL})
+
+/* A valid SLA section to put around the thing under test. */
+#define SLA_OK "[sla s]\nstart = detected\nstop = notified\ncategory.1 = 30m\n"
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void test_default_is_the_shipped_file(void **state)
+{
+	(void)state;
+	/* The source tree is four levels above this file: tests/unit/daemon/core/test_config.c. */
+	char path[4096];
+	snprintf(path, sizeof path, "%s", __FILE__);
+	char *cut = strstr(path, "tests/unit/daemon/core/test_config.c");
+	assert_non_null(cut);
+	strcpy(cut, "config/incidentd.conf");
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 20);
+	size_t len = fread(text, 1, (1 << 20) - 1, f);
+	fclose(f);
+	assert_true(len > 0);
+	assert_string_equal(config_default_text(), text);
+	free(text);
+
+	config_diag_t diag = {0};
+	config_t *cfg = config_load(path, &diag);
+	assert_non_null(cfg);
+	assert_int_equal(diag.n, 0);
+	assert_string_equal(cfg->data_dir, "var/incidentd");
+	config_destroy(&cfg);
+}
+
+static void test_default_values(void **state)
+{
+	(void)state;
+	config_t *cfg = config_default();
+	assert_non_null(cfg);
+	assert_string_equal(cfg->data_dir, "var/incidentd");
+	assert_int_equal(cfg->n_api, 1);
+	assert_string_equal(cfg->api[0], "tcp://127.0.0.1:7420");
+	assert_null(cfg->api[1]);
+	assert_int_equal(cfg->n_publish, 1);
+	assert_string_equal(cfg->publish[0], "tcp://127.0.0.1:7421");
+	assert_null(cfg->publish[1]);
+	assert_int_equal(cfg->max_request_bytes, 65536);
+	assert_int_equal(cfg->map_size, 64u << 20);
+
+	static const char *const order[] = {"detected",       "notified",       "acknowledged",
+	                                    "major_declared", "parties_notified", "workaround",
+	                                    "resolved",       "summary_report", "review_report",
+	                                    "closed"};
+	assert_int_equal(cfg->n_stages, 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_string_equal(cfg->stages[i], order[i]);
+	assert_int_equal(cfg->resolved_stage, 6);
+	assert_int_equal(cfg->closed_stage, 9);
+	assert_int_equal(cfg->major_stage, 3);
+	assert_int_equal(config_stage_index(cfg, "acknowledged"), 2);
+	assert_int_equal(config_stage_index(cfg, "nope"), -1);
+
+	assert_int_equal(cfg->calendar.days, 0x3e); /* Monday .. Friday */
+	assert_int_equal(cfg->calendar.start_minute, 8 * 60);
+	assert_int_equal(cfg->calendar.end_minute, 18 * 60);
+	assert_int_equal(cfg->calendar.n_holidays, 0);
+	assert_string_equal(cfg->calendar.timezone, "Europe/London");
+
+	/* The example policy: the rules in file order. */
+	static const char *const rules[] = {"provider_notification", "operator_acknowledgement",
+	                                    "resolution", "major_users_notified",
+	                                    "major_summary_report", "major_review_report"};
+	assert_int_equal(cfg->n_slas, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(cfg->slas[i].name, rules[i]);
+	assert_true(cfg->slas[2].stop_clock_reported);
+	assert_int_equal(cfg->slas[2].target[3].kind, DURATION_WORKING_DAYS);
+	assert_int_equal(cfg->slas[2].target[3].value, 2);
+	assert_true(cfg->slas[3].major_only);
+	assert_int_equal(cfg->slas[3].start, 3);
+	assert_int_equal(cfg->slas[3].stop, 4);
+	assert_int_equal(cfg->slas[5].stop, 8);
+	assert_int_equal(cfg->slas[5].target[1].value, 20);
+	const config_sla_t *sla = &cfg->slas[0];
+	assert_string_equal(sla->name, "provider_notification");
+	assert_int_equal(sla->start, 0);
+	assert_int_equal(sla->stop, 1);
+	assert_false(sla->stop_clock_reported);
+	assert_false(sla->major_only);
+	assert_false(sla->working_calendar);
+	static const int64_t targets[] = {0, 30 * 60000, 30 * 60000, 2 * 3600000, 86400000,
+	                                  86400000};
+	for (int c = 1; c <= 5; c++) {
+		assert_true(sla->has_target[c]);
+		assert_int_equal(sla->target[c].kind, DURATION_CLOCK);
+		assert_int_equal(sla->target[c].value, targets[c]);
+	}
+	assert_int_equal(cfg->n_hooks, 0);
+	assert_int_equal(cfg->n_problem_rules, 1);
+	assert_string_equal(cfg->problem_rules[0].name, "major_needs_problem");
+	assert_int_equal(cfg->problem_rules[0].applies, APPLIES_MAJOR);
+	assert_int_equal(cfg->problem_rules[0].start, 6);
+	assert_int_equal(cfg->problem_rules[0].within.kind, DURATION_WORKING_DAYS);
+	assert_int_equal(cfg->problem_rules[0].within.value, 2);
+	config_destroy(&cfg);
+	assert_null(cfg);
+	config_destroy(&cfg); /* NULL is accepted */
+}
+
+/* An empty file is complete: every section takes the defaults of the contract. */
+static void test_empty_file_takes_defaults(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("");
+	assert_string_equal(cfg->data_dir, "var/incidentd");
+	assert_string_equal(cfg->api[0], "tcp://127.0.0.1:7420");
+	assert_int_equal(cfg->n_stages, 8);
+	assert_int_equal(cfg->calendar.days, 0x3e);
+	assert_string_equal(cfg->calendar.timezone, "Europe/London");
+	assert_int_equal(cfg->n_slas, 0);
+	config_destroy(&cfg);
+}
+
+static void test_full_config(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok(
+		"[daemon]\n"
+		"data_dir = /srv/inc\n"
+		"api = tcp://*:1, ipc:///run/inc.sock ,inproc://x\n"
+		"max_request_bytes = 1k\n"
+		"map_size = 2g\n"
+		"[calendar]\n"
+		"days = sat-sun, wed\n"
+		"hours = 00:00-24:00\n"
+		"holidays = 2020-12-28, 2020-02-29, 2020-12-25, 2020-12-28\n"
+		"timezone = America/New_York\n"
+		"[sla fix]\n"
+		"start = acknowledged\n"
+		"stop = resolved\n"
+		"stop_clock = reported\n"
+		"major = true\n"
+		"calendar = working\n"
+		"category.1 = 4wh\n"
+		"category.3 = 2wd\n"
+		"[hook pager]\n"
+		"exec = /usr/local/bin/page-oncall   --team\tops\n"
+		"topics = breach., incident.opened\n"
+		"timeout = 1500ms\n"
+		"max_attempts = 3\n"
+		"backoff = 2s\n"
+		"max_backoff = 2s\n"
+		"[hook web]\n"
+		"url = https://example.com/alerts\n"
+		"secret = s3cret\n"
+		"[problem_rule major_needs_problem]\n"
+		"applies = category.2\n"
+		"start = resolved\n"
+		"within = 2wd\n"
+		"calendar = working\n");
+	assert_string_equal(cfg->data_dir, "/srv/inc");
+	assert_int_equal(cfg->n_api, 3);
+	assert_string_equal(cfg->api[1], "ipc:///run/inc.sock");
+	assert_string_equal(cfg->api[2], "inproc://x");
+	assert_null(cfg->api[3]);
+	assert_string_equal(cfg->publish[0], "tcp://127.0.0.1:7421");
+	assert_int_equal(cfg->max_request_bytes, 1024);
+	assert_int_equal(cfg->map_size, (size_t)2 << 30);
+
+	assert_int_equal(cfg->calendar.days, (1u << 0) | (1u << 6) | (1u << 3));
+	assert_int_equal(cfg->calendar.start_minute, 0);
+	assert_int_equal(cfg->calendar.end_minute, 24 * 60);
+	assert_int_equal(cfg->calendar.n_holidays, 3); /* sorted, the repeat dropped */
+	assert_int_equal(cfg->calendar.holidays[0], rfc3339_days_from_civil(2020, 2, 29));
+	assert_int_equal(cfg->calendar.holidays[1], rfc3339_days_from_civil(2020, 12, 25));
+	assert_int_equal(cfg->calendar.holidays[2], rfc3339_days_from_civil(2020, 12, 28));
+	assert_string_equal(cfg->calendar.timezone, "America/New_York");
+
+	const config_sla_t *sla = &cfg->slas[0];
+	assert_int_equal(sla->start, 2);
+	assert_int_equal(sla->stop, 6);
+	assert_true(sla->stop_clock_reported && sla->major_only && sla->working_calendar);
+	assert_true(sla->has_target[1] && !sla->has_target[2] && sla->has_target[3]);
+	assert_false(sla->has_target[4] || sla->has_target[5]);
+	assert_int_equal(sla->target[1].kind, DURATION_WORKING_MS);
+	assert_int_equal(sla->target[1].value, 4 * 3600000);
+	assert_int_equal(sla->target[3].kind, DURATION_WORKING_DAYS);
+	assert_int_equal(sla->target[3].value, 2);
+
+	assert_int_equal(cfg->n_hooks, 2);
+	const config_hook_t *pager = &cfg->hooks[0], *web = &cfg->hooks[1];
+	assert_string_equal(pager->name, "pager");
+	assert_string_equal(pager->exec_argv[0], "/usr/local/bin/page-oncall");
+	assert_string_equal(pager->exec_argv[1], "--team");
+	assert_string_equal(pager->exec_argv[2], "ops");
+	assert_null(pager->exec_argv[3]);
+	assert_null(pager->url);
+	assert_int_equal(pager->n_topics, 2);
+	assert_string_equal(pager->topics[1], "incident.opened");
+	assert_int_equal(pager->timeout_ms, 1500);
+	assert_int_equal(pager->max_attempts, 3);
+	assert_int_equal(pager->backoff_ms, 2000);
+	assert_int_equal(pager->max_backoff_ms, 2000);
+	/* the defaults of the contract */
+	assert_null(web->exec_argv);
+	assert_string_equal(web->url, "https://example.com/alerts");
+	assert_string_equal(web->secret, "s3cret");
+	assert_int_equal(web->n_topics, 1);
+	assert_string_equal(web->topics[0], "breach.");
+	assert_null(web->topics[1]);
+	assert_int_equal(web->timeout_ms, 5000);
+	assert_int_equal(web->max_attempts, 10);
+	assert_int_equal(web->backoff_ms, 1000);
+	assert_int_equal(web->max_backoff_ms, 300000);
+
+	assert_int_equal(cfg->n_problem_rules, 1);
+	const config_problem_rule_t *rule = &cfg->problem_rules[0];
+	assert_string_equal(rule->name, "major_needs_problem");
+	assert_int_equal(rule->applies, APPLIES_CATEGORY);
+	assert_int_equal(rule->category, 2);
+	assert_int_equal(rule->start, 6);
+	assert_int_equal(rule->within.kind, DURATION_WORKING_DAYS);
+	assert_int_equal(rule->within.value, 2);
+	assert_true(rule->working_calendar);
+	config_destroy(&cfg);
+}
+
+/* [stages] may come after the sections that name its stages. */
+static void test_custom_stages_after_sla(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("[sla s]\nstart = opened\nstop = fixed\ncategory.2 = 1h\n"
+	                           "[problem_rule p]\napplies = major\nstart = done\nwithin = 1d\n"
+	                           "[stages]\norder = opened, fixed, done\nresolved = fixed\n"
+	                           "closed = done\n");
+	assert_int_equal(cfg->n_stages, 3);
+	assert_int_equal(cfg->resolved_stage, 1);
+	assert_int_equal(cfg->closed_stage, 2);
+	assert_int_equal(cfg->major_stage, -1);
+	assert_int_equal(cfg->slas[0].start, 0);
+	assert_int_equal(cfg->slas[0].stop, 1);
+	assert_int_equal(cfg->problem_rules[0].applies, APPLIES_MAJOR);
+	assert_int_equal(cfg->problem_rules[0].start, 2);
+	config_destroy(&cfg);
+
+	EXPECT_ERRORS("[sla s]\nstart = detected\nstop = fixed\ncategory.2 = 1h\n"
+	              "[stages]\norder = opened, fixed, done\nresolved = fixed\nclosed = done\n",
+	              FILE_NAME ":2: sla s: start: unknown stage \"detected\"");
+	/* A new order without resolved/closed keys still needs stages of those names. */
+	EXPECT_ERRORS("[stages]\norder = a, b\n",
+	              FILE_NAME ":1: stages: resolved: unknown stage \"resolved\"",
+	              FILE_NAME ":1: stages: closed: unknown stage \"closed\"");
+}
+
+static void test_comments(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("; a comment\n"
+	                 "# another\n"
+	                 "   ; indented\n"
+	                 "[hook web]   ; after a header\n"
+	                 "url = http://h/a#frag   ; after a value\n"
+	                 "secret = s3#cr;et\t# after a tab\n"
+	                 "[hook cmd]\n"
+	                 "exec = /bin/echo a;b #c\n");
+	assert_string_equal(cfg->hooks[0].url, "http://h/a#frag");
+	assert_string_equal(cfg->hooks[0].secret, "s3#cr;et");
+	assert_string_equal(cfg->hooks[1].exec_argv[1], "a;b");
+	assert_null(cfg->hooks[1].exec_argv[2]);
+	config_destroy(&cfg);
+}
+
+static void test_section_and_key_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[deamon]\ndata_dir = x\n", FILE_NAME ":1: unknown section \"deamon\"");
+	EXPECT_ERRORS("\n[daemon]\ndata_dri = x\n", FILE_NAME ":3: daemon: unknown key \"data_dri\"");
+	EXPECT_ERRORS("[sla]\n", FILE_NAME ":1: section [sla] needs a name: [sla NAME]");
+	EXPECT_ERRORS("[daemon x]\n", FILE_NAME ":1: section [daemon] takes no name");
+	EXPECT_ERRORS("[hook a/b]\n",
+	              FILE_NAME ":1: bad hook name \"a/b\" (use letters, digits, _ . -)");
+	EXPECT_ERRORS("[daemon\n",
+	              FILE_NAME ":1: bad section header (expected [name] or [kind NAME])");
+	EXPECT_ERRORS("data_dir = x\n", FILE_NAME ":1: key \"data_dir\" comes before any [section]");
+	EXPECT_ERRORS("[daemon]\ndata_dir\n",
+	              FILE_NAME ":2: expected \"key = value\" or a [section] header");
+	EXPECT_ERRORS("[daemon]\ndata_dir = a\ndata_dir = b\n",
+	              FILE_NAME ":3: daemon: duplicate key \"data_dir\" (first set at line 2)");
+	EXPECT_ERRORS(SLA_OK "[sla s]\n", FILE_NAME ":5: duplicate section [sla s] (first at line 1)");
+	EXPECT_ERRORS("[daemon]\n[daemon]\n",
+	              FILE_NAME ":2: duplicate section [daemon] (first at line 1)");
+	EXPECT_ERRORS("[daemon]\ndata_dir =\n", FILE_NAME ":2: daemon: data_dir: empty value");
+}
+
+static void test_daemon_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[daemon]\napi = tcp://a:1, http://b\n",
+	              FILE_NAME ":2: daemon: api: bad endpoint \"http://b\" (expected tcp://..., "
+	                        "ipc://... or inproc://...)");
+	EXPECT_ERRORS("[daemon]\npublish = tcp://\n",
+	              FILE_NAME ":2: daemon: publish: bad endpoint \"tcp://\" (expected tcp://..., "
+	                        "ipc://... or inproc://...)");
+	EXPECT_ERRORS("[daemon]\napi = tcp://a:1,\n",
+	              FILE_NAME ":2: daemon: api: empty item in the list \"tcp://a:1,\"");
+	EXPECT_ERRORS("[daemon]\nmax_request_bytes = 255\n",
+	              FILE_NAME ":2: daemon: max_request_bytes: 255 is out of range 256..64m");
+	EXPECT_ERRORS("[daemon]\nmap_size = 2t\n",
+	              FILE_NAME ":2: daemon: map_size: 2t is out of range 1m..1t");
+	EXPECT_ERRORS("[daemon]\nmap_size = 64mb\n",
+	              FILE_NAME ":2: daemon: map_size: bad size \"64mb\" (expected bytes, or a "
+	                        "number and k, m, g or t)");
+}
+
+static void test_stage_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[sla provider_notification]\nstart = detcted\nstop = notified\n"
+	              "category.1 = 30m\n",
+	              FILE_NAME ":2: sla provider_notification: start: unknown stage \"detcted\"");
+	EXPECT_ERRORS("[sla s]\nstart = notified\nstop = detected\ncategory.1 = 1h\n",
+	              FILE_NAME ":3: sla s: stop: stage \"detected\" does not come after start "
+	                        "\"notified\" in [stages] order");
+	EXPECT_ERRORS("[sla s]\nstart = notified\nstop = notified\ncategory.1 = 1h\n",
+	              FILE_NAME ":3: sla s: stop: stage \"notified\" does not come after start "
+	                        "\"notified\" in [stages] order");
+	EXPECT_ERRORS("[stages]\nresolved = closed\nclosed = resolved\n",
+	              FILE_NAME ":3: stages: closed: stage \"resolved\" comes before the resolved "
+	                        "stage \"closed\"");
+	EXPECT_ERRORS("[stages]\norder = a\n",
+	              FILE_NAME ":2: stages: order: expected 2 to 32 stages, not 1");
+	EXPECT_ERRORS("[stages]\norder = a, B\n",
+	              FILE_NAME ":2: stages: order: bad stage name \"B\" (use a-z, 0-9 and _)");
+	EXPECT_ERRORS("[stages]\norder = resolved, closed, resolved\n",
+	              FILE_NAME ":2: stages: order: stage \"resolved\" is listed twice");
+	EXPECT_ERRORS("[sla s]\ncategory.1 = 1h\n", FILE_NAME ":1: sla s: start is missing",
+	              FILE_NAME ":1: sla s: stop is missing");
+}
+
+static void test_sla_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[sla s]\nstart = detected\nstop = notified\n",
+	              FILE_NAME ":1: sla s: no target: set at least one of category.1 .. "
+	                        "category.5");
+	EXPECT_ERRORS(SLA_OK "category.2 = 5x\n",
+	              FILE_NAME ":5: sla s: category.2: bad duration \"5x\" (expected a positive "
+	                        "integer and a unit: ms, s, m, h, d, wd or wh)");
+	EXPECT_ERRORS(SLA_OK "category.6 = 1h\n", FILE_NAME ":5: sla s: unknown key \"category.6\"");
+	EXPECT_ERRORS(SLA_OK "stop_clock = sent\n",
+	              FILE_NAME ":5: sla s: stop_clock: expected received or reported, not \"sent\"");
+	EXPECT_ERRORS(SLA_OK "major = yes\n",
+	              FILE_NAME ":5: sla s: major: expected false or true, not \"yes\"");
+	EXPECT_ERRORS(SLA_OK "calendar = office\n",
+	              FILE_NAME ":5: sla s: calendar: expected clock or working, not \"office\"");
+}
+
+static void test_calendar_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[calendar]\ndays = mon-fry\n",
+	              FILE_NAME ":2: calendar: days: bad days \"mon-fry\" (expected e.g. mon-fri or "
+	                        "mon,wed,fri)");
+	EXPECT_ERRORS("[calendar]\nhours = 18:00-08:00\n",
+	              FILE_NAME ":2: calendar: hours: \"18:00-08:00\": the end must come after the "
+	                        "start");
+	EXPECT_ERRORS("[calendar]\nhours = 8-18\n",
+	              FILE_NAME ":2: calendar: hours: bad hours \"8-18\" (expected HH:MM-HH:MM, e.g. "
+	                        "08:00-18:00)");
+	EXPECT_ERRORS("[calendar]\nhours = 08:00-24:30\n",
+	              FILE_NAME ":2: calendar: hours: bad hours \"08:00-24:30\" (expected "
+	                        "HH:MM-HH:MM, e.g. 08:00-18:00)");
+	EXPECT_ERRORS("[calendar]\nholidays = 2020-12-25, 2021-02-29\n",
+	              FILE_NAME ":2: calendar: holidays: bad date \"2021-02-29\" (expected a real "
+	                        "date YYYY-MM-DD)");
+	EXPECT_ERRORS("[calendar]\nholidays = 2021-1-5\n",
+	              FILE_NAME ":2: calendar: holidays: bad date \"2021-1-5\" (expected a real "
+	                        "date YYYY-MM-DD)");
+	EXPECT_ERRORS("[calendar]\ntimezone = Mars/Olympus\n",
+	              FILE_NAME ":2: calendar: timezone: unknown time zone \"Mars/Olympus\" (not in "
+	                        "/usr/share/zoneinfo)");
+	EXPECT_ERRORS("[calendar]\ntimezone = ../../etc/passwd\n",
+	              FILE_NAME ":2: calendar: timezone: unknown time zone \"../../etc/passwd\" (not "
+	                        "in /usr/share/zoneinfo)");
+	EXPECT_ERRORS("[calendar]\ntimezone = Europe\n", /* a directory, not a zone */
+	              FILE_NAME ":2: calendar: timezone: unknown time zone \"Europe\" (not in "
+	                        "/usr/share/zoneinfo)");
+}
+
+static void test_hook_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[hook h]\nexec = /bin/true\nurl = http://x/\n",
+	              FILE_NAME ":3: hook h: has both exec and url; a hook is one or the other");
+	EXPECT_ERRORS("[hook h]\ntopics = breach.\n", FILE_NAME ":1: hook h: needs exec or url");
+	EXPECT_ERRORS("[hook h]\nexec = /bin/true\nsecret = x\n",
+	              FILE_NAME ":3: hook h: secret: only a url hook signs its requests");
+	EXPECT_ERRORS("[hook h]\nurl = ftp://x/\n",
+	              FILE_NAME ":2: hook h: url: bad url \"ftp://x/\" (expected http://HOST/... or "
+	                        "https://HOST/...)");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 1wd\n",
+	              FILE_NAME ":3: hook h: timeout: \"1wd\" is working time; use ms, s, m, h or d");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 0\n",
+	              FILE_NAME ":3: hook h: max_attempts: expected an integer 1..1000, not \"0\"");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 10m\n",
+	              FILE_NAME ":3: hook h: max_backoff: 300000 ms is shorter than backoff "
+	                        "(600000 ms)");
+	EXPECT_ERRORS("[problem_rule p]\napplies = category.6\nstart = resolved\nwithin = 2wd\n",
+	              FILE_NAME ":2: problem_rule p: applies: expected major, all or category.1 .. "
+	                        "category.5, not \"category.6\"");
+	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\n",
+	              FILE_NAME ":1: problem_rule p: within is missing");
+}
+
+/*
+ * One run reports every error of the file: first those of single lines, in line order, then
+ * those that need the whole file (stage names, missing keys).
+ */
+static void test_all_errors_reported(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[daemon]\n"
+	              "api = udp://x\n"
+	              "colour = blue\n"
+	              "[sla s]\n"
+	              "start = detcted\n"
+	              "stop = notified\n"
+	              "category.1 = 5 m\n"
+	              "[bogus]\n"
+	              "whatever = 1\n"
+	              "[hook h]\n"
+	              "url = http://x/\n",
+	              FILE_NAME ":2: daemon: api: bad endpoint \"udp://x\" (expected tcp://..., "
+	                        "ipc://... or inproc://...)",
+	              FILE_NAME ":3: daemon: unknown key \"colour\"",
+	              FILE_NAME ":7: sla s: category.1: bad duration \"5 m\" (expected a positive "
+	                        "integer and a unit: ms, s, m, h, d, wd or wh)",
+	              FILE_NAME ":8: unknown section \"bogus\"",
+	              FILE_NAME ":5: sla s: start: unknown stage \"detcted\"");
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		config_duration_kind_t kind;
+		int64_t value;
+	} good[] = {
+		{"1500ms", DURATION_CLOCK, 1500},
+		{"30s", DURATION_CLOCK, 30000},
+		{"30m", DURATION_CLOCK, 1800000},
+		{"2h", DURATION_CLOCK, 7200000},
+		{"1d", DURATION_CLOCK, 86400000},
+		{"007s", DURATION_CLOCK, 7000},
+		{"2wd", DURATION_WORKING_DAYS, 2},
+		{"4wh", DURATION_WORKING_MS, 14400000},
+		{"9223372036854775807ms", DURATION_CLOCK, INT64_MAX},
+		{"106751991167d", DURATION_CLOCK, INT64_C(106751991167) * 86400000},
+		{"2562047788015wh", DURATION_WORKING_MS, INT64_C(2562047788015) * 3600000},
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		config_duration_t d = {0};
+		assert_int_equal(config_duration_parse(good[i].text, &d), 0);
+		assert_int_equal(d.kind, good[i].kind);
+		assert_int_equal(d.value, good[i].value);
+	}
+	static const char *const bad[] = {
+		"", "5", "m", "-5m", "+5m", "5 m", " 5m", "5m ", "5x", "0m", "0wd", "5M", "5mss",
+		"1.5h", "99999999999999999999ms", "9223372036854775808ms", "9223372036854775807s",
+		"106751991168d", "2562047788016wh",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_duration_t d = {DURATION_CLOCK, 42};
+		if (config_duration_parse(bad[i], &d) != -EINVAL)
+			print_error("accepted \"%s\"\n", bad[i]);
+		assert_int_equal(config_duration_parse(bad[i], &d), -EINVAL);
+		assert_int_equal(d.value, 42);
+	}
+	assert_int_equal(config_duration_parse(NULL, &(config_duration_t){0}), -EINVAL);
+}
+
+static void test_overrides(void **state)
+{
+	(void)state;
+	config_diag_t diag = {0};
+	config_t *cfg = config_default();
+	assert_int_equal(config_set_data_dir(cfg, "/tmp/inc", &diag), 0);
+	assert_string_equal(cfg->data_dir, "/tmp/inc");
+	assert_int_equal(config_set_api(cfg, "tcp://*:9000, ipc:///tmp/a", &diag), 0);
+	assert_int_equal(cfg->n_api, 2);
+	assert_string_equal(cfg->api[0], "tcp://*:9000");
+	assert_string_equal(cfg->api[1], "ipc:///tmp/a");
+	assert_null(cfg->api[2]);
+	assert_int_equal(config_set_publish(cfg, "inproc://pub", &diag), 0);
+	assert_int_equal(cfg->n_publish, 1);
+	assert_string_equal(cfg->publish[0], "inproc://pub");
+	assert_int_equal(diag.n, 0);
+
+	/* A refused value leaves the previous one in place. */
+	assert_int_equal(config_set_api(cfg, "udp://x", &diag), -1);
+	assert_int_equal(config_set_publish(cfg, "", &diag), -1);
+	assert_int_equal(config_set_data_dir(cfg, "", &diag), -1);
+	assert_int_equal(diag.n, 3);
+	assert_string_equal(diag.lines[0], "--api: bad endpoint \"udp://x\" (expected tcp://..., "
+	                                   "ipc://... or inproc://...)");
+	assert_string_equal(diag.lines[1], "--publish: empty endpoint");
+	assert_string_equal(diag.lines[2], "--data-dir: empty directory");
+	assert_int_equal(cfg->n_api, 2);
+	assert_string_equal(cfg->api[0], "tcp://*:9000");
+	assert_string_equal(cfg->publish[0], "inproc://pub");
+	assert_string_equal(cfg->data_dir, "/tmp/inc");
+	config_diag_release(&diag);
+	config_destroy(&cfg);
+}
+
+static void test_load(void **state)
+{
+	(void)state;
+	config_diag_t diag = {0};
+	assert_null(config_load("/nonexistent/incidentd.conf", &diag));
+	assert_int_equal(diag.n, 1);
+	assert_string_equal(diag.lines[0], "/nonexistent/incidentd.conf: No such file or directory");
+	config_diag_release(&diag);
+
+	/* Messages name the file as given. */
+	char path[] = "/tmp/test_config_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char text[] = "[daemon]\r\ndata_dir = /srv/x\r\n\r\n[stages]\r\nfinal = closed\r\n";
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	assert_null(config_load(path, &diag));
+	assert_int_equal(diag.n, 1);
+	char expected[128];
+	snprintf(expected, sizeof expected, "%s:5: stages: unknown key \"final\"", path);
+	assert_string_equal(diag.lines[0], expected);
+	config_diag_release(&diag);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	const char good[] = "[daemon]\r\ndata_dir = /srv/x\r\n";
+	assert_int_equal(write(fd, good, sizeof good - 1), (ssize_t)(sizeof good - 1));
+	close(fd);
+	config_t *cfg = config_load(path, &diag);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->data_dir, "/srv/x");
+	config_destroy(&cfg);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_is_the_shipped_file),
+		cmocka_unit_test(test_default_values),
+		cmocka_unit_test(test_empty_file_takes_defaults),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_custom_stages_after_sla),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_section_and_key_errors),
+		cmocka_unit_test(test_daemon_errors),
+		cmocka_unit_test(test_stage_errors),
+		cmocka_unit_test(test_sla_errors),
+		cmocka_unit_test(test_calendar_errors),
+		cmocka_unit_test(test_hook_errors),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_load),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

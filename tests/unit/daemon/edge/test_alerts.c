@@ -1,0 +1,724 @@
+/*
+ * Tests of daemon/edge/alerts.c: the hook outbox in a real LMDB store (a fresh temporary directory
+ * per test) and delivery to real hooks: shell scripts written by the test for exec hooks, and a
+ * small HTTP server on 127.0.0.1 for url hooks. Every wait is bounded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "daemon/edge/alerts.h"
+#include "daemon/core/config.h"
+#include "daemon/store/store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+/* The longest any test waits for a delivery to happen. */
+#define WAIT_MS 5000
+
+static int64_t s_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+/* ---- fixture: a store in a temporary directory and a config built by hand ---- */
+
+static char *s_default_topics[] = { "breach.", NULL };
+
+typedef struct {
+	char dir[64];
+	store_t *store;
+	config_t cfg;
+	config_hook_t hooks[3];
+	char *argv[3];
+	char url[64];
+	char script[128];
+	char outfile[128];
+} fixture_t;
+
+static int s_setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/incidentd-alerts-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char err[256];
+	f->store = store_open(f->dir, 1 << 20, err, sizeof err);
+	assert_non_null(f->store);
+	for (size_t i = 0; i < 3; i++) {
+		config_hook_t *h = &f->hooks[i];
+		h->topics = s_default_topics;
+		h->n_topics = 1;
+		h->timeout_ms = 2000;
+		h->max_attempts = 5;
+		h->backoff_ms = 20;
+		h->max_backoff_ms = 1000;
+	}
+	f->hooks[0].name = "first";
+	f->hooks[1].name = "second";
+	f->hooks[2].name = "third";
+	f->cfg.hooks = f->hooks;
+	f->cfg.n_hooks = 1;
+	snprintf(f->script, sizeof f->script, "%s/hook.sh", f->dir);
+	snprintf(f->outfile, sizeof f->outfile, "%s/out", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int s_teardown(void **state)
+{
+	fixture_t *f = *state;
+	store_destroy(&f->store);
+	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Makes hook 0 of f an exec hook running f->script with f->outfile as its argument. */
+static void s_exec_hook(fixture_t *f, const char *script_text)
+{
+	int fd = open(f->script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, script_text, strlen(script_text)), (ssize_t)strlen(script_text));
+	assert_int_equal(close(fd), 0);
+	f->argv[0] = f->script;
+	f->argv[1] = f->outfile;
+	f->argv[2] = NULL;
+	f->hooks[0].exec_argv = f->argv;
+}
+
+/* Queues body under topic in one committed write transaction; returns alerts_enqueue's result. */
+static int s_enqueue(fixture_t *f, const char *topic, const char *body)
+{
+	store_txn_t txn;
+	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
+	int n = alerts_enqueue(&txn, &f->cfg, topic, body, strlen(body), s_now_ms());
+	assert_true(n >= 0);
+	assert_int_equal(store_txn_commit(&txn), 0);
+	return n;
+}
+
+static size_t s_outbox_count(fixture_t *f)
+{
+	store_txn_t txn;
+	assert_int_equal(store_txn_begin(f->store, false, &txn), 0);
+	size_t n = store_count(&txn, STORE_OUTBOX);
+	store_txn_abort(&txn);
+	return n;
+}
+
+/* The outbox entry of hook name and delivery id (a new reference), or NULL. */
+static json_t *s_outbox_get(fixture_t *f, const char *name, uint64_t id)
+{
+	unsigned char key[64];
+	size_t len = strlen(name) + 1;
+	memcpy(key, name, len);
+	store_u64_encode(id, key + len);
+	store_txn_t txn;
+	json_t *value = NULL;
+	assert_int_equal(store_txn_begin(f->store, false, &txn), 0);
+	int rc = store_get_json(&txn, STORE_OUTBOX, key, len + 8, &value);
+	store_txn_abort(&txn);
+	assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	return value;
+}
+
+static uint64_t s_last_delivery(fixture_t *f)
+{
+	store_txn_t txn;
+	uint64_t id = 0;
+	assert_int_equal(store_txn_begin(f->store, false, &txn), 0);
+	assert_int_equal(store_meta_get_u64(&txn, "last_delivery", &id), 0);
+	store_txn_abort(&txn);
+	return id;
+}
+
+static bool s_outbox_empty(fixture_t *f)
+{
+	int64_t until = s_mono_ms() + WAIT_MS;
+	while (s_outbox_count(f) != 0 && s_mono_ms() < until)
+		s_sleep_ms(10);
+	return s_outbox_count(f) == 0;
+}
+
+/* The whole content of path (free it), or NULL when it does not exist. */
+static char *s_file_read(const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return NULL;
+	size_t cap = 1 << 20, n = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	size_t got;
+	while ((got = fread(text + n, 1, cap - 1 - n, fp)) > 0)
+		n += got;
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+static bool s_file_equals(const char *path, const char *expected)
+{
+	char *text = s_file_read(path);
+	bool same = text && strcmp(text, expected) == 0;
+	free(text);
+	return same;
+}
+
+static int s_file_lines(const char *path)
+{
+	char *text = s_file_read(path);
+	int n = 0;
+	for (char *p = text; p && *p; p++)
+		n += *p == '\n';
+	free(text);
+	return n;
+}
+
+/* ---- a tiny HTTP server: one request per connection ---- */
+
+#define HTTP_MAX_REQS 16
+
+typedef struct {
+	char head[8192];
+	char *body;
+	size_t body_len;
+} http_req_t;
+
+typedef struct {
+	int fd;
+	int port;
+	int fail_first; /* answer 500 to this many requests, then 200 */
+	pthread_t thread;
+	pthread_mutex_t mutex;
+	bool stop;
+	http_req_t reqs[HTTP_MAX_REQS];
+	int n_reqs;
+} http_server_t;
+
+/* Binds 127.0.0.1 on an ephemeral port without listening: connections are refused. */
+static void s_http_bind(http_server_t *srv)
+{
+	memset(srv, 0, sizeof *srv);
+	pthread_mutex_init(&srv->mutex, NULL);
+	srv->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(srv->fd >= 0);
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(srv->fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	socklen_t len = sizeof addr;
+	assert_int_equal(getsockname(srv->fd, (struct sockaddr *)&addr, &len), 0);
+	srv->port = ntohs(addr.sin_port);
+}
+
+/* Reads one request (head and Content-Length body) from conn; false on a short one. */
+static bool s_http_read(int conn, http_req_t *req)
+{
+	char buf[65536];
+	size_t n = 0;
+	char *end = NULL;
+	while (!end && n < sizeof buf - 1) {
+		ssize_t got = recv(conn, buf + n, sizeof buf - 1 - n, 0);
+		if (got <= 0)
+			return false;
+		n += (size_t)got;
+		buf[n] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+	}
+	if (!end || (size_t)(end - buf) + 2 >= sizeof req->head)
+		return false;
+	memcpy(req->head, buf, (size_t)(end - buf) + 2);
+	req->head[end - buf + 2] = '\0';
+	const char *cl = strcasestr(req->head, "\r\nContent-Length:");
+	size_t want = cl ? strtoul(cl + 17, NULL, 10) : 0;
+	req->body = malloc(want + 1);
+	if (!req->body)
+		return false;
+	size_t have = n - (size_t)(end + 4 - buf);
+	if (have > want)
+		have = want;
+	memcpy(req->body, end + 4, have);
+	while (have < want) {
+		ssize_t got = recv(conn, req->body + have, want - have, 0);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+	}
+	req->body[have] = '\0';
+	req->body_len = have;
+	return true;
+}
+
+static void *s_http_main(void *arg)
+{
+	http_server_t *srv = arg;
+	for (;;) {
+		pthread_mutex_lock(&srv->mutex);
+		bool stop = srv->stop;
+		pthread_mutex_unlock(&srv->mutex);
+		if (stop)
+			break;
+		struct pollfd pfd = { srv->fd, POLLIN, 0 };
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		int conn = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0)
+			continue;
+		struct timeval tv = { 2, 0 };
+		setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		http_req_t req = { 0 };
+		if (s_http_read(conn, &req)) {
+			pthread_mutex_lock(&srv->mutex);
+			int i = srv->n_reqs;
+			if (i < HTTP_MAX_REQS) {
+				srv->reqs[i] = req;
+				srv->n_reqs++;
+			} else {
+				free(req.body);
+			}
+			pthread_mutex_unlock(&srv->mutex);
+			const char *reply = i < srv->fail_first
+				? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+				  "Connection: close\r\n\r\n"
+				: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+			ssize_t sent = send(conn, reply, strlen(reply), MSG_NOSIGNAL);
+			(void)sent;
+		} else {
+			free(req.body);
+		}
+		close(conn);
+	}
+	return NULL;
+}
+
+static void s_http_start(http_server_t *srv, int fail_first)
+{
+	srv->fail_first = fail_first;
+	assert_int_equal(listen(srv->fd, 16), 0);
+	assert_int_equal(pthread_create(&srv->thread, NULL, s_http_main, srv), 0);
+}
+
+static void s_http_stop(http_server_t *srv)
+{
+	pthread_mutex_lock(&srv->mutex);
+	srv->stop = true;
+	pthread_mutex_unlock(&srv->mutex);
+	pthread_join(srv->thread, NULL);
+	close(srv->fd);
+	for (int i = 0; i < srv->n_reqs; i++)
+		free(srv->reqs[i].body);
+	pthread_mutex_destroy(&srv->mutex);
+}
+
+static int s_http_count(http_server_t *srv)
+{
+	pthread_mutex_lock(&srv->mutex);
+	int n = srv->n_reqs;
+	pthread_mutex_unlock(&srv->mutex);
+	return n;
+}
+
+/* The value of header name in a request head, copied into out ("" when absent). */
+static void s_http_header(const http_req_t *req, const char *name, char *out, size_t len)
+{
+	char pattern[128];
+	snprintf(pattern, sizeof pattern, "\r\n%s:", name);
+	out[0] = '\0';
+	const char *p = strcasestr(req->head, pattern);
+	if (!p)
+		return;
+	p += strlen(pattern);
+	while (*p == ' ')
+		p++;
+	size_t n = strcspn(p, "\r\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void s_url_hook(fixture_t *f, int port, const char *secret)
+{
+	snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/alerts", port);
+	f->hooks[0].url = f->url;
+	f->hooks[0].secret = (char *)secret;
+}
+
+/* ---- tests ---- */
+
+static void test_hook_matches_prefixes(void **state)
+{
+	(void)state;
+	config_hook_t def = { .name = "def", .topics = s_default_topics, .n_topics = 1 };
+	assert_true(alerts_hook_matches(&def, "breach.ack"));
+	assert_true(alerts_hook_matches(&def, "breach."));
+	assert_false(alerts_hook_matches(&def, "breach"));
+	assert_false(alerts_hook_matches(&def, "incident.opened"));
+	assert_false(alerts_hook_matches(&def, "xbreach.ack"));
+	assert_false(alerts_hook_matches(&def, ""));
+
+	char *topics[] = { "incident.", "breach.resolve", NULL };
+	config_hook_t two = { .name = "two", .topics = topics, .n_topics = 2 };
+	assert_true(alerts_hook_matches(&two, "incident.opened"));
+	assert_true(alerts_hook_matches(&two, "incident.stage"));
+	assert_true(alerts_hook_matches(&two, "breach.resolve"));
+	assert_true(alerts_hook_matches(&two, "breach.resolve_p1"));
+	assert_false(alerts_hook_matches(&two, "breach.ack"));
+	assert_false(alerts_hook_matches(&two, "problem.linked"));
+}
+
+/* The stored entry has exactly the documented fields and values. */
+static void s_check_entry(fixture_t *f, const char *hook, uint64_t id, const char *topic,
+			  const char *body, int64_t before, int64_t after)
+{
+	json_t *e = s_outbox_get(f, hook, id);
+	assert_non_null(e);
+	assert_int_equal(json_object_size(e), 7);
+	assert_int_equal(json_integer_value(json_object_get(e, "delivery")), id);
+	assert_string_equal(json_string_value(json_object_get(e, "hook")), hook);
+	assert_string_equal(json_string_value(json_object_get(e, "topic")), topic);
+	assert_string_equal(json_string_value(json_object_get(e, "body")), body);
+	assert_true(json_is_integer(json_object_get(e, "attempts")));
+	assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 0);
+	json_int_t next = json_integer_value(json_object_get(e, "next_attempt"));
+	json_int_t created = json_integer_value(json_object_get(e, "created"));
+	assert_true(next >= before && next <= after);
+	assert_int_equal(created, next);
+	json_decref(e);
+}
+
+static void test_enqueue_one_entry_per_matching_hook(void **state)
+{
+	fixture_t *f = *state;
+	char *incident_topics[] = { "incident.", "breach.resolve", NULL };
+	char *problem_topics[] = { "problem.", NULL };
+	f->hooks[1].topics = incident_topics;
+	f->hooks[1].n_topics = 2;
+	f->hooks[2].topics = problem_topics;
+	f->hooks[2].n_topics = 1;
+	f->cfg.n_hooks = 3;
+	const char *body = "{\"seq\":1,\"rule\":\"resolve\",\"note\":\"caf\xc3\xa9 \\\"q\\\"\"}";
+
+	int64_t before = s_now_ms();
+	assert_int_equal(s_enqueue(f, "breach.resolve", body), 2);
+	int64_t after = s_now_ms();
+	assert_int_equal(s_outbox_count(f), 2);
+	s_check_entry(f, "first", 1, "breach.resolve", body, before, after);
+	s_check_entry(f, "second", 2, "breach.resolve", body, before, after);
+	assert_int_equal(s_last_delivery(f), 2);
+
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":2}"), 1);
+	assert_int_equal(s_enqueue(f, "incident.opened", "{\"seq\":3}"), 1);
+	assert_int_equal(s_enqueue(f, "problem.linked", "{\"seq\":4}"), 1);
+	assert_int_equal(s_enqueue(f, "other.topic", "{\"seq\":5}"), 0);
+	assert_int_equal(s_outbox_count(f), 5);
+	assert_int_equal(s_last_delivery(f), 5);
+	after = s_now_ms();
+	s_check_entry(f, "first", 3, "breach.ack", "{\"seq\":2}", before, after);
+	s_check_entry(f, "second", 4, "incident.opened", "{\"seq\":3}", before, after);
+	s_check_entry(f, "third", 5, "problem.linked", "{\"seq\":4}", before, after);
+
+	/* An aborted transaction queues nothing and uses no id. */
+	store_txn_t txn;
+	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
+	assert_int_equal(alerts_enqueue(&txn, &f->cfg, "breach.x", "{}", 2, s_now_ms()), 1);
+	store_txn_abort(&txn);
+	assert_int_equal(s_outbox_count(f), 5);
+	assert_int_equal(s_last_delivery(f), 5);
+}
+
+static void test_new_with_no_hooks(void **state)
+{
+	fixture_t *f = *state;
+	f->cfg.n_hooks = 0;
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	alerts_wake(alerts);
+	alerts_destroy(&alerts);
+	assert_null(alerts);
+	alerts_destroy(&alerts);
+}
+
+static void test_exec_hook_gets_body_on_stdin(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\ncat > \"$1\"\n");
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	s_sleep_ms(50); /* let the thread find the outbox empty and go to sleep */
+
+	const char *body = "{\"seq\":7,\"topic\":\"breach.resolve\",\"incident\":\"INC000000000042\"}";
+	assert_int_equal(s_enqueue(f, "breach.resolve", body), 1);
+	alerts_wake(alerts);
+	int64_t until = s_mono_ms() + WAIT_MS;
+	while (!s_file_equals(f->outfile, body) && s_mono_ms() < until)
+		s_sleep_ms(10);
+	assert_true(s_file_equals(f->outfile, body));
+	assert_true(s_outbox_empty(f));
+	alerts_destroy(&alerts);
+}
+
+static void test_exec_hook_large_body(void **state)
+{
+	fixture_t *f = *state;
+	/* The hook reads its stdin only after a pause: the pipe must not block the delivery. */
+	s_exec_hook(f, "#!/bin/sh\nsleep 0.2\ncat > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n");
+	size_t len = 100000; /* more than a pipe holds */
+	char *body = malloc(len + 1);
+	assert_non_null(body);
+	for (size_t i = 0; i < len; i++)
+		body[i] = (char)('a' + i % 26);
+	body[0] = '"';
+	body[len - 1] = '"';
+	body[len] = '\0';
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	assert_int_equal(s_enqueue(f, "breach.big", body), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	assert_true(s_file_equals(f->outfile, body));
+	alerts_destroy(&alerts);
+	free(body);
+}
+
+static void test_exec_hook_failing_gives_up(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\necho attempt >> \"$1\"\nexit 1\n");
+	f->hooks[0].max_attempts = 3;
+	f->hooks[0].backoff_ms = 50;
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	int64_t start = s_mono_ms();
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	/* Retries wait 50 ms, then 100 ms. */
+	assert_true(s_mono_ms() - start >= 150);
+	assert_int_equal(s_file_lines(f->outfile), 3);
+	s_sleep_ms(300);
+	assert_int_equal(s_file_lines(f->outfile), 3);
+	alerts_destroy(&alerts);
+}
+
+static void test_exec_hook_timeout_kills(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\necho $$ > \"$1\"\nsleep 10\necho late >> \"$1\"\n");
+	f->hooks[0].timeout_ms = 200;
+	f->hooks[0].max_attempts = 1;
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	int64_t start = s_mono_ms();
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	int64_t took = s_mono_ms() - start;
+	assert_true(took >= 200 && took < 3000);
+	char *text = s_file_read(f->outfile);
+	assert_non_null(text);
+	pid_t pid = (pid_t)atoi(text);
+	free(text);
+	assert_true(pid > 0);
+	/* Killed and reaped: the process is gone. */
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	alerts_destroy(&alerts);
+}
+
+static void test_exec_hook_missing_program(void **state)
+{
+	fixture_t *f = *state;
+	char *argv[] = { "/nonexistent/incidentd-hook", NULL };
+	f->hooks[0].exec_argv = argv;
+	f->hooks[0].max_attempts = 2;
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	alerts_destroy(&alerts);
+}
+
+static void s_hmac_hex(const char *secret, const char *body, size_t len, char out[65])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
+			     len, mac, &mac_len));
+	assert_int_equal(mac_len, 32);
+	for (unsigned int i = 0; i < mac_len; i++)
+		sprintf(out + 2 * i, "%02x", mac[i]);
+}
+
+static void test_url_hook_retries_until_2xx(void **state)
+{
+	fixture_t *f = *state;
+	http_server_t srv;
+	s_http_bind(&srv);
+	s_http_start(&srv, 2);
+	s_url_hook(f, srv.port, "s3cret");
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+
+	const char *body = "{\"seq\":9,\"topic\":\"breach.ack\",\"incident\":\"INC000000000003\"}";
+	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	s_sleep_ms(100);
+	alerts_destroy(&alerts);
+	assert_int_equal(s_http_count(&srv), 3);
+
+	char id[32];
+	snprintf(id, sizeof id, "%llu", (unsigned long long)s_last_delivery(f));
+	for (int i = 0; i < 3; i++) {
+		const http_req_t *req = &srv.reqs[i];
+		char value[256], expected[80] = "sha256=";
+		assert_true(strncmp(req->head, "POST /alerts HTTP/1.1\r\n", 23) == 0);
+		s_http_header(req, "X-Incidentd-Delivery", value, sizeof value);
+		assert_string_equal(value, id);
+		s_http_header(req, "X-Incidentd-Topic", value, sizeof value);
+		assert_string_equal(value, "breach.ack");
+		s_http_header(req, "Content-Type", value, sizeof value);
+		assert_string_equal(value, "application/json");
+		s_http_header(req, "X-Incidentd-Signature", value, sizeof value);
+		s_hmac_hex("s3cret", req->body, req->body_len, expected + 7);
+		assert_string_equal(value, expected);
+		assert_int_equal(req->body_len, strlen(body));
+		assert_string_equal(req->body, body);
+	}
+	s_http_stop(&srv);
+}
+
+static void test_url_hook_without_secret_is_unsigned(void **state)
+{
+	fixture_t *f = *state;
+	http_server_t srv;
+	s_http_bind(&srv);
+	s_http_start(&srv, 0);
+	s_url_hook(f, srv.port, NULL);
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	alerts_destroy(&alerts);
+	assert_int_equal(s_http_count(&srv), 1);
+	char value[256];
+	s_http_header(&srv.reqs[0], "X-Incidentd-Signature", value, sizeof value);
+	assert_string_equal(value, "");
+	s_http_stop(&srv);
+}
+
+static void test_url_hook_retries_across_restart(void **state)
+{
+	fixture_t *f = *state;
+	http_server_t srv;
+	s_http_bind(&srv); /* bound, not listening: every attempt is refused */
+	s_url_hook(f, srv.port, "k");
+	f->hooks[0].max_attempts = 1000;
+	f->hooks[0].max_backoff_ms = 50;
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	const char *body = "{\"seq\":3}";
+	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
+	uint64_t id = s_last_delivery(f);
+	alerts_wake(alerts);
+
+	int64_t until = s_mono_ms() + WAIT_MS;
+	json_int_t attempts = 0;
+	while (attempts < 2 && s_mono_ms() < until) {
+		json_t *e = s_outbox_get(f, "first", id);
+		assert_non_null(e);
+		attempts = json_integer_value(json_object_get(e, "attempts"));
+		json_decref(e);
+		s_sleep_ms(5);
+	}
+	assert_true(attempts >= 2);
+	alerts_destroy(&alerts); /* the daemon stops */
+	assert_null(alerts);
+	assert_int_equal(s_outbox_count(f), 1);
+	json_t *e = s_outbox_get(f, "first", id);
+	assert_non_null(e);
+	assert_true(json_integer_value(json_object_get(e, "attempts")) >= 2);
+	json_decref(e);
+
+	s_http_start(&srv, 0);
+	alerts = alerts_new(f->store, &f->cfg); /* and starts again */
+	assert_non_null(alerts);
+	assert_true(s_outbox_empty(f));
+	alerts_destroy(&alerts);
+	assert_int_equal(s_http_count(&srv), 1);
+	char value[64], expected[32];
+	snprintf(expected, sizeof expected, "%llu", (unsigned long long)id);
+	s_http_header(&srv.reqs[0], "X-Incidentd-Delivery", value, sizeof value);
+	assert_string_equal(value, expected);
+	assert_string_equal(srv.reqs[0].body, body);
+	s_http_stop(&srv);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hook_matches_prefixes),
+		cmocka_unit_test_setup_teardown(test_enqueue_one_entry_per_matching_hook, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_new_with_no_hooks, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_hook_gets_body_on_stdin, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_hook_large_body, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_hook_failing_gives_up, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_hook_timeout_kills, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_hook_missing_program, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_url_hook_retries_until_2xx, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_url_hook_without_secret_is_unsigned, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_url_hook_retries_across_restart, s_setup,
+						s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
