@@ -2,6 +2,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 
 static void s_render(const json_t *reply, void *arg)
 {
@@ -28,5 +29,5 @@ int cmd_breaches(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, "breaches", &def, s_render, NULL);
+	return args_run_request(cli, argc, argv, OP_BREACHES, &def, s_render, NULL);
 }

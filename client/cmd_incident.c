@@ -4,6 +4,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 #include "proto/rfc3339.h"
 
 /* Titles longer than this are cut in the list so that the table stays readable. */
@@ -52,7 +53,7 @@ int cmd_list(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, "list", &def, s_render_list, NULL);
+	return args_run_request(cli, argc, argv, OP_LIST, &def, s_render_list, NULL);
 }
 
 /* The identity and state of an incident as aligned "key  value" lines. */
@@ -207,7 +208,7 @@ int cmd_show(cli_t *cli, int argc, char **argv)
 {
 	static const char *const positional[] = {"INC", NULL};
 	static const args_def_t def = {.positional = positional};
-	json_t *req = json_pack("{s:s}", "op", "get");
+	json_t *req = json_pack("{s:s}", "op", OP_GET);
 	json_t *reply = NULL;
 	char *pos[1];
 	int status, npos;

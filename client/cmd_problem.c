@@ -9,6 +9,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 
 /* The id a reply names under key: a plain "PBI..." string or a record's "id". */
 static const char *s_id_of(const json_t *reply, const char *key, const char *fallback)
@@ -140,17 +141,17 @@ static const struct {
 	bool needs_change;             /* at least one flag must be given */
 	void (*render)(const json_t *reply, char **pos);
 } s_subs[] = {
-	{"create", "problem.create", {"problem create", s_create_flags, NULL, false}, NULL, false,
+	{"create", OP_PROBLEM_CREATE, {"problem create", s_create_flags, NULL, false}, NULL, false,
 	 s_render_created},
-	{"update", "problem.update", {"problem update", s_update_flags, s_pbi, false}, s_pbi_fields,
+	{"update", OP_PROBLEM_UPDATE, {"problem update", s_update_flags, s_pbi, false}, s_pbi_fields,
 	 true, s_render_updated},
-	{"link", "problem.link", {"problem link", NULL, s_pbi_inc, false}, s_pbi_inc_fields, false,
+	{"link", OP_PROBLEM_LINK, {"problem link", NULL, s_pbi_inc, false}, s_pbi_inc_fields, false,
 	 s_render_linked},
-	{"unlink", "problem.unlink", {"problem unlink", NULL, s_pbi_inc, false}, s_pbi_inc_fields,
+	{"unlink", OP_PROBLEM_UNLINK, {"problem unlink", NULL, s_pbi_inc, false}, s_pbi_inc_fields,
 	 false, s_render_unlinked},
-	{"show", "problem.get", {"problem show", NULL, s_pbi, false}, s_pbi_fields, false,
+	{"show", OP_PROBLEM_GET, {"problem show", NULL, s_pbi, false}, s_pbi_fields, false,
 	 s_render_record},
-	{"list", "problem.list", {"problem list", s_list_flags, NULL, false}, NULL, false,
+	{"list", OP_PROBLEM_LIST, {"problem list", s_list_flags, NULL, false}, NULL, false,
 	 s_render_list},
 };
 

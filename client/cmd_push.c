@@ -12,6 +12,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 #include "client/rpc.h"
 
 /* Requests in flight at once in push -f: enough to hide round trips, few enough to be fair. */
@@ -83,7 +84,7 @@ static int s_send_next(s_batch_t *b)
 			json_decref(ev);
 			return 0;
 		}
-		json_object_set_new(ev, "op", json_string("event"));
+		json_object_set_new(ev, "op", json_string(OP_EVENT));
 		json_object_set_new(ev, "id", json_integer(b->line));
 		int rc = rpc_send(b->rpc, ev);
 		json_decref(ev);
@@ -272,7 +273,7 @@ int cmd_push(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	const args_def_t def = {.name = "push", .flags = flags};
-	json_t *req = json_pack("{s:s}", "op", "event");
+	json_t *req = json_pack("{s:s}", "op", OP_EVENT);
 	int status, npos;
 	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
 		json_decref(req);

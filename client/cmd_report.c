@@ -9,6 +9,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 
 /* The provider columns, shared by the counts table and the CSV. */
 static const char *const s_prov_fields[] = {"provider", "opened", "resolved", "open_at_start",
@@ -130,5 +131,5 @@ int cmd_report(cli_t *cli, int argc, char **argv)
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, "report", &def, s_render, &csv);
+	return args_run_request(cli, argc, argv, OP_REPORT, &def, s_render, &csv);
 }

@@ -5,6 +5,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/render.h"
+#include "proto/op.h"
 
 /* Room for the known members plus any the daemon adds later. */
 #define STATUS_MAX_LINES 32
@@ -56,5 +57,5 @@ static void s_render(const json_t *reply, void *arg)
 int cmd_status(cli_t *cli, int argc, char **argv)
 {
 	static const args_def_t def = {0};
-	return args_run_request(cli, argc, argv, "status", &def, s_render, NULL);
+	return args_run_request(cli, argc, argv, OP_STATUS, &def, s_render, NULL);
 }

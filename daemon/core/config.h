@@ -5,7 +5,8 @@
  * defaults are the text of config/incidentd.conf, compiled into the binary, so running without
  * -c and running with -c config/incidentd.conf are the same by construction.
  *
- * Pure code: reads a file or a string, no other I/O.
+ * Pure code: parses a string; reading the file is the caller's (sys/conf_file.h), and so is
+ * asking the system whether a time zone exists (config_env_t).
  */
 #ifndef INCIDENTD_DAEMON_CORE_CONFIG_H
 #define INCIDENTD_DAEMON_CORE_CONFIG_H
@@ -16,6 +17,8 @@
 
 #define CONFIG_MAX_STAGES 32
 #define CONFIG_MAX_CATEGORY 5
+/* The longest NAME of a [kind NAME] section: rule names appear in store keys and topics. */
+#define CONFIG_NAME_MAX 64
 
 /*
  * A duration as written in the config. Clock units (ms s m h d) become milliseconds;
@@ -42,18 +45,51 @@ typedef struct {
 	char *timezone;        /* an IANA name, e.g. "Europe/London" */
 } config_calendar_t;
 
-/* [sla NAME]: one SLA rule. */
+/*
+ * The kinds of rule. Each is a section kind of the file ([sla NAME], [problem_rule NAME]) and a
+ * group of the report; config_rule_kinds describes them. Adding a kind is a row of that table
+ * and its section in config.c: everything else works on config_rule_t alone.
+ */
+typedef enum { RULE_SLA = 0, RULE_PROBLEM, RULE_N_KINDS } config_rule_kind_t;
+
+/* What stops a rule's clock. */
+typedef enum {
+	RULE_STOPS_AT_STAGE = 0, /* its stop stage is recorded */
+	RULE_STOPS_AT_LINK,      /* a problem record is first linked to the incident */
+} config_rule_stop_t;
+
 typedef struct {
-	char *name;
+	const char *report_key;  /* where the report lists such rules: "sla", "problem_rules" */
+	config_rule_stop_t stops_at;
+} config_rule_kind_info_t;
+
+extern const config_rule_kind_info_t config_rule_kinds[RULE_N_KINDS];
+
+typedef enum { APPLIES_ALL = 0, APPLIES_MAJOR, APPLIES_CATEGORY } config_applies_t;
+
+/*
+ * One rule, of any kind: the clock starts at the start stage's reported time and runs until
+ * what stops it (config_rule_kinds[kind].stops_at); the target is the incident's category's.
+ * A rule applies to an incident when it has a target for its category (and the incident is
+ * major, for a major-only rule). A problem rule's `applies` and `within` are turned into the
+ * same targets: `within` for every category it applies to.
+ */
+typedef struct {
+	char *name;               /* first member: the parser relies on it */
+	config_rule_kind_t kind;
 	int start;                /* stage index into config_t.stages */
-	int stop;                 /* stage index; start < stop */
+	int stop;                 /* RULE_STOPS_AT_STAGE: the stop stage's index, after start */
 	bool stop_clock_reported; /* false: "received" (the default) */
-	bool major_only;          /* major = true */
+	bool major_only;          /* major = true, or applies = major */
 	bool working_calendar;    /* calendar = working */
 	bool has_target[CONFIG_MAX_CATEGORY + 1]; /* index 1..5 */
 	config_duration_t target[CONFIG_MAX_CATEGORY + 1];
+	/* [problem_rule] keys as written; rules are evaluated from the members above alone. */
+	config_applies_t applies;
+	int applies_category;     /* with APPLIES_CATEGORY: 1..5 */
+	config_duration_t within;
 	int line;                 /* where the section starts, for messages */
-} config_sla_t;
+} config_rule_t;
 
 /* [hook NAME]: where alerts go. Exactly one of exec or url is set. */
 typedef struct {
@@ -69,19 +105,6 @@ typedef struct {
 	int64_t max_backoff_ms;   /* default 5 min */
 	int line;
 } config_hook_t;
-
-typedef enum { APPLIES_ALL = 0, APPLIES_MAJOR, APPLIES_CATEGORY } config_applies_t;
-
-/* [problem_rule NAME]: incidents that must get a problem record in time. */
-typedef struct {
-	char *name;
-	config_applies_t applies;
-	int category;             /* with APPLIES_CATEGORY: 1..5 */
-	int start;                /* stage index */
-	config_duration_t within;
-	bool working_calendar;    /* calendar = working */
-	int line;
-} config_problem_rule_t;
 
 typedef struct config {
 	/* [daemon] */
@@ -102,12 +125,10 @@ typedef struct config {
 
 	config_calendar_t calendar;
 
-	config_sla_t *slas;
-	size_t n_slas;
+	config_rule_t *rules;     /* every rule, in the order of the file, whatever its kind */
+	size_t n_rules;
 	config_hook_t *hooks;
 	size_t n_hooks;
-	config_problem_rule_t *problem_rules;
-	size_t n_problem_rules;
 } config_t;
 
 /*
@@ -121,16 +142,27 @@ typedef struct {
 
 void config_diag_release(config_diag_t *diag);
 
-/*
- * Parses configuration text; filename is used in messages only. Sections and keys absent from
- * the text take their defaults (the built-in defaults are NOT merged in: a file is complete
- * on its own, like config/incidentd.conf). Returns a new config, or NULL when there was any
- * error, each appended to diag.
- */
-config_t *config_parse(const char *text, const char *filename, config_diag_t *diag);
+/* Appends one line to diag (a printf format); nothing when diag is NULL or memory runs out. */
+void config_diag_add(config_diag_t *diag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-/* Reads and parses a file; an unreadable file is one error "FILE: reason". As config_parse. */
-config_t *config_load(const char *path, config_diag_t *diag);
+/*
+ * What the parser may ask of the system, supplied by the caller so that parsing stays pure.
+ * Any member may be NULL: the check is then skipped.
+ */
+typedef struct {
+	bool (*zone_exists)(const char *name); /* the system has this time zone */
+} config_env_t;
+
+/*
+ * Parses configuration text; filename is used in messages only. Keys of [daemon], [stages] and
+ * [calendar] the text leaves out take the values of the built-in config/incidentd.conf; keys of
+ * other sections the table's defaults (the built-in file's rules and hooks are NOT merged in: a
+ * file is complete on its own). env (may be NULL) checks what parsing alone cannot. Returns a
+ * new config, or NULL when there was any error, each appended to diag.
+ */
+config_t *config_parse(const char *text, const char *filename, const config_env_t *env,
+		       config_diag_t *diag);
 
 /* The built-in defaults: config/incidentd.conf as compiled in. Returns NULL on allocation failure. */
 config_t *config_default(void);

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/core/sla.h"
+#include "daemon/core/rule.h"
 #include "proto/ids.h"
 #include "proto/rfc3339.h"
 
@@ -40,7 +40,7 @@ typedef struct {
 	uint64_t *open_ids; /* unsorted */
 	size_t n_open;
 	size_t cap_open;
-	report_figures_t *figures; /* one per rule, indexed like sla_rule_name() */
+	report_figures_t *figures; /* one per rule, indexed like cfg->rules */
 } report_provider_t;
 
 struct report {
@@ -190,7 +190,7 @@ report_t *report_new(const config_t *cfg, int64_t start, int64_t end, int64_t no
 	r->start = start;
 	r->end = end;
 	r->now = now;
-	r->n_rules = sla_rule_count(cfg);
+	r->n_rules = cfg->n_rules;
 	r->n_slots = REPORT_FIRST_SLOTS;
 	r->slots = malloc(r->n_slots * sizeof *r->slots);
 	r->outcome = calloc(r->n_rules ? r->n_rules : 1, sizeof *r->outcome);
@@ -217,17 +217,18 @@ static bool s_in_month(const report_t *r, int64_t t)
 /* How rule i counts inc in the month: REPORT_MET, REPORT_BREACHED or REPORT_UNCOUNTED. */
 static unsigned char s_rule_outcome(const report_t *r, size_t i, const incident_t *inc)
 {
-	if (!sla_rule_index_applies(r->cfg, i, inc))
+	const config_rule_t *rule = &r->cfg->rules[i];
+	if (!rule_applies(rule, inc))
 		return REPORT_UNCOUNTED;
 	/*
 	 * A stop before the month settles the verdict before the month too: met at the stop, or
 	 * breached at a due earlier still. Skipping those spares the deadline computation (working
 	 * time goes through the time-zone database) for the bulk of a long history.
 	 */
-	int64_t stop = sla_rule_stop(r->cfg, i, inc);
+	int64_t stop = rule_stop(rule, inc);
 	if (stop != INT64_MIN && stop < r->start)
 		return REPORT_UNCOUNTED;
-	sla_verdict_t v = sla_rule_verdict(r->cfg, i, inc, r->now);
+	rule_verdict_t v = rule_verdict(r->cfg, rule, inc, r->now);
 	if (v.kind == VERDICT_MET && s_in_month(r, v.stopped_at))
 		return REPORT_MET;
 	if (v.kind == VERDICT_BREACHED && s_in_month(r, v.due))
@@ -316,15 +317,6 @@ static json_t *s_figures_json(int64_t met, int64_t breached)
 			 (json_int_t)breached, "percent_met", percent);
 }
 
-/* True when rule i can count incidents of category c (a target, or a problem rule's applies). */
-static bool s_rule_covers(const config_t *cfg, size_t i, int c)
-{
-	if (!sla_rule_is_problem(cfg, i))
-		return cfg->slas[i].has_target[c];
-	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
-	return rule->applies != APPLIES_CATEGORY || rule->category == c;
-}
-
 /*
  * One rule's figures: the whole rule, and under "categories" every category the rule covers
  * (zeros and a null percentage when nothing counted), so that a month's table always has the
@@ -334,7 +326,7 @@ static json_t *s_rule_json(const report_t *r, size_t i, const report_figures_t *
 {
 	json_t *cats = json_object();
 	for (int c = 1; cats && c <= CONFIG_MAX_CATEGORY; c++) {
-		if (!s_rule_covers(r->cfg, i, c) && f->met[c] + f->breached[c] == 0)
+		if (!r->cfg->rules[i].has_target[c] && f->met[c] + f->breached[c] == 0)
 			continue;
 		char key[2] = { (char)('0' + c), '\0' };
 		if (json_object_set_new(cats, key, s_figures_json(f->met[c], f->breached[c])) != 0)
@@ -378,36 +370,33 @@ fail:
 	return NULL;
 }
 
+/* The rules' figures for p, grouped by kind: {"sla": {RULE: ...}, "problem_rules": {...}}. */
+static int s_rules_json(const report_t *r, const report_provider_t *p, json_t *obj)
+{
+	json_t *groups[RULE_N_KINDS];
+	int rc = 0;
+	for (int k = 0; k < RULE_N_KINDS; k++)
+		if (!(groups[k] = json_object()) ||
+		    json_object_set_new(obj, config_rule_kinds[k].report_key, groups[k]) != 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < r->n_rules && rc == 0; i++) {
+		const config_rule_t *rule = &r->cfg->rules[i];
+		if (json_object_set_new(groups[rule->kind], rule->name,
+					s_rule_json(r, i, &p->figures[i])) != 0)
+			rc = -ENOMEM;
+	}
+	return rc;
+}
+
 static json_t *s_provider_json(const report_t *r, const report_provider_t *p)
 {
-	json_t *sla = json_object();
-	json_t *problem = json_object();
 	json_t *obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "provider", p->name, "opened",
 				(json_int_t)p->opened, "resolved", (json_int_t)p->resolved,
 				"open_at_start", (json_int_t)p->open_at_start, "open_at_end",
 				(json_int_t)p->open_at_end, "open", s_open_json(p));
-	if (!sla || !problem || !obj)
-		goto fail;
-	for (size_t i = 0; i < r->n_rules; i++) {
-		json_t *into = sla_rule_is_problem(r->cfg, i) ? problem : sla;
-		if (json_object_set_new(into, sla_rule_name(r->cfg, i), s_rule_json(r, i, &p->figures[i]))
-		    != 0)
-			goto fail;
-	}
-	if (json_object_set_new(obj, "sla", sla) != 0) {
-		sla = NULL;
-		goto fail;
-	}
-	if (json_object_set_new(obj, "problem_rules", problem) != 0) {
-		json_decref(obj);
-		return NULL;
-	}
+	if (obj && s_rules_json(r, p, obj) != 0)
+		json_decref(obj), obj = NULL;
 	return obj;
-fail:
-	json_decref(sla);
-	json_decref(problem);
-	json_decref(obj);
-	return NULL;
 }
 
 static int s_cmp_provider(const void *a, const void *b)

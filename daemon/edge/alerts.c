@@ -32,11 +32,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "daemon/store/outbox.h"
 #include "daemon/sys/log.h"
 
 extern char **environ;
 
-#define ALERTS_DEFAULT_TOPIC "breach."
 /* The longest a thread sleeps without looking at the outbox again (clock jumps, lost state). */
 #define ALERTS_MAX_WAIT_MS 60000
 /* After a failed read or write of the outbox, the pause before trying again. */
@@ -83,16 +83,6 @@ static int64_t s_clock_ms(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool alerts_hook_matches(const config_hook_t *hook, const char *topic)
-{
-	if (!hook->topics || hook->n_topics == 0)
-		return strncmp(topic, ALERTS_DEFAULT_TOPIC, strlen(ALERTS_DEFAULT_TOPIC)) == 0;
-	for (size_t i = 0; i < hook->n_topics && hook->topics[i]; i++)
-		if (strncmp(topic, hook->topics[i], strlen(hook->topics[i])) == 0)
-			return true;
-	return false;
-}
-
 /* The outbox key "name NUL u64 id" (id omitted when with_id is false: the hook's prefix). */
 static unsigned char *s_key_build(const char *name, uint64_t id, bool with_id, size_t *len)
 {
@@ -105,50 +95,6 @@ static unsigned char *s_key_build(const char *name, uint64_t id, bool with_id, s
 	if (with_id)
 		store_u64_encode(id, key + name_len + 1);
 	return key;
-}
-
-/* Puts one fresh entry for hook; body is the message text as a JSON string. */
-static int s_enqueue_one(store_txn_t *txn, const config_hook_t *hook, uint64_t id,
-			 const char *topic, json_t *body, int64_t now_ms)
-{
-	size_t key_len;
-	unsigned char *key = s_key_build(hook->name, id, true, &key_len);
-	json_t *entry = json_pack("{s:I, s:s, s:s, s:O, s:i, s:I, s:I}", "delivery", (json_int_t)id,
-				  "hook", hook->name, "topic", topic, "body", body, "attempts", 0,
-				  "next_attempt", (json_int_t)now_ms, "created", (json_int_t)now_ms);
-	int rc = key && entry ? store_put_json(txn, STORE_OUTBOX, key, key_len, entry) : ENOMEM;
-	json_decref(entry);
-	free(key);
-	return rc;
-}
-
-int alerts_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const char *body,
-		   size_t body_len, int64_t now_ms)
-{
-	json_t *body_json = NULL;
-	uint64_t last = 0;
-	int queued = 0;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < cfg->n_hooks; i++) {
-		if (!alerts_hook_matches(&cfg->hooks[i], topic))
-			continue;
-		if (!body_json) {
-			/* Bodies are JSON text made by jansson, so never invalid UTF-8 in practice. */
-			body_json = json_stringn(body, body_len);
-			if (!body_json)
-				return -EINVAL;
-			rc = store_meta_get_u64(txn, "last_delivery", &last);
-			if (rc != 0)
-				break;
-		}
-		rc = s_enqueue_one(txn, &cfg->hooks[i], ++last, topic, body_json, now_ms);
-		if (rc == 0)
-			queued++;
-	}
-	if (rc == 0 && queued > 0)
-		rc = store_meta_put_u64(txn, "last_delivery", last);
-	json_decref(body_json);
-	return rc != 0 ? -rc : queued;
 }
 
 static void s_entry_release(alerts_entry_t *entry)
@@ -167,7 +113,7 @@ static int s_entry_take(const MDB_val *key, json_t *value, alerts_entry_t *entry
 {
 	entry->key = malloc(key->mv_size);
 	if (!entry->key)
-		return ENOMEM;
+		return -ENOMEM;
 	memcpy(entry->key, key->mv_data, key->mv_size);
 	entry->key_len = key->mv_size;
 	json_t *delivery = json_object_get(value, "delivery");
@@ -182,7 +128,7 @@ static int s_entry_take(const MDB_val *key, json_t *value, alerts_entry_t *entry
 	entry->body_len = json_string_length(body);
 	entry->body = malloc(entry->body_len + 1);
 	if (!entry->topic || !entry->body)
-		return ENOMEM;
+		return -ENOMEM;
 	memcpy(entry->body, json_string_value(body), entry->body_len + 1);
 	return 0;
 }
@@ -205,7 +151,7 @@ static int s_outbox_scan(alerts_worker_t *w, int64_t now_ms, alerts_entry_t *ent
 	size_t prefix_len;
 	unsigned char *prefix = s_key_build(w->hook->name, 0, false, &prefix_len);
 	if (!prefix)
-		return ENOMEM;
+		return -ENOMEM;
 	*found = false;
 	*next_due = INT64_MAX;
 	store_txn_t txn;
@@ -287,7 +233,7 @@ static int s_outcome_apply(store_txn_t *txn, alerts_worker_t *w, const alerts_en
 		out->retry_in_ms = s_backoff_ms(w->hook, out->attempts);
 		rc = json_object_set_new(value, "attempts", json_integer(out->attempts)) ||
 		     json_object_set_new(value, "next_attempt",
-					 json_integer(now_ms + out->retry_in_ms)) ? ENOMEM : 0;
+					 json_integer(now_ms + out->retry_in_ms)) ? -ENOMEM : 0;
 		if (rc == 0)
 			rc = store_put_json(txn, STORE_OUTBOX, entry->key, entry->key_len, value);
 	}
@@ -322,7 +268,7 @@ static int s_outcome_record(alerts_worker_t *w, const alerts_entry_t *entry, boo
 	if (rc == MDB_NOTFOUND)
 		return 0; /* already gone: nothing to record */
 	if (rc != 0)
-		log_warnx("hook %s: recording delivery %llu: %s", name, id, mdb_strerror(rc));
+		log_warnx("hook %s: recording delivery %llu: %s", name, id, store_strerror(rc));
 	else if (entry->corrupt)
 		log_warnx("hook %s: dropped an unreadable outbox entry", name);
 	else if (ok)
@@ -586,7 +532,7 @@ static void *s_worker_main(void *arg)
 		int64_t now = s_clock_ms(CLOCK_REALTIME);
 		int rc = s_outbox_scan(w, now, &entry, &found, &next_due);
 		if (rc != 0) {
-			log_warnx("hook %s: reading the outbox: %s", hook->name, mdb_strerror(rc));
+			log_warnx("hook %s: reading the outbox: %s", hook->name, store_strerror(rc));
 			s_worker_wait(w, ALERTS_RETRY_READ_MS);
 			continue;
 		}

@@ -26,18 +26,6 @@
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
 
-/* True when topic starts with one of hook's topic prefixes. */
-bool alerts_hook_matches(const config_hook_t *hook, const char *topic);
-
-/*
- * Inside the write transaction txn: puts one outbox entry for every hook of cfg whose topics
- * match topic, due at once (now_ms). Delivery ids come from the meta counter
- * "last_delivery". Returns the number of entries queued (>= 0) or a negative LMDB error
- * (-MDB_MAP_FULL etc.: abort the batch).
- */
-int alerts_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const char *body,
-		   size_t body_len, int64_t now_ms);
-
 typedef struct alerts alerts_t;
 
 /*

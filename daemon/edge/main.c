@@ -12,11 +12,12 @@
 #include <uv.h>
 
 #include "daemon/core/config.h"
-#include "daemon/sys/log.h"
 #include "daemon/edge/alerts.h"
 #include "daemon/edge/server.h"
-#include "daemon/core/sla.h"
 #include "daemon/store/store.h"
+#include "daemon/sys/conf_file.h"
+#include "daemon/sys/log.h"
+#include "daemon/sys/tz.h"
 
 typedef struct {
 	const char *config_path;
@@ -86,7 +87,7 @@ static void s_parse_args(int argc, char **argv, options_t *opt)
 static config_t *s_load_config(const options_t *opt)
 {
 	config_diag_t diag = { 0 };
-	config_t *cfg = opt->config_path ? config_load(opt->config_path, &diag) : config_default();
+	config_t *cfg = opt->config_path ? conf_file_load(opt->config_path, &diag) : config_default();
 	if (cfg && opt->data_dir && config_set_data_dir(cfg, opt->data_dir, &diag) < 0)
 		config_destroy(&cfg);
 	if (cfg && opt->api && config_set_api(cfg, opt->api, &diag) < 0)
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* jansson seeds its hash function lazily; do it before any thread can race for it. */
 	json_object_seed(0);
-	if (sla_calendar_init(&cfg->calendar) < 0)
+	/* The process's zone is the calendar's, set once before any thread starts. */
+	if (tz_use(cfg->calendar.timezone) < 0)
 		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
 
 	store_t *store = store_open(cfg->data_dir, cfg->map_size, err, sizeof err);

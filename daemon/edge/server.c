@@ -16,12 +16,12 @@
 
 #include <zmq.h>
 
-#include "daemon/ops/breach.h"
-#include "daemon/sys/clock.h"
 #include "daemon/core/deadline_heap.h"
-#include "daemon/ops/ledger.h"
-#include "daemon/sys/log.h"
 #include "daemon/edge/writer.h"
+#include "daemon/ops/ops.h"
+#include "daemon/store/breaches.h"
+#include "daemon/sys/clock.h"
+#include "daemon/sys/log.h"
 #include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
@@ -295,9 +295,9 @@ static bool s_wanted(const server_t *s, const char *topic)
 }
 
 /* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
-static void s_publish(server_t *s, const ledger_pub_t *pubs)
+static void s_publish(server_t *s, const batch_pub_t *pubs)
 {
-	for (const ledger_pub_t *p = pubs; p; p = p->next) {
+	for (const batch_pub_t *p = pubs; p; p = p->next) {
 		if (!s_wanted(s, p->topic))
 			continue;
 		size_t len;
@@ -348,7 +348,7 @@ static char *s_job_reply(writer_job_t *job, size_t *len)
 {
 	const json_t *id = job->request ? json_object_get(job->request, "id") : NULL;
 	if (job->event.set)
-		return ledger_event_reply_text(&job->event, job->id_text, job->id_len, id, len);
+		return ops_event_reply_text(&job->event, job->id_text, job->id_len, id, len);
 	if (job->fields) {
 		char *reply = wire_reply_ok(job->fields, id, len);
 		job->fields = NULL; /* stolen by wire_reply_ok */
@@ -397,38 +397,31 @@ typedef struct {
 	server_t *server;
 	envelope_t *env;
 	json_t *req;
-	const char *op;
-	int64_t now_ms;
-	int64_t uptime_s;
+	const op_t *op;
+	op_context_t ctx;
 	char *reply;
 	size_t reply_len;
 } pool_read_t;
 
-static bool s_op_walks(const char *op)
-{
-	return strcmp(op, "report") == 0 || strcmp(op, "list") == 0 ||
-	       strcmp(op, "breaches") == 0 || strcmp(op, "problem.list") == 0;
-}
-
 /* Answers a read-only request into a reply frame (any thread). */
-static char *s_read(const server_t *s, const json_t *req, const char *op, int64_t now_ms,
-		    int64_t uptime_s, size_t *len)
+static char *s_read(const server_t *s, const json_t *req, const op_t *op, const op_context_t *ctx,
+		    size_t *len)
 {
-	ledger_result_t res;
-	ledger_result_init(&res);
-	ledger_read(s->store, s->cfg, req, op, now_ms, uptime_s, &res);
+	batch_result_t res;
+	batch_result_init(&res);
+	ops_read(op, s->store, ctx, req, &res);
 	const json_t *id = json_object_get(req, "id");
 	char *reply = res.fields ? wire_reply_ok(res.fields, id, len)
 				 : wire_reply_error(&res.err, id, len);
 	res.fields = NULL; /* stolen by wire_reply_ok */
-	ledger_result_clear(&res);
+	batch_result_clear(&res);
 	return reply;
 }
 
 static void s_pool_read(uv_work_t *work)
 {
 	pool_read_t *r = work->data;
-	r->reply = s_read(r->server, r->req, r->op, r->now_ms, r->uptime_s, &r->reply_len);
+	r->reply = s_read(r->server, r->req, r->op, &r->ctx, &r->reply_len);
 }
 
 static void s_sockets_close_when_idle(server_t *s);
@@ -447,13 +440,16 @@ static void s_pool_read_done(uv_work_t *work, int status)
 }
 
 /* Answers a read: at once, or on the thread pool for the ops that walk. Takes env and req. */
-static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const char *op)
+static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_t *op)
 {
-	int64_t now = clock_now_ms(), uptime = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000;
-	pool_read_t *r = s_op_walks(op) ? calloc(1, sizeof *r) : NULL;
+	op_context_t ctx = {
+		.cfg = s->cfg,
+		.now_ms = clock_now_ms(),
+		.uptime_s = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000,
+	};
+	pool_read_t *r = (op->flags & OP_WALKS) ? calloc(1, sizeof *r) : NULL;
 	if (r) {
-		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .now_ms = now,
-				    .uptime_s = uptime };
+		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .ctx = ctx };
 		r->work.data = r;
 		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
 			s->pool_reads++;
@@ -462,7 +458,7 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const cha
 		free(r);
 	}
 	size_t len;
-	char *reply = s_read(s, req, op, now, uptime, &len);
+	char *reply = s_read(s, req, op, &ctx, &len);
 	s_reply(s, env, reply, len);
 	json_decref(req);
 }
@@ -493,6 +489,7 @@ static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, siz
 	if (!job)
 		return false;
 	job->scanned = true;
+	job->op = ops_event();
 	if (wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
 			    &job->id_len) != 1) {
 		free(job);
@@ -511,18 +508,22 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 {
 	wire_error_t err;
 	json_t *req = NULL, *id = NULL;
-	const char *op;
+	const char *name;
 	if (!s->stopping && s_submit_scanned(s, env, body, len, received_ms))
 		return;
-	if (wire_request_decode(body, len, &req, &op, &id, &err) < 0) {
+	if (wire_request_decode(body, len, &req, &name, &id, &err) < 0) {
 		s_reply_error(s, env, &err, id);
 		json_decref(id);
 		return;
 	}
-	if (s->stopping) {
+	const op_t *op = ops_find(name);
+	if (!op) {
+		wire_error_set(&err, WIRE_UNKNOWN_OP, "op: unknown operation \"%s\"", name);
+		s_reply_error(s, env, &err, json_object_get(req, "id"));
+	} else if (s->stopping) {
 		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
-	} else if (ledger_op_writes(op)) {
+	} else if (op->flags & OP_WRITES) {
 		writer_job_t *job = s_job_new(env, body, len, 0, received_ms);
 		if (job) {
 			job->request = req;
@@ -832,9 +833,9 @@ static int s_handles_start(server_t *s)
 static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
 {
 	deadline_heap_init(&s->deadlines);
-	int rc = breach_load_deadlines(s->store, s->cfg, &s->deadlines);
+	int rc = breaches_load_deadlines(s->store, s->cfg, &s->deadlines);
 	if (rc != 0) {
-		snprintf(errbuf, errlen, "cannot load pending deadlines: %s", mdb_strerror(rc));
+		snprintf(errbuf, errlen, "cannot load pending deadlines: %s", store_strerror(rc));
 		return -1;
 	}
 	int64_t now = clock_now_ms();

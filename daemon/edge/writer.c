@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/store/breaches.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
 
@@ -23,7 +24,7 @@ struct writer {
 	 * as new zero pages whose first writes fault, each fault flushing the TLB of the core the
 	 * loop thread runs on.
 	 */
-	ledger_result_t *results;
+	batch_result_t *results;
 	log_buf_t log;           /* a batch's log lines, written after its commit */
 	writer_done_cb done;
 	void *done_arg;
@@ -46,7 +47,7 @@ void writer_job_free(writer_job_t *job)
 	json_decref(job->request);
 	json_decref(job->fields);
 	json_decref(job->event.breaches);
-	ledger_pubs_free(job->pubs);
+	batch_pubs_free(job->pubs);
 	free(job->arm);
 	free(job);
 }
@@ -73,34 +74,41 @@ static writer_job_t *s_take_batch(writer_t *w)
 	return batch;
 }
 
+/* Applies one job inside the batch: its request through its op, or a deadline that came up. */
+static int s_apply_job(batch_t *batch, writer_job_t *job, batch_result_t *res)
+{
+	if (!job->op)
+		return breaches_fire(batch, &job->deadline, batch->now_ms, res);
+	op_request_t req = {
+		.json = job->request,
+		.event = job->scanned ? &job->ev : NULL,
+		.raw = job->raw,
+		.raw_len = job->raw_len,
+		.received_ms = job->received_ms,
+	};
+	return ops_write(job->op, batch, &req, res);
+}
+
 /*
  * Applies every job of batch in one transaction and commits. Results stay in results[] (one
- * per job, each clean on entry: initialised once, cleared after use); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
- * or the LMDB error that stopped the batch.
+ * per job, each clean on entry: initialised once, cleared after use); *alerts_queued counts
+ * the hook deliveries the batch put in the outbox. Returns 0 or the negative code that stopped
+ * the batch.
  */
-static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, int *alerts_queued)
+static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int *alerts_queued)
 {
 	store_txn_t txn;
-	ledger_batch_t lb;
+	batch_t batch;
 	int64_t now = clock_now_ms();
 	int rc = store_txn_begin(w->store, true, &txn);
 	if (rc != 0)
 		return rc;
-	rc = ledger_batch_start(&lb, w->cfg, w->cache, &txn, now, atomic_load(w->listening),
-				&w->log);
+	rc = batch_start(&batch, w->cfg, w->cache, &txn, now, atomic_load(w->listening), &w->log);
 	size_t i = 0;
-	for (writer_job_t *job = batch; job && rc == 0; job = job->next, i++) {
-		if (job->scanned)
-			rc = ledger_event(&lb, &txn, &job->ev, NULL, job->raw, job->raw_len,
-					  job->received_ms, &results[i]);
-		else if (job->request)
-			rc = ledger_write(&lb, &txn, job->request, job->op, job->raw, job->raw_len,
-					  job->received_ms, &results[i]);
-		else
-			rc = ledger_fire(&lb, &txn, &job->deadline, now, &results[i]);
-	}
+	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++)
+		rc = s_apply_job(&batch, job, &results[i]);
 	if (rc == 0)
-		rc = ledger_batch_finish(&lb, &txn);
+		rc = batch_finish(&batch);
 	if (rc != 0)
 		store_txn_abort(&txn);
 	else
@@ -113,18 +121,18 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 	/* The cache may hold changes of a transaction that did not commit. */
 	if (rc != 0)
 		incident_cache_clear(w->cache);
-	*alerts_queued = lb.alerts_queued;
+	*alerts_queued = batch.alerts_queued;
 	return rc;
 }
 
 /* Moves each job's result (reply fields or error, messages, deadlines) into the job. */
-static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
+static void s_finish_jobs(writer_job_t *batch, batch_result_t *results, int rc)
 {
 	size_t i = 0;
 	for (writer_job_t *job = batch; job; job = job->next, i++) {
-		ledger_result_t *res = &results[i];
+		batch_result_t *res = &results[i];
 		if (rc != 0) {
-			wire_error_set(&job->err, WIRE_INTERNAL, "storage failed: %s", mdb_strerror(rc));
+			wire_error_set(&job->err, WIRE_INTERNAL, "storage failed: %s", store_strerror(rc));
 		} else {
 			job->fields = res->fields;
 			job->event = res->event;
@@ -137,7 +145,7 @@ static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
 			res->pubs = NULL;
 			res->arm = NULL;
 		}
-		ledger_result_clear(res);
+		batch_result_clear(res);
 	}
 }
 
@@ -147,17 +155,17 @@ static void s_finish_jobs(writer_job_t *batch, ledger_result_t *results, int rc)
  */
 static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 {
-	ledger_result_t *results = w->results;
+	batch_result_t *results = w->results;
 	int rc, alerts_queued = 0;
 	while ((rc = s_apply(w, batch, results, &alerts_queued)) == MDB_MAP_FULL) {
 		if ((rc = store_grow(w->store)) != 0)
 			break;
 		/* The aborted attempt's results go; the retry starts clean. */
 		for (size_t i = 0; i < n; i++)
-			ledger_result_clear(&results[i]);
+			batch_result_clear(&results[i]);
 	}
 	if (rc != 0)
-		log_warnx("commit of %zu requests failed: %s", n, mdb_strerror(rc));
+		log_warnx("commit of %zu requests failed: %s", n, store_strerror(rc));
 	else if (alerts_queued > 0 && w->alerts)
 		alerts_wake(w->alerts);
 	s_finish_jobs(batch, results, rc);
@@ -247,7 +255,7 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 		return NULL;
 	}
 	for (size_t i = 0; i < WRITER_BATCH_MAX; i++)
-		ledger_result_init(&w->results[i]);
+		batch_result_init(&w->results[i]);
 	w->async.data = w;
 	if (pthread_create(&w->thread, NULL, s_thread_main, w) != 0) {
 		uv_close((uv_handle_t *)&w->async, s_on_close);

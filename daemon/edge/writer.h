@@ -2,7 +2,8 @@
  * writer: the one thread that writes to the store, with group commit.
  *
  * The event loop submits jobs; the writer takes every job queued so far (up to a batch limit)
- * into one write transaction, applies each through ledger_write(), commits with fsync, and
+ * into one write transaction (store/batch.h), applies each through its op (ops/ops.h), commits
+ * with fsync, and
  * hands the finished jobs back to the loop (uv_async), which sends their replies and
  * publishes their messages. Jobs that arrive while a commit runs share the next commit, and
  * fsync never blocks the loop.
@@ -17,10 +18,11 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "daemon/edge/alerts.h"
 #include "daemon/core/config.h"
 #include "daemon/core/deadline_heap.h"
-#include "daemon/ops/ledger.h"
+#include "daemon/edge/alerts.h"
+#include "daemon/ops/ops.h"
+#include "daemon/store/batch.h"
 #include "daemon/store/store.h"
 
 /* The most jobs one transaction takes. */
@@ -36,7 +38,7 @@ typedef struct writer_job {
 	struct writer_job *next;
 	/* inputs */
 	json_t *request;      /* owned: the decoded request; NULL for a scanned event or a deadline */
-	const char *op;       /* points into request */
+	const op_t *op;       /* the request's op (OP_WRITES); for a scanned event, ops_event() */
 	bool scanned;         /* an "event" decoded by wire_event_scan() into ev */
 	wire_event_t ev;      /* when scanned: its strings live in the job's allocation */
 	const char *id_text;  /* when scanned: the request's "id" as JSON text in raw, or NULL */
@@ -49,9 +51,9 @@ typedef struct writer_job {
 	deadline_t deadline;  /* when request is NULL */
 	/* outputs: the reply is encoded by the loop thread, off the writer's critical path */
 	json_t *fields;       /* owned: the reply's fields; NULL when refused or event is set */
-	ledger_event_reply_t event; /* the reply of an accepted event */
+	batch_event_reply_t event; /* the reply of an accepted event */
 	wire_error_t err;     /* the refusal when neither fields nor event is set */
-	ledger_pub_t *pubs;   /* owned list, to publish after the reply */
+	batch_pub_t *pubs;    /* owned list, to publish after the reply */
 	deadline_t *arm;      /* owned: deadlines to arm */
 	size_t n_arm;
 } writer_job_t;

@@ -1,23 +1,34 @@
 /*
- * problem: problem records and links. See problem.h.
+ * problem: the ops on problem records (PBI ids) and their links to incidents.
  *
- * A record is stored as JSON: {"id", "title", "description", "status", "root_cause",
- * "workaround", "created_at", "updated_at" (ms), "incidents": [INC numbers, in link order]}.
+ * A problem record investigates the root cause behind incidents: title, description, status
+ * (open, known_error, resolved, closed; any change is allowed, so a closed problem can be
+ * reopened), root_cause, workaround. An incident links to at most one problem: linking it
+ * elsewhere is a conflict until it is unlinked; linking the same pair again changes nothing.
+ * The first link of an incident stops the rules that stop at a link (breaches_on_link()) for
+ * good. Every change is appended to the event log; a link publishes problem.linked.
+ *
+ * A record is stored as JSON in the problems database: {"id", "title", "description",
+ * "status", "root_cause", "workaround", "created_at", "updated_at" (ms), "incidents": [INC
+ * numbers, in link order]}.
  */
-#include "daemon/ops/problem.h"
+#include "daemon/ops/handlers.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/ops/breach.h"
 #include "daemon/core/incident.h"
+#include "daemon/store/breaches.h"
+#include "daemon/store/incidents.h"
+#include "daemon/store/page.h"
 #include "proto/ids.h"
 
 #define PROBLEM_TEXT_MAX 8192
 
-const char *const problem_statuses[] = { "open", "known_error", "resolved", "closed", NULL };
+/* The statuses of a problem record, in their usual order. */
+static const char *const s_statuses[] = { "open", "known_error", "resolved", "closed", NULL };
 
 static int s_load(store_txn_t *txn, uint64_t id, json_t **out)
 {
@@ -35,7 +46,7 @@ static int s_save(store_txn_t *txn, uint64_t id, const json_t *record)
 
 /* Loads the problem named by req's "problem"; 0 with *out NULL when refused (res->err set). */
 static int s_load_named(store_txn_t *txn, const json_t *req, uint64_t *id, json_t **out,
-			ledger_result_t *res)
+			batch_result_t *res)
 {
 	*out = NULL;
 	if (wire_get_id(req, "problem", true, ID_PROBLEM, id, NULL, &res->err) < 0)
@@ -47,12 +58,12 @@ static int s_load_named(store_txn_t *txn, const json_t *req, uint64_t *id, json_
 			       id_format(ID_PROBLEM, *id, text));
 		return 0;
 	}
-	return rc == MDB_CORRUPTED ? ledger_internal(res, "problem record", rc) : rc;
+	return rc == MDB_CORRUPTED ? batch_internal(res, "problem record", rc) : rc;
 }
 
 /* Appends the change to the log, naming the problem (and the incident, when not 0). */
-static int s_log(ledger_batch_t *batch, store_txn_t *txn, const char *kind, uint64_t problem, uint64_t incident,
-		 const char *raw, size_t raw_len, int64_t received_ms)
+static int s_log(batch_t *batch, const op_request_t *req, const char *kind, uint64_t problem,
+		 uint64_t incident)
 {
 	char members[96];
 	if (incident)
@@ -60,7 +71,7 @@ static int s_log(ledger_batch_t *batch, store_txn_t *txn, const char *kind, uint
 			 (unsigned long long)problem, (unsigned long long)incident);
 	else
 		snprintf(members, sizeof members, "\"problem\":%llu", (unsigned long long)problem);
-	return ledger_log_append(batch, txn, kind, received_ms, members, raw, raw_len, NULL);
+	return batch_log_append(batch, kind, req->received_ms, members, req->raw, req->raw_len, NULL);
 }
 
 /* The reply naming what changed: {"problem": "PBI..."} (and "incident" when not 0). */
@@ -80,8 +91,8 @@ static int s_status_field(const json_t *req, const char **status, wire_error_t *
 	*status = NULL;
 	if (wire_get_string(req, "status", false, 32, status, &present, err) < 0)
 		return -1;
-	for (size_t i = 0; present && problem_statuses[i]; i++)
-		if (strcmp(*status, problem_statuses[i]) == 0)
+	for (size_t i = 0; present && s_statuses[i]; i++)
+		if (strcmp(*status, s_statuses[i]) == 0)
 			return 0;
 	if (present)
 		return wire_error_set(err, WIRE_BAD_REQUEST,
@@ -89,30 +100,30 @@ static int s_status_field(const json_t *req, const char **status, wire_error_t *
 	return 0;
 }
 
-int problem_create(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
-		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
+int op_problem_create(batch_t *batch, const op_request_t *req, batch_result_t *res)
 {
 	const char *title = NULL, *description = NULL;
-	if (wire_get_string(req, "title", true, WIRE_TITLE_MAX, &title, NULL, &res->err) < 0 ||
-	    wire_get_string(req, "description", false, PROBLEM_TEXT_MAX, &description, NULL,
+	int64_t received_ms = req->received_ms;
+	if (wire_get_string(req->json, "title", true, WIRE_TITLE_MAX, &title, NULL, &res->err) < 0 ||
+	    wire_get_string(req->json, "description", false, PROBLEM_TEXT_MAX, &description, NULL,
 			    &res->err) < 0)
-		return 0;
+		return batch_refuse(res);
 	uint64_t id;
-	int rc = ledger_next(batch, txn, LEDGER_LAST_PROBLEM, &id);
+	int rc = batch_next(batch, BATCH_LAST_PROBLEM, &id);
 	if (rc != 0)
 		return rc;
 	json_t *record = json_pack("{sI ss ss s[]}", "id", (json_int_t)id, "title", title,
 				   "status", "open", "incidents");
 	if (!record)
-		return ENOMEM;
+		return -ENOMEM;
 	json_object_set_new(record, "description", description ? json_string(description) : json_null());
 	json_object_set_new(record, "root_cause", json_null());
 	json_object_set_new(record, "workaround", json_null());
 	json_object_set_new(record, "created_at", json_integer(received_ms));
 	json_object_set_new(record, "updated_at", json_integer(received_ms));
-	rc = s_save(txn, id, record);
+	rc = s_save(batch->txn, id, record);
 	if (rc == 0)
-		rc = s_log(batch, txn, "problem.create", id, 0, raw, raw_len, received_ms);
+		rc = s_log(batch, req, "problem.create", id, 0);
 	json_decref(record);
 	if (rc == 0)
 		res->fields = s_named(id, 0);
@@ -134,21 +145,20 @@ static int s_update_text(json_t *record, const json_t *req, const char *field, b
 	return 0;
 }
 
-int problem_update(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
-		   size_t raw_len, int64_t received_ms, ledger_result_t *res)
+int op_problem_update(batch_t *batch, const op_request_t *req, batch_result_t *res)
 {
 	uint64_t id;
 	json_t *record;
 	const char *status;
-	int rc = s_load_named(txn, req, &id, &record, res);
+	int rc = s_load_named(batch->txn, req->json, &id, &record, res);
 	if (rc != 0 || !record)
 		return rc;
 	bool changed = false;
-	if (s_status_field(req, &status, &res->err) < 0 ||
-	    s_update_text(record, req, "root_cause", &changed, &res->err) < 0 ||
-	    s_update_text(record, req, "workaround", &changed, &res->err) < 0) {
+	if (s_status_field(req->json, &status, &res->err) < 0 ||
+	    s_update_text(record, req->json, "root_cause", &changed, &res->err) < 0 ||
+	    s_update_text(record, req->json, "workaround", &changed, &res->err) < 0) {
 		json_decref(record);
-		return 0;
+		return batch_refuse(res);
 	}
 	if (status) {
 		json_object_set_new(record, "status", json_string(status));
@@ -158,13 +168,13 @@ int problem_update(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, c
 		json_decref(record);
 		wire_error_set(&res->err, WIRE_BAD_REQUEST,
 			       "status, root_cause, workaround: give at least one to update");
-		return 0;
+		return batch_refuse(res);
 	}
-	json_object_set_new(record, "updated_at", json_integer(received_ms));
-	rc = s_save(txn, id, record);
+	json_object_set_new(record, "updated_at", json_integer(req->received_ms));
+	rc = s_save(batch->txn, id, record);
 	json_decref(record);
 	if (rc == 0)
-		rc = s_log(batch, txn, "problem.update", id, 0, raw, raw_len, received_ms);
+		rc = s_log(batch, req, "problem.update", id, 0);
 	if (rc == 0)
 		res->fields = s_named(id, 0);
 	return rc;
@@ -210,43 +220,42 @@ static bool s_link_refused(const incident_t *inc, uint64_t problem, bool link, w
 }
 
 /* Links or unlinks inc and the problem record (both already checked). */
-static int s_link_apply(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc,
-			uint64_t problem, json_t *record, bool link, int64_t received_ms,
-			ledger_result_t *res)
+static int s_link_apply(batch_t *batch, incident_t *inc, uint64_t problem, json_t *record,
+			bool link, int64_t received_ms, batch_result_t *res)
 {
 	bool first = link && incident_first_link(inc) == INT64_MIN;
 	inc->problem = link ? problem : 0;
 	if (link && incident_note_first_link(inc, received_ms) < 0)
-		return ENOMEM;
-	ledger_batch_touch(batch, inc);
+		return -ENOMEM;
+	batch_touch(batch, inc);
 	s_record_link(record, inc->id, link);
 	json_object_set_new(record, "updated_at", json_integer(received_ms));
-	int rc = s_save(txn, problem, record);
+	int rc = s_save(batch->txn, problem, record);
 	if (rc == 0 && first)
-		rc = breach_on_link(batch, txn, inc, received_ms, res);
+		rc = breaches_on_link(batch, inc, received_ms, res);
 	if (rc == 0 && link) {
 		json_t *body = s_named(problem, inc->id);
 		if (body) {
 			json_object_set_new(body, "provider", json_string(inc->provider));
 			json_object_set_new(body, "ref", json_string(inc->ref));
 		}
-		rc = ledger_publish(batch, txn, res, "problem.linked", body);
+		rc = batch_publish(batch, res, "problem.linked", body);
 	}
 	return rc;
 }
 
-int problem_link(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, const char *raw,
-		 size_t raw_len, int64_t received_ms, bool link, ledger_result_t *res)
+/* ops problem.link (link true) and problem.unlink: problem, incident. */
+static int s_problem_link(batch_t *batch, const op_request_t *req, bool link, batch_result_t *res)
 {
 	uint64_t problem, incident;
 	json_t *record;
 	incident_t *inc = NULL;
-	int rc = s_load_named(txn, req, &problem, &record, res);
+	int rc = s_load_named(batch->txn, req->json, &problem, &record, res);
 	if (rc != 0 || !record)
 		return rc;
-	if (wire_get_id(req, "incident", true, ID_INCIDENT, &incident, NULL, &res->err) < 0)
+	if (wire_get_id(req->json, "incident", true, ID_INCIDENT, &incident, NULL, &res->err) < 0)
 		goto done;
-	rc = ledger_batch_incident(batch, txn, incident, &inc);
+	rc = batch_incident(batch, incident, &inc);
 	if (rc == MDB_NOTFOUND) {
 		char text[ID_BUFSZ];
 		wire_error_set(&res->err, WIRE_NOT_FOUND, "incident: %s not found",
@@ -258,16 +267,26 @@ int problem_link(ledger_batch_t *batch, store_txn_t *txn, const json_t *req, con
 		goto done;
 	/* Linking the same pair again is answered, and changes nothing. */
 	if (!(link && inc->problem == problem)) {
-		rc = s_link_apply(batch, txn, inc, problem, record, link, received_ms, res);
+		rc = s_link_apply(batch, inc, problem, record, link, req->received_ms, res);
 		if (rc == 0)
-			rc = s_log(batch, txn, link ? "problem.link" : "problem.unlink", problem, incident, raw,
-				   raw_len, received_ms);
+			rc = s_log(batch, req, link ? "problem.link" : "problem.unlink", problem,
+				   incident);
 	}
 	if (rc == 0)
 		res->fields = s_named(problem, incident);
 done:
 	json_decref(record);
 	return rc;
+}
+
+int op_problem_link(batch_t *batch, const op_request_t *req, batch_result_t *res)
+{
+	return s_problem_link(batch, req, true, res);
+}
+
+int op_problem_unlink(batch_t *batch, const op_request_t *req, batch_result_t *res)
+{
+	return s_problem_link(batch, req, false, res);
 }
 
 /* The record as the wire shows it; incidents as given (ids or summaries). Takes incidents. */
@@ -297,7 +316,7 @@ static json_t *s_incident_rows(store_txn_t *txn, const config_t *cfg, const json
 	json_t *v;
 	json_array_foreach(ids, i, v) {
 		incident_t *inc;
-		if (ledger_incident_load(txn, cfg, (uint64_t)json_integer_value(v), &inc) != 0)
+		if (incidents_load(txn, cfg, (uint64_t)json_integer_value(v), &inc) != 0)
 			continue;
 		json_t *row = incident_summary(inc, cfg);
 		json_object_del(row, "problem");
@@ -307,14 +326,15 @@ static json_t *s_incident_rows(store_txn_t *txn, const config_t *cfg, const json
 	return rows;
 }
 
-int problem_get(store_txn_t *txn, const config_t *cfg, const json_t *req, ledger_result_t *res)
+int op_problem_get(store_txn_t *txn, const op_context_t *ctx, const json_t *req,
+		   batch_result_t *res)
 {
 	uint64_t id;
 	json_t *record;
 	int rc = s_load_named(txn, req, &id, &record, res);
 	if (rc != 0 || !record)
-		return rc ? ledger_internal(res, "problem record", rc) : 0;
-	json_t *rows = s_incident_rows(txn, cfg, json_object_get(record, "incidents"));
+		return rc;
+	json_t *rows = s_incident_rows(txn, ctx->cfg, json_object_get(record, "incidents"));
 	res->fields = json_pack("{so}", "problem", s_wire(record, rows));
 	json_decref(record);
 	return 0;
@@ -348,15 +368,17 @@ static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void 
 	return 0;
 }
 
-int problem_list(store_txn_t *txn, const json_t *req, ledger_result_t *res)
+int op_problem_list(store_txn_t *txn, const op_context_t *ctx, const json_t *req,
+		    batch_result_t *res)
 {
+	(void)ctx;
 	const char *status;
 	unsigned limit;
 	uint64_t below;
 	if (s_status_field(req, &status, &res->err) < 0 ||
 	    wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &limit, &below,
 			  &res->err) < 0)
-		return 0;
-	return ledger_page(txn, STORE_PROBLEMS, true, below, limit, s_list_row, (void *)status,
-			   "problems", res);
+		return batch_refuse(res);
+	return page_walk(txn, STORE_PROBLEMS, true, below, limit, s_list_row, (void *)status,
+			 "problems", &res->fields);
 }

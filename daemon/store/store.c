@@ -295,10 +295,18 @@ int store_put_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_
 	size_t len;
 	char *text = jsonw_dumps(value, &len);
 	if (!text)
-		return ENOMEM;
+		return -ENOMEM;
 	int rc = store_put(txn, db, key, key_len, text, len);
 	free(text);
 	return rc;
+}
+
+const char *store_strerror(int rc)
+{
+	/* LMDB's own codes lie in a reserved negative range; mdb_strerror() names them. */
+	if (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE)
+		return mdb_strerror(rc);
+	return strerror(rc < 0 ? -rc : rc);
 }
 
 void store_u64_encode(uint64_t v, unsigned char out[8])

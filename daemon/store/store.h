@@ -3,18 +3,17 @@
  *
  *   meta       name -> value            schema version, counters, next ids, publish seq
  *   log        u64 seq -> JSON          append-only audit trail of every accepted change
- *   incidents  u64 id -> JSON record    current state (incident_to_record)
- *   refs       provider NUL ref -> u64 incident id
- *   dedup      provider NUL event_id -> u64 log seq, u64 incident id
- *   open, resolved, closed   u64 id -> ""   the status indexes (their sizes are the counts)
- *   opened     i64 opened_at, u64 id -> ""  incidents by the time they opened
- *   breaches   u64 breach id -> JSON        every breach ever raised
- *   breach_keys  u64 incident id, rule name -> u64 breach id   (one breach per incident and rule)
- *   deadlines  i64 due, u64 incident id, rule name -> ""       pending deadlines
+ *   incidents, refs, dedup, open, resolved, closed, opened: incidents and their indexes
+ *              (store/incidents.h)
+ *   breaches, breach_keys, deadlines: breaches and pending deadlines (store/breaches.h)
  *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
- *   problems   u64 problem id -> JSON        problem records
+ *   problems   u64 problem id -> JSON        problem records (ops/problem.c)
  *
  * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
+ *
+ * Errors: every function returns 0 or a negative code: LMDB's own (MDB_NOTFOUND,
+ * MDB_MAP_FULL, ... all negative) or -errno. store_strerror() names either, and callers pass
+ * them on unchanged.
  *
  * One write transaction at a time, on the writer thread; read transactions on any thread.
  * The map grows when full: store_grow() waits until no read transaction is open (a
@@ -72,13 +71,13 @@ store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errle
 void store_destroy(store_t **store_p);
 
 /*
- * Begins a read (write = false) or write transaction into *txn. Returns 0 or an LMDB error.
+ * Begins a read (write = false) or write transaction into *txn. Returns 0 or a negative code.
  * Every begun transaction ends with store_txn_commit() or store_txn_abort().
  */
 int store_txn_begin(store_t *store, bool write, store_txn_t *txn);
 
 /*
- * Commits (for a read transaction: ends) txn. Returns 0, or an LMDB error after which the
+ * Commits (for a read transaction: ends) txn. Returns 0, or a negative LMDB code after which the
  * transaction is gone: MDB_MAP_FULL means grow and retry.
  */
 int store_txn_commit(store_txn_t *txn);
@@ -88,7 +87,7 @@ void store_txn_abort(store_txn_t *txn);
 
 /*
  * Doubles the map size. Call with no transaction of this thread open; waits for the read
- * transactions of other threads to end. Returns 0 or an LMDB error.
+ * transactions of other threads to end. Returns 0 or a negative LMDB code.
  */
 int store_grow(store_t *store);
 
@@ -99,7 +98,7 @@ size_t store_map_size(store_t *store);
 int store_reader_check(store_t *store);
 
 /*
- * Raw access. Returns 0, MDB_NOTFOUND, or another LMDB error. Values returned by get point
+ * Raw access. Returns 0, MDB_NOTFOUND, or another negative LMDB code. Values returned by get point
  * into the map and are valid until the transaction ends.
  */
 int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, MDB_val *val);
@@ -125,6 +124,9 @@ int store_get_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_
 int store_put_json(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 		   const json_t *value);
 
+/* The text of a code returned by the store, its records or the ops: LMDB's or -errno. */
+const char *store_strerror(int rc);
+
 /* Big-endian fixed-width key encoding, shared by every module that builds keys. */
 void store_u64_encode(uint64_t v, unsigned char out[8]);
 uint64_t store_u64_decode(const unsigned char in[8]);
@@ -132,7 +134,7 @@ uint64_t store_u64_decode(const unsigned char in[8]);
 void store_i64_encode(int64_t v, unsigned char out[8]);
 int64_t store_i64_decode(const unsigned char in[8]);
 
-/* An open cursor on db in txn. Returns 0 or an LMDB error; close with mdb_cursor_close(). */
+/* An open cursor on db in txn. Returns 0 or a negative LMDB code; close with mdb_cursor_close(). */
 int store_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor);
 
 #endif

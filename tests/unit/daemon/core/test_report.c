@@ -15,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "daemon/core/report.h"
-#include "daemon/core/sla.h"
+#include "daemon/core/calendar.h"
 #include "proto/rfc3339.h"
 
 #define MINUTE_MS INT64_C(60000)
@@ -34,8 +35,7 @@ enum {
 static char *s_stage_names[] = { "detected", "notified", "acknowledged", "major_declared",
 				 "parties_notified", "workaround", "resolved", "closed" };
 
-static config_sla_t s_slas[1];
-static config_problem_rule_t s_problem_rules[1];
+static config_rule_t s_rules[2];
 static config_t s_cfg;
 
 /* A zero rule figure, as every configured rule shows when nothing counted. */
@@ -68,23 +68,26 @@ static void s_config_init(void)
 		.end_minute = 18 * 60,
 		.timezone = "Europe/London",
 	};
-	config_sla_t *rule = &s_slas[0];
-	*rule = (config_sla_t){
-		.name = "provider_notification", .start = DETECTED, .stop = NOTIFIED
+	config_rule_t *rule = &s_rules[0];
+	*rule = (config_rule_t){
+		.name = "provider_notification", .kind = RULE_SLA, .start = DETECTED, .stop = NOTIFIED
 	};
 	rule->has_target[1] = rule->has_target[2] = rule->has_target[3] = true;
 	rule->target[1] = rule->target[2] = (config_duration_t){ DURATION_CLOCK, 30 * MINUTE_MS };
 	rule->target[3] = (config_duration_t){ DURATION_CLOCK, 2 * HOUR_MS };
-	s_problem_rules[0] = (config_problem_rule_t){
-		.name = "major_problem",
-		.applies = APPLIES_MAJOR,
-		.start = RESOLVED,
+	/* A problem rule as the parser leaves it: applies = major, within 2 days on the clock. */
+	rule = &s_rules[1];
+	*rule = (config_rule_t){
+		.name = "major_problem", .kind = RULE_PROBLEM, .start = RESOLVED, .stop = -1,
+		.major_only = true, .applies = APPLIES_MAJOR,
 		.within = { DURATION_CLOCK, 2 * DAY_MS },
 	};
-	s_cfg.slas = s_slas;
-	s_cfg.n_slas = 1;
-	s_cfg.problem_rules = s_problem_rules;
-	s_cfg.n_problem_rules = 1;
+	for (int c = 1; c <= CONFIG_MAX_CATEGORY; c++) {
+		rule->has_target[c] = true;
+		rule->target[c] = rule->within;
+	}
+	s_cfg.rules = s_rules;
+	s_cfg.n_rules = 2;
 }
 
 /* An RFC 3339 literal as ms. */
@@ -706,10 +709,10 @@ static void test_report_wants(void **state)
 int main(void)
 {
 	s_config_init();
-	if (sla_calendar_init(&s_cfg.calendar) != 0) {
-		fprintf(stderr, "cannot load time zone %s\n", s_cfg.calendar.timezone);
-		return 1;
-	}
+	/* The calendar's zone is the process's, as the daemon sets it at start-up. */
+	setenv("TZ", s_cfg.calendar.timezone, 1);
+	tzset();
+	calendar_zone_changed();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_month_parse, s_teardown),
 		cmocka_unit_test_teardown(test_december_2020, s_teardown),

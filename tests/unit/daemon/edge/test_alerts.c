@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "daemon/edge/alerts.h"
+#include "daemon/store/outbox.h"
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
 
@@ -130,12 +131,13 @@ static void s_exec_hook(fixture_t *f, const char *script_text)
 	f->hooks[0].exec_argv = f->argv;
 }
 
-/* Queues body under topic in one committed write transaction; returns alerts_enqueue's result. */
+/* Queues body under topic in one committed write transaction; returns how many were queued. */
 static int s_enqueue(fixture_t *f, const char *topic, const char *body)
 {
 	store_txn_t txn;
+	int n = -1;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	int n = alerts_enqueue(&txn, &f->cfg, topic, body, strlen(body), s_now_ms());
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, body, strlen(body), s_now_ms(), &n), 0);
 	assert_true(n >= 0);
 	assert_int_equal(store_txn_commit(&txn), 0);
 	return n;
@@ -394,21 +396,21 @@ static void test_hook_matches_prefixes(void **state)
 {
 	(void)state;
 	config_hook_t def = { .name = "def", .topics = s_default_topics, .n_topics = 1 };
-	assert_true(alerts_hook_matches(&def, "breach.ack"));
-	assert_true(alerts_hook_matches(&def, "breach."));
-	assert_false(alerts_hook_matches(&def, "breach"));
-	assert_false(alerts_hook_matches(&def, "incident.opened"));
-	assert_false(alerts_hook_matches(&def, "xbreach.ack"));
-	assert_false(alerts_hook_matches(&def, ""));
+	assert_true(outbox_hook_wants(&def, "breach.ack"));
+	assert_true(outbox_hook_wants(&def, "breach."));
+	assert_false(outbox_hook_wants(&def, "breach"));
+	assert_false(outbox_hook_wants(&def, "incident.opened"));
+	assert_false(outbox_hook_wants(&def, "xbreach.ack"));
+	assert_false(outbox_hook_wants(&def, ""));
 
 	char *topics[] = { "incident.", "breach.resolve", NULL };
 	config_hook_t two = { .name = "two", .topics = topics, .n_topics = 2 };
-	assert_true(alerts_hook_matches(&two, "incident.opened"));
-	assert_true(alerts_hook_matches(&two, "incident.stage"));
-	assert_true(alerts_hook_matches(&two, "breach.resolve"));
-	assert_true(alerts_hook_matches(&two, "breach.resolve_p1"));
-	assert_false(alerts_hook_matches(&two, "breach.ack"));
-	assert_false(alerts_hook_matches(&two, "problem.linked"));
+	assert_true(outbox_hook_wants(&two, "incident.opened"));
+	assert_true(outbox_hook_wants(&two, "incident.stage"));
+	assert_true(outbox_hook_wants(&two, "breach.resolve"));
+	assert_true(outbox_hook_wants(&two, "breach.resolve_p1"));
+	assert_false(outbox_hook_wants(&two, "breach.ack"));
+	assert_false(outbox_hook_wants(&two, "problem.linked"));
 }
 
 /* The stored entry has exactly the documented fields and values. */
@@ -465,7 +467,9 @@ static void test_enqueue_one_entry_per_matching_hook(void **state)
 	/* An aborted transaction queues nothing and uses no id. */
 	store_txn_t txn;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(alerts_enqueue(&txn, &f->cfg, "breach.x", "{}", 2, s_now_ms()), 1);
+	int queued = 0;
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, "breach.x", "{}", 2, s_now_ms(), &queued), 0);
+	assert_int_equal(queued, 1);
 	store_txn_abort(&txn);
 	assert_int_equal(s_outbox_count(f), 5);
 	assert_int_equal(s_last_delivery(f), 5);

@@ -1,20 +1,25 @@
 /*
- * breach: SLA deadlines and breaches in the store. See breach.h.
+ * breaches: deadlines and breaches in the store. See breaches.h.
  */
-#include "daemon/ops/breach.h"
+#include "daemon/store/breaches.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/core/calendar.h"
+#include "daemon/core/rule.h"
 #include "daemon/sys/log.h"
-#include "daemon/core/sla.h"
 #include "proto/ids.h"
 #include "proto/jsonw.h"
 #include "proto/rfc3339.h"
 
-/* Rule names longer than this are cut in keys (config names are short words). */
-#define RULE_NAME_MAX 240
+/*
+ * Rule names are at most CONFIG_NAME_MAX bytes; a longer name (a store written under an older
+ * configuration) is cut in keys and then matches no configured rule.
+ */
+#define RULE_NAME_MAX CONFIG_NAME_MAX
 
 /* due, incident, rule (deadlines) or incident, rule (breach_keys). */
 typedef struct {
@@ -42,20 +47,10 @@ static void s_breach_key(rule_key_t *key, uint64_t incident, const char *rule)
 	s_key_name(key, 8, rule);
 }
 
-/* The name of rule index i (sla_rule_name), NULL when out of range. */
-static const char *s_rule_name(const config_t *cfg, int i)
+/* The rule of index i, NULL when out of range. */
+static const config_rule_t *s_rule(const config_t *cfg, int i)
 {
-	return i >= 0 && (size_t)i < sla_rule_count(cfg) ? sla_rule_name(cfg, (size_t)i) : NULL;
-}
-
-static int s_rule_index(const config_t *cfg, const char *name, size_t len)
-{
-	for (size_t i = 0; i < sla_rule_count(cfg); i++) {
-		const char *r = sla_rule_name(cfg, i);
-		if (strnlen(r, RULE_NAME_MAX) == len && memcmp(r, name, len) == 0)
-			return (int)i;
-	}
-	return -1;
+	return i >= 0 && (size_t)i < cfg->n_rules ? &cfg->rules[i] : NULL;
 }
 
 /* Adds "key": time, or null for INT64_MIN. */
@@ -149,11 +144,7 @@ static json_t *s_rec_wire(const breach_rec_t *b, int64_t now_ms)
 	return wire;
 }
 
-/*
- * A stored breach as the wire shows it (s_rec_wire of its members); NULL when the record
- * lacks its provider, category or rule.
- */
-static json_t *s_breach_wire(const json_t *record, int64_t now_ms)
+json_t *breaches_wire(const json_t *record, int64_t now_ms)
 {
 	const json_t *category = json_object_get(record, "category");
 	breach_rec_t b = {
@@ -176,27 +167,27 @@ static json_t *s_breach_wire(const json_t *record, int64_t now_ms)
 static int s_incident_note(incident_t *inc, uint64_t id)
 {
 	if (!inc->extra && !(inc->extra = json_object()))
-		return ENOMEM;
+		return -ENOMEM;
 	json_t *list = json_object_get(inc->extra, "breaches");
 	if (!list) {
 		list = json_array();
 		if (json_object_set_new(inc->extra, "breaches", list) != 0)
-			return ENOMEM;
+			return -ENOMEM;
 	}
-	return json_array_append_new(list, json_integer((json_int_t)id)) == 0 ? 0 : ENOMEM;
+	return json_array_append_new(list, json_integer((json_int_t)id)) == 0 ? 0 : -ENOMEM;
 }
 
 /*
  * Raises the one breach of inc and rule i: stores it, notes it on inc (the caller saves
  * inc), adds it to reply_breaches (when not NULL) and publishes it on breach.<rule>.
  */
-static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i, int64_t due,
-		   int64_t stopped_at, const char *detected, int64_t now_ms, ledger_result_t *res,
-		   json_t *reply_breaches)
+static int s_raise(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t stopped_at,
+		   const char *detected, int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
 {
-	const char *name = s_rule_name(batch->cfg, i);
+	store_txn_t *txn = batch->txn;
+	const char *name = batch->cfg->rules[i].name;
 	uint64_t id;
-	int rc = ledger_next(batch, txn, LEDGER_LAST_BREACH, &id);
+	int rc = batch_next(batch, BATCH_LAST_BREACH, &id);
 	if (rc != 0)
 		return rc;
 	breach_rec_t b = { id, inc->id, inc->provider, inc->category, name, due, detected, now_ms,
@@ -204,7 +195,7 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 	size_t len;
 	char *record = s_record_text(&b, &len);
 	if (!record)
-		return ENOMEM;
+		return -ENOMEM;
 	unsigned char idkey[8];
 	rule_key_t bkey;
 	store_u64_encode(id, idkey);
@@ -218,7 +209,7 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 		rc = s_incident_note(inc, id);
 	json_t *wire = rc == 0 ? s_rec_wire(&b, now_ms) : NULL;
 	if (rc != 0 || !wire)
-		return rc ? rc : ENOMEM;
+		return rc ? rc : -ENOMEM;
 	char bid[ID_BUFSZ], due_text[RFC3339_BUFSZ];
 	log_buf_info(batch->log, "breach %s: %s of %s/%s %s (%s)", id_format(ID_BREACH, id, bid), name,
 		 inc->provider, inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
@@ -227,7 +218,7 @@ static int s_raise(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int
 		json_array_append(reply_breaches, wire);
 	char topic[8 + RULE_NAME_MAX];
 	snprintf(topic, sizeof topic, "breach.%s", name);
-	return ledger_publish(batch, txn, res, topic, wire);
+	return batch_publish(batch, res, topic, wire);
 }
 
 /* The breach id of inc and rule, 0 when there is none. */
@@ -264,7 +255,7 @@ static int s_breach_stop_text(store_txn_t *txn, const unsigned char key[8], cons
 	size_t len;
 	char *text = jsonw_finish(&w, &len);
 	if (!text)
-		return ENOMEM;
+		return -ENOMEM;
 	int rc = store_put(txn, STORE_BREACHES, key, 8, text, len);
 	free(text);
 	return rc;
@@ -296,33 +287,32 @@ static int s_breach_stop(store_txn_t *txn, uint64_t id, int64_t stopped_at)
 }
 
 /* The rule's clock started (its start stage arrived, or the incident became major). */
-static int s_on_start(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
-		      int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
-		      json_t *reply_breaches)
+static int s_on_start(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t stop,
+		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
 {
 	if (stop != INT64_MIN)
-		return stop > due ? s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
+		return stop > due ? s_raise(batch, inc, i, due, stop, "on_arrival", now_ms, res,
 					    reply_breaches)
 				  : 0;
 	if (now_ms > due)
-		return s_raise(batch, txn, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
+		return s_raise(batch, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
 			       reply_breaches);
-	if (due == INT64_MAX)
+	if (due == CALENDAR_NEVER)
 		return 0; /* a calendar with no working time: never due */
 	rule_key_t key;
-	s_deadline_key(&key, due, inc->id, s_rule_name(batch->cfg, i));
-	int rc = store_put(txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
+	s_deadline_key(&key, due, inc->id, batch->cfg->rules[i].name);
+	int rc = store_put(batch->txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
 	if (rc == 0)
-		rc = ledger_arm(res, (deadline_t){ due, inc->id, i });
+		rc = batch_arm(res, (deadline_t){ due, inc->id, i });
 	return rc;
 }
 
 /* The rule's clock stopped (its stop stage, or a problem's first link) while it ran. */
-static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int i,
-		     int64_t due, int64_t stop, int64_t now_ms, ledger_result_t *res,
-		     json_t *reply_breaches)
+static int s_on_stop(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t stop,
+		     int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
 {
-	const char *name = s_rule_name(batch->cfg, i);
+	store_txn_t *txn = batch->txn;
+	const char *name = batch->cfg->rules[i].name;
 	rule_key_t key;
 	s_deadline_key(&key, due, inc->id, name);
 	int rc = store_del(txn, STORE_DEADLINES, key.bytes, key.len);
@@ -335,62 +325,54 @@ static int s_on_stop(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, i
 		return s_breach_stop(txn, existing, stop);
 	/* Late by its own clock, or the deadline passed before the daemon knew of a stop. */
 	if (stop > due || now_ms > due)
-		return s_raise(batch, txn, inc, i, due, stop, "on_arrival", now_ms, res,
-			       reply_breaches);
+		return s_raise(batch, inc, i, due, stop, "on_arrival", now_ms, res, reply_breaches);
 	return 0;
 }
 
-/* True when rule i applies only to major incidents: becoming major starts its clock. */
-static bool s_rule_needs_major(const config_t *cfg, size_t i)
-{
-	if (!sla_rule_is_problem(cfg, i))
-		return cfg->slas[i].major_only;
-	return cfg->problem_rules[i - cfg->n_slas].applies == APPLIES_MAJOR;
-}
-
-int breach_on_event(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int stage,
-		    bool became_major, int64_t now_ms, ledger_result_t *res, json_t *reply_breaches)
+int breaches_on_event(batch_t *batch, incident_t *inc, int stage, bool became_major,
+		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
 {
 	const config_t *cfg = batch->cfg;
 	int rc = 0;
-	for (size_t i = 0; i < sla_rule_count(cfg) && rc == 0; i++) {
-		int start = sla_rule_start(cfg, i);
-		bool started = stage == start || (became_major && s_rule_needs_major(cfg, i));
-		bool stopped = stage == sla_rule_stop_stage(cfg, i);
-		if (!(started || stopped) || !inc->stages[start].recorded ||
-		    !sla_rule_index_applies(cfg, i, inc))
+	for (size_t i = 0; i < cfg->n_rules && rc == 0; i++) {
+		const config_rule_t *rule = &cfg->rules[i];
+		/* Becoming major starts the clock of a rule for major incidents only. */
+		bool started = stage == rule->start || (became_major && rule->major_only);
+		bool stopped = stage == rule->stop;
+		if (!(started || stopped) || !inc->stages[rule->start].recorded ||
+		    !rule_applies(rule, inc))
 			continue;
-		int64_t due = sla_rule_due(cfg, i, inc);
-		int64_t stop = sla_rule_stop(cfg, i, inc);
+		int64_t due = rule_due(cfg, rule, inc), stop = rule_stop(rule, inc);
 		if (stopped)
-			rc = s_on_stop(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+			rc = s_on_stop(batch, inc, (int)i, due, stop, now_ms, res, reply_breaches);
 		else
-			rc = s_on_start(batch, txn, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+			rc = s_on_start(batch, inc, (int)i, due, stop, now_ms, res, reply_breaches);
 	}
 	return rc;
 }
 
-int breach_on_link(ledger_batch_t *batch, store_txn_t *txn, incident_t *inc, int64_t now_ms,
-		   ledger_result_t *res)
+int breaches_on_link(batch_t *batch, incident_t *inc, int64_t now_ms, batch_result_t *res)
 {
 	const config_t *cfg = batch->cfg;
 	int rc = 0;
-	for (size_t i = cfg->n_slas; i < sla_rule_count(cfg) && rc == 0; i++) {
-		if (!inc->stages[sla_rule_start(cfg, i)].recorded ||
-		    !sla_rule_index_applies(cfg, i, inc))
+	for (size_t i = 0; i < cfg->n_rules && rc == 0; i++) {
+		const config_rule_t *rule = &cfg->rules[i];
+		if (config_rule_kinds[rule->kind].stops_at != RULE_STOPS_AT_LINK ||
+		    !inc->stages[rule->start].recorded || !rule_applies(rule, inc))
 			continue;
-		rc = s_on_stop(batch, txn, inc, (int)i, sla_rule_due(cfg, i, inc), now_ms, now_ms,
-			       res, NULL);
+		rc = s_on_stop(batch, inc, (int)i, rule_due(cfg, rule, inc), now_ms, now_ms, res,
+			       NULL);
 	}
 	return rc;
 }
 
-int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, int64_t now_ms,
-		ledger_result_t *res)
+int breaches_fire(batch_t *batch, const deadline_t *d, int64_t now_ms, batch_result_t *res)
 {
-	const char *name = s_rule_name(batch->cfg, d->rule);
-	if (!name)
+	store_txn_t *txn = batch->txn;
+	const config_rule_t *rule = s_rule(batch->cfg, d->rule);
+	if (!rule)
 		return 0;
+	const char *name = rule->name;
 	rule_key_t key;
 	MDB_val v;
 	s_deadline_key(&key, d->due, d->incident, name);
@@ -403,41 +385,17 @@ int breach_fire(ledger_batch_t *batch, store_txn_t *txn, const deadline_t *d, in
 	incident_t *inc = NULL;
 	if ((rc = s_breach_find(txn, d->incident, name, &existing)) != 0 || existing)
 		return rc;
-	rc = ledger_batch_incident(batch, txn, d->incident, &inc);
+	rc = batch_incident(batch, d->incident, &inc);
 	if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED) {
 		log_warnx("deadline of %s for incident %llu: no such incident", name,
 			  (unsigned long long)d->incident);
 		return 0;
 	}
 	if (rc == 0)
-		rc = s_raise(batch, txn, inc, d->rule, d->due, INT64_MIN, "deadline", now_ms, res, NULL);
+		rc = s_raise(batch, inc, d->rule, d->due, INT64_MIN, "deadline", now_ms, res, NULL);
 	if (rc == 0)
-		ledger_batch_touch(batch, inc);
+		batch_touch(batch, inc);
 	return rc;
-}
-
-json_t *breach_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms)
-{
-	json_t *all = json_object();
-	for (size_t i = 0; all && i < sla_rule_count(cfg); i++) {
-		if (!sla_rule_index_applies(cfg, i, inc))
-			continue;
-		sla_verdict_t v = sla_rule_verdict(cfg, i, inc, now_ms);
-		json_t *o = json_object();
-		if (!o)
-			continue;
-		json_object_set_new(o, "verdict", json_string(sla_verdict_name(v.kind)));
-		if (v.kind != VERDICT_NOT_STARTED)
-			wire_set_time(o, "due", v.due);
-		if (v.kind == VERDICT_MET || v.kind == VERDICT_BREACHED)
-			s_set_time_or_null(o, "stopped_at", v.stopped_at);
-		if (v.kind == VERDICT_BREACHED)
-			json_object_set_new(o, "late_by_ms", json_integer(v.late_by_ms));
-		if (v.kind == VERDICT_PENDING)
-			json_object_set_new(o, "remaining_ms", json_integer(v.remaining_ms));
-		json_object_set_new(all, sla_rule_name(cfg, i), o);
-	}
-	return all;
 }
 
 static json_t *s_breach_load_wire(store_txn_t *txn, uint64_t id, int64_t now_ms)
@@ -447,12 +405,12 @@ static json_t *s_breach_load_wire(store_txn_t *txn, uint64_t id, int64_t now_ms)
 	store_u64_encode(id, key);
 	if (store_get_json(txn, STORE_BREACHES, key, sizeof key, &record) != 0)
 		return NULL;
-	json_t *wire = s_breach_wire(record, now_ms);
+	json_t *wire = breaches_wire(record, now_ms);
 	json_decref(record);
 	return wire;
 }
 
-json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_ms)
+json_t *breaches_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_ms)
 {
 	json_t *out = json_array();
 	const json_t *ids = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
@@ -466,53 +424,7 @@ json_t *breach_of_incident(store_txn_t *txn, const incident_t *inc, int64_t now_
 	return out;
 }
 
-/* True when a stored breach passes the filters of the breaches op. */
-static bool s_breach_match(const json_t *record, const char *provider, const char *sla,
-			   int64_t since)
-{
-	const char *p = json_string_value(json_object_get(record, "provider"));
-	const char *r = json_string_value(json_object_get(record, "sla"));
-	return (!provider || (p && strcmp(provider, p) == 0)) && (!sla || (r && strcmp(sla, r) == 0)) &&
-	       s_json_ms(record, "detected_at") >= since;
-}
-
-/* The filters of the breaches op. */
-typedef struct {
-	const char *provider;
-	const char *sla;
-	int64_t since;
-	int64_t now_ms;
-} breach_filter_t;
-
-/* A row of breaches: the stored breach as the wire shows it, when it passes the filters. */
-static int s_breach_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
-			json_t **row_out)
-{
-	(void)txn;
-	(void)id;
-	const breach_filter_t *f = arg;
-	json_t *record = json_loadb(value->mv_data, value->mv_size, 0, NULL);
-	if (record && s_breach_match(record, f->provider, f->sla, f->since))
-		*row_out = s_breach_wire(record, f->now_ms);
-	json_decref(record);
-	return 0;
-}
-
-int breach_query(store_txn_t *txn, const json_t *req, int64_t now_ms, ledger_result_t *res)
-{
-	breach_filter_t f = { NULL, NULL, INT64_MIN, now_ms };
-	unsigned limit;
-	uint64_t after;
-	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &f.provider, NULL, &res->err) < 0 ||
-	    wire_get_string(req, "sla", false, RULE_NAME_MAX, &f.sla, NULL, &res->err) < 0 ||
-	    wire_get_time(req, "since", false, &f.since, NULL, &res->err) < 0 ||
-	    wire_get_page(req, BREACH_PAGE_DEFAULT, BREACH_PAGE_MAX, &limit, &after, &res->err) < 0)
-		return 0;
-	return ledger_page(txn, STORE_BREACHES, false, after, limit, s_breach_row, &f, "breaches",
-			   res);
-}
-
-int breach_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
 {
 	store_txn_t txn;
 	MDB_cursor *cursor;
@@ -530,16 +442,14 @@ int breach_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *
 		if (k.mv_size <= 16)
 			continue;
 		const unsigned char *b = k.mv_data;
-		int rule = s_rule_index(cfg, (const char *)b + 16, k.mv_size - 16);
+		int rule = rule_find(cfg, (const char *)b + 16, k.mv_size - 16);
 		if (rule < 0) {
 			unknown++;
 			continue;
 		}
 		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
-		if (deadline_heap_push(heap, d) != 0) {
-			rc = ENOMEM;
+		if ((rc = deadline_heap_push(heap, d)) != 0)
 			break;
-		}
 	}
 	mdb_cursor_close(cursor);
 	store_txn_abort(&txn);

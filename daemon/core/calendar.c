@@ -1,5 +1,5 @@
 /*
- * sla: SLA deadlines and verdicts, and the working-time calendar behind them.
+ * calendar: working time, from [calendar]: working days, hours, holidays, a time zone.
  *
  * The calendar works on local civil dates, named by their number of days since 1970-01-01
  * (rfc3339_days_from_civil()). A working day's window is its local start and end time turned
@@ -11,23 +11,15 @@
  * moment, so the next working moment after 18:00 is the next working day's 08:00. A deadline
  * may still fall exactly on a window's end: 1 working hour from 17:00 is 18:00 that day.
  */
-#include "daemon/core/sla.h"
+#include "daemon/core/calendar.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "proto/rfc3339.h"
 
-/* Where the C library looks for zone files unless TZDIR says otherwise. */
-#define SLA_ZONEINFO_DIR "/usr/share/zoneinfo"
 #define MS_PER_DAY INT64_C(86400000)
-
-/* The result when no working moment exists: no working weekday, or none before year 10000. */
-#define SLA_NEVER INT64_MAX
-
-static const char *const s_verdict_names[] = { "not_started", "pending", "met", "breached" };
 
 static int64_t s_floor_div(int64_t a, int64_t b)
 {
@@ -77,8 +69,8 @@ static int64_t s_local_to_utc_slow(int64_t day, int minute)
 /*
  * Conversions are memoised: every event that starts a working-time clock converts the same
  * few local dates, and mktime() and localtime_r() cost microseconds each. The memo is per
- * thread (the writer and the readers compute deadlines) and is dropped when
- * sla_calendar_init() changes the zone (s_zone_generation).
+ * thread (the writer and the readers compute deadlines) and is dropped when the process's
+ * zone changes (calendar_zone_changed(): s_zone_generation).
  */
 #define LOCAL_MEMO_SIZE 256
 
@@ -147,19 +139,19 @@ static bool s_is_working_day(const config_calendar_t *cal, int64_t day)
 }
 
 /*
- * The first working day after day, or SLA_NEVER. Within 7 * (n_holidays + 1) days each working
+ * The first working day after day, or CALENDAR_NEVER. Within 7 * (n_holidays + 1) days each working
  * weekday comes n_holidays + 1 times and the holidays can take at most n_holidays of those,
  * so the search is bounded.
  */
 static int64_t s_next_working_day(const config_calendar_t *cal, int64_t day)
 {
 	if ((cal->days & 0x7fu) == 0)
-		return SLA_NEVER;
+		return CALENDAR_NEVER;
 	int64_t limit = 7 * ((int64_t)cal->n_holidays + 1);
 	for (int64_t i = 1; i <= limit; i++)
 		if (s_is_working_day(cal, day + i))
-			return day + i >= s_last_day() ? SLA_NEVER : day + i;
-	return SLA_NEVER;
+			return day + i >= s_last_day() ? CALENDAR_NEVER : day + i;
+	return CALENDAR_NEVER;
 }
 
 static int64_t s_window_start(const config_calendar_t *cal, int64_t day)
@@ -172,40 +164,19 @@ static int64_t s_window_end(const config_calendar_t *cal, int64_t day)
 	return s_local_to_utc(day, cal->end_minute);
 }
 
-int sla_calendar_init(const config_calendar_t *cal)
+void calendar_zone_changed(void)
 {
-	const char *name = cal->timezone;
-	if (name == NULL || name[0] == '\0' || strstr(name, "..") != NULL)
-		return -1;
-	/*
-	 * glibc silently falls back to UTC for a zone it cannot load, so look for the file first
-	 * (where glibc looks: $TZDIR, else the system directory).
-	 */
-	if (name[0] != '/') {
-		const char *dir = getenv("TZDIR");
-		char path[1024];
-		struct stat st;
-		int n = snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : SLA_ZONEINFO_DIR,
-				 name);
-		if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 ||
-		    !S_ISREG(st.st_mode))
-			return -1;
-	}
-	if (setenv("TZ", name, 1) != 0)
-		return -1;
-	tzset();
 	s_zone_generation++;
-	return 0;
 }
 
-bool sla_is_working(const config_calendar_t *cal, int64_t t)
+bool calendar_is_working(const config_calendar_t *cal, int64_t t)
 {
 	int64_t day = s_local_day(t);
 	return s_is_working_day(cal, day) && t >= s_window_start(cal, day) &&
 	       t < s_window_end(cal, day);
 }
 
-int64_t sla_next_working(const config_calendar_t *cal, int64_t t)
+int64_t calendar_next_working(const config_calendar_t *cal, int64_t t)
 {
 	int64_t day = s_local_day(t);
 	if (s_is_working_day(cal, day)) {
@@ -216,22 +187,22 @@ int64_t sla_next_working(const config_calendar_t *cal, int64_t t)
 			return t;
 	}
 	day = s_next_working_day(cal, day);
-	return day == SLA_NEVER ? SLA_NEVER : s_window_start(cal, day);
+	return day == CALENDAR_NEVER ? CALENDAR_NEVER : s_window_start(cal, day);
 }
 
 /* Consumes working time window by window; a result exactly at a window's end stays there. */
-int64_t sla_add_working_ms(const config_calendar_t *cal, int64_t t, int64_t working_ms)
+int64_t calendar_add_working_ms(const config_calendar_t *cal, int64_t t, int64_t working_ms)
 {
-	int64_t cur = sla_next_working(cal, t);
+	int64_t cur = calendar_next_working(cal, t);
 	int64_t remaining = working_ms > 0 ? working_ms : 0;
-	while (cur != SLA_NEVER) {
+	while (cur != CALENDAR_NEVER) {
 		int64_t end = s_window_end(cal, s_local_day(cur));
 		if (remaining <= end - cur)
 			return cur + remaining;
 		remaining -= end - cur;
-		cur = sla_next_working(cal, end);
+		cur = calendar_next_working(cal, end);
 	}
-	return SLA_NEVER;
+	return CALENDAR_NEVER;
 }
 
 /*
@@ -239,10 +210,10 @@ int64_t sla_add_working_ms(const config_calendar_t *cal, int64_t t, int64_t work
  * (mktime() again, so a clock change in between does not shift it), then kept inside that
  * day's window: the window can be an hour shorter on the day clocks go forward.
  */
-int64_t sla_add_working_days(const config_calendar_t *cal, int64_t t, int64_t n)
+int64_t calendar_add_working_days(const config_calendar_t *cal, int64_t t, int64_t n)
 {
-	int64_t s = sla_next_working(cal, t);
-	if (s == SLA_NEVER || n <= 0)
+	int64_t s = calendar_next_working(cal, t);
+	if (s == CALENDAR_NEVER || n <= 0)
 		return s;
 	int64_t day = s_local_day(s), length;
 	/* The local time of day of s: from its midnight, unless a clock change lies between. */
@@ -251,14 +222,14 @@ int64_t sla_add_working_days(const config_calendar_t *cal, int64_t t, int64_t n)
 		time_t secs = (time_t)s_floor_div(s, 1000);
 		struct tm tm;
 		if (localtime_r(&secs, &tm) == NULL)
-			return SLA_NEVER;
+			return CALENDAR_NEVER;
 		of_day = ((int64_t)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000 +
 			 (s - (int64_t)secs * 1000);
 	}
 	for (int64_t i = 0; i < n; i++) {
 		day = s_next_working_day(cal, day);
-		if (day == SLA_NEVER)
-			return SLA_NEVER;
+		if (day == CALENDAR_NEVER)
+			return CALENDAR_NEVER;
 	}
 	int64_t due = s_local_to_utc(day, (int)(of_day / 60000)) + of_day % 60000;
 	int64_t start = s_window_start(cal, day), end = s_window_end(cal, day);
@@ -270,137 +241,19 @@ int64_t sla_add_working_days(const config_calendar_t *cal, int64_t t, int64_t n)
  * ("1d", "3d") is that many working days, the same as "1wd", "3wd"; anything else ("30m",
  * "2h", "36h") is working ms, the same as "0.5wh", "2wh", "36wh" would be.
  */
-int64_t sla_deadline(const config_calendar_t *cal, config_duration_t d, bool working, int64_t t)
+int64_t calendar_deadline(const config_calendar_t *cal, config_duration_t d, bool working, int64_t t)
 {
 	switch (d.kind) {
 	case DURATION_CLOCK:
 		if (!working)
-			return t > 0 && d.value > SLA_NEVER - t ? SLA_NEVER : t + d.value;
+			return t > 0 && d.value > CALENDAR_NEVER - t ? CALENDAR_NEVER : t + d.value;
 		if (d.value % MS_PER_DAY == 0)
-			return sla_add_working_days(cal, t, d.value / MS_PER_DAY);
-		return sla_add_working_ms(cal, t, d.value);
+			return calendar_add_working_days(cal, t, d.value / MS_PER_DAY);
+		return calendar_add_working_ms(cal, t, d.value);
 	case DURATION_WORKING_DAYS:
-		return sla_add_working_days(cal, t, d.value);
+		return calendar_add_working_days(cal, t, d.value);
 	case DURATION_WORKING_MS:
-		return sla_add_working_ms(cal, t, d.value);
+		return calendar_add_working_ms(cal, t, d.value);
 	}
-	return SLA_NEVER;
-}
-
-bool sla_rule_applies(const config_sla_t *rule, const incident_t *inc)
-{
-	if (inc->category < 1 || inc->category > CONFIG_MAX_CATEGORY)
-		return false;
-	return rule->has_target[inc->category] && (!rule->major_only || inc->major);
-}
-
-const char *sla_verdict_name(sla_verdict_kind_t kind)
-{
-	if ((unsigned)kind >= sizeof s_verdict_names / sizeof s_verdict_names[0])
-		return NULL;
-	return s_verdict_names[kind];
-}
-
-int64_t sla_stop_time(const config_sla_t *rule, const incident_t *inc)
-{
-	const incident_stage_t *stop = &inc->stages[rule->stop];
-	if (!stop->recorded)
-		return INT64_MIN;
-	return rule->stop_clock_reported ? stop->at_ms : stop->received_ms;
-}
-
-/* The verdict of a rule due at due (INT64_MIN: not started), stopped at stop, seen at now. */
-static sla_verdict_t s_verdict(int64_t due, int64_t stop, int64_t now)
-{
-	sla_verdict_t v = { .kind = VERDICT_NOT_STARTED, .due = due, .stopped_at = stop };
-	if (due == INT64_MIN)
-		return v;
-	if (stop != INT64_MIN) {
-		v.kind = stop <= due ? VERDICT_MET : VERDICT_BREACHED;
-		if (v.kind == VERDICT_BREACHED)
-			v.late_by_ms = stop - due;
-	} else if (now > due) {
-		v.kind = VERDICT_BREACHED;
-		v.late_by_ms = now - due;
-	} else {
-		v.kind = VERDICT_PENDING;
-		v.remaining_ms = due - now;
-	}
-	return v;
-}
-
-sla_verdict_t sla_verdict(const config_t *cfg, const config_sla_t *rule, const incident_t *inc,
-			  int64_t now)
-{
-	const incident_stage_t *start = &inc->stages[rule->start];
-	int64_t due = INT64_MIN;
-	if (start->recorded)
-		due = sla_deadline(&cfg->calendar, rule->target[inc->category], rule->working_calendar,
-				   start->at_ms);
-	return s_verdict(due, sla_stop_time(rule, inc), now);
-}
-
-size_t sla_rule_count(const config_t *cfg)
-{
-	return cfg->n_slas + cfg->n_problem_rules;
-}
-
-bool sla_rule_is_problem(const config_t *cfg, size_t i)
-{
-	return i >= cfg->n_slas;
-}
-
-const char *sla_rule_name(const config_t *cfg, size_t i)
-{
-	if (i < cfg->n_slas)
-		return cfg->slas[i].name;
-	return i < sla_rule_count(cfg) ? cfg->problem_rules[i - cfg->n_slas].name : NULL;
-}
-
-int sla_rule_start(const config_t *cfg, size_t i)
-{
-	return i < cfg->n_slas ? cfg->slas[i].start : cfg->problem_rules[i - cfg->n_slas].start;
-}
-
-int sla_rule_stop_stage(const config_t *cfg, size_t i)
-{
-	return i < cfg->n_slas ? cfg->slas[i].stop : -1;
-}
-
-bool sla_rule_index_applies(const config_t *cfg, size_t i, const incident_t *inc)
-{
-	if (i < cfg->n_slas)
-		return sla_rule_applies(&cfg->slas[i], inc);
-	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
-	switch (rule->applies) {
-	case APPLIES_MAJOR: return inc->major;
-	case APPLIES_CATEGORY: return inc->category == rule->category;
-	default: return true;
-	}
-}
-
-int64_t sla_rule_due(const config_t *cfg, size_t i, const incident_t *inc)
-{
-	const incident_stage_t *start = &inc->stages[sla_rule_start(cfg, i)];
-	if (!start->recorded)
-		return INT64_MIN;
-	if (i < cfg->n_slas) {
-		const config_sla_t *rule = &cfg->slas[i];
-		return sla_deadline(&cfg->calendar, rule->target[inc->category], rule->working_calendar,
-				    start->at_ms);
-	}
-	const config_problem_rule_t *rule = &cfg->problem_rules[i - cfg->n_slas];
-	return sla_deadline(&cfg->calendar, rule->within, rule->working_calendar, start->at_ms);
-}
-
-int64_t sla_rule_stop(const config_t *cfg, size_t i, const incident_t *inc)
-{
-	if (i < cfg->n_slas)
-		return sla_stop_time(&cfg->slas[i], inc);
-	return incident_first_link(inc);
-}
-
-sla_verdict_t sla_rule_verdict(const config_t *cfg, size_t i, const incident_t *inc, int64_t now)
-{
-	return s_verdict(sla_rule_due(cfg, i, inc), sla_rule_stop(cfg, i, inc), now);
+	return CALENDAR_NEVER;
 }

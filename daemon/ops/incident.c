@@ -1,0 +1,133 @@
+/*
+ * incident: the ops "get" (one incident with its timeline, breaches and verdicts) and "list"
+ * (incident summaries, newest first, a page at a time).
+ */
+#include "daemon/ops/handlers.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/core/rule.h"
+#include "daemon/store/breaches.h"
+#include "daemon/store/incidents.h"
+#include "daemon/store/page.h"
+#include "proto/ids.h"
+
+/* Adds "key": time, or null for INT64_MIN. */
+static void s_set_time_or_null(json_t *obj, const char *key, int64_t ms)
+{
+	if (ms == INT64_MIN)
+		json_object_set_new(obj, key, json_null());
+	else
+		wire_set_time(obj, key, ms);
+}
+
+/* One rule's verdict as the wire shows it: verdict, due, stopped_at, late_by_ms, remaining_ms. */
+static json_t *s_verdict_wire(rule_verdict_t v)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "verdict", json_string(rule_verdict_name(v.kind)));
+	if (v.kind != VERDICT_NOT_STARTED)
+		wire_set_time(o, "due", v.due);
+	if (v.kind == VERDICT_MET || v.kind == VERDICT_BREACHED)
+		s_set_time_or_null(o, "stopped_at", v.stopped_at);
+	if (v.kind == VERDICT_BREACHED)
+		json_object_set_new(o, "late_by_ms", json_integer(v.late_by_ms));
+	if (v.kind == VERDICT_PENDING)
+		json_object_set_new(o, "remaining_ms", json_integer(v.remaining_ms));
+	return o;
+}
+
+/* The verdicts of every rule that applies to inc at now_ms: {"RULE": {...}}. */
+static json_t *s_verdicts(const config_t *cfg, const incident_t *inc, int64_t now_ms)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; all && i < cfg->n_rules; i++) {
+		const config_rule_t *rule = &cfg->rules[i];
+		if (rule_applies(rule, inc))
+			json_object_set_new(all, rule->name,
+					    s_verdict_wire(rule_verdict(cfg, rule, inc, now_ms)));
+	}
+	return all;
+}
+
+int op_get(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
+{
+	uint64_t n;
+	if (wire_get_id(req, "incident", true, ID_INCIDENT, &n, NULL, &res->err) < 0)
+		return batch_refuse(res);
+	incident_t *inc;
+	int rc = incidents_load(txn, ctx->cfg, n, &inc);
+	if (rc == MDB_NOTFOUND) {
+		char id[ID_BUFSZ];
+		wire_error_set(&res->err, WIRE_NOT_FOUND, "incident: %s not found",
+			       id_format(ID_INCIDENT, n, id));
+		return batch_refuse(res);
+	}
+	if (rc != 0)
+		return rc;
+	json_t *wire = incident_to_wire(inc, ctx->cfg);
+	if (wire) {
+		json_object_set_new(wire, "breaches", breaches_of_incident(txn, inc, ctx->now_ms));
+		json_object_set_new(wire, "verdicts", s_verdicts(ctx->cfg, inc, ctx->now_ms));
+	}
+	incident_destroy(&inc);
+	if (!wire || !(res->fields = json_pack("{so}", "incident", wire)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* True when inc passes every filter of list. */
+static bool s_list_match(const wire_list_t *list, const incident_t *inc)
+{
+	if (list->provider && strcmp(list->provider, inc->provider) != 0)
+		return false;
+	if (list->category && list->category != inc->category)
+		return false;
+	if (list->major >= 0 && list->major != (int)inc->major)
+		return false;
+	if (list->problem && list->problem != inc->problem)
+		return false;
+	if (list->breached >= 0) {
+		json_t *b = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
+		if ((json_array_size(b) > 0) != (list->breached == 1))
+			return false;
+	}
+	return true;
+}
+
+typedef struct {
+	const config_t *cfg;
+	const wire_list_t *list;
+} list_args_t;
+
+/* A row of list: the summary of incident id when it passes the filters. */
+static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
+		      json_t **row_out)
+{
+	(void)value;
+	const list_args_t *a = arg;
+	incident_t *inc;
+	int rc = incidents_load(txn, a->cfg, id, &inc);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* an index entry without its record: nothing to show */
+	if (rc != 0)
+		return rc;
+	if (s_list_match(a->list, inc) && !(*row_out = incident_summary(inc, a->cfg)))
+		rc = -ENOMEM;
+	incident_destroy(&inc);
+	return rc;
+}
+
+int op_list(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
+{
+	static const store_db_t dbs[] = { STORE_OPEN, STORE_RESOLVED, STORE_CLOSED, STORE_INCIDENTS };
+	wire_list_t list;
+	if (wire_list_decode(req, &list, &res->err) < 0)
+		return batch_refuse(res);
+	list_args_t args = { ctx->cfg, &list };
+	return page_walk(txn, dbs[list.status], true, list.cursor, list.limit, s_list_row, &args,
+			 "incidents", &res->fields);
+}

@@ -1,0 +1,39 @@
+/*
+ * request: what the handler of an op receives (ops.h has the table of ops, handlers.h the
+ * handlers): a state-changing request with its frame and arrival time, or a read with its
+ * context; the result goes into a batch_result_t (store/batch.h).
+ */
+#ifndef INCIDENTD_DAEMON_OPS_REQUEST_H
+#define INCIDENTD_DAEMON_OPS_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "daemon/core/config.h"
+#include "daemon/store/batch.h"
+#include "daemon/store/store.h"
+#include "proto/wire.h"
+
+/* A state-changing request as the writer hands it to its op. */
+typedef struct {
+	const json_t *json;        /* the decoded request; NULL for a scanned event */
+	const wire_event_t *event; /* an event decoded by wire_event_scan() (fast path), or NULL */
+	const char *raw;           /* the request frame as received, kept in the event log */
+	size_t raw_len;
+	int64_t received_ms;       /* when it arrived */
+} op_request_t;
+
+/* What a read may need besides its request. */
+typedef struct {
+	const config_t *cfg;
+	int64_t now_ms;
+	int64_t uptime_s;
+} op_context_t;
+
+typedef int (*op_write_fn)(batch_t *batch, const op_request_t *req, batch_result_t *res);
+typedef int (*op_read_fn)(store_txn_t *txn, const op_context_t *ctx, const json_t *req,
+			  batch_result_t *res);
+
+#endif
