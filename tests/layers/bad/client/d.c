@@ -1,0 +1,2 @@
+/* The client reaching into the daemon. */
+#include "daemon/core/a.h"

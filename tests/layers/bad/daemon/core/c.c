@@ -1,0 +1,2 @@
+/* A core file that includes an edge header. */
+#include "daemon/edge/x.h"

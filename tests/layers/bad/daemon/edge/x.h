@@ -1,0 +1,1 @@
+/* An edge header. */
