@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,36 +44,53 @@ static void s_write_all(const char *buf, size_t len)
 }
 
 /*
+ * Copies text into out (room bytes, room >= 1, NUL-terminated) with every control byte (below
+ * 0x20, and 0x7f) written as \xNN, so that text from a peer can neither start a log line of
+ * its own nor send escape sequences to an operator's terminal. Returns the length written;
+ * an escape that does not fit whole is left out.
+ */
+static size_t s_escape(char *out, size_t room, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool control = *p < 0x20 || *p == 0x7f;
+		size_t need = control ? 4 : 1;
+		if (len + need >= room)
+			break;
+		if (control) {
+			out[len++] = '\\';
+			out[len++] = 'x';
+			out[len++] = hex[*p >> 4];
+			out[len++] = hex[*p & 0xf];
+		} else {
+			out[len++] = (char)*p;
+		}
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/*
  * Formats one line, "TIME LEVEL message[: strerror(errnum)]\n", into line (LOG_LINE_MAX
- * bytes); returns its length. Newlines inside the message become spaces, so that a peer's
- * text cannot forge a line.
+ * bytes); returns its length. Control characters in the message are escaped (s_escape).
  */
 static size_t s_format(char *line, const char *level, int errnum, const char *fmt, va_list ap)
 {
-	char when[RFC3339_BUFSZ], errbuf[128];
+	char when[RFC3339_BUFSZ], errbuf[128], message[LOG_LINE_MAX];
 	int head = snprintf(line, LOG_LINE_MAX, "%s %-5s ", rfc3339_format(clock_now_ms(), when), level);
 	size_t len = (size_t)head;
-	int n = vsnprintf(line + len, LOG_LINE_MAX - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n < LOG_LINE_MAX - len ? (size_t)n : LOG_LINE_MAX - len - 1;
+	vsnprintf(message, sizeof message, fmt, ap);
+	/* One byte is kept for the newline. */
+	len += s_escape(line + len, LOG_LINE_MAX - 1 - len, message);
 	if (errnum != 0) {
-		/* Appended by hand: snprintf here trips -Wformat-truncation in release builds. */
 		const char *reason = strerror_r(errnum, errbuf, sizeof errbuf);
-		size_t room = LOG_LINE_MAX - len - 1, rlen = strlen(reason);
-		if (room > 2) {
+		if (LOG_LINE_MAX - 1 - len > 2) {
 			memcpy(line + len, ": ", 2);
 			len += 2;
-			rlen = rlen < room - 2 ? rlen : room - 2;
-			memcpy(line + len, reason, rlen);
-			len += rlen;
-			line[len] = '\0';
+			len += s_escape(line + len, LOG_LINE_MAX - 1 - len, reason);
 		}
 	}
-	for (size_t i = (size_t)head; i < len; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	if (len == LOG_LINE_MAX - 1)
-		len--; /* a truncated line still ends with its newline */
 	line[len++] = '\n';
 	return len;
 }

@@ -132,14 +132,26 @@ static void test_debug_only_when_verbose(void **state)
 	free(text);
 }
 
-/* Text from a peer must not be able to start a log line of its own. */
+/*
+ * Text from a peer must not be able to start a log line of its own, nor reach an operator's
+ * terminal with escape sequences: every control character is written as \xNN.
+ */
 static void test_one_line_per_event(void **state)
 {
 	(void)state;
 	s_capture_begin();
 	log_info("bad request: %s", "x\n2021-01-01T00:00:00.000Z error forged");
 	char *text = s_capture_end();
-	s_assert_line(text, "info", "bad request: x 2021-01-01T00:00:00.000Z error forged");
+	s_assert_line(text, "info", "bad request: x\\x0a2021-01-01T00:00:00.000Z error forged");
+	free(text);
+
+	s_capture_begin();
+	log_warnx("title: %s", "\x1b[2J\x1b]0;owned\x07 tab\tcr\rdel\x7f caf\xc3\xa9 \\x41");
+	text = s_capture_end();
+	s_assert_line(text, "warn",
+		      "title: \\x1b[2J\\x1b]0;owned\\x07 tab\\x09cr\\x0ddel\\x7f caf\xc3\xa9 \\x41");
+	for (const char *p = text; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f ? true : *p == '\n');
 	free(text);
 
 	char *big = malloc(10000);
