@@ -88,20 +88,24 @@ typedef struct {
 	option_type_t type;
 	size_t offset;          /* of the field in the section's struct */
 	size_t extra;           /* of a second field, as the type says */
-	int64_t min, max;       /* bounds of OPT_SIZE and OPT_INT */
+	int64_t min, max;       /* bounds of OPT_SIZE and OPT_INT; max ms of a duration (0: none) */
 	const char *choices[2]; /* OPT_CHOICE: the words for false and true */
 	bool required;          /* the section is incomplete without it */
 	const char *def;        /* default, written as in a file; NULL: none */
 } option_t;
 
 #define C_OFF(field) offsetof(config_t, field)
+#define MINUTE_MS INT64_C(60000)
+#define DAY_MS INT64_C(86400000)
 #define R_OFF(field) offsetof(config_rule_t, field)
 #define H_OFF(field) offsetof(config_hook_t, field)
 #define NO_CHOICES {NULL, NULL}
 #define CLOCK_OR_WORKING {"clock", "working"}
+/* The longest a rule's target may be (a working day or hour counts as a day or an hour). */
+#define TARGET_MAX_MS (366 * DAY_MS)
 #define TARGET(n) \
-	{SEC_SLA, "category." #n, OPT_TARGET, R_OFF(target[n]), R_OFF(has_target[n]), 0, 0, \
-	 NO_CHOICES, false, NULL}
+	{SEC_SLA, "category." #n, OPT_TARGET, R_OFF(target[n]), R_OFF(has_target[n]), 0, \
+	 TARGET_MAX_MS, NO_CHOICES, false, NULL}
 
 /*
  * Every option: section, key, type, field, second field, bounds, choices, required, default.
@@ -150,17 +154,20 @@ static const option_t s_options[] = {
 	{SEC_HOOK, "secret", OPT_STRING, H_OFF(secret), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_HOOK, "topics", OPT_PREFIXES, H_OFF(topics), H_OFF(n_topics), 0, 0, NO_CHOICES, false,
 	 "breach."},
-	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 0, 0, NO_CHOICES, false, "5s"},
+	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 0, 5 * MINUTE_MS, NO_CHOICES,
+	 false, "5s"},
 	{SEC_HOOK, "max_attempts", OPT_INT, H_OFF(max_attempts), 0, 1, 1000, NO_CHOICES, false,
 	 "10"},
-	{SEC_HOOK, "backoff", OPT_CLOCK_MS, H_OFF(backoff_ms), 0, 0, 0, NO_CHOICES, false, "1s"},
-	{SEC_HOOK, "max_backoff", OPT_CLOCK_MS, H_OFF(max_backoff_ms), 0, 0, 0, NO_CHOICES, false,
-	 "5m"},
+	{SEC_HOOK, "backoff", OPT_CLOCK_MS, H_OFF(backoff_ms), 0, 0, DAY_MS, NO_CHOICES, false,
+	 "1s"},
+	{SEC_HOOK, "max_backoff", OPT_CLOCK_MS, H_OFF(max_backoff_ms), 0, 0, DAY_MS, NO_CHOICES,
+	 false, "5m"},
 
 	{SEC_PROBLEM_RULE, "applies", OPT_APPLIES, R_OFF(applies), R_OFF(applies_category), 0, 0,
 	 NO_CHOICES, false, "all"},
 	{SEC_PROBLEM_RULE, "start", OPT_STAGE, R_OFF(start), 0, 0, 0, NO_CHOICES, true, NULL},
-	{SEC_PROBLEM_RULE, "within", OPT_DURATION, R_OFF(within), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_PROBLEM_RULE, "within", OPT_DURATION, R_OFF(within), 0, 0, TARGET_MAX_MS, NO_CHOICES,
+	 true, NULL},
 	{SEC_PROBLEM_RULE, "calendar", OPT_CHOICE, R_OFF(working_calendar), 0, 0, 0,
 	 CLOCK_OR_WORKING, false, "clock"},
 };
@@ -388,13 +395,42 @@ int config_duration_parse(const char *text, config_duration_t *out)
 	return -EINVAL;
 }
 
+/* True when text is a port number 1..65535 (digits only). */
+static bool s_port_ok(const char *text, size_t len)
+{
+	uint64_t n = 0;
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)text[i]))
+			return false;
+		n = n * 10 + (uint64_t)(text[i] - '0');
+	}
+	return n >= 1 && n <= 65535;
+}
+
+/*
+ * Checks the part of a tcp:// endpoint after the scheme: HOST:PORT, with HOST a name, an IPv4
+ * address, [IPv6] or * (every interface), and PORT 1..65535 or * (any free port).
+ */
+static bool s_tcp_address_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':');
+	if (colon == NULL || colon == a)
+		return false;
+	if (a[0] == '[' && colon[-1] != ']')
+		return false;
+	return strcmp(colon + 1, "*") == 0 || s_port_ok(colon + 1, strlen(colon + 1));
+}
+
 static bool s_endpoint_ok(const char *e)
 {
 	static const char *const schemes[] = {"tcp://", "ipc://", "inproc://"};
 	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
 		size_t n = strlen(schemes[i]);
-		if (strncmp(e, schemes[i], n) == 0 && e[n] != '\0')
-			return strpbrk(e, " \t") == NULL;
+		if (strncmp(e, schemes[i], n) != 0 || e[n] == '\0' || strpbrk(e, " \t") != NULL)
+			continue;
+		return i != 0 || s_tcp_address_ok(e + n);
 	}
 	return false;
 }
@@ -407,7 +443,8 @@ static int s_parse_endpoints(const char *value, char ***out, size_t *n_out, char
 	for (size_t i = 0; i < *n_out; i++) {
 		if (!s_endpoint_ok((*out)[i])) {
 			snprintf(err, ERR_MAX,
-			         "bad endpoint \"%s\" (expected tcp://..., ipc://... or inproc://...)",
+			         "bad endpoint \"%s\" (expected tcp://HOST:PORT, ipc://PATH or "
+			         "inproc://NAME)",
 			         (*out)[i]);
 			s_strv_free(*out);
 			*out = NULL;
@@ -718,10 +755,43 @@ static int s_parse_duration_value(const char *value, config_duration_t *d, char 
 	return -1;
 }
 
+/* Writes ms with the largest clock unit that divides it: 5m, 366d, 1500ms. */
+static void s_format_ms(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t scale;
+	} units[] = {{"d", DAY_MS}, {"h", 60 * MINUTE_MS}, {"m", MINUTE_MS}, {"s", 1000}};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (ms % units[i].scale == 0) {
+			snprintf(buf, len, "%lld%s", (long long)(ms / units[i].scale), units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+/*
+ * Refuses a duration longer than the option's maximum (a working day counts as a day, a
+ * working hour as an hour): a target of 3650d is a typing mistake, not a policy.
+ */
+static int s_duration_bounded(const option_t *opt, const char *value, config_duration_t d,
+                              char *err)
+{
+	bool too_long = d.kind == DURATION_WORKING_DAYS ? d.value > opt->max / DAY_MS
+	                                                : d.value > opt->max;
+	if (opt->max == 0 || !too_long)
+		return 0;
+	char max[32];
+	s_format_ms(opt->max, max, sizeof max);
+	snprintf(err, ERR_MAX, "%s is longer than the most allowed, %s", value, max);
+	return -1;
+}
+
 static int s_set_duration(char *base, const option_t *opt, const char *value, char *err)
 {
 	config_duration_t d;
-	if (s_parse_duration_value(value, &d, err) < 0)
+	if (s_parse_duration_value(value, &d, err) < 0 || s_duration_bounded(opt, value, d, err) < 0)
 		return -1;
 	*FIELD(config_duration_t, base, opt->offset) = d;
 	if (opt->type == OPT_TARGET)
@@ -738,6 +808,8 @@ static int s_set_clock_ms(char *base, const option_t *opt, const char *value, ch
 		snprintf(err, ERR_MAX, "\"%s\" is working time; use ms, s, m, h or d", value);
 		return -1;
 	}
+	if (s_duration_bounded(opt, value, d, err) < 0)
+		return -1;
 	*FIELD(int64_t, base, opt->offset) = d.value;
 	return 0;
 }
@@ -766,13 +838,44 @@ static int s_set_argv(char *base, const option_t *opt, const char *value, char *
 	return 0;
 }
 
+/*
+ * Checks the authority of a URL (rest: after the scheme, up to the path): [USER@]HOST[:PORT],
+ * HOST a name, an IPv4 address or [IPv6], PORT 1..65535.
+ */
+static bool s_url_authority_ok(const char *rest)
+{
+	size_t len = strcspn(rest, "/?#");
+	const char *at = memchr(rest, '@', len);
+	if (at != NULL) {
+		len -= (size_t)(at + 1 - rest);
+		rest = at + 1;
+	}
+	const char *host_end = rest;
+	if (*rest == '[') {
+		host_end = memchr(rest, ']', len);
+		if (host_end == NULL || host_end == rest + 1)
+			return false;
+		host_end++;
+	} else {
+		host_end = rest + strcspn(rest, ":/?#");
+		if (host_end == rest)
+			return false;
+	}
+	size_t rest_len = len - (size_t)(host_end - rest);
+	if (rest_len == 0)
+		return true;
+	return *host_end == ':' && s_port_ok(host_end + 1, rest_len - 1);
+}
+
 static int s_set_url(char *base, const option_t *opt, const char *value, char *err)
 {
 	const char *rest = strncmp(value, "http://", 7) == 0    ? value + 7
 	                   : strncmp(value, "https://", 8) == 0 ? value + 8
 	                                                        : NULL;
-	if (rest == NULL || *rest == '\0' || *rest == '/' || strpbrk(value, " \t") != NULL) {
-		snprintf(err, ERR_MAX, "bad url \"%s\" (expected http://HOST/... or https://HOST/...)",
+	if (rest == NULL || strpbrk(value, " \t") != NULL || !s_url_authority_ok(rest)) {
+		snprintf(err, ERR_MAX,
+		         "bad url \"%s\" (expected http://HOST[:PORT]/... or https://HOST[:PORT]/..., "
+		         "PORT 1 to 65535)",
 		         value);
 		return -1;
 	}

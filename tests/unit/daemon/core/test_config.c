@@ -68,6 +68,9 @@ static void s_expect_errors(const char *text, const char *const *expected)
 
 #define EXPECT_ERRORS(text, ...) s_expect_errors(text, (const char *const[]){__VA_ARGS__, NULL})
 
+/* What a bad url message says a url looks like. */
+#define URL_FORMS "(expected http://HOST[:PORT]/... or https://HOST[:PORT]/..., PORT 1 to 65535)"
+
 /* A valid SLA section to put around the thing under test. */
 #define SLA_OK "[sla s]\nstart = detected\nstop = notified\ncategory.1 = 30m\n"
 
@@ -412,12 +415,25 @@ static void test_section_and_key_errors(void **state)
 static void test_daemon_errors(void **state)
 {
 	(void)state;
+	/* tcp endpoints need a port 1..65535 (or *, any free port). */
+	EXPECT_ERRORS("[daemon]\napi = tcp://127.0.0.1\n",
+	              FILE_NAME ":2: daemon: api: bad endpoint \"tcp://127.0.0.1\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
+	EXPECT_ERRORS("[daemon]\npublish = tcp://127.0.0.1:70000\n",
+	              FILE_NAME ":2: daemon: publish: bad endpoint \"tcp://127.0.0.1:70000\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
+	EXPECT_ERRORS("[daemon]\napi = tcp://[::1:7420\n",
+	              FILE_NAME ":2: daemon: api: bad endpoint \"tcp://[::1:7420\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
+	config_t *cfg = s_parse_ok("[daemon]\napi = tcp://[::1]:7420, tcp://*:*, tcp://localhost:1\n");
+	assert_int_equal(cfg->n_api, 3);
+	config_destroy(&cfg);
 	EXPECT_ERRORS("[daemon]\napi = tcp://a:1, http://b\n",
-	              FILE_NAME ":2: daemon: api: bad endpoint \"http://b\" (expected tcp://..., "
-	                        "ipc://... or inproc://...)");
+	              FILE_NAME ":2: daemon: api: bad endpoint \"http://b\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
 	EXPECT_ERRORS("[daemon]\npublish = tcp://\n",
-	              FILE_NAME ":2: daemon: publish: bad endpoint \"tcp://\" (expected tcp://..., "
-	                        "ipc://... or inproc://...)");
+	              FILE_NAME ":2: daemon: publish: bad endpoint \"tcp://\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
 	EXPECT_ERRORS("[daemon]\napi = tcp://a:1,\n",
 	              FILE_NAME ":2: daemon: api: empty item in the list \"tcp://a:1,\"");
 	EXPECT_ERRORS("[daemon]\nmax_request_bytes = 255\n",
@@ -470,6 +486,16 @@ static void test_sla_errors(void **state)
 	              FILE_NAME ":5: sla s: major: expected false or true, not \"yes\"");
 	EXPECT_ERRORS(SLA_OK "calendar = office\n",
 	              FILE_NAME ":5: sla s: calendar: expected clock or working, not \"office\"");
+	/* A target of more than a year is a typing mistake (a working day counts as a day). */
+	EXPECT_ERRORS(SLA_OK "category.2 = 3650d\n",
+	              FILE_NAME ":5: sla s: category.2: 3650d is longer than the most allowed, 366d");
+	EXPECT_ERRORS(SLA_OK "category.2 = 367wd\ncategory.3 = 8785h\n",
+	              FILE_NAME ":5: sla s: category.2: 367wd is longer than the most allowed, 366d",
+	              FILE_NAME ":6: sla s: category.3: 8785h is longer than the most allowed, 366d");
+	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\nwithin = 400d\n",
+	              FILE_NAME ":3: problem_rule p: within: 400d is longer than the most allowed, 366d");
+	config_t *cfg = s_parse_ok(SLA_OK "category.2 = 366d\ncategory.3 = 366wd\ncategory.4 = 8784wh\n");
+	config_destroy(&cfg);
 }
 
 static void test_calendar_errors(void **state)
@@ -517,8 +543,25 @@ static void test_hook_errors(void **state)
 	EXPECT_ERRORS("[hook h]\nexec = /bin/true\nsecret = x\n",
 	              FILE_NAME ":3: hook h: secret: only a url hook signs its requests");
 	EXPECT_ERRORS("[hook h]\nurl = ftp://x/\n",
-	              FILE_NAME ":2: hook h: url: bad url \"ftp://x/\" (expected http://HOST/... or "
-	                        "https://HOST/...)");
+	              FILE_NAME ":2: hook h: url: bad url \"ftp://x/\" " URL_FORMS);
+	/* Ports and durations are bounded: these once passed --check-config. */
+	EXPECT_ERRORS("[hook h]\nurl = https://127.0.0.1:99999/\n",
+	              FILE_NAME ":2: hook h: url: bad url \"https://127.0.0.1:99999/\" " URL_FORMS);
+	EXPECT_ERRORS("[hook h]\nurl = http://x:0/a\n",
+	              FILE_NAME ":2: hook h: url: bad url \"http://x:0/a\" " URL_FORMS);
+	EXPECT_ERRORS("[hook h]\nurl = http://x:/a\n",
+	              FILE_NAME ":2: hook h: url: bad url \"http://x:/a\" " URL_FORMS);
+	EXPECT_ERRORS("[hook h]\nurl = http://[::1/a\n",
+	              FILE_NAME ":2: hook h: url: bad url \"http://[::1/a\" " URL_FORMS);
+	EXPECT_ERRORS("[hook h]\nurl = http:///a\n",
+	              FILE_NAME ":2: hook h: url: bad url \"http:///a\" " URL_FORMS);
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 3650d\n",
+	              FILE_NAME ":3: hook h: timeout: 3650d is longer than the most allowed, 5m");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 301s\n",
+	              FILE_NAME ":3: hook h: timeout: 301s is longer than the most allowed, 5m");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 2d\nmax_backoff = 2d\n",
+	              FILE_NAME ":3: hook h: backoff: 2d is longer than the most allowed, 1d",
+	              FILE_NAME ":4: hook h: max_backoff: 2d is longer than the most allowed, 1d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 1wd\n",
 	              FILE_NAME ":3: hook h: timeout: \"1wd\" is working time; use ms, s, m, h or d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 0\n",
@@ -551,8 +594,8 @@ static void test_all_errors_reported(void **state)
 	              "whatever = 1\n"
 	              "[hook h]\n"
 	              "url = http://x/\n",
-	              FILE_NAME ":2: daemon: api: bad endpoint \"udp://x\" (expected tcp://..., "
-	                        "ipc://... or inproc://...)",
+	              FILE_NAME ":2: daemon: api: bad endpoint \"udp://x\" (expected "
+	                        "tcp://HOST:PORT, ipc://PATH or inproc://NAME)",
 	              FILE_NAME ":3: daemon: unknown key \"colour\"",
 	              FILE_NAME ":7: sla s: category.1: bad duration \"5 m\" (expected a positive "
 	                        "integer and a unit: ms, s, m, h, d, wd or wh)",
@@ -623,8 +666,8 @@ static void test_overrides(void **state)
 	assert_int_equal(config_set_publish(cfg, "", &diag), -1);
 	assert_int_equal(config_set_data_dir(cfg, "", &diag), -1);
 	assert_int_equal(diag.n, 3);
-	assert_string_equal(diag.lines[0], "--api: bad endpoint \"udp://x\" (expected tcp://..., "
-	                                   "ipc://... or inproc://...)");
+	assert_string_equal(diag.lines[0], "--api: bad endpoint \"udp://x\" (expected "
+	                                   "tcp://HOST:PORT, ipc://PATH or inproc://NAME)");
 	assert_string_equal(diag.lines[1], "--publish: empty endpoint");
 	assert_string_equal(diag.lines[2], "--data-dir: empty directory");
 	assert_int_equal(cfg->n_api, 2);
