@@ -54,6 +54,25 @@ static int s_mkdir_p(const char *dir)
 	return 0;
 }
 
+/*
+ * Refuses a data dir others may write to: anyone could then replace the store, or its lock,
+ * under the daemon (the evidence it keeps is only as good as its files).
+ */
+static int s_check_mode(const char *dir, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		snprintf(errbuf, errlen, "data dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(errbuf, errlen, "data dir %s is writable by others (mode %03o): chmod o-w %s",
+			 dir, (unsigned)(st.st_mode & 0777), dir);
+		return -1;
+	}
+	return 0;
+}
+
 /* An exclusive lock on DIR/incidentd.lock, held for the life of the store. */
 static int s_lock_dir(store_t *store, const char *dir, char *errbuf, size_t errlen)
 {
@@ -127,6 +146,8 @@ store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errle
 		snprintf(errbuf, errlen, "data dir %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	if (s_check_mode(dir, errbuf, errlen) < 0)
+		goto fail;
 	if (s_lock_dir(store, dir, errbuf, errlen) < 0)
 		goto fail;
 	int rc = mdb_env_create(&store->env);

@@ -194,6 +194,29 @@ static void test_data_dir_not_writable(void **state)
 	h_pass(d);
 }
 
+/*
+ * A data dir others may write to is refused (exit 1, the reason naming it); the same dir
+ * without that permission starts.
+ */
+static void test_data_dir_writable_by_others(void **state)
+{
+	h_daemon_t *d = *state;
+	assert_int_equal(mkdir(d->data_dir, 0700), 0);
+	assert_int_equal(chmod(d->data_dir, 0777), 0);
+	h_run_t r;
+	RUN(d, &r, "--data-dir", d->data_dir, "--api", d->api, "--publish", d->pub);
+	CHECK_EXIT(&r, 1);
+	char want[H_PATH_MAX + 64];
+	snprintf(want, sizeof want, "data dir %s is writable by others (mode 777)", d->data_dir);
+	if (strstr(r.err, want) == NULL)
+		fail_msg("expected \"%s\"; stderr: %s", want, r.err);
+	h_run_clear(&r);
+	assert_int_equal(chmod(d->data_dir, 0750), 0);
+	assert_int_equal(h_start(d), 0);
+	assert_int_equal(h_stop(d), 0);
+	h_pass(d);
+}
+
 /* SIGTERM and SIGINT stop a running daemon with exit status 0. */
 static void test_signals_exit_0(void **state)
 {
@@ -269,6 +292,7 @@ int main(void)
 		DIR_TEST(test_bad_config_at_start),
 		DIR_TEST(test_endpoint_in_use),
 		DIR_TEST(test_data_dir_not_writable),
+		DIR_TEST(test_data_dir_writable_by_others),
 		DIR_TEST(test_signals_exit_0),
 		DIR_TEST(test_flags_override_file),
 		DIR_TEST(test_several_api_endpoints),
