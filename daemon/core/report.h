@@ -2,7 +2,7 @@
  * report: the monthly report, computed from incidents' timelines alone.
  *
  * Pure: the caller feeds every incident that may matter (report_add) and asks for the JSON.
- * Semantics (CONTRACT.md, "report"):
+ * Semantics (proto/PROTOCOL.md, "report"):
  *  - months are UTC calendar months of reported times: [start, end);
  *  - an incident opens at the earliest reported time of its timeline (incident_opened_at)
  *    and resolves at incident_resolved_at (a closed incident without a resolved stage
@@ -16,7 +16,7 @@
  *    name) and per category under "categories" ("1".."5": every category the rule covers,
  *    by a target or a problem rule's applies, and any other that counted something): met,
  *    breached, percent_met (met / (met + breached) * 100, null when both
- *    are 0). Each incident counts once per rule, by its verdict (sla_rule_verdict at now):
+ *    are 0). Each incident counts once per rule, by its verdict (rule_verdict() at now):
  *    met in the month its stop time fell in, breached in the month its due time fell in;
  *    pending and not-started incidents are not counted. A rule that does not apply to an
  *    incident does not count it. Every configured rule appears for every listed provider,
