@@ -1,49 +1,32 @@
 /*
- * alerts: delivery of published messages to hooks, through a persistent outbox.
+ * alerts: the delivery threads that take hook deliveries from the outbox (daemon/store/outbox.h)
+ * and run the hooks.
  *
- * A breach (or any message whose topic matches a hook's prefixes) is put in the outbox
- * inside the same write transaction that records it, so a committed alert is never lost. One
- * delivery thread per hook takes its due entries from the outbox and runs the hook:
+ * One thread per hook takes the hook's deliveries due first and runs the hook:
  *  - exec hooks: the program (argv, no shell) with the message JSON on stdin; exit status 0
  *    within the timeout is success;
- *  - url hooks: an HTTP POST of the JSON (libcurl) with X-Incidentd-Delivery: <id> (the same
- *    on every retry) and, with a secret, X-Incidentd-Signature: sha256=<hex HMAC-SHA256 of the
- *    body>; a 2xx within the timeout is success.
- * A success deletes the entry, so it is never sent again. A failure is retried after backoff,
- * doubling up to max_backoff, until max_attempts; then the delivery is given up and logged
- * with the hook's name. Retries continue across restarts. Nothing here runs on the event loop.
- *
- * Outbox entries live in the store's STORE_OUTBOX database: key = hook name, NUL, u64
- * delivery id (big-endian); value = JSON {"delivery", "hook", "topic", "body" (the message
- * text), "attempts", "next_attempt" (ms), "created" (ms)}.
+ *  - url hooks: an HTTP POST of the JSON (libcurl, one connection kept alive per hook) with
+ *    X-Incidentd-Delivery: <id> (the same on every retry) and, with a secret,
+ *    X-Incidentd-Signature: sha256=<hex HMAC-SHA256 of the body>; a 2xx within the timeout is
+ *    success.
+ * A success removes the delivery, so it is never sent again. A failure is retried after
+ * backoff, doubling up to max_backoff, until max_attempts; then the delivery is given up and
+ * logged with the hook's name. Retries continue across restarts. Nothing here runs on the
+ * event loop.
  */
 #ifndef INCIDENTD_DAEMON_EDGE_ALERTS_H
 #define INCIDENTD_DAEMON_EDGE_ALERTS_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
-
-/* True when topic starts with one of hook's topic prefixes. */
-bool alerts_hook_matches(const config_hook_t *hook, const char *topic);
-
-/*
- * Inside the write transaction txn: puts one outbox entry for every hook of cfg whose topics
- * match topic, due at once (now_ms). Delivery ids come from the meta counter
- * "last_delivery". Returns the number of entries queued (>= 0) or a negative LMDB error
- * (-MDB_MAP_FULL etc.: abort the batch).
- */
-int alerts_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const char *body,
-		   size_t body_len, int64_t now_ms);
 
 typedef struct alerts alerts_t;
 
 /*
  * Starts one delivery thread per hook of cfg; each first delivers what the outbox already
- * holds for it (from before a restart). Returns NULL on failure. store and cfg must outlive
- * the alerts. With no hooks it starts no thread.
+ * holds for it (from before a restart). Warns about deliveries waiting for hooks cfg no
+ * longer has. Returns NULL on failure. store and cfg must outlive the alerts. With no hooks it
+ * starts no thread.
  */
 alerts_t *alerts_new(store_t *store, const config_t *cfg);
 

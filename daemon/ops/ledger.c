@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/edge/alerts.h"
 #include "daemon/ops/breach.h"
 #include "daemon/core/incident.h"
 #include "daemon/sys/log.h"
 #include "daemon/ops/problem.h"
 #include "daemon/core/report.h"
+#include "daemon/store/outbox.h"
 #include "proto/ids.h"
 #include "proto/jsonw.h"
 
@@ -192,7 +192,7 @@ void ledger_batch_touch(ledger_batch_t *batch, const incident_t *inc)
 static bool s_hooked(const config_t *cfg, const char *topic)
 {
 	for (size_t i = 0; i < cfg->n_hooks; i++)
-		if (alerts_hook_matches(&cfg->hooks[i], topic))
+		if (outbox_hook_matches(&cfg->hooks[i], topic))
 			return true;
 	return false;
 }
@@ -206,15 +206,10 @@ static int s_outbox(ledger_batch_t *batch, store_txn_t *txn, const char *topic, 
 {
 	if (!s_hooked(batch->cfg, topic))
 		return 0;
-	size_t len;
-	char *text = jsonw_dumps(msg, &len);
-	if (!text)
-		return ENOMEM;
-	int rc = alerts_enqueue(txn, batch->cfg, topic, text, len, batch->now_ms);
-	free(text);
-	if (rc > 0)
-		batch->alerts_queued += rc;
-	return rc < 0 ? -rc : 0;
+	int queued = 0;
+	int rc = outbox_enqueue(txn, batch->cfg, topic, msg, batch->now_ms, &queued);
+	batch->alerts_queued += queued;
+	return rc;
 }
 
 int ledger_publish(ledger_batch_t *batch, store_txn_t *txn, ledger_result_t *res,

@@ -12,9 +12,13 @@
  *   breach_keys  u64 incident id, rule name -> u64 breach id   (one breach per incident and rule)
  *   deadlines  i64 due, u64 incident id, rule name -> ""       pending deadlines
  *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
+ *   outbox_due hook name NUL i64 due, u64 delivery id -> ""   the outbox by due time (outbox.h)
  *   problems   u64 problem id -> JSON        problem records
  *
  * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
+ *
+ * Schema versions: 1 had no outbox_due; 2 adds it. store_open() brings an older store up to
+ * STORE_SCHEMA_VERSION at start-up, each step logged, in one transaction with the new version.
  *
  * One write transaction at a time, on the writer thread; read transactions on any thread.
  * The map grows when full: store_grow() waits until no read transaction is open (a
@@ -30,7 +34,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store_t;
 
@@ -49,6 +53,7 @@ typedef enum {
 	STORE_BREACH_KEYS,
 	STORE_DEADLINES,
 	STORE_OUTBOX,
+	STORE_OUTBOX_DUE,
 	STORE_PROBLEMS,
 	STORE_N_DBS
 } store_db_t;
@@ -62,9 +67,10 @@ typedef struct {
 
 /*
  * Opens (creating when needed) the environment in dir with an initial map of map_size bytes,
- * creates the databases, checks or writes the schema version and takes an exclusive lock on
- * the directory so that two daemons never share it. On failure returns NULL with a one-line
- * reason in errbuf.
+ * creates the databases, checks or writes the schema version, migrates a store of an older
+ * version, and takes an exclusive lock on the directory so that two daemons never share it.
+ * A store of a newer version is refused. On failure returns NULL with a one-line reason in
+ * errbuf.
  */
 store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errlen);
 
