@@ -61,7 +61,8 @@ typedef enum {
 	OPT_TIMEZONE,  /* char *: an IANA zone name found in the zoneinfo database */
 	OPT_DURATION,  /* config_duration_t, any unit */
 	OPT_TARGET,    /* config_duration_t, any unit; sets the bool at extra */
-	OPT_CLOCK_MS,  /* int64_t: ms of a duration in clock units (ms s m h d) only */
+	OPT_CLOCK_MS,  /* int64_t: ms of a duration in clock units (ms s m h d) only; min..max
+	                  when max > 0 */
 	OPT_ARGV,      /* char **: NULL-terminated argv split on spaces */
 	OPT_URL,       /* char *: an http:// or https:// URL */
 	OPT_PREFIXES,  /* char ** + size_t count at extra: topic prefixes */
@@ -74,7 +75,7 @@ typedef struct {
 	option_type_t type;
 	size_t offset;          /* of the field in the section's struct */
 	size_t extra;           /* of a second field, as the type says */
-	int64_t min, max;       /* bounds of OPT_SIZE and OPT_INT */
+	int64_t min, max;       /* bounds of OPT_SIZE, OPT_INT and OPT_CLOCK_MS */
 	const char *choices[2]; /* OPT_CHOICE: the words for false and true */
 	bool required;          /* the section is incomplete without it */
 	const char *def;        /* default, written as in a file; NULL: none */
@@ -85,6 +86,8 @@ typedef struct {
 #define H_OFF(field) offsetof(config_hook_t, field)
 #define P_OFF(field) offsetof(config_problem_rule_t, field)
 #define NO_CHOICES {NULL, NULL}
+#define MINUTE_MS INT64_C(60000)
+#define DAY_MS INT64_C(86400000)
 #define CLOCK_OR_WORKING {"clock", "working"}
 #define TARGET(n) \
 	{SEC_SLA, "category." #n, OPT_TARGET, S_OFF(target[n]), S_OFF(has_target[n]), 0, 0, \
@@ -138,7 +141,9 @@ static const option_t s_options[] = {
 	{SEC_HOOK, "secret", OPT_STRING, H_OFF(secret), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_HOOK, "topics", OPT_PREFIXES, H_OFF(topics), H_OFF(n_topics), 0, 0, NO_CHOICES, false,
 	 "breach."},
-	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 0, 0, NO_CHOICES, false, "5s"},
+	/* A hook's attempt may run this long, and SIGTERM abandons it: 5m bounds the wait. */
+	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 1, 5 * MINUTE_MS, NO_CHOICES,
+	 false, "5s"},
 	{SEC_HOOK, "max_attempts", OPT_INT, H_OFF(max_attempts), 0, 1, 1000, NO_CHOICES, false,
 	 "10"},
 	{SEC_HOOK, "backoff", OPT_CLOCK_MS, H_OFF(backoff_ms), 0, 0, 0, NO_CHOICES, false, "1s"},
@@ -729,6 +734,22 @@ static int s_set_duration(char *base, const option_t *opt, const char *value, ch
 	return 0;
 }
 
+/* Writes ms with the largest clock unit that divides it: 5m, 30d, 1500ms. */
+static void s_format_ms(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t scale;
+	} units[] = {{"d", DAY_MS}, {"h", 3600000}, {"m", MINUTE_MS}, {"s", 1000}};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (ms != 0 && ms % units[i].scale == 0) {
+			snprintf(buf, len, "%lld%s", (long long)(ms / units[i].scale), units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, len, "%lldms", (long long)ms);
+}
+
 static int s_set_clock_ms(char *base, const option_t *opt, const char *value, char *err)
 {
 	config_duration_t d;
@@ -736,6 +757,13 @@ static int s_set_clock_ms(char *base, const option_t *opt, const char *value, ch
 		return -1;
 	if (d.kind != DURATION_CLOCK) {
 		snprintf(err, ERR_MAX, "\"%s\" is working time; use ms, s, m, h or d", value);
+		return -1;
+	}
+	if (opt->max > 0 && (d.value < opt->min || d.value > opt->max)) {
+		char lo[32], hi[32];
+		s_format_ms(opt->min, lo, sizeof lo);
+		s_format_ms(opt->max, hi, sizeof hi);
+		snprintf(err, ERR_MAX, "%s is out of range %s..%s", value, lo, hi);
 		return -1;
 	}
 	*FIELD(int64_t, base, opt->offset) = d.value;

@@ -63,7 +63,7 @@ typedef struct {
 	char *secret;             /* optional, url hooks only */
 	char **topics;            /* topic prefixes; default { "breach.", NULL } */
 	size_t n_topics;
-	int64_t timeout_ms;       /* default 5 s */
+	int64_t timeout_ms;       /* per attempt; default 5 s, at most 5 min */
 	int max_attempts;         /* default 10 */
 	int64_t backoff_ms;       /* default 1 s */
 	int64_t max_backoff_ms;   /* default 5 min */

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ extern char **environ;
 #define ALERTS_RETRY_READ_MS 1000
 /* How many times a write transaction is retried after MDB_MAP_FULL and a grown map. */
 #define ALERTS_GROW_TRIES 8
+/* The longest a transfer waits in curl_multi_poll() before looking at the stop flag again. */
+#define ALERTS_POLL_MS 1000
 #define ALERTS_REASON_LEN 256
 /*
  * A round takes up to this many due deliveries and records their outcomes in one commit: a
@@ -87,7 +90,12 @@ typedef struct alerts_worker {
 	pthread_t thread;
 	bool started;
 	uint64_t seen_generation; /* alerts->generation when this round began */
-	CURL *easy;               /* url hooks: reused, so the connection is kept alive */
+	/*
+	 * url hooks: one transfer at a time on a multi handle, which keeps the connection alive
+	 * between deliveries and which alerts_destroy() can wake (curl_multi_wakeup) to abort one.
+	 */
+	CURLM *multi;
+	CURL *easy;
 	char errbuf[CURL_ERROR_SIZE];
 	alerts_round_t round;     /* the thread's own */
 } alerts_worker_t;
@@ -98,7 +106,7 @@ struct alerts {
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;      /* on CLOCK_MONOTONIC */
 	uint64_t generation;      /* bumped by every alerts_wake(); under mutex */
-	bool stop;                /* under mutex */
+	atomic_bool stop;         /* set under mutex, read anywhere */
 	bool curl_ready;
 	alerts_worker_t *workers; /* one per hook */
 	size_t n_workers;
@@ -108,6 +116,7 @@ struct alerts {
 typedef enum {
 	ALERTS_DELIVERED,
 	ALERTS_FAILED,
+	ALERTS_ABANDONED,         /* the daemon is stopping: not an attempt that counts */
 } alerts_result_t;
 
 static int64_t s_mono_ms(void)
@@ -115,6 +124,11 @@ static int64_t s_mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool s_stopping(const alerts_t *a)
+{
+	return atomic_load(&a->stop);
 }
 
 /* ---- the outbox side: take, decide, record ---- */
@@ -301,7 +315,8 @@ static alerts_result_t s_exec_status(int status, char *reason, size_t rlen)
 
 /*
  * Feeds the child's stdin without blocking (the pipe is non-blocking) and reaps it, polling with
- * short sleeps until it exits or the timeout passes; then the child's process group is killed.
+ * short sleeps until it exits, the timeout passes or the alerts stop; in the last two cases the
+ * child's process group is killed.
  */
 static alerts_result_t s_exec_wait(alerts_worker_t *w, pid_t pid, int in_fd,
 				   const outbox_entry_t *entry, char *reason, size_t rlen)
@@ -325,9 +340,15 @@ static alerts_result_t s_exec_wait(alerts_worker_t *w, pid_t pid, int in_fd,
 			snprintf(reason, rlen, "waiting for the hook: %s", strerror(errno));
 			break;
 		}
-		if (s_mono_ms() >= deadline) {
+		if (s_stopping(w->alerts) || s_mono_ms() >= deadline) {
+			bool stopping = s_stopping(w->alerts);
 			s_exec_kill(pid, &status);
-			snprintf(reason, rlen, "timed out after %lld ms", (long long)w->hook->timeout_ms);
+			result = stopping ? ALERTS_ABANDONED : ALERTS_FAILED;
+			if (stopping)
+				snprintf(reason, rlen, "abandoned: incidentd is stopping");
+			else
+				snprintf(reason, rlen, "timed out after %lld ms",
+					 (long long)w->hook->timeout_ms);
 			break;
 		}
 		struct timespec ts = { 0, sleep_us * 1000 };
@@ -442,12 +463,13 @@ static struct curl_slist *s_url_headers(const config_hook_t *hook, const outbox_
 	return list;
 }
 
-/* The worker's handle, with what every POST of the hook shares. Returns 0 or -ENOMEM. */
+/* The worker's handles, with what every POST of the hook shares. Returns 0 or -ENOMEM. */
 static int s_url_init(alerts_worker_t *w)
 {
 	const config_hook_t *hook = w->hook;
+	w->multi = curl_multi_init();
 	w->easy = curl_easy_init();
-	if (!w->easy)
+	if (!w->multi || !w->easy)
 		return -ENOMEM;
 	CURL *curl = w->easy;
 	curl_easy_setopt(curl, CURLOPT_URL, hook->url);
@@ -466,7 +488,40 @@ static void s_url_release(alerts_worker_t *w)
 {
 	if (w->easy)
 		curl_easy_cleanup(w->easy);
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
 	w->easy = NULL;
+	w->multi = NULL;
+}
+
+/*
+ * Runs the prepared transfer until it ends or the alerts stop (alerts_destroy() wakes the
+ * poll).
+ * Returns false when abandoned; otherwise *code is the transfer's result.
+ */
+static bool s_url_perform(alerts_worker_t *w, CURLcode *code)
+{
+	int running = 1;
+	bool abandoned = false;
+	*code = CURLE_FAILED_INIT;
+	CURLMcode mc = curl_multi_add_handle(w->multi, w->easy);
+	while (mc == CURLM_OK) {
+		mc = curl_multi_perform(w->multi, &running);
+		if (mc != CURLM_OK || running == 0)
+			break;
+		if ((abandoned = s_stopping(w->alerts)))
+			break;
+		mc = curl_multi_poll(w->multi, NULL, 0, ALERTS_POLL_MS, NULL);
+	}
+	int left;
+	for (CURLMsg *msg; (msg = curl_multi_info_read(w->multi, &left)) != NULL;)
+		if (msg->msg == CURLMSG_DONE)
+			*code = msg->data.result;
+	if (mc != CURLM_OK)
+		snprintf(w->errbuf, sizeof w->errbuf, "%s", curl_multi_strerror(mc));
+	/* Removing an unfinished transfer aborts it and closes its connection. */
+	curl_multi_remove_handle(w->multi, w->easy);
+	return !abandoned;
 }
 
 /* Runs a url hook: one POST of the body on the hook's connection; a 2xx is success. */
@@ -482,12 +537,17 @@ static alerts_result_t s_attempt_url(alerts_worker_t *w, const outbox_entry_t *e
 	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, entry->body);
 	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)entry->body_len);
 	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, headers);
+	CURLcode code;
 	long status = 0;
-	CURLcode code = curl_easy_perform(w->easy);
-	if (code == CURLE_OK)
+	bool finished = s_url_perform(w, &code);
+	if (finished && code == CURLE_OK)
 		curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
+	if (!finished) {
+		snprintf(reason, rlen, "abandoned: incidentd is stopping");
+		return ALERTS_ABANDONED;
+	}
 	if (code != CURLE_OK)
 		snprintf(reason, rlen, "%s", w->errbuf[0] ? w->errbuf : curl_easy_strerror(code));
 	else if (status < 200 || status > 299)
@@ -530,7 +590,7 @@ static void s_worker_wait(alerts_worker_t *w, int64_t delay_ms)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&a->mutex);
-	while (!a->stop && a->generation == w->seen_generation)
+	while (!s_stopping(a) && a->generation == w->seen_generation)
 		if (pthread_cond_timedwait(&a->cond, &a->mutex, &until) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&a->mutex);
@@ -541,15 +601,16 @@ static bool s_worker_round_begin(alerts_worker_t *w)
 {
 	alerts_t *a = w->alerts;
 	pthread_mutex_lock(&a->mutex);
-	bool stop = a->stop;
+	bool stop = s_stopping(a);
 	w->seen_generation = a->generation;
 	pthread_mutex_unlock(&a->mutex);
 	return !stop;
 }
 
 /*
- * Attempts the round's deliveries in order, until all are done or ALERTS_BATCH_MS passed:
- * those left are taken again by the next round.
+ * Attempts the round's deliveries in order, until all are done, the alerts stop, or
+ * ALERTS_BATCH_MS passed: those left are taken again by the next round. An abandoned attempt
+ * is not one: its delivery stays as it was, for the next start.
  */
 static void s_attempt_all(alerts_worker_t *w, alerts_round_t *r)
 {
@@ -559,9 +620,11 @@ static void s_attempt_all(alerts_worker_t *w, alerts_round_t *r)
 		alerts_outcome_t *out = &r->outcomes[r->attempted];
 		out->reason[0] = '\0';
 		alerts_result_t result = s_attempt(w, entry, out->reason, sizeof out->reason);
+		if (result == ALERTS_ABANDONED)
+			break;
 		s_decide(w->hook, entry, result, clock_now_ms(), out);
 		r->attempted++;
-		if (s_mono_ms() - start >= ALERTS_BATCH_MS)
+		if (s_stopping(w->alerts) || s_mono_ms() - start >= ALERTS_BATCH_MS)
 			break;
 	}
 }
@@ -598,7 +661,7 @@ static void *s_worker_main(void *arg)
 	return NULL;
 }
 
-/* Prepares every worker, with its curl handle for a url hook. */
+/* Prepares every worker (curl handles on this thread, so that alerts_destroy() can wake them). */
 static int s_workers_init(alerts_t *a)
 {
 	a->workers = calloc(a->cfg->n_hooks, sizeof *a->workers);
@@ -651,13 +714,19 @@ static void s_report_orphans(store_t *store, const config_t *cfg)
 			  "[hook] section to send them", orphans);
 }
 
-/* Stops the threads, each after the attempt it may be making, and waits for them. */
+/*
+ * Stops the threads and waits for them. An attempt in flight is abandoned: an exec hook's wait
+ * sees the flag within its polling interval, a transfer when its poll is woken here.
+ */
 static void s_stop_and_join(alerts_t *a)
 {
 	pthread_mutex_lock(&a->mutex);
-	a->stop = true;
+	atomic_store(&a->stop, true);
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mutex);
+	for (size_t i = 0; i < a->n_workers; i++)
+		if (a->workers[i].multi)
+			curl_multi_wakeup(a->workers[i].multi);
 	for (size_t i = 0; i < a->n_workers; i++)
 		if (a->workers[i].started)
 			pthread_join(a->workers[i].thread, NULL);
@@ -670,6 +739,7 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 		return NULL;
 	a->store = store;
 	a->cfg = cfg;
+	atomic_init(&a->stop, false);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

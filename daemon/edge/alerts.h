@@ -11,8 +11,11 @@
  *    success.
  * A success removes the delivery, so it is never sent again. A failure is retried after
  * backoff, doubling up to max_backoff, until max_attempts; then the delivery is given up and
- * logged with the hook's name. Retries continue across restarts. Nothing here runs on the
- * event loop.
+ * logged with the hook's name. Retries continue across restarts.
+ *
+ * Stopping abandons the attempts in flight at once: an exec hook's process group is killed, a
+ * transfer is aborted. An abandoned attempt is not counted; its delivery stays due and is
+ * tried again after the restart. Nothing here runs on the event loop.
  */
 #ifndef INCIDENTD_DAEMON_EDGE_ALERTS_H
 #define INCIDENTD_DAEMON_EDGE_ALERTS_H
@@ -34,9 +37,9 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg);
 void alerts_wake(alerts_t *alerts);
 
 /*
- * Stops the threads (an attempt in flight finishes or times out first) and frees alerts.
- * Entries not yet delivered stay in the outbox for the next start. Accepts NULL; sets
- * *alerts_p = NULL.
+ * Stops the threads, abandoning the attempts in flight (milliseconds, not a hook's timeout),
+ * and frees alerts. Deliveries not yet done stay in the outbox for the next start. Accepts
+ * NULL; sets *alerts_p = NULL.
  */
 void alerts_destroy(alerts_t **alerts_p);
 

@@ -2,8 +2,9 @@
  * Alert hooks against the real daemon: an exec hook gets the published breach on stdin; a url
  * hook's receiver (tests/integration/receiver.c, on 127.0.0.1) gets each alert with one
  * delivery id across retries and a valid HMAC signature, also when it fails its first attempts
- * or is down across a daemon restart, and nothing more once it has answered 2xx; a store
- * written by schema 1 is migrated and delivered from.
+ * or is down across a daemon restart, and nothing more once it has answered 2xx; SIGTERM
+ * does not wait for a hook that hangs, and the delivery arrives once after the restart; a
+ * store written by schema 1 is migrated and delivered from.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -309,6 +310,114 @@ static void test_url_hook_down_across_restart(void **state)
 	h_pass(d);
 }
 
+/* Sends SIGTERM and checks the daemon exits 0 within 2 s. */
+static void s_stop_within_2s(h_daemon_t *d)
+{
+	int64_t t0 = h_mono_ms();
+	int st = h_stop(d);
+	int64_t took = h_mono_ms() - t0;
+	if (st != 0 || took >= 2000)
+		fail_msg("SIGTERM with a hanging hook: exit status %d after %lld ms, expected 0 "
+			 "within 2000 ms", st, (long long)took);
+}
+
+/*
+ * An exec hook hangs (timeout 20 s): SIGTERM ends the daemon within 2 s anyway, the abandoned
+ * attempt is not counted (with max_attempts = 1 a counted one would be the last), and after the
+ * restart the hook gets the alert exactly once.
+ */
+static void test_sigterm_abandons_a_hanging_exec_hook(void **state)
+{
+	h_daemon_t *d = h_new(NULL);
+	assert_non_null(d);
+	*state = d;
+	char script[H_PATH_MAX], path[H_PATH_MAX + 32];
+	assert_int_equal(h_write_file(d, "hook.sh",
+				      "#!/bin/sh\n"
+				      "if [ -e \"$1/hang\" ]; then echo $$ > \"$1/running\"; sleep 20; "
+				      "exit 0; fi\n"
+				      "cat > \"$1/alert.part\" && mv \"$1/alert.part\" \"$1/alert.json\" && "
+				      "echo delivered >> \"$1/delivered\"\n",
+				      script),
+			 0);
+	assert_int_equal(chmod(script, 0755), 0);
+	assert_int_equal(h_write_file(d, "hang", "", path), 0);
+	char conf[8192];
+	snprintf(conf, sizeof conf,
+		 "%s\n[hook pager]\nexec = %s %s\ntimeout = 20s\nmax_attempts = 1\n",
+		 h_default_config, script, d->dir);
+	assert_int_equal(h_write_file(d, "incidentd.conf", conf, d->conf), 0);
+	assert_int_equal(h_start(d), 0);
+	char breach[32], incident[32];
+	s_breach_on_arrival(d, "hang1", breach, incident);
+	snprintf(path, sizeof path, "%s/running", d->dir);
+	int64_t until = h_mono_ms() + 5000;
+	while (access(path, F_OK) != 0 && h_mono_ms() < until)
+		s_sleep_ms(20);
+	if (access(path, F_OK) != 0)
+		fail_msg("the hook did not start within 5 s");
+	s_stop_within_2s(d);
+
+	snprintf(path, sizeof path, "%s/hang", d->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(h_start(d), 0);
+	snprintf(path, sizeof path, "%s/delivered", d->dir);
+	for (until = h_mono_ms() + 5000; s_count_lines(path) < 1 && h_mono_ms() < until;)
+		s_sleep_ms(20);
+	s_sleep_ms(1000);
+	int runs = s_count_lines(path);
+	if (runs != 1)
+		fail_msg("the alert arrived %d times after the restart, expected once", runs);
+	snprintf(path, sizeof path, "%s/alert.json", d->dir);
+	json_t *got = json_load_file(path, 0, NULL);
+	if (got == NULL)
+		fail_msg("the hook wrote no JSON alert");
+	CHECK_STR(got, "breach", breach);
+	json_decref(got);
+	h_pass(d);
+}
+
+/*
+ * A url hook's receiver takes the request and never answers (timeout 20 s): SIGTERM ends the
+ * daemon within 2 s, and after the restart the receiver gets the same delivery once more and
+ * answers it: one 2xx in all.
+ */
+static void test_sigterm_aborts_an_unanswered_post(void **state)
+{
+	assert_int_equal(h_receiver_bind(&s_recv, 1, 0), 0);
+	assert_int_equal(h_receiver_start(&s_recv), 0);
+	h_daemon_t *d = s_daemon_with("[hook web]\n"
+				      "url = http://127.0.0.1:%d/alerts\n"
+				      "secret = " SECRET "\n"
+				      "timeout = 20s\n"
+				      "max_attempts = 1\n",
+				      s_recv.port);
+	assert_non_null(d);
+	*state = d;
+	assert_int_equal(h_start(d), 0);
+	char breach[32], incident[32];
+	s_breach_on_arrival(d, "hang2", breach, incident);
+	if (h_receiver_wait(&s_recv, 1, false, 5000) < 1)
+		fail_msg("the receiver got no request within 5 s");
+	s_stop_within_2s(d);
+
+	assert_int_equal(h_start(d), 0);
+	if (h_receiver_wait(&s_recv, 1, true, 5000) < 1)
+		fail_msg("the alert was not delivered within 5 s of the restart");
+	s_sleep_ms(1000);
+	int n, ok;
+	h_receiver_counts(&s_recv, &n, &ok, NULL);
+	if (n != 2 || ok != 1)
+		fail_msg("%d requests and %d answered 2xx; expected the unanswered one and one more",
+			 n, ok);
+	for (int i = 0; i < 2; i++)
+		s_check_request(&s_recv.req[i], breach);
+	if (strcmp(s_recv.req[0].delivery, s_recv.req[1].delivery) != 0)
+		fail_msg("delivery %s after the restart, %s before", s_recv.req[1].delivery,
+			 s_recv.req[0].delivery);
+	h_pass(d);
+}
+
 /* Writes an LMDB record with raw calls. */
 static void s_raw_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
 		      const void *val, size_t val_len)
@@ -393,6 +502,31 @@ static void test_schema_1_store_delivers_after_migration(void **state)
 	h_pass(d);
 }
 
+/* A timeout above 5m is an error with FILE:LINE: SIGTERM must not wait longer for a hook. */
+static void test_hook_limits_checked(void **state)
+{
+	h_daemon_t *d = s_daemon_with("[hook web]\n"
+				      "url = http://127.0.0.1:1/alerts\n"
+				      "timeout = 6m\n");
+	assert_non_null(d);
+	*state = d;
+	h_run_t r;
+	char *argv[] = {(char *)INCIDENTD_BIN, (char *)"-c", d->conf, (char *)"--check-config",
+			NULL};
+	assert_int_equal(h_run(d->dir, argv, NULL, 10000, &r), 0);
+	CHECK_EXIT(&r, 1);
+	/* The hook section follows h_default_config and an empty line. */
+	int line = 0;
+	for (const char *p = h_default_config; *p; p++)
+		line += *p == '\n';
+	char want[H_PATH_MAX + 128];
+	snprintf(want, sizeof want, "%s:%d: hook web: timeout: 6m is out of range 1ms..5m",
+		 d->conf, line + 4);
+	expect_in(r.out, want, "--check-config's stdout");
+	h_run_clear(&r);
+	h_pass(d);
+}
+
 static int setup_none(void **state)
 {
 	*state = NULL;
@@ -409,8 +543,14 @@ int main(void)
 						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_url_hook_down_across_restart, setup_none,
 						teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_sigterm_abandons_a_hanging_exec_hook,
+						setup_none, teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_sigterm_aborts_an_unanswered_post, setup_none,
+						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_schema_1_store_delivers_after_migration,
 						setup_none, teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_hook_limits_checked, setup_none,
+						teardown_hooks),
 	};
 	return cmocka_run_group_tests_name("integration/hooks", tests, NULL, NULL);
 }

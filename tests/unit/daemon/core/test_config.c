@@ -457,6 +457,8 @@ static void test_hook_errors(void **state)
 	              FILE_NAME ":3: hook h: timeout: \"1wd\" is working time; use ms, s, m, h or d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 0\n",
 	              FILE_NAME ":3: hook h: max_attempts: expected an integer 1..1000, not \"0\"");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 301s\n",
+	              FILE_NAME ":3: hook h: timeout: 301s is out of range 1ms..5m");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 10m\n",
 	              FILE_NAME ":3: hook h: max_backoff: 300000 ms is shorter than backoff "
 	                        "(600000 ms)");
@@ -465,6 +467,17 @@ static void test_hook_errors(void **state)
 	                        "category.5, not \"category.6\"");
 	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\n",
 	              FILE_NAME ":1: problem_rule p: within is missing");
+}
+
+/* The bounds of a hook's durations are inclusive: the extremes are accepted. */
+static void test_hook_bounds(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("[hook low]\nurl = http://x/\ntimeout = 1ms\n"
+	                           "[hook high]\nurl = http://x/\ntimeout = 5m\n");
+	assert_int_equal(cfg->hooks[0].timeout_ms, 1);
+	assert_int_equal(cfg->hooks[1].timeout_ms, 300000);
+	config_destroy(&cfg);
 }
 
 /*
@@ -619,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_sla_errors),
 		cmocka_unit_test(test_calendar_errors),
 		cmocka_unit_test(test_hook_errors),
+		cmocka_unit_test(test_hook_bounds),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_overrides),

@@ -1,7 +1,8 @@
 /*
  * Tests of daemon/edge/alerts.c: delivery from the outbox in a real LMDB store (a fresh temporary
  * directory per test) to real hooks: shell scripts written by the test for exec hooks, and a
- * small HTTP server on 127.0.0.1 for url hooks. Every wait is bounded.
+ * small HTTP server on 127.0.0.1 for url hooks; and stopping while a hook hangs. Every wait is
+ * bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -497,6 +498,109 @@ static void test_exec_hook_timeout_kills(void **state)
 	alerts_destroy(&alerts);
 }
 
+/* True when pid is gone or dead (a zombie waiting for whoever inherited it). */
+static bool s_dead(pid_t pid)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return true;
+	size_t n = fread(stat, 1, sizeof stat - 1, fp);
+	fclose(fp);
+	stat[n] = '\0';
+	const char *state = strrchr(stat, ')');
+	return !state || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+}
+
+/* Waits up to 1 s (a killed process takes a moment to go) for pids to be dead. */
+static bool s_all_dead(const pid_t *pids, int n)
+{
+	int64_t until = s_mono_ms() + 1000;
+	for (;;) {
+		int alive = 0;
+		for (int i = 0; i < n; i++)
+			alive += !s_dead(pids[i]);
+		if (alive == 0 || s_mono_ms() >= until)
+			return alive == 0;
+		s_sleep_ms(10);
+	}
+}
+
+/*
+ * Stopping while an exec hook hangs (timeout 20 s) kills the hook and what it started at once,
+ * and the abandoned attempt is not counted: the delivery stays as it was queued.
+ */
+static void test_stop_abandons_a_hanging_exec_hook(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\nsleep 20 &\necho $$ $! > \"$1.tmp\"\nmv \"$1.tmp\" \"$1\"\nwait\n");
+	f->hooks[0].timeout_ms = 20000;
+	f->hooks[0].max_attempts = 1;
+	alerts_t *alerts = s_alerts_start(f);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	uint64_t id = s_last_delivery(f);
+	json_t *before = s_outbox_get(f, "first", id);
+	alerts_wake(alerts);
+	char *text = NULL;
+	for (int64_t until = s_mono_ms() + WAIT_MS; !text && s_mono_ms() < until; s_sleep_ms(10))
+		text = s_file_read(f->outfile);
+	assert_non_null(text);
+	pid_t pids[2] = { 0, 0 };
+	assert_int_equal(sscanf(text, "%d %d", &pids[0], &pids[1]), 2);
+	free(text);
+
+	int64_t start = s_mono_ms();
+	alerts_destroy(&alerts);
+	int64_t took = s_mono_ms() - start;
+	if (took >= 2000)
+		fail_msg("alerts_destroy took %lld ms with a hanging hook", (long long)took);
+	/* The hook and what it started (its process group) are killed. */
+	assert_true(s_all_dead(pids, 2));
+	json_t *after = s_outbox_get(f, "first", id);
+	assert_non_null(after);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+}
+
+/*
+ * Stopping while a url hook's receiver has taken the connection but never answers (timeout
+ * 20 s) aborts the transfer at once; the delivery stays as it was queued.
+ */
+static void test_stop_aborts_an_unanswered_post(void **state)
+{
+	fixture_t *f = *state;
+	http_server_t srv;
+	s_http_bind(&srv);
+	/* Listening, never accepting: the kernel takes the connection and the request. */
+	assert_int_equal(listen(srv.fd, 16), 0);
+	s_url_hook(f, srv.port, NULL);
+	f->hooks[0].timeout_ms = 20000;
+	f->hooks[0].max_attempts = 1;
+	alerts_t *alerts = s_alerts_start(f);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	uint64_t id = s_last_delivery(f);
+	json_t *before = s_outbox_get(f, "first", id);
+	alerts_wake(alerts);
+	struct pollfd pfd = { srv.fd, POLLIN, 0 };
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1); /* the hook has connected */
+	s_sleep_ms(50);
+
+	int64_t start = s_mono_ms();
+	alerts_destroy(&alerts);
+	int64_t took = s_mono_ms() - start;
+	if (took >= 2000)
+		fail_msg("alerts_destroy took %lld ms with an unanswered request", (long long)took);
+	json_t *after = s_outbox_get(f, "first", id);
+	assert_non_null(after);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	close(srv.fd);
+	pthread_mutex_destroy(&srv.mutex);
+}
+
 static void test_exec_hook_missing_program(void **state)
 {
 	fixture_t *f = *state;
@@ -632,6 +736,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_hook_large_body, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_failing_gives_up, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_timeout_kills, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_abandons_a_hanging_exec_hook, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_aborts_an_unanswered_post, s_setup,
+						s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_missing_program, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_url_hook_retries_until_2xx, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_url_hook_without_secret_is_unsigned, s_setup,
