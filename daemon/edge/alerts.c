@@ -72,6 +72,7 @@ typedef struct {
 	int attempts;             /* made so far, this one included */
 	int64_t retry_at;         /* ALERTS_RETRY: the next due time */
 	int64_t retry_in;         /* ... and how long after the failure that is */
+	char why[96];             /* ALERTS_GIVE_UP: the limit that was reached */
 	bool gone;                /* the delivery was not there any more when recorded */
 	char reason[ALERTS_REASON_LEN]; /* why the attempt failed */
 } alerts_outcome_t;
@@ -92,7 +93,7 @@ typedef struct alerts_worker {
 	uint64_t seen_generation; /* alerts->generation when this round began */
 	/*
 	 * url hooks: one transfer at a time on a multi handle, which keeps the connection alive
-	 * between deliveries and which alerts_destroy() can wake (curl_multi_wakeup) to abort one.
+	 * between deliveries and which alerts_stop() can wake (curl_multi_wakeup) to abort one.
 	 */
 	CURLM *multi;
 	CURL *easy;
@@ -108,6 +109,8 @@ struct alerts {
 	uint64_t generation;      /* bumped by every alerts_wake(); under mutex */
 	atomic_bool stop;         /* set under mutex, read anywhere */
 	bool curl_ready;
+	alerts_publish_cb publish;
+	void *publish_arg;
 	alerts_worker_t *workers; /* one per hook */
 	size_t n_workers;
 };
@@ -167,14 +170,34 @@ static int64_t s_backoff_ms(const config_hook_t *hook, int attempts)
 	return base << shift;
 }
 
-/* Decides what a failed attempt at now_ms does: retry after the backoff, or give up. */
-static void s_decide_failure(const config_hook_t *hook, int64_t now_ms, alerts_outcome_t *out)
+/* When the hook gives a delivery queued at created up: give_up_after later (none when 0). */
+static int64_t s_give_up_at(const config_hook_t *hook, int64_t created)
 {
-	if (out->attempts >= hook->max_attempts) {
+	if (hook->give_up_after_ms <= 0 || created > INT64_MAX - hook->give_up_after_ms)
+		return INT64_MAX;
+	return created + hook->give_up_after_ms;
+}
+
+/*
+ * Decides what a failed attempt at now_ms does: retry after the backoff, or give up when
+ * max_attempts (if set) are used or give_up_after has passed. The last retry is brought
+ * forward to the give-up time, so a delivery is always tried once more at its deadline.
+ */
+static void s_decide_failure(const config_hook_t *hook, const outbox_entry_t *entry,
+			     int64_t now_ms, alerts_outcome_t *out)
+{
+	int64_t give_up_at = s_give_up_at(hook, entry->created);
+	if (hook->max_attempts > 0 && out->attempts >= hook->max_attempts) {
 		out->action = ALERTS_GIVE_UP;
+		snprintf(out->why, sizeof out->why, "max_attempts (%d) reached", hook->max_attempts);
+	} else if (now_ms >= give_up_at) {
+		out->action = ALERTS_GIVE_UP;
+		snprintf(out->why, sizeof out->why, "give_up_after (%lld ms) passed",
+			 (long long)hook->give_up_after_ms);
 	} else {
+		int64_t backoff = s_backoff_ms(hook, out->attempts);
 		out->action = ALERTS_RETRY;
-		out->retry_in = s_backoff_ms(hook, out->attempts);
+		out->retry_in = backoff < give_up_at - now_ms ? backoff : give_up_at - now_ms;
 		out->retry_at = now_ms + out->retry_in;
 	}
 }
@@ -184,6 +207,7 @@ static void s_decide(const config_hook_t *hook, const outbox_entry_t *entry,
 {
 	out->action = ALERTS_REMOVE_DELIVERED;
 	out->retry_at = out->retry_in = 0;
+	out->why[0] = '\0';
 	out->gone = false;
 	out->attempts = entry->attempts < INT_MAX ? entry->attempts + 1 : INT_MAX;
 	if (entry->corrupt)
@@ -191,7 +215,7 @@ static void s_decide(const config_hook_t *hook, const outbox_entry_t *entry,
 	else if (result == ALERTS_DELIVERED)
 		out->action = ALERTS_REMOVE_DELIVERED;
 	else
-		s_decide_failure(hook, now_ms, out);
+		s_decide_failure(hook, entry, now_ms, out);
 }
 
 /* Applies an outcome to the delivery inside txn; one already gone is marked so. */
@@ -233,11 +257,30 @@ static int s_commit(alerts_worker_t *w, alerts_round_t *r)
 	return rc;
 }
 
-/* The log line of a committed outcome. */
+/* Publishes a committed give-up: {delivery, hook, topic, attempts, reason}. */
+static void s_publish_gave_up(alerts_worker_t *w, const outbox_entry_t *entry, int attempts,
+			      const char *reason)
+{
+	alerts_t *a = w->alerts;
+	if (!a->publish)
+		return;
+	json_t *body = json_pack("{s:I, s:s, s:s, s:i, s:s}", "delivery",
+				 (json_int_t)entry->delivery, "hook", w->hook->name, "topic",
+				 entry->topic, "attempts", attempts, "reason", reason);
+	if (!body) {
+		log_warnx("hook %s: cannot publish the give-up of delivery %llu: out of memory",
+			  w->hook->name, (unsigned long long)entry->delivery);
+		return;
+	}
+	a->publish(OUTBOX_GAVE_UP_TOPIC, body, a->publish_arg);
+}
+
+/* The log line of a committed outcome; a give-up is also published. */
 static void s_report(alerts_worker_t *w, const outbox_entry_t *entry, const alerts_outcome_t *out)
 {
 	const char *name = w->hook->name;
 	unsigned long long id = (unsigned long long)entry->delivery;
+	char why[ALERTS_REASON_LEN + sizeof out->why + 2];
 	switch (out->action) {
 	case ALERTS_REMOVE_DELIVERED:
 		log_info("hook %s delivered %llu (%s)", name, id, entry->topic);
@@ -246,13 +289,14 @@ static void s_report(alerts_worker_t *w, const outbox_entry_t *entry, const aler
 		log_warnx("hook %s: dropped the unreadable outbox entry of delivery %llu", name, id);
 		break;
 	case ALERTS_RETRY:
-		log_warnx("hook %s: delivery %llu failed (attempt %d of %d): %s; retrying in %lld ms",
-			  name, id, out->attempts, w->hook->max_attempts, out->reason,
-			  (long long)out->retry_in);
+		log_warnx("hook %s: delivery %llu failed (attempt %d): %s; retrying in %lld ms", name,
+			  id, out->attempts, out->reason, (long long)out->retry_in);
 		break;
 	case ALERTS_GIVE_UP:
+		snprintf(why, sizeof why, "%s: %s", out->why, out->reason);
 		log_warnx("hook %s: giving up delivery %llu (%s) after %d attempts: %s", name, id,
-			  entry->topic, out->attempts, out->reason);
+			  entry->topic, out->attempts, why);
+		s_publish_gave_up(w, entry, out->attempts, why);
 		break;
 	}
 }
@@ -495,8 +539,7 @@ static void s_url_release(alerts_worker_t *w)
 }
 
 /*
- * Runs the prepared transfer until it ends or the alerts stop (alerts_destroy() wakes the
- * poll).
+ * Runs the prepared transfer until it ends or the alerts stop (alerts_stop() wakes the poll).
  * Returns false when abandoned; otherwise *code is the transfer's result.
  */
 static bool s_url_perform(alerts_worker_t *w, CURLcode *code)
@@ -661,7 +704,7 @@ static void *s_worker_main(void *arg)
 	return NULL;
 }
 
-/* Prepares every worker (curl handles on this thread, so that alerts_destroy() can wake them). */
+/* Prepares every worker (curl handles on this thread, so that alerts_stop() can wake them). */
 static int s_workers_init(alerts_t *a)
 {
 	a->workers = calloc(a->cfg->n_hooks, sizeof *a->workers);
@@ -714,24 +757,6 @@ static void s_report_orphans(store_t *store, const config_t *cfg)
 			  "[hook] section to send them", orphans);
 }
 
-/*
- * Stops the threads and waits for them. An attempt in flight is abandoned: an exec hook's wait
- * sees the flag within its polling interval, a transfer when its poll is woken here.
- */
-static void s_stop_and_join(alerts_t *a)
-{
-	pthread_mutex_lock(&a->mutex);
-	atomic_store(&a->stop, true);
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->mutex);
-	for (size_t i = 0; i < a->n_workers; i++)
-		if (a->workers[i].multi)
-			curl_multi_wakeup(a->workers[i].multi);
-	for (size_t i = 0; i < a->n_workers; i++)
-		if (a->workers[i].started)
-			pthread_join(a->workers[i].thread, NULL);
-}
-
 alerts_t *alerts_new(store_t *store, const config_t *cfg)
 {
 	alerts_t *a = calloc(1, sizeof *a);
@@ -755,15 +780,26 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 		return NULL;
 	}
 	a->curl_ready = true;
-	int rc = s_workers_init(a);
-	if (rc == 0)
-		rc = s_workers_start(a);
-	if (rc != 0) {
-		log_warnx("hooks: cannot start delivery threads: %s", strerror(-rc));
+	if (s_workers_init(a) != 0) {
+		log_warnx("hooks: out of memory");
 		alerts_destroy(&a);
 		return NULL;
 	}
 	return a;
+}
+
+int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg)
+{
+	if (!alerts || alerts->n_workers == 0)
+		return 0;
+	alerts->publish = publish;
+	alerts->publish_arg = arg;
+	int rc = s_workers_start(alerts);
+	if (rc != 0) {
+		log_warnx("hooks: cannot start delivery threads: %s", strerror(-rc));
+		alerts_stop(alerts);
+	}
+	return rc;
 }
 
 void alerts_wake(alerts_t *alerts)
@@ -776,12 +812,31 @@ void alerts_wake(alerts_t *alerts)
 	pthread_mutex_unlock(&alerts->mutex);
 }
 
+void alerts_stop(alerts_t *alerts)
+{
+	if (!alerts)
+		return;
+	pthread_mutex_lock(&alerts->mutex);
+	atomic_store(&alerts->stop, true);
+	pthread_cond_broadcast(&alerts->cond);
+	pthread_mutex_unlock(&alerts->mutex);
+	/* A transfer waiting for its receiver looks at the stop flag when its poll wakes. */
+	for (size_t i = 0; i < alerts->n_workers; i++)
+		if (alerts->workers[i].multi)
+			curl_multi_wakeup(alerts->workers[i].multi);
+	for (size_t i = 0; i < alerts->n_workers; i++) {
+		if (alerts->workers[i].started)
+			pthread_join(alerts->workers[i].thread, NULL);
+		alerts->workers[i].started = false;
+	}
+}
+
 void alerts_destroy(alerts_t **alerts_p)
 {
 	alerts_t *a = *alerts_p;
 	if (!a)
 		return;
-	s_stop_and_join(a);
+	alerts_stop(a);
 	for (size_t i = 0; i < a->n_workers; i++)
 		s_url_release(&a->workers[i]);
 	free(a->workers);

@@ -10,8 +10,9 @@
  *    X-Incidentd-Signature: sha256=<hex HMAC-SHA256 of the body>; a 2xx within the timeout is
  *    success.
  * A success removes the delivery, so it is never sent again. A failure is retried after
- * backoff, doubling up to max_backoff, until max_attempts; then the delivery is given up and
- * logged with the hook's name. Retries continue across restarts.
+ * backoff, doubling up to max_backoff, until give_up_after has passed since it was queued or
+ * max_attempts (when set) were made, whichever comes first; then the delivery is given up,
+ * logged, and published on OUTBOX_GAVE_UP_TOPIC. Retries continue across restarts.
  *
  * Stopping abandons the attempts in flight at once: an exec hook's process group is killed, a
  * transfer is aborted. An abandoned attempt is not counted; its delivery stays due and is
@@ -20,26 +21,46 @@
 #ifndef INCIDENTD_DAEMON_EDGE_ALERTS_H
 #define INCIDENTD_DAEMON_EDGE_ALERTS_H
 
+#include <jansson.h>
+
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
 
 typedef struct alerts alerts_t;
 
 /*
- * Starts one delivery thread per hook of cfg; each first delivers what the outbox already
- * holds for it (from before a restart). Warns about deliveries waiting for hooks cfg no
- * longer has. Returns NULL on failure. store and cfg must outlive the alerts. With no hooks it
- * starts no thread.
+ * Called on a delivery thread with a message to publish on topic, after the change it reports
+ * (a give-up) is committed. Takes body; must not block for long.
+ */
+typedef void (*alerts_publish_cb)(const char *topic, json_t *body, void *arg);
+
+/*
+ * Prepares the delivery of cfg's hooks from store and warns about deliveries waiting for hooks
+ * cfg no longer has. No thread runs until alerts_start(). Returns NULL on failure. store and
+ * cfg must outlive the alerts.
  */
 alerts_t *alerts_new(store_t *store, const config_t *cfg);
+
+/*
+ * Starts one delivery thread per hook; each first delivers what the outbox already holds for
+ * it (from before a restart). publish (may be NULL: give-ups are then only logged) gets every
+ * give-up with arg. Accepts NULL alerts. Returns 0, or -errno when a thread cannot start (the
+ * ones started are stopped).
+ */
+int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg);
 
 /* Tells the delivery threads that new entries were committed. Thread-safe, never blocks. */
 void alerts_wake(alerts_t *alerts);
 
 /*
- * Stops the threads, abandoning the attempts in flight (milliseconds, not a hook's timeout),
- * and frees alerts. Deliveries not yet done stay in the outbox for the next start. Accepts
- * NULL; sets *alerts_p = NULL.
+ * Stops the threads, abandoning the attempts in flight, and waits for them (milliseconds, not
+ * a hook's timeout). After it returns publish is never called again. Idempotent; accepts NULL.
+ */
+void alerts_stop(alerts_t *alerts);
+
+/*
+ * Stops the threads (alerts_stop) and frees alerts. Deliveries not yet done stay in the outbox
+ * for the next start. Accepts NULL; sets *alerts_p = NULL.
  */
 void alerts_destroy(alerts_t **alerts_p);
 

@@ -44,6 +44,8 @@ void writer_job_free(writer_job_t *job)
 	if (!job)
 		return;
 	json_decref(job->request);
+	free(job->notice_topic);
+	json_decref(job->notice);
 	json_decref(job->fields);
 	json_decref(job->event.breaches);
 	ledger_pubs_free(job->pubs);
@@ -74,6 +76,16 @@ static writer_job_t *s_take_batch(writer_t *w)
 }
 
 /*
+ * A notice is published like any message of the batch: it takes the next seq and reaches the
+ * hooks whose topics match. The job keeps its body for a retry of the batch.
+ */
+static int s_apply_notice(ledger_batch_t *lb, store_txn_t *txn, writer_job_t *job,
+			  ledger_result_t *res)
+{
+	return ledger_publish(lb, txn, res, job->notice_topic, json_incref(job->notice));
+}
+
+/*
  * Applies every job of batch in one transaction and commits. Results stay in results[] (one
  * per job, each clean on entry: initialised once, cleared after use); *alerts_queued counts the hook deliveries the batch put in the outbox. Returns 0
  * or the LMDB error that stopped the batch.
@@ -96,6 +108,8 @@ static int s_apply(writer_t *w, writer_job_t *batch, ledger_result_t *results, i
 		else if (job->request)
 			rc = ledger_write(&lb, &txn, job->request, job->op, job->raw, job->raw_len,
 					  job->received_ms, &results[i]);
+		else if (job->notice_topic)
+			rc = s_apply_notice(&lb, &txn, job, &results[i]);
 		else
 			rc = ledger_fire(&lb, &txn, &job->deadline, now, &results[i]);
 	}

@@ -2,9 +2,10 @@
  * Alert hooks against the real daemon: an exec hook gets the published breach on stdin; a url
  * hook's receiver (tests/integration/receiver.c, on 127.0.0.1) gets each alert with one
  * delivery id across retries and a valid HMAC signature, also when it fails its first attempts
- * or is down across a daemon restart, and nothing more once it has answered 2xx; SIGTERM
- * does not wait for a hook that hangs, and the delivery arrives once after the restart; a
- * store written by schema 1 is migrated and delivered from.
+ * or is down across a daemon restart, and nothing more once it has answered 2xx. A receiver
+ * down for longer than ten attempts still gets its alert; a delivery given up is logged and
+ * published on hook.gave_up; SIGTERM does not wait for a hook that hangs, and the delivery
+ * arrives once after the restart; a store written by schema 1 is migrated and delivered from.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -310,6 +311,175 @@ static void test_url_hook_down_across_restart(void **state)
 	h_pass(d);
 }
 
+/* The delivery id a request carried, as a number; 0 when it has none. */
+static long long s_delivery_id(const h_received_t *r)
+{
+	return r->delivery[0] != '\0' ? strtoll(r->delivery, NULL, 10) : 0;
+}
+
+/*
+ * A receiver that fails 15 times (500) before it answers 200, with the default limits and the
+ * backoff scaled down (100 ms, at most 200 ms): the alert still arrives, on the 16th request,
+ * with one delivery id. With a default of 10 attempts it was given up after the 10th.
+ */
+static void test_receiver_down_longer_than_ten_attempts(void **state)
+{
+	assert_int_equal(h_receiver_bind(&s_recv, 0, 15), 0);
+	assert_int_equal(h_receiver_start(&s_recv), 0);
+	h_daemon_t *d = s_daemon_with("[hook web]\n"
+				      "url = http://127.0.0.1:%d/alerts\n"
+				      "secret = " SECRET "\n"
+				      "timeout = 2s\n"
+				      "backoff = 100ms\n"
+				      "max_backoff = 200ms\n",
+				      s_recv.port);
+	assert_non_null(d);
+	*state = d;
+	assert_int_equal(h_start(d), 0);
+	char breach[32], incident[32];
+	s_breach_on_arrival(d, "long1", breach, incident);
+	int ok = h_receiver_wait(&s_recv, 1, true, 15000);
+	if (ok != 1)
+		fail_msg("no 2xx answer within 15 s: %d requests, the alert was given up",
+			 s_requests(&s_recv));
+	s_sleep_ms(500);
+	int n = s_requests(&s_recv);
+	if (n != 16)
+		fail_msg("%d requests, expected 15 failures and one success", n);
+	for (int i = 0; i < 16; i++) {
+		s_check_request(&s_recv.req[i], breach);
+		if (strcmp(s_recv.req[i].delivery, s_recv.req[0].delivery) != 0)
+			fail_msg("delivery id %s on attempt %d, %s on the first",
+				 s_recv.req[i].delivery, i + 1, s_recv.req[0].delivery);
+	}
+	h_pass(d);
+}
+
+/*
+ * Waits for the hook.gave_up message of hook on sub and checks it: the receiver's delivery id,
+ * the hook, the breach's topic, the attempts the receiver saw, a reason starting with
+ * why_prefix, and a seq. Returns the body (new reference).
+ */
+static json_t *s_expect_gave_up(void *sub, const char *hook, const char *why_prefix,
+				int timeout_ms)
+{
+	json_t *g = h_sub_wait(sub, "hook.gave_up", NULL, timeout_ms, NULL);
+	if (g == NULL)
+		fail_msg("no hook.gave_up message within %d ms (%d requests)", timeout_ms,
+			 s_requests(&s_recv));
+	int n = s_requests(&s_recv);
+	CHECK_STR(g, "hook", hook);
+	CHECK_STR(g, "topic", "breach.provider_notification");
+	CHECK_INT(g, "delivery", s_delivery_id(&s_recv.req[0]));
+	CHECK_INT(g, "attempts", n);
+	if (!json_is_integer(json_object_get(g, "seq")))
+		check_fail_(__FILE__, __LINE__, g, "a published body carries its seq");
+	const char *reason = json_string_value(json_object_get(g, "reason"));
+	if (reason == NULL || strncmp(reason, why_prefix, strlen(why_prefix)) != 0)
+		check_fail_(__FILE__, __LINE__, g, "the reason says which limit was reached");
+	return g;
+}
+
+/*
+ * give_up_after = 2s and a receiver that always fails: the delivery is retried for 2 s, then
+ * given up, logged with the hook, delivery id, attempts and reason, and published on
+ * hook.gave_up; another hook whose topics take hook.* gets that message, while the hook that
+ * gave up does not get its own (its topics would match too).
+ */
+static void test_give_up_is_logged_and_published(void **state)
+{
+	assert_int_equal(h_receiver_bind(&s_recv, 0, 1000000), 0);
+	assert_int_equal(h_receiver_start(&s_recv), 0);
+	h_daemon_t *d = h_new(NULL);
+	assert_non_null(d);
+	*state = d;
+	char script[H_PATH_MAX], out[H_PATH_MAX + 16];
+	assert_int_equal(h_write_file(d, "audit.sh",
+				      "#!/bin/sh\ncat > \"$1.part\" && mv \"$1.part\" \"$1\"\n",
+				      script),
+			 0);
+	assert_int_equal(chmod(script, 0755), 0);
+	snprintf(out, sizeof out, "%s/gave_up.json", d->dir);
+	char conf[8192];
+	snprintf(conf, sizeof conf,
+		 "%s\n[hook web]\nurl = http://127.0.0.1:%d/alerts\nsecret = " SECRET "\n"
+		 "topics = breach., hook.\ntimeout = 2s\ngive_up_after = 2s\nbackoff = 100ms\n"
+		 "max_backoff = 200ms\n"
+		 "[hook audit]\nexec = %s %s\ntopics = hook.\nbackoff = 100ms\n",
+		 h_default_config, s_recv.port, script, out);
+	assert_int_equal(h_write_file(d, "incidentd.conf", conf, d->conf), 0);
+	assert_int_equal(h_start(d), 0);
+	void *sub = h_sub(d);
+	assert_non_null(sub);
+	assert_int_equal(h_sub_sync(d, sub), 0);
+	char breach[32], incident[32];
+	int64_t t0 = h_mono_ms();
+	s_breach_on_arrival(d, "gone1", breach, incident);
+	json_t *g = s_expect_gave_up(sub, "web", "give_up_after", 8000);
+	if (h_mono_ms() - t0 < 1900)
+		fail_msg("given up after %lld ms, before give_up_after (2 s)",
+			 (long long)(h_mono_ms() - t0));
+	int n = s_requests(&s_recv);
+	if (n < 5)
+		fail_msg("only %d attempts in 2 s with a 100-200 ms backoff", n);
+
+	/* The audit hook gets the published message; web never gets its own give-up. */
+	json_t *got = NULL;
+	for (int64_t until = h_mono_ms() + 5000; got == NULL && h_mono_ms() < until;) {
+		got = json_load_file(out, 0, NULL);
+		if (got == NULL)
+			s_sleep_ms(50);
+	}
+	if (got == NULL || !json_equal(got, g))
+		check_fail_(__FILE__, __LINE__, got, "the audit hook gets the hook.gave_up body");
+	s_sleep_ms(1000);
+	if (s_requests(&s_recv) != n)
+		fail_msg("%d requests after the give-up, expected still %d", s_requests(&s_recv), n);
+	for (int i = 0; i < n && i < H_RECEIVER_KEPT; i++)
+		if (strcmp(s_recv.req[i].topic, "breach.provider_notification") != 0)
+			fail_msg("request %d to web had topic %s", i + 1, s_recv.req[i].topic);
+
+	char *log = s_slurp(d->log);
+	char line[160];
+	snprintf(line, sizeof line, "hook web: giving up delivery %s (breach.provider_notification) "
+		 "after %d attempts: give_up_after", s_recv.req[0].delivery, n);
+	expect_in(log, line, "the daemon log");
+	free(log);
+	json_decref(got);
+	json_decref(g);
+	h_close(d, sub);
+	h_pass(d);
+}
+
+/* max_attempts, when set, still ends the retries (before give_up_after), and is published. */
+static void test_max_attempts_still_gives_up(void **state)
+{
+	assert_int_equal(h_receiver_bind(&s_recv, 0, 1000000), 0);
+	assert_int_equal(h_receiver_start(&s_recv), 0);
+	h_daemon_t *d = s_daemon_with("[hook web]\n"
+				      "url = http://127.0.0.1:%d/alerts\n"
+				      "secret = " SECRET "\n"
+				      "max_attempts = 3\n"
+				      "backoff = 100ms\n",
+				      s_recv.port);
+	assert_non_null(d);
+	*state = d;
+	assert_int_equal(h_start(d), 0);
+	void *sub = h_sub(d);
+	assert_non_null(sub);
+	assert_int_equal(h_sub_sync(d, sub), 0);
+	char breach[32], incident[32];
+	s_breach_on_arrival(d, "three1", breach, incident);
+	json_t *g = s_expect_gave_up(sub, "web", "max_attempts (3) reached: HTTP 500", 5000);
+	CHECK_INT(g, "attempts", 3);
+	json_decref(g);
+	s_sleep_ms(500);
+	if (s_requests(&s_recv) != 3)
+		fail_msg("%d requests, expected 3", s_requests(&s_recv));
+	h_close(d, sub);
+	h_pass(d);
+}
+
 /* Sends SIGTERM and checks the daemon exits 0 within 2 s. */
 static void s_stop_within_2s(h_daemon_t *d)
 {
@@ -502,12 +672,13 @@ static void test_schema_1_store_delivers_after_migration(void **state)
 	h_pass(d);
 }
 
-/* A timeout above 5m is an error with FILE:LINE: SIGTERM must not wait longer for a hook. */
+/* timeout above 5m and give_up_after outside 1s..30d are errors with FILE:LINE. */
 static void test_hook_limits_checked(void **state)
 {
 	h_daemon_t *d = s_daemon_with("[hook web]\n"
 				      "url = http://127.0.0.1:1/alerts\n"
-				      "timeout = 6m\n");
+				      "timeout = 6m\n"
+				      "give_up_after = 31d\n");
 	assert_non_null(d);
 	*state = d;
 	h_run_t r;
@@ -522,6 +693,9 @@ static void test_hook_limits_checked(void **state)
 	char want[H_PATH_MAX + 128];
 	snprintf(want, sizeof want, "%s:%d: hook web: timeout: 6m is out of range 1ms..5m",
 		 d->conf, line + 4);
+	expect_in(r.out, want, "--check-config's stdout");
+	snprintf(want, sizeof want,
+		 "%s:%d: hook web: give_up_after: 31d is out of range 1s..30d", d->conf, line + 5);
 	expect_in(r.out, want, "--check-config's stdout");
 	h_run_clear(&r);
 	h_pass(d);
@@ -542,6 +716,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_url_hook_retries_until_success, setup_none,
 						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_url_hook_down_across_restart, setup_none,
+						teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_receiver_down_longer_than_ten_attempts,
+						setup_none, teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_give_up_is_logged_and_published, setup_none,
+						teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_max_attempts_still_gives_up, setup_none,
 						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_sigterm_abandons_a_hanging_exec_hook,
 						setup_none, teardown_hooks),

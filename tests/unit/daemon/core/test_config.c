@@ -203,6 +203,7 @@ static void test_full_config(void **state)
 		"topics = breach., incident.opened\n"
 		"timeout = 1500ms\n"
 		"max_attempts = 3\n"
+		"give_up_after = 2h\n"
 		"backoff = 2s\n"
 		"max_backoff = 2s\n"
 		"[hook web]\n"
@@ -254,6 +255,7 @@ static void test_full_config(void **state)
 	assert_string_equal(pager->topics[1], "incident.opened");
 	assert_int_equal(pager->timeout_ms, 1500);
 	assert_int_equal(pager->max_attempts, 3);
+	assert_int_equal(pager->give_up_after_ms, 2 * 3600000);
 	assert_int_equal(pager->backoff_ms, 2000);
 	assert_int_equal(pager->max_backoff_ms, 2000);
 	/* the defaults of the contract */
@@ -264,7 +266,8 @@ static void test_full_config(void **state)
 	assert_string_equal(web->topics[0], "breach.");
 	assert_null(web->topics[1]);
 	assert_int_equal(web->timeout_ms, 5000);
-	assert_int_equal(web->max_attempts, 10);
+	assert_int_equal(web->max_attempts, 0); /* no limit: give_up_after decides */
+	assert_int_equal(web->give_up_after_ms, 24 * 3600000);
 	assert_int_equal(web->backoff_ms, 1000);
 	assert_int_equal(web->max_backoff_ms, 300000);
 
@@ -459,6 +462,10 @@ static void test_hook_errors(void **state)
 	              FILE_NAME ":3: hook h: max_attempts: expected an integer 1..1000, not \"0\"");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 301s\n",
 	              FILE_NAME ":3: hook h: timeout: 301s is out of range 1ms..5m");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 999ms\n",
+	              FILE_NAME ":3: hook h: give_up_after: 999ms is out of range 1s..30d");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 31d\n",
+	              FILE_NAME ":3: hook h: give_up_after: 31d is out of range 1s..30d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 10m\n",
 	              FILE_NAME ":3: hook h: max_backoff: 300000 ms is shorter than backoff "
 	                        "(600000 ms)");
@@ -473,10 +480,15 @@ static void test_hook_errors(void **state)
 static void test_hook_bounds(void **state)
 {
 	(void)state;
-	config_t *cfg = s_parse_ok("[hook low]\nurl = http://x/\ntimeout = 1ms\n"
-	                           "[hook high]\nurl = http://x/\ntimeout = 5m\n");
+	config_t *cfg = s_parse_ok("[hook low]\nurl = http://x/\ntimeout = 1ms\ngive_up_after = 1s\n"
+	                           "[hook high]\nurl = http://x/\ntimeout = 5m\n"
+	                           "give_up_after = 30d\nmax_attempts = 1000\n");
 	assert_int_equal(cfg->hooks[0].timeout_ms, 1);
+	assert_int_equal(cfg->hooks[0].give_up_after_ms, 1000);
+	assert_int_equal(cfg->hooks[0].max_attempts, 0);
 	assert_int_equal(cfg->hooks[1].timeout_ms, 300000);
+	assert_int_equal(cfg->hooks[1].give_up_after_ms, INT64_C(30) * 86400000);
+	assert_int_equal(cfg->hooks[1].max_attempts, 1000);
 	config_destroy(&cfg);
 }
 

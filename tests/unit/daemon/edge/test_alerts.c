@@ -1,8 +1,8 @@
 /*
  * Tests of daemon/edge/alerts.c: delivery from the outbox in a real LMDB store (a fresh temporary
  * directory per test) to real hooks: shell scripts written by the test for exec hooks, and a
- * small HTTP server on 127.0.0.1 for url hooks; and stopping while a hook hangs. Every wait is
- * bounded.
+ * small HTTP server on 127.0.0.1 for url hooks; give-ups, and stopping while a hook hangs.
+ * Every wait is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,11 +146,12 @@ static int s_enqueue(fixture_t *f, const char *topic, const char *body)
 	return queued;
 }
 
-/* The alerts of f's hooks, their threads started. */
-static alerts_t *s_alerts_start(fixture_t *f)
+/* The alerts of f's hooks with their threads started; publish (may be NULL) gets give-ups. */
+static alerts_t *s_alerts_start(fixture_t *f, alerts_publish_cb publish, void *arg)
 {
 	alerts_t *alerts = alerts_new(f->store, &f->cfg);
 	assert_non_null(alerts);
+	assert_int_equal(alerts_start(alerts, publish, arg), 0);
 	return alerts;
 }
 
@@ -409,7 +410,9 @@ static void test_new_with_no_hooks(void **state)
 	f->cfg.n_hooks = 0;
 	alerts_t *alerts = alerts_new(f->store, &f->cfg);
 	assert_non_null(alerts);
+	assert_int_equal(alerts_start(alerts, NULL, NULL), 0);
 	alerts_wake(alerts);
+	alerts_stop(alerts);
 	alerts_destroy(&alerts);
 	assert_null(alerts);
 	alerts_destroy(&alerts);
@@ -419,7 +422,7 @@ static void test_exec_hook_gets_body_on_stdin(void **state)
 {
 	fixture_t *f = *state;
 	s_exec_hook(f, "#!/bin/sh\ncat > \"$1\"\n");
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	s_sleep_ms(50); /* let the thread find the outbox empty and go to sleep */
 
 	const char *body = "{\"seq\":7,\"topic\":\"breach.resolve\",\"incident\":\"INC000000000042\"}";
@@ -446,7 +449,7 @@ static void test_exec_hook_large_body(void **state)
 	body[0] = '"';
 	body[len - 1] = '"';
 	body[len] = '\0';
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.big", body), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -455,13 +458,89 @@ static void test_exec_hook_large_body(void **state)
 	free(body);
 }
 
+/* What the alerts published: a give-up, and whether it was committed when it came. */
+typedef struct {
+	pthread_mutex_t mutex;
+	fixture_t *f;
+	int calls;
+	char topic[64];
+	json_t *body;
+	size_t outbox_then; /* outbox entries when the callback ran */
+} published_t;
+
+static void s_on_publish(const char *topic, json_t *body, void *arg)
+{
+	published_t *p = arg;
+	size_t outbox = s_outbox_count(p->f);
+	pthread_mutex_lock(&p->mutex);
+	if (p->calls++ == 0) {
+		snprintf(p->topic, sizeof p->topic, "%s", topic);
+		p->body = body;
+		p->outbox_then = outbox;
+		body = NULL;
+	}
+	pthread_mutex_unlock(&p->mutex);
+	json_decref(body);
+}
+
+static void s_published_init(published_t *p, fixture_t *f)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mutex, NULL);
+	p->f = f;
+}
+
+/* Waits for the first published message; its body, borrowed from p. */
+static json_t *s_published_wait(published_t *p)
+{
+	int64_t until = s_mono_ms() + WAIT_MS;
+	for (;;) {
+		pthread_mutex_lock(&p->mutex);
+		json_t *body = p->body;
+		pthread_mutex_unlock(&p->mutex);
+		if (body || s_mono_ms() >= until)
+			return body;
+		s_sleep_ms(10);
+	}
+}
+
+static void s_published_release(published_t *p)
+{
+	json_decref(p->body);
+	pthread_mutex_destroy(&p->mutex);
+}
+
+/*
+ * Checks a give-up: published on hook.gave_up once the delivery was removed, with the delivery,
+ * the hook, the message's topic, the attempts made and why, starting with why_prefix.
+ */
+static void s_check_gave_up(published_t *p, fixture_t *f, int attempts, const char *why_prefix)
+{
+	json_t *body = s_published_wait(p);
+	assert_non_null(body);
+	assert_int_equal(p->calls, 1);
+	assert_string_equal(p->topic, "hook.gave_up");
+	assert_int_equal(p->outbox_then, 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "delivery")),
+			 s_last_delivery(f));
+	assert_string_equal(json_string_value(json_object_get(body, "hook")), "first");
+	assert_string_equal(json_string_value(json_object_get(body, "topic")), "breach.ack");
+	assert_int_equal(json_integer_value(json_object_get(body, "attempts")), attempts);
+	const char *reason = json_string_value(json_object_get(body, "reason"));
+	assert_non_null(reason);
+	if (strncmp(reason, why_prefix, strlen(why_prefix)) != 0)
+		fail_msg("reason \"%s\" does not start with \"%s\"", reason, why_prefix);
+}
+
 static void test_exec_hook_failing_gives_up(void **state)
 {
 	fixture_t *f = *state;
 	s_exec_hook(f, "#!/bin/sh\necho attempt >> \"$1\"\nexit 1\n");
 	f->hooks[0].max_attempts = 3;
 	f->hooks[0].backoff_ms = 50;
-	alerts_t *alerts = s_alerts_start(f);
+	published_t published;
+	s_published_init(&published, f);
+	alerts_t *alerts = s_alerts_start(f, s_on_publish, &published);
 	int64_t start = s_mono_ms();
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
@@ -469,9 +548,42 @@ static void test_exec_hook_failing_gives_up(void **state)
 	/* Retries wait 50 ms, then 100 ms. */
 	assert_true(s_mono_ms() - start >= 150);
 	assert_int_equal(s_file_lines(f->outfile), 3);
+	s_check_gave_up(&published, f, 3, "max_attempts (3) reached: exit status 1");
 	s_sleep_ms(300);
 	assert_int_equal(s_file_lines(f->outfile), 3);
 	alerts_destroy(&alerts);
+	assert_int_equal(published.calls, 1);
+	s_published_release(&published);
+}
+
+/*
+ * Without max_attempts a failing delivery is retried until give_up_after has passed since it
+ * was queued (the last attempt at that moment), then given up and published.
+ */
+static void test_give_up_after_ends_the_retries(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\necho attempt >> \"$1\"\nexit 3\n");
+	f->hooks[0].max_attempts = 0;
+	f->hooks[0].give_up_after_ms = 400;
+	f->hooks[0].backoff_ms = 50;
+	f->hooks[0].max_backoff_ms = 100;
+	published_t published;
+	s_published_init(&published, f);
+	alerts_t *alerts = s_alerts_start(f, s_on_publish, &published);
+	int64_t start = s_mono_ms();
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_non_null(s_published_wait(&published));
+	assert_true(s_mono_ms() - start >= 400);
+	int runs = s_file_lines(f->outfile);
+	/* 0, 50, 150, 250, 350 and the last at 400 ms: about six, more than a few. */
+	assert_true(runs >= 4);
+	s_check_gave_up(&published, f, runs, "give_up_after (400 ms) passed: exit status 3");
+	s_sleep_ms(200);
+	assert_int_equal(s_file_lines(f->outfile), runs);
+	alerts_destroy(&alerts);
+	s_published_release(&published);
 }
 
 static void test_exec_hook_timeout_kills(void **state)
@@ -480,7 +592,7 @@ static void test_exec_hook_timeout_kills(void **state)
 	s_exec_hook(f, "#!/bin/sh\necho $$ > \"$1\"\nsleep 10\necho late >> \"$1\"\n");
 	f->hooks[0].timeout_ms = 200;
 	f->hooks[0].max_attempts = 1;
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	int64_t start = s_mono_ms();
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
@@ -537,7 +649,7 @@ static void test_stop_abandons_a_hanging_exec_hook(void **state)
 	s_exec_hook(f, "#!/bin/sh\nsleep 20 &\necho $$ $! > \"$1.tmp\"\nmv \"$1.tmp\" \"$1\"\nwait\n");
 	f->hooks[0].timeout_ms = 20000;
 	f->hooks[0].max_attempts = 1;
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	uint64_t id = s_last_delivery(f);
 	json_t *before = s_outbox_get(f, "first", id);
@@ -551,10 +663,10 @@ static void test_stop_abandons_a_hanging_exec_hook(void **state)
 	free(text);
 
 	int64_t start = s_mono_ms();
-	alerts_destroy(&alerts);
+	alerts_stop(alerts);
 	int64_t took = s_mono_ms() - start;
 	if (took >= 2000)
-		fail_msg("alerts_destroy took %lld ms with a hanging hook", (long long)took);
+		fail_msg("alerts_stop took %lld ms with a hanging hook", (long long)took);
 	/* The hook and what it started (its process group) are killed. */
 	assert_true(s_all_dead(pids, 2));
 	json_t *after = s_outbox_get(f, "first", id);
@@ -562,6 +674,7 @@ static void test_stop_abandons_a_hanging_exec_hook(void **state)
 	assert_true(json_equal(before, after));
 	json_decref(before);
 	json_decref(after);
+	alerts_destroy(&alerts);
 }
 
 /*
@@ -578,7 +691,7 @@ static void test_stop_aborts_an_unanswered_post(void **state)
 	s_url_hook(f, srv.port, NULL);
 	f->hooks[0].timeout_ms = 20000;
 	f->hooks[0].max_attempts = 1;
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	uint64_t id = s_last_delivery(f);
 	json_t *before = s_outbox_get(f, "first", id);
@@ -588,15 +701,16 @@ static void test_stop_aborts_an_unanswered_post(void **state)
 	s_sleep_ms(50);
 
 	int64_t start = s_mono_ms();
-	alerts_destroy(&alerts);
+	alerts_stop(alerts);
 	int64_t took = s_mono_ms() - start;
 	if (took >= 2000)
-		fail_msg("alerts_destroy took %lld ms with an unanswered request", (long long)took);
+		fail_msg("alerts_stop took %lld ms with an unanswered request", (long long)took);
 	json_t *after = s_outbox_get(f, "first", id);
 	assert_non_null(after);
 	assert_true(json_equal(before, after));
 	json_decref(before);
 	json_decref(after);
+	alerts_destroy(&alerts);
 	close(srv.fd);
 	pthread_mutex_destroy(&srv.mutex);
 }
@@ -607,7 +721,7 @@ static void test_exec_hook_missing_program(void **state)
 	char *argv[] = { "/nonexistent/incidentd-hook", NULL };
 	f->hooks[0].exec_argv = argv;
 	f->hooks[0].max_attempts = 2;
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -632,7 +746,7 @@ static void test_url_hook_retries_until_2xx(void **state)
 	s_http_bind(&srv);
 	s_http_start(&srv, 2);
 	s_url_hook(f, srv.port, "s3cret");
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 
 	const char *body = "{\"seq\":9,\"topic\":\"breach.ack\",\"incident\":\"INC000000000003\"}";
 	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
@@ -670,7 +784,7 @@ static void test_url_hook_without_secret_is_unsigned(void **state)
 	s_http_bind(&srv);
 	s_http_start(&srv, 0);
 	s_url_hook(f, srv.port, NULL);
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -690,7 +804,7 @@ static void test_url_hook_retries_across_restart(void **state)
 	s_url_hook(f, srv.port, "k");
 	f->hooks[0].max_attempts = 1000;
 	f->hooks[0].max_backoff_ms = 50;
-	alerts_t *alerts = s_alerts_start(f);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	const char *body = "{\"seq\":3}";
 	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
 	uint64_t id = s_last_delivery(f);
@@ -715,7 +829,7 @@ static void test_url_hook_retries_across_restart(void **state)
 	json_decref(e);
 
 	s_http_start(&srv, 0);
-	alerts = s_alerts_start(f); /* and starts again */
+	alerts = s_alerts_start(f, NULL, NULL); /* and starts again */
 	assert_true(s_outbox_empty(f));
 	alerts_destroy(&alerts);
 	assert_int_equal(s_http_count(&srv), 1);
@@ -736,6 +850,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_hook_large_body, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_failing_gives_up, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_timeout_kills, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_give_up_after_ends_the_retries, s_setup,
+						s_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_abandons_a_hanging_exec_hook, s_setup,
 						s_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_aborts_an_unanswered_post, s_setup,

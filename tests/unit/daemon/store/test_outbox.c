@@ -290,6 +290,32 @@ static void test_enqueue_map_full_is_an_error(void **state)
 	assert_true(total > 0 && total < 100);
 }
 
+/* A hook's own give-up is not queued for it (it could never be delivered); others get it. */
+static void test_gave_up_not_queued_for_its_own_hook(void **state)
+{
+	fixture_t *f = *state;
+	s_open(f, 1 << 20);
+	char *hook_topics[] = { "hook.", NULL };
+	for (int i = 0; i < 2; i++) {
+		f->hooks[i].topics = hook_topics;
+		f->hooks[i].n_topics = 1;
+	}
+	f->cfg.n_hooks = 2;
+	const char *gave_up = "{\"seq\":9,\"delivery\":4,\"hook\":\"first\",\"topic\":\"breach.x\","
+			      "\"attempts\":3,\"reason\":\"HTTP 500\"}";
+	assert_int_equal(s_enqueue_at(f, OUTBOX_GAVE_UP_TOPIC, gave_up, s_now_ms()), 1);
+	outbox_entry_t entry = { 0 };
+	int64_t next_due;
+	assert_false(s_next(f, "first", s_now_ms(), &entry, &next_due));
+	assert_int_equal(next_due, INT64_MAX);
+	assert_true(s_next(f, "second", s_now_ms(), &entry, &next_due));
+	assert_string_equal(entry.topic, OUTBOX_GAVE_UP_TOPIC);
+	assert_string_equal(entry.body, gave_up);
+	outbox_entry_release(&entry);
+	/* Another hook.* message about the hook is for it as for anyone. */
+	assert_int_equal(s_enqueue_at(f, "hook.other", gave_up, s_now_ms()), 2);
+}
+
 /*
  * Deliveries are taken in due order, ties to the lowest id, only those due; a retry moves one
  * back in the line with its attempts counted; a removed one is gone from both databases.
@@ -490,6 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enqueue_one_entry_per_matching_hook, s_setup,
 						s_teardown),
 		cmocka_unit_test_setup_teardown(test_enqueue_map_full_is_an_error, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_gave_up_not_queued_for_its_own_hook, s_setup,
 						s_teardown),
 		cmocka_unit_test_setup_teardown(test_next_in_due_order, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_a_version_1_store, s_setup, s_teardown),
