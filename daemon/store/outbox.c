@@ -111,13 +111,18 @@ static int s_enqueue_one(store_txn_t *txn, const char *hook, uint64_t id, const 
 }
 
 /*
- * True when hook must not get msg: a hook's own give-up could never be delivered to it (its
- * receiver is what failed), and queueing it would only start another delivery to give up.
+ * True when hook must not get msg, a give-up: its own could never be delivered to it (its
+ * receiver is what failed), and the give-up of a give-up goes to no hook, or two failing hooks
+ * that take hook.* would hand their give-ups to each other for ever.
  */
-static bool s_about_itself(const config_hook_t *hook, const char *topic, const json_t *msg)
+static bool s_not_for(const config_hook_t *hook, const char *topic, const json_t *msg)
 {
+	if (strcmp(topic, OUTBOX_GAVE_UP_TOPIC) != 0)
+		return false;
 	const char *named = json_string_value(json_object_get(msg, "hook"));
-	return named && strcmp(topic, OUTBOX_GAVE_UP_TOPIC) == 0 && strcmp(named, hook->name) == 0;
+	const char *of = json_string_value(json_object_get(msg, "topic"));
+	return (named && strcmp(named, hook->name) == 0) ||
+	       (of && strcmp(of, OUTBOX_GAVE_UP_TOPIC) == 0);
 }
 
 int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const json_t *msg,
@@ -129,7 +134,7 @@ int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, con
 	*queued = 0;
 	for (size_t i = 0; rc == 0 && i < cfg->n_hooks; i++) {
 		const config_hook_t *hook = &cfg->hooks[i];
-		if (!outbox_hook_matches(hook, topic) || s_about_itself(hook, topic, msg))
+		if (!outbox_hook_matches(hook, topic) || s_not_for(hook, topic, msg))
 			continue;
 		/* The text and the counter only once a hook wants the message. */
 		if (!body) {

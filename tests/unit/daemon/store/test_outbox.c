@@ -290,7 +290,10 @@ static void test_enqueue_map_full_is_an_error(void **state)
 	assert_true(total > 0 && total < 100);
 }
 
-/* A hook's own give-up is not queued for it (it could never be delivered); others get it. */
+/*
+ * A hook's own give-up is not queued for it (it could never be delivered); others get it. The
+ * give-up of a give-up is queued for no hook.
+ */
 static void test_gave_up_not_queued_for_its_own_hook(void **state)
 {
 	fixture_t *f = *state;
@@ -314,6 +317,10 @@ static void test_gave_up_not_queued_for_its_own_hook(void **state)
 	outbox_entry_release(&entry);
 	/* Another hook.* message about the hook is for it as for anyone. */
 	assert_int_equal(s_enqueue_at(f, "hook.other", gave_up, s_now_ms()), 2);
+	/* The give-up of a give-up goes to no hook: two failing hooks would trade them for ever. */
+	const char *twice = "{\"seq\":10,\"delivery\":5,\"hook\":\"second\",\"topic\":"
+			    "\"hook.gave_up\",\"attempts\":3,\"reason\":\"HTTP 500\"}";
+	assert_int_equal(s_enqueue_at(f, OUTBOX_GAVE_UP_TOPIC, twice, s_now_ms()), 0);
 }
 
 /*
