@@ -75,7 +75,8 @@ typedef enum {
 	OPT_TIMEZONE,  /* char *: a time zone name (the caller's zone_exists decides) */
 	OPT_DURATION,  /* config_duration_t, any unit */
 	OPT_TARGET,    /* config_duration_t, any unit; sets the bool at extra */
-	OPT_CLOCK_MS,  /* int64_t: ms of a duration in clock units (ms s m h d) only */
+	OPT_CLOCK_MS,  /* int64_t: ms of a duration in clock units (ms s m h d) only; min..max
+	                  when max > 0 */
 	OPT_ARGV,      /* char **: NULL-terminated argv split on spaces */
 	OPT_URL,       /* char *: an http:// or https:// URL */
 	OPT_PREFIXES,  /* char ** + size_t count at extra: topic prefixes */
@@ -88,7 +89,7 @@ typedef struct {
 	option_type_t type;
 	size_t offset;          /* of the field in the section's struct */
 	size_t extra;           /* of a second field, as the type says */
-	int64_t min, max;       /* bounds of OPT_SIZE and OPT_INT; max ms of a duration (0: none) */
+	int64_t min, max;       /* bounds of OPT_SIZE and OPT_INT; of a duration in ms (max 0: none) */
 	const char *choices[2]; /* OPT_CHOICE: the words for false and true */
 	bool required;          /* the section is incomplete without it */
 	const char *def;        /* default, written as in a file; NULL: none */
@@ -154,10 +155,14 @@ static const option_t s_options[] = {
 	{SEC_HOOK, "secret", OPT_STRING, H_OFF(secret), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_HOOK, "topics", OPT_PREFIXES, H_OFF(topics), H_OFF(n_topics), 0, 0, NO_CHOICES, false,
 	 "breach."},
-	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 0, 5 * MINUTE_MS, NO_CHOICES,
+	/* A hook's attempt may run this long, and SIGTERM abandons it: 5m bounds the wait. */
+	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 1, 5 * MINUTE_MS, NO_CHOICES,
 	 false, "5s"},
+	/* No default: a receiver that is down for a while gets its alerts, give_up_after decides. */
 	{SEC_HOOK, "max_attempts", OPT_INT, H_OFF(max_attempts), 0, 1, 1000, NO_CHOICES, false,
-	 "10"},
+	 NULL},
+	{SEC_HOOK, "give_up_after", OPT_CLOCK_MS, H_OFF(give_up_after_ms), 0, 1000, 30 * DAY_MS,
+	 NO_CHOICES, false, "24h"},
 	{SEC_HOOK, "backoff", OPT_CLOCK_MS, H_OFF(backoff_ms), 0, 0, DAY_MS, NO_CHOICES, false,
 	 "1s"},
 	{SEC_HOOK, "max_backoff", OPT_CLOCK_MS, H_OFF(max_backoff_ms), 0, 0, DAY_MS, NO_CHOICES,
@@ -763,7 +768,7 @@ static void s_format_ms(int64_t ms, char *buf, size_t len)
 		int64_t scale;
 	} units[] = {{"d", DAY_MS}, {"h", 60 * MINUTE_MS}, {"m", MINUTE_MS}, {"s", 1000}};
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (ms % units[i].scale == 0) {
+		if (ms != 0 && ms % units[i].scale == 0) {
 			snprintf(buf, len, "%lld%s", (long long)(ms / units[i].scale), units[i].unit);
 			return;
 		}
@@ -772,19 +777,24 @@ static void s_format_ms(int64_t ms, char *buf, size_t len)
 }
 
 /*
- * Refuses a duration longer than the option's maximum (a working day counts as a day, a
- * working hour as an hour): a target of 3650d is a typing mistake, not a policy.
+ * Refuses a duration outside the option's bounds (a working day counts as a day, a working
+ * hour as an hour): a target of 3650d is a typing mistake, not a policy. An option with no
+ * maximum takes any positive duration.
  */
 static int s_duration_bounded(const option_t *opt, const char *value, config_duration_t d,
                               char *err)
 {
-	bool too_long = d.kind == DURATION_WORKING_DAYS ? d.value > opt->max / DAY_MS
-	                                                : d.value > opt->max;
-	if (opt->max == 0 || !too_long)
+	if (opt->max == 0)
 		return 0;
-	char max[32];
-	s_format_ms(opt->max, max, sizeof max);
-	snprintf(err, ERR_MAX, "%s is longer than the most allowed, %s", value, max);
+	bool out = d.kind == DURATION_WORKING_DAYS
+	                   ? d.value > opt->max / DAY_MS || d.value * DAY_MS < opt->min
+	                   : d.value > opt->max || d.value < opt->min;
+	if (!out)
+		return 0;
+	char lo[32], hi[32];
+	s_format_ms(opt->min > 0 ? opt->min : 1, lo, sizeof lo);
+	s_format_ms(opt->max, hi, sizeof hi);
+	snprintf(err, ERR_MAX, "%s is out of range %s..%s", value, lo, hi);
 	return -1;
 }
 

@@ -99,8 +99,9 @@ typedef struct {
 	char *secret;             /* optional, url hooks only */
 	char **topics;            /* topic prefixes; default { "breach.", NULL } */
 	size_t n_topics;
-	int64_t timeout_ms;       /* default 5 s */
-	int max_attempts;         /* default 10 */
+	int64_t timeout_ms;       /* per attempt; default 5 s, at most 5 min */
+	int max_attempts;         /* 0 (the default): no limit; else give up after this many */
+	int64_t give_up_after_ms; /* give up this long after queueing; default 24 h, 1 s .. 30 d */
 	int64_t backoff_ms;       /* default 1 s */
 	int64_t max_backoff_ms;   /* default 5 min */
 	int line;

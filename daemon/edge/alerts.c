@@ -1,15 +1,16 @@
 /*
- * alerts: the hook outbox and its delivery threads. See alerts.h for the contract.
+ * alerts: the hook delivery threads. See alerts.h for the contract, outbox.h for the records.
  *
- * Each hook has one thread that owns the hook's key range of the outbox. A round of that thread
- * reads the range in a short read transaction, picks the entry due first, runs the hook with
- * no transaction open (an attempt may take up to the hook's timeout), and then records the
- * outcome in its own write transaction: delete on success or when the attempts are used up,
- * otherwise count the attempt and set the next due time. Only this thread ever changes its
- * hook's entries once they are queued, so nothing can change between the read and the write.
+ * Each hook has one thread that owns the hook's deliveries once they are queued. A round of
+ * that thread takes the hook's deliveries due first in a short read transaction (a cursor
+ * seek in the due-time index, then the next keys), runs the hook for each with no transaction
+ * open (an attempt may take up to the hook's timeout), and then records the outcomes in one
+ * write transaction: remove a delivery on success or when it is given up, otherwise count the
+ * attempt and set its next due time. Only this thread ever changes its hook's deliveries, so
+ * nothing can change between the read and the write.
  *
- * Times in the outbox (next_attempt, created) are wall-clock milliseconds, because they must
- * mean the same after a restart; waits between rounds are measured on CLOCK_MONOTONIC.
+ * Times in the outbox are wall-clock milliseconds, because they must mean the same after a
+ * restart; waits between rounds are measured on CLOCK_MONOTONIC.
  */
 #include "daemon/edge/alerts.h"
 
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +30,11 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "daemon/store/outbox.h"
+#include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
 
 extern char **environ;
@@ -43,7 +45,45 @@ extern char **environ;
 #define ALERTS_RETRY_READ_MS 1000
 /* How many times a write transaction is retried after MDB_MAP_FULL and a grown map. */
 #define ALERTS_GROW_TRIES 8
+/* The longest a transfer waits in curl_multi_poll() before looking at the stop flag again. */
+#define ALERTS_POLL_MS 1000
 #define ALERTS_REASON_LEN 256
+/*
+ * A round takes up to this many due deliveries and records their outcomes in one commit: a
+ * commit per delivery (an fsync) would bound a backlog's drain far below a receiver's pace.
+ */
+#define ALERTS_BATCH 64
+/*
+ * ... and records them no later than this after its first attempt began, so that a slow
+ * receiver does not hold outcomes back (a crash resends what was done but not recorded).
+ */
+#define ALERTS_BATCH_MS 100
+
+/* What the outcome of an attempt does to its delivery. */
+typedef enum {
+	ALERTS_REMOVE_DELIVERED,
+	ALERTS_RETRY,
+	ALERTS_GIVE_UP,
+	ALERTS_DROP_CORRUPT,
+} alerts_action_t;
+
+typedef struct {
+	alerts_action_t action;
+	int attempts;             /* made so far, this one included */
+	int64_t retry_at;         /* ALERTS_RETRY: the next due time */
+	int64_t retry_in;         /* ... and how long after the failure that is */
+	char why[96];             /* ALERTS_GIVE_UP: the limit that was reached */
+	bool gone;                /* the delivery was not there any more when recorded */
+	char reason[ALERTS_REASON_LEN]; /* why the attempt failed */
+} alerts_outcome_t;
+
+/* The deliveries a round took, and the outcomes of those it attempted. */
+typedef struct {
+	outbox_entry_t entries[ALERTS_BATCH];
+	alerts_outcome_t outcomes[ALERTS_BATCH];
+	size_t taken;
+	size_t attempted;         /* entries[0 .. attempted) have an outcome to record */
+} alerts_round_t;
 
 typedef struct alerts_worker {
 	alerts_t *alerts;
@@ -51,6 +91,14 @@ typedef struct alerts_worker {
 	pthread_t thread;
 	bool started;
 	uint64_t seen_generation; /* alerts->generation when this round began */
+	/*
+	 * url hooks: one transfer at a time on a multi handle, which keeps the connection alive
+	 * between deliveries and which alerts_stop() can wake (curl_multi_wakeup) to abort one.
+	 */
+	CURLM *multi;
+	CURL *easy;
+	char errbuf[CURL_ERROR_SIZE];
+	alerts_round_t round;     /* the thread's own */
 } alerts_worker_t;
 
 struct alerts {
@@ -58,139 +106,55 @@ struct alerts {
 	const config_t *cfg;
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;      /* on CLOCK_MONOTONIC */
-	uint64_t generation;      /* bumped by every alerts_wake() */
-	bool stop;
+	uint64_t generation;      /* bumped by every alerts_wake(); under mutex */
+	atomic_bool stop;         /* set under mutex, read anywhere */
 	bool curl_ready;
+	alerts_publish_cb publish;
+	void *publish_arg;
 	alerts_worker_t *workers; /* one per hook */
 	size_t n_workers;
 };
 
-/* An outbox entry taken out of its read transaction for one attempt. */
-typedef struct {
-	unsigned char *key;
-	size_t key_len;
-	uint64_t delivery;
-	char *topic;
-	char *body;
-	size_t body_len;
-	bool corrupt;             /* unreadable: it is dropped instead of attempted */
-} alerts_entry_t;
+/* What an attempt came to. */
+typedef enum {
+	ALERTS_DELIVERED,
+	ALERTS_FAILED,
+	ALERTS_ABANDONED,         /* the daemon is stopping: not an attempt that counts */
+} alerts_result_t;
 
-static int64_t s_clock_ms(clockid_t clock)
+static int64_t s_mono_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(clock, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The outbox key "name NUL u64 id" (id omitted when with_id is false: the hook's prefix). */
-static unsigned char *s_key_build(const char *name, uint64_t id, bool with_id, size_t *len)
+static bool s_stopping(const alerts_t *a)
 {
-	size_t name_len = strlen(name);
-	*len = name_len + 1 + (with_id ? 8 : 0);
-	unsigned char *key = malloc(*len);
-	if (!key)
-		return NULL;
-	memcpy(key, name, name_len + 1);
-	if (with_id)
-		store_u64_encode(id, key + name_len + 1);
-	return key;
+	return atomic_load(&a->stop);
 }
 
-static void s_entry_release(alerts_entry_t *entry)
-{
-	free(entry->key);
-	free(entry->topic);
-	free(entry->body);
-	memset(entry, 0, sizeof *entry);
-}
+/* ---- the outbox side: take, decide, record ---- */
 
-/*
- * Copies what an attempt needs out of the transaction. An entry that does not hold the fields
- * is marked corrupt rather than skipped, so that it cannot block the hook's queue forever.
- */
-static int s_entry_take(const MDB_val *key, json_t *value, alerts_entry_t *entry)
+/* Takes the hook's due deliveries, those due first, in one read transaction. */
+static int s_take(alerts_worker_t *w, int64_t now_ms, alerts_round_t *r, int64_t *next_due)
 {
-	entry->key = malloc(key->mv_size);
-	if (!entry->key)
-		return -ENOMEM;
-	memcpy(entry->key, key->mv_data, key->mv_size);
-	entry->key_len = key->mv_size;
-	json_t *delivery = json_object_get(value, "delivery");
-	json_t *topic = json_object_get(value, "topic");
-	json_t *body = json_object_get(value, "body");
-	if (!json_is_integer(delivery) || !json_is_string(topic) || !json_is_string(body)) {
-		entry->corrupt = true;
-		return 0;
-	}
-	entry->delivery = (uint64_t)json_integer_value(delivery);
-	entry->topic = strdup(json_string_value(topic));
-	entry->body_len = json_string_length(body);
-	entry->body = malloc(entry->body_len + 1);
-	if (!entry->topic || !entry->body)
-		return -ENOMEM;
-	memcpy(entry->body, json_string_value(body), entry->body_len + 1);
-	return 0;
-}
-
-/* The due time of an outbox value, or INT64_MIN for one that cannot be read (due at once). */
-static int64_t s_value_due(json_t *value)
-{
-	json_t *next = json_object_get(value, "next_attempt");
-	return json_is_integer(next) ? (int64_t)json_integer_value(next) : INT64_MIN;
-}
-
-/*
- * Scans the hook's entries in one read transaction. When one is due at now_ms, copies it into
- * *entry and sets *found; *next_due is the earliest due time of all (INT64_MAX when none).
- * Ties go to the lowest delivery id, so deliveries due together keep their order.
- */
-static int s_outbox_scan(alerts_worker_t *w, int64_t now_ms, alerts_entry_t *entry, bool *found,
-			 int64_t *next_due)
-{
-	size_t prefix_len;
-	unsigned char *prefix = s_key_build(w->hook->name, 0, false, &prefix_len);
-	if (!prefix)
-		return -ENOMEM;
-	*found = false;
-	*next_due = INT64_MAX;
 	store_txn_t txn;
-	MDB_cursor *cursor = NULL;
+	r->taken = r->attempted = 0;
 	int rc = store_txn_begin(w->alerts->store, false, &txn);
-	if (rc == 0)
-		rc = store_cursor_open(&txn, STORE_OUTBOX, &cursor);
-	MDB_val key = { prefix_len, prefix }, val, best_key = { 0, NULL };
-	json_t *best = NULL;
-	int op = MDB_SET_RANGE;
-	while (rc == 0 && (rc = mdb_cursor_get(cursor, &key, &val, op)) == 0) {
-		op = MDB_NEXT;
-		if (key.mv_size < prefix_len || memcmp(key.mv_data, prefix, prefix_len) != 0)
-			break;
-		json_t *value = json_loadb(val.mv_data, val.mv_size, 0, NULL);
-		int64_t due = value ? s_value_due(value) : INT64_MIN;
-		if (due < *next_due) {
-			*next_due = due;
-			json_decref(best);
-			best = value ? value : json_null();
-			best_key = key;
-		} else {
-			json_decref(value);
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc == 0 && best && *next_due <= now_ms) {
-		rc = s_entry_take(&best_key, best, entry);
-		*found = rc == 0;
-		if (rc != 0)
-			s_entry_release(entry);
-	}
-	json_decref(best);
-	if (cursor)
-		mdb_cursor_close(cursor);
+	if (rc != 0)
+		return rc;
+	rc = outbox_take(&txn, w->hook->name, now_ms, r->entries, ALERTS_BATCH, &r->taken,
+			 next_due);
 	store_txn_abort(&txn);
-	free(prefix);
 	return rc;
+}
+
+static void s_round_release(alerts_round_t *r)
+{
+	for (size_t i = 0; i < r->taken; i++)
+		outbox_entry_release(&r->entries[i]);
+	r->taken = r->attempted = 0;
 }
 
 /* The pause after the attempts-th failure: backoff doubled each time, at most max_backoff. */
@@ -206,57 +170,83 @@ static int64_t s_backoff_ms(const config_hook_t *hook, int attempts)
 	return base << shift;
 }
 
-/* What one write transaction decided, for the log line written after it commits. */
-typedef struct {
-	bool deleted;
-	int attempts;
-	int64_t retry_in_ms;
-} alerts_outcome_t;
-
-/* Applies the outcome of one attempt to the entry inside txn. */
-static int s_outcome_apply(store_txn_t *txn, alerts_worker_t *w, const alerts_entry_t *entry,
-			   bool ok, int64_t now_ms, alerts_outcome_t *out)
+/* When the hook gives a delivery queued at created up: give_up_after later (none when 0). */
+static int64_t s_give_up_at(const config_hook_t *hook, int64_t created)
 {
-	json_t *value = NULL;
-	int rc = store_get_json(txn, STORE_OUTBOX, entry->key, entry->key_len, &value);
-	if (rc == MDB_CORRUPTED || (rc == 0 && entry->corrupt))
-		ok = true; /* nothing to retry: drop it */
-	else if (rc != 0)
-		return rc;
-	json_t *attempts_json = json_object_get(value, "attempts");
-	int attempts = json_is_integer(attempts_json) ? (int)json_integer_value(attempts_json) : 0;
-	out->attempts = attempts < INT_MAX ? attempts + 1 : attempts;
-	out->deleted = ok || out->attempts >= w->hook->max_attempts;
-	if (out->deleted) {
-		rc = store_del(txn, STORE_OUTBOX, entry->key, entry->key_len);
-	} else {
-		out->retry_in_ms = s_backoff_ms(w->hook, out->attempts);
-		rc = json_object_set_new(value, "attempts", json_integer(out->attempts)) ||
-		     json_object_set_new(value, "next_attempt",
-					 json_integer(now_ms + out->retry_in_ms)) ? -ENOMEM : 0;
-		if (rc == 0)
-			rc = store_put_json(txn, STORE_OUTBOX, entry->key, entry->key_len, value);
-	}
-	json_decref(value);
-	return rc;
+	if (hook->give_up_after_ms <= 0 || created > INT64_MAX - hook->give_up_after_ms)
+		return INT64_MAX;
+	return created + hook->give_up_after_ms;
 }
 
 /*
- * Records the outcome in its own write transaction, growing the map when it is full. Returns 0
- * or the LMDB error that left the entry as it was.
+ * Decides what a failed attempt at now_ms does: retry after the backoff, or give up when
+ * max_attempts (if set) are used or give_up_after has passed. The last retry is brought
+ * forward to the give-up time, so a delivery is always tried once more at its deadline.
  */
-static int s_outcome_record(alerts_worker_t *w, const alerts_entry_t *entry, bool ok,
-			     const char *reason)
+static void s_decide_failure(const config_hook_t *hook, const outbox_entry_t *entry,
+			     int64_t now_ms, alerts_outcome_t *out)
 {
-	const char *name = w->hook->name;
-	alerts_outcome_t out = { 0 };
+	int64_t give_up_at = s_give_up_at(hook, entry->created);
+	if (hook->max_attempts > 0 && out->attempts >= hook->max_attempts) {
+		out->action = ALERTS_GIVE_UP;
+		snprintf(out->why, sizeof out->why, "max_attempts (%d) reached", hook->max_attempts);
+	} else if (now_ms >= give_up_at) {
+		out->action = ALERTS_GIVE_UP;
+		snprintf(out->why, sizeof out->why, "give_up_after (%lld ms) passed",
+			 (long long)hook->give_up_after_ms);
+	} else {
+		int64_t backoff = s_backoff_ms(hook, out->attempts);
+		out->action = ALERTS_RETRY;
+		out->retry_in = backoff < give_up_at - now_ms ? backoff : give_up_at - now_ms;
+		out->retry_at = now_ms + out->retry_in;
+	}
+}
+
+static void s_decide(const config_hook_t *hook, const outbox_entry_t *entry,
+		     alerts_result_t result, int64_t now_ms, alerts_outcome_t *out)
+{
+	out->action = ALERTS_REMOVE_DELIVERED;
+	out->retry_at = out->retry_in = 0;
+	out->why[0] = '\0';
+	out->gone = false;
+	out->attempts = entry->attempts < INT_MAX ? entry->attempts + 1 : INT_MAX;
+	if (entry->corrupt)
+		out->action = ALERTS_DROP_CORRUPT;
+	else if (result == ALERTS_DELIVERED)
+		out->action = ALERTS_REMOVE_DELIVERED;
+	else
+		s_decide_failure(hook, entry, now_ms, out);
+}
+
+/* Applies an outcome to the delivery inside txn; one already gone is marked so. */
+static int s_apply(store_txn_t *txn, const alerts_worker_t *w, const outbox_entry_t *entry,
+		   alerts_outcome_t *out)
+{
+	int rc;
+	if (out->action != ALERTS_RETRY)
+		rc = outbox_remove(txn, w->hook->name, entry);
+	else
+		rc = outbox_retry(txn, w->hook->name, entry, out->attempts, out->retry_at);
+	/* A value that cannot be read any more cannot be retried: drop it. */
+	if (rc == MDB_CORRUPTED) {
+		out->action = ALERTS_DROP_CORRUPT;
+		rc = outbox_remove(txn, w->hook->name, entry);
+	}
+	out->gone = rc == MDB_NOTFOUND;
+	return out->gone ? 0 : rc;
+}
+
+/* Commits the round's outcomes in one write transaction, growing the map when it is full. */
+static int s_commit(alerts_worker_t *w, alerts_round_t *r)
+{
 	int rc = MDB_MAP_FULL;
 	for (int tries = 0; rc == MDB_MAP_FULL && tries < ALERTS_GROW_TRIES; tries++) {
 		store_txn_t txn;
 		rc = store_txn_begin(w->alerts->store, true, &txn);
 		if (rc != 0)
 			break;
-		rc = s_outcome_apply(&txn, w, entry, ok, s_clock_ms(CLOCK_REALTIME), &out);
+		for (size_t i = 0; rc == 0 && i < r->attempted; i++)
+			rc = s_apply(&txn, w, &r->entries[i], &r->outcomes[i]);
 		if (rc == 0)
 			rc = store_txn_commit(&txn);
 		else
@@ -264,24 +254,72 @@ static int s_outcome_record(alerts_worker_t *w, const alerts_entry_t *entry, boo
 		if (rc == MDB_MAP_FULL && store_grow(w->alerts->store) != 0)
 			break;
 	}
-	unsigned long long id = (unsigned long long)entry->delivery;
-	if (rc == MDB_NOTFOUND)
-		return 0; /* already gone: nothing to record */
-	if (rc != 0)
-		log_warnx("hook %s: recording delivery %llu: %s", name, id, store_strerror(rc));
-	else if (entry->corrupt)
-		log_warnx("hook %s: dropped an unreadable outbox entry", name);
-	else if (ok)
-		log_info("hook %s delivered %llu (%s)", name, id, entry->topic);
-	else if (out.deleted)
-		log_warnx("hook %s: giving up delivery %llu after %d attempts: %s", name, id,
-			  out.attempts, reason);
-	else
-		log_warnx("hook %s: delivery %llu failed (attempt %d of %d): %s; retrying in %lld ms",
-			  name, id, out.attempts, w->hook->max_attempts, reason,
-			  (long long)out.retry_in_ms);
 	return rc;
 }
+
+/* Publishes a committed give-up: {delivery, hook, topic, attempts, reason}. */
+static void s_publish_gave_up(alerts_worker_t *w, const outbox_entry_t *entry, int attempts,
+			      const char *reason)
+{
+	alerts_t *a = w->alerts;
+	if (!a->publish)
+		return;
+	json_t *body = json_pack("{s:I, s:s, s:s, s:i, s:s}", "delivery",
+				 (json_int_t)entry->delivery, "hook", w->hook->name, "topic",
+				 entry->topic, "attempts", attempts, "reason", reason);
+	if (!body) {
+		log_warnx("hook %s: cannot publish the give-up of delivery %llu: out of memory",
+			  w->hook->name, (unsigned long long)entry->delivery);
+		return;
+	}
+	a->publish(OUTBOX_GAVE_UP_TOPIC, body, a->publish_arg);
+}
+
+/* The log line of a committed outcome; a give-up is also published. */
+static void s_report(alerts_worker_t *w, const outbox_entry_t *entry, const alerts_outcome_t *out)
+{
+	const char *name = w->hook->name;
+	unsigned long long id = (unsigned long long)entry->delivery;
+	char why[ALERTS_REASON_LEN + sizeof out->why + 2];
+	switch (out->action) {
+	case ALERTS_REMOVE_DELIVERED:
+		log_info("hook %s delivered %llu (%s)", name, id, entry->topic);
+		break;
+	case ALERTS_DROP_CORRUPT:
+		log_warnx("hook %s: dropped the unreadable outbox entry of delivery %llu", name, id);
+		break;
+	case ALERTS_RETRY:
+		log_warnx("hook %s: delivery %llu failed (attempt %d): %s; retrying in %lld ms", name,
+			  id, out->attempts, out->reason, (long long)out->retry_in);
+		break;
+	case ALERTS_GIVE_UP:
+		snprintf(why, sizeof why, "%s: %s", out->why, out->reason);
+		log_warnx("hook %s: giving up delivery %llu (%s) after %d attempts: %s", name, id,
+			  entry->topic, out->attempts, why);
+		s_publish_gave_up(w, entry, out->attempts, why);
+		break;
+	}
+}
+
+/*
+ * Records the outcomes of the round's attempts and reports them once committed. Returns 0 or
+ * the LMDB error that left the deliveries as they were.
+ */
+static int s_record(alerts_worker_t *w, alerts_round_t *r)
+{
+	int rc = s_commit(w, r);
+	if (rc != 0) {
+		log_warnx("hook %s: recording %zu delivery outcome(s): %s", w->hook->name,
+			  r->attempted, store_strerror(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < r->attempted; i++)
+		if (!r->outcomes[i].gone)
+			s_report(w, &r->entries[i], &r->outcomes[i]);
+	return 0;
+}
+
+/* ---- exec hooks ---- */
 
 /* Writes what the pipe takes of the body; true when done with it (all written, or EPIPE). */
 static bool s_exec_feed(int fd, const char *body, size_t len, size_t *off)
@@ -298,40 +336,64 @@ static bool s_exec_feed(int fd, const char *body, size_t len, size_t *off)
 	return true;
 }
 
+/* Kills the hook's process group (what it started too) and reaps it. */
+static void s_exec_kill(pid_t pid, int *status)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* What the exit status of a reaped hook means. */
+static alerts_result_t s_exec_status(int status, char *reason, size_t rlen)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return ALERTS_DELIVERED;
+	if (WIFEXITED(status))
+		snprintf(reason, rlen, "exit status %d", WEXITSTATUS(status));
+	else
+		snprintf(reason, rlen, "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return ALERTS_FAILED;
+}
+
 /*
  * Feeds the child's stdin without blocking (the pipe is non-blocking) and reaps it, polling with
- * short sleeps until it exits or the timeout passes; then the child's process group is killed.
+ * short sleeps until it exits, the timeout passes or the alerts stop; in the last two cases the
+ * child's process group is killed.
  */
-static bool s_exec_wait(const config_hook_t *hook, pid_t pid, int in_fd, const char *body,
-			size_t len, char *reason, size_t rlen)
+static alerts_result_t s_exec_wait(alerts_worker_t *w, pid_t pid, int in_fd,
+				   const outbox_entry_t *entry, char *reason, size_t rlen)
 {
-	int64_t deadline = s_clock_ms(CLOCK_MONOTONIC) + hook->timeout_ms;
+	int64_t deadline = s_mono_ms() + w->hook->timeout_ms;
 	size_t off = 0;
 	long sleep_us = 500;
 	int status = 0;
+	alerts_result_t result = ALERTS_FAILED;
 	for (;;) {
-		if (in_fd >= 0 && s_exec_feed(in_fd, body, len, &off)) {
+		if (in_fd >= 0 && s_exec_feed(in_fd, entry->body, entry->body_len, &off)) {
 			close(in_fd);
 			in_fd = -1;
 		}
 		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
+		if (r == pid) {
+			result = s_exec_status(status, reason, rlen);
 			break;
+		}
 		if (r < 0 && errno != EINTR) {
 			snprintf(reason, rlen, "waiting for the hook: %s", strerror(errno));
-			if (in_fd >= 0)
-				close(in_fd);
-			return false;
+			break;
 		}
-		if (s_clock_ms(CLOCK_MONOTONIC) >= deadline) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			if (in_fd >= 0)
-				close(in_fd);
-			snprintf(reason, rlen, "timed out after %lld ms", (long long)hook->timeout_ms);
-			return false;
+		if (s_stopping(w->alerts) || s_mono_ms() >= deadline) {
+			bool stopping = s_stopping(w->alerts);
+			s_exec_kill(pid, &status);
+			result = stopping ? ALERTS_ABANDONED : ALERTS_FAILED;
+			if (stopping)
+				snprintf(reason, rlen, "abandoned: incidentd is stopping");
+			else
+				snprintf(reason, rlen, "timed out after %lld ms",
+					 (long long)w->hook->timeout_ms);
+			break;
 		}
 		struct timespec ts = { 0, sleep_us * 1000 };
 		nanosleep(&ts, NULL);
@@ -339,13 +401,7 @@ static bool s_exec_wait(const config_hook_t *hook, pid_t pid, int in_fd, const c
 	}
 	if (in_fd >= 0)
 		close(in_fd);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return true;
-	if (WIFEXITED(status))
-		snprintf(reason, rlen, "exit status %d", WEXITSTATUS(status));
-	else
-		snprintf(reason, rlen, "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return false;
+	return result;
 }
 
 /*
@@ -353,13 +409,14 @@ static bool s_exec_wait(const config_hook_t *hook, pid_t pid, int in_fd, const c
  * with the daemon, no other descriptor. The child gets its own process group so that a timeout
  * kills whatever it started too, an empty signal mask and default dispositions.
  */
-static bool s_attempt_exec(const config_hook_t *hook, const alerts_entry_t *entry, char *reason,
-			   size_t rlen)
+static alerts_result_t s_attempt_exec(alerts_worker_t *w, const outbox_entry_t *entry,
+				      char *reason, size_t rlen)
 {
+	const config_hook_t *hook = w->hook;
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		snprintf(reason, rlen, "pipe: %s", strerror(errno));
-		return false;
+		return ALERTS_FAILED;
 	}
 	posix_spawn_file_actions_t actions;
 	posix_spawnattr_t attr;
@@ -387,11 +444,13 @@ static bool s_attempt_exec(const config_hook_t *hook, const alerts_entry_t *entr
 	if (rc != 0) {
 		close(fds[1]);
 		snprintf(reason, rlen, "cannot run %s: %s", hook->exec_argv[0], strerror(rc));
-		return false;
+		return ALERTS_FAILED;
 	}
 	fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
-	return s_exec_wait(hook, pid, fds[1], entry->body, entry->body_len, reason, rlen);
+	return s_exec_wait(w, pid, fds[1], entry, reason, rlen);
 }
+
+/* ---- url hooks ---- */
 
 static size_t s_discard(char *data, size_t size, size_t n, void *user)
 {
@@ -420,7 +479,7 @@ static struct curl_slist *s_header_add(struct curl_slist *list, const char *name
 }
 
 /* The headers of one POST, or NULL when out of memory. */
-static struct curl_slist *s_url_headers(const config_hook_t *hook, const alerts_entry_t *entry)
+static struct curl_slist *s_url_headers(const config_hook_t *hook, const outbox_entry_t *entry)
 {
 	bool failed = false;
 	char id[24];
@@ -448,42 +507,112 @@ static struct curl_slist *s_url_headers(const config_hook_t *hook, const alerts_
 	return list;
 }
 
-/* Runs a url hook: one POST of the body on a fresh handle; a 2xx is success. */
-static bool s_attempt_url(const config_hook_t *hook, const alerts_entry_t *entry, char *reason,
-			  size_t rlen)
+/* The worker's handles, with what every POST of the hook shares. Returns 0 or -ENOMEM. */
+static int s_url_init(alerts_worker_t *w)
 {
-	CURL *curl = curl_easy_init();
-	struct curl_slist *headers = s_url_headers(hook, entry);
-	if (!curl || !headers) {
-		curl_easy_cleanup(curl);
-		curl_slist_free_all(headers);
-		snprintf(reason, rlen, "out of memory");
-		return false;
-	}
-	char errbuf[CURL_ERROR_SIZE] = "";
+	const config_hook_t *hook = w->hook;
+	w->multi = curl_multi_init();
+	w->easy = curl_easy_init();
+	if (!w->multi || !w->easy)
+		return -ENOMEM;
+	CURL *curl = w->easy;
 	curl_easy_setopt(curl, CURLOPT_URL, hook->url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, entry->body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)entry->body_len);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "incidentd/" INCIDENTD_VERSION);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)hook->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_discard);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	CURLcode code = curl_easy_perform(curl);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, w->errbuf);
+	return 0;
+}
+
+static void s_url_release(alerts_worker_t *w)
+{
+	if (w->easy)
+		curl_easy_cleanup(w->easy);
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	w->easy = NULL;
+	w->multi = NULL;
+}
+
+/*
+ * Runs the prepared transfer until it ends or the alerts stop (alerts_stop() wakes the poll).
+ * Returns false when abandoned; otherwise *code is the transfer's result.
+ */
+static bool s_url_perform(alerts_worker_t *w, CURLcode *code)
+{
+	int running = 1;
+	bool abandoned = false;
+	*code = CURLE_FAILED_INIT;
+	CURLMcode mc = curl_multi_add_handle(w->multi, w->easy);
+	while (mc == CURLM_OK) {
+		mc = curl_multi_perform(w->multi, &running);
+		if (mc != CURLM_OK || running == 0)
+			break;
+		if ((abandoned = s_stopping(w->alerts)))
+			break;
+		mc = curl_multi_poll(w->multi, NULL, 0, ALERTS_POLL_MS, NULL);
+	}
+	int left;
+	for (CURLMsg *msg; (msg = curl_multi_info_read(w->multi, &left)) != NULL;)
+		if (msg->msg == CURLMSG_DONE)
+			*code = msg->data.result;
+	if (mc != CURLM_OK)
+		snprintf(w->errbuf, sizeof w->errbuf, "%s", curl_multi_strerror(mc));
+	/* Removing an unfinished transfer aborts it and closes its connection. */
+	curl_multi_remove_handle(w->multi, w->easy);
+	return !abandoned;
+}
+
+/* Runs a url hook: one POST of the body on the hook's connection; a 2xx is success. */
+static alerts_result_t s_attempt_url(alerts_worker_t *w, const outbox_entry_t *entry,
+				     char *reason, size_t rlen)
+{
+	struct curl_slist *headers = s_url_headers(w->hook, entry);
+	if (!headers) {
+		snprintf(reason, rlen, "out of memory");
+		return ALERTS_FAILED;
+	}
+	w->errbuf[0] = '\0';
+	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, entry->body);
+	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)entry->body_len);
+	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, headers);
+	CURLcode code;
 	long status = 0;
-	if (code == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	bool finished = s_url_perform(w, &code);
+	if (finished && code == CURLE_OK)
+		curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
+	if (!finished) {
+		snprintf(reason, rlen, "abandoned: incidentd is stopping");
+		return ALERTS_ABANDONED;
+	}
 	if (code != CURLE_OK)
-		snprintf(reason, rlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(code));
+		snprintf(reason, rlen, "%s", w->errbuf[0] ? w->errbuf : curl_easy_strerror(code));
 	else if (status < 200 || status > 299)
 		snprintf(reason, rlen, "HTTP %ld", status);
-	return code == CURLE_OK && status >= 200 && status <= 299;
+	return code == CURLE_OK && status >= 200 && status <= 299 ? ALERTS_DELIVERED
+								    : ALERTS_FAILED;
+}
+
+/* ---- the delivery threads ---- */
+
+/* One attempt at entry with the hook's exec or url. */
+static alerts_result_t s_attempt(alerts_worker_t *w, const outbox_entry_t *entry, char *reason,
+				 size_t rlen)
+{
+	if (entry->corrupt)
+		return ALERTS_FAILED;
+	if (w->hook->url && w->easy)
+		return s_attempt_url(w, entry, reason, rlen);
+	if (w->hook->exec_argv && w->hook->exec_argv[0])
+		return s_attempt_exec(w, entry, reason, rlen);
+	snprintf(reason, rlen, "no exec or url configured");
+	return ALERTS_FAILED;
 }
 
 /*
@@ -504,7 +633,7 @@ static void s_worker_wait(alerts_worker_t *w, int64_t delay_ms)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&a->mutex);
-	while (!a->stop && a->generation == w->seen_generation)
+	while (!s_stopping(a) && a->generation == w->seen_generation)
 		if (pthread_cond_timedwait(&a->cond, &a->mutex, &until) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&a->mutex);
@@ -515,55 +644,81 @@ static bool s_worker_round_begin(alerts_worker_t *w)
 {
 	alerts_t *a = w->alerts;
 	pthread_mutex_lock(&a->mutex);
-	bool stop = a->stop;
+	bool stop = s_stopping(a);
 	w->seen_generation = a->generation;
 	pthread_mutex_unlock(&a->mutex);
 	return !stop;
 }
 
+/*
+ * Attempts the round's deliveries in order, until all are done, the alerts stop, or
+ * ALERTS_BATCH_MS passed: those left are taken again by the next round. An abandoned attempt
+ * is not one: its delivery stays as it was, for the next start.
+ */
+static void s_attempt_all(alerts_worker_t *w, alerts_round_t *r)
+{
+	int64_t start = s_mono_ms();
+	while (r->attempted < r->taken) {
+		const outbox_entry_t *entry = &r->entries[r->attempted];
+		alerts_outcome_t *out = &r->outcomes[r->attempted];
+		out->reason[0] = '\0';
+		alerts_result_t result = s_attempt(w, entry, out->reason, sizeof out->reason);
+		if (result == ALERTS_ABANDONED)
+			break;
+		s_decide(w->hook, entry, result, clock_now_ms(), out);
+		r->attempted++;
+		if (s_stopping(w->alerts) || s_mono_ms() - start >= ALERTS_BATCH_MS)
+			break;
+	}
+}
+
+/* Takes the due deliveries, attempts them, records the outcomes; waits when nothing is due. */
+static void s_worker_round(alerts_worker_t *w)
+{
+	alerts_round_t *r = &w->round;
+	int64_t next_due, now = clock_now_ms();
+	int rc = s_take(w, now, r, &next_due);
+	if (rc != 0) {
+		log_warnx("hook %s: reading the outbox: %s", w->hook->name, store_strerror(rc));
+		s_worker_wait(w, ALERTS_RETRY_READ_MS);
+		return;
+	}
+	if (r->taken == 0) {
+		s_worker_wait(w, next_due == INT64_MAX ? -1 : next_due - now);
+		return;
+	}
+	s_attempt_all(w, r);
+	if (r->attempted > 0)
+		rc = s_record(w, r);
+	s_round_release(r);
+	/* The deliveries are unchanged and still due: do not spin on them. */
+	if (rc != 0)
+		s_worker_wait(w, ALERTS_RETRY_READ_MS);
+}
+
 static void *s_worker_main(void *arg)
 {
 	alerts_worker_t *w = arg;
-	const config_hook_t *hook = w->hook;
-	while (s_worker_round_begin(w)) {
-		alerts_entry_t entry = { 0 };
-		bool found;
-		int64_t next_due;
-		int64_t now = s_clock_ms(CLOCK_REALTIME);
-		int rc = s_outbox_scan(w, now, &entry, &found, &next_due);
-		if (rc != 0) {
-			log_warnx("hook %s: reading the outbox: %s", hook->name, store_strerror(rc));
-			s_worker_wait(w, ALERTS_RETRY_READ_MS);
-			continue;
-		}
-		if (!found) {
-			s_worker_wait(w, next_due == INT64_MAX ? -1 : next_due - now);
-			continue;
-		}
-		char reason[ALERTS_REASON_LEN] = "no exec or url configured";
-		bool ok = false;
-		if (!entry.corrupt && hook->url)
-			ok = s_attempt_url(hook, &entry, reason, sizeof reason);
-		else if (!entry.corrupt && hook->exec_argv && hook->exec_argv[0])
-			ok = s_attempt_exec(hook, &entry, reason, sizeof reason);
-		rc = s_outcome_record(w, &entry, ok, reason);
-		s_entry_release(&entry);
-		/* The entry is unchanged and still due: do not spin on it. */
-		if (rc != 0)
-			s_worker_wait(w, ALERTS_RETRY_READ_MS);
-	}
+	while (s_worker_round_begin(w))
+		s_worker_round(w);
 	return NULL;
 }
 
-static void s_stop_and_join(alerts_t *a)
+/* Prepares every worker (curl handles on this thread, so that alerts_stop() can wake them). */
+static int s_workers_init(alerts_t *a)
 {
-	pthread_mutex_lock(&a->mutex);
-	a->stop = true;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->mutex);
-	for (size_t i = 0; i < a->n_workers; i++)
-		if (a->workers[i].started)
-			pthread_join(a->workers[i].thread, NULL);
+	a->workers = calloc(a->cfg->n_hooks, sizeof *a->workers);
+	if (!a->workers)
+		return -ENOMEM;
+	a->n_workers = a->cfg->n_hooks;
+	for (size_t i = 0; i < a->n_workers; i++) {
+		alerts_worker_t *w = &a->workers[i];
+		w->alerts = a;
+		w->hook = &a->cfg->hooks[i];
+		if (w->hook->url && s_url_init(w) != 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /*
@@ -578,24 +733,11 @@ static int s_workers_start(alerts_t *a)
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < a->n_workers; i++) {
 		alerts_worker_t *w = &a->workers[i];
-		w->alerts = a;
-		w->hook = &a->cfg->hooks[i];
 		rc = pthread_create(&w->thread, NULL, s_worker_main, w);
 		w->started = rc == 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	return rc;
-}
-
-/* True when an outbox key (hook name, NUL, id) belongs to a hook of cfg. */
-static bool s_key_has_hook(const config_t *cfg, const MDB_val *k)
-{
-	const char *name = k->mv_data;
-	size_t len = strnlen(name, k->mv_size);
-	for (size_t i = 0; i < cfg->n_hooks; i++)
-		if (strlen(cfg->hooks[i].name) == len && memcmp(cfg->hooks[i].name, name, len) == 0)
-			return true;
-	return false;
+	return -rc;
 }
 
 /*
@@ -605,19 +747,12 @@ static bool s_key_has_hook(const config_t *cfg, const MDB_val *k)
 static void s_report_orphans(store_t *store, const config_t *cfg)
 {
 	store_txn_t txn;
-	MDB_cursor *cursor;
-	MDB_val k, v;
 	size_t orphans = 0;
 	if (store_txn_begin(store, false, &txn) != 0)
 		return;
-	if (store_cursor_open(&txn, STORE_OUTBOX, &cursor) == 0) {
-		for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-			orphans += !s_key_has_hook(cfg, &k);
-		mdb_cursor_close(cursor);
-	}
+	int rc = outbox_orphans(&txn, cfg, &orphans);
 	store_txn_abort(&txn);
-	if (orphans)
+	if (rc == 0 && orphans)
 		log_warnx("outbox: %zu delivery(ies) wait for hooks no longer configured; restore the "
 			  "[hook] section to send them", orphans);
 }
@@ -629,6 +764,7 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 		return NULL;
 	a->store = store;
 	a->cfg = cfg;
+	atomic_init(&a->stop, false);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -644,15 +780,26 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 		return NULL;
 	}
 	a->curl_ready = true;
-	a->workers = calloc(cfg->n_hooks, sizeof *a->workers);
-	a->n_workers = cfg->n_hooks;
-	int rc = a->workers ? s_workers_start(a) : ENOMEM;
-	if (rc != 0) {
-		log_warnx("hooks: cannot start delivery threads: %s", strerror(rc));
+	if (s_workers_init(a) != 0) {
+		log_warnx("hooks: out of memory");
 		alerts_destroy(&a);
 		return NULL;
 	}
 	return a;
+}
+
+int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg)
+{
+	if (!alerts || alerts->n_workers == 0)
+		return 0;
+	alerts->publish = publish;
+	alerts->publish_arg = arg;
+	int rc = s_workers_start(alerts);
+	if (rc != 0) {
+		log_warnx("hooks: cannot start delivery threads: %s", strerror(-rc));
+		alerts_stop(alerts);
+	}
+	return rc;
 }
 
 void alerts_wake(alerts_t *alerts)
@@ -665,13 +812,33 @@ void alerts_wake(alerts_t *alerts)
 	pthread_mutex_unlock(&alerts->mutex);
 }
 
+void alerts_stop(alerts_t *alerts)
+{
+	if (!alerts)
+		return;
+	pthread_mutex_lock(&alerts->mutex);
+	atomic_store(&alerts->stop, true);
+	pthread_cond_broadcast(&alerts->cond);
+	pthread_mutex_unlock(&alerts->mutex);
+	/* A transfer waiting for its receiver looks at the stop flag when its poll wakes. */
+	for (size_t i = 0; i < alerts->n_workers; i++)
+		if (alerts->workers[i].multi)
+			curl_multi_wakeup(alerts->workers[i].multi);
+	for (size_t i = 0; i < alerts->n_workers; i++) {
+		if (alerts->workers[i].started)
+			pthread_join(alerts->workers[i].thread, NULL);
+		alerts->workers[i].started = false;
+	}
+}
+
 void alerts_destroy(alerts_t **alerts_p)
 {
 	alerts_t *a = *alerts_p;
 	if (!a)
 		return;
-	if (a->workers)
-		s_stop_and_join(a);
+	alerts_stop(a);
+	for (size_t i = 0; i < a->n_workers; i++)
+		s_url_release(&a->workers[i]);
 	free(a->workers);
 	if (a->curl_ready)
 		curl_global_cleanup();

@@ -1,27 +1,27 @@
 /*
- * alerts: delivery of published messages to hooks, through a persistent outbox.
+ * alerts: the delivery threads that take hook deliveries from the outbox (daemon/store/outbox.h)
+ * and run the hooks.
  *
- * A breach (or any message whose topic matches a hook's prefixes) is put in the outbox
- * inside the same write transaction that records it, so a committed alert is never lost. One
- * delivery thread per hook takes its due entries from the outbox and runs the hook:
+ * One thread per hook takes the hook's deliveries due first and runs the hook:
  *  - exec hooks: the program (argv, no shell) with the message JSON on stdin; exit status 0
  *    within the timeout is success;
- *  - url hooks: an HTTP POST of the JSON (libcurl) with X-Incidentd-Delivery: <id> (the same
- *    on every retry) and, with a secret, X-Incidentd-Signature: sha256=<hex HMAC-SHA256 of the
- *    body>; a 2xx within the timeout is success.
- * A success deletes the entry, so it is never sent again. A failure is retried after backoff,
- * doubling up to max_backoff, until max_attempts; then the delivery is given up and logged
- * with the hook's name. Retries continue across restarts. Nothing here runs on the event loop.
+ *  - url hooks: an HTTP POST of the JSON (libcurl, one connection kept alive per hook) with
+ *    X-Incidentd-Delivery: <id> (the same on every retry) and, with a secret,
+ *    X-Incidentd-Signature: sha256=<hex HMAC-SHA256 of the body>; a 2xx within the timeout is
+ *    success.
+ * A success removes the delivery, so it is never sent again. A failure is retried after
+ * backoff, doubling up to max_backoff, until give_up_after has passed since it was queued or
+ * max_attempts (when set) were made, whichever comes first; then the delivery is given up,
+ * logged, and published on OUTBOX_GAVE_UP_TOPIC. Retries continue across restarts.
  *
- * Outbox entries live in the store's STORE_OUTBOX database: key = hook name, NUL, u64
- * delivery id (big-endian); value = JSON {"delivery", "hook", "topic", "body" (the message
- * text), "attempts", "next_attempt" (ms), "created" (ms)}.
+ * Stopping abandons the attempts in flight at once: an exec hook's process group is killed, a
+ * transfer is aborted. An abandoned attempt is not counted; its delivery stays due and is
+ * tried again after the restart. Nothing here runs on the event loop.
  */
 #ifndef INCIDENTD_DAEMON_EDGE_ALERTS_H
 #define INCIDENTD_DAEMON_EDGE_ALERTS_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include <jansson.h>
 
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
@@ -29,19 +29,38 @@
 typedef struct alerts alerts_t;
 
 /*
- * Starts one delivery thread per hook of cfg; each first delivers what the outbox already
- * holds for it (from before a restart). Returns NULL on failure. store and cfg must outlive
- * the alerts. With no hooks it starts no thread.
+ * Called on a delivery thread with a message to publish on topic, after the change it reports
+ * (a give-up) is committed. Takes body; must not block for long.
+ */
+typedef void (*alerts_publish_cb)(const char *topic, json_t *body, void *arg);
+
+/*
+ * Prepares the delivery of cfg's hooks from store and warns about deliveries waiting for hooks
+ * cfg no longer has. No thread runs until alerts_start(). Returns NULL on failure. store and
+ * cfg must outlive the alerts.
  */
 alerts_t *alerts_new(store_t *store, const config_t *cfg);
+
+/*
+ * Starts one delivery thread per hook; each first delivers what the outbox already holds for
+ * it (from before a restart). publish (may be NULL: give-ups are then only logged) gets every
+ * give-up with arg. Accepts NULL alerts. Returns 0, or -errno when a thread cannot start (the
+ * ones started are stopped).
+ */
+int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg);
 
 /* Tells the delivery threads that new entries were committed. Thread-safe, never blocks. */
 void alerts_wake(alerts_t *alerts);
 
 /*
- * Stops the threads (an attempt in flight finishes or times out first) and frees alerts.
- * Entries not yet delivered stay in the outbox for the next start. Accepts NULL; sets
- * *alerts_p = NULL.
+ * Stops the threads, abandoning the attempts in flight, and waits for them (milliseconds, not
+ * a hook's timeout). After it returns publish is never called again. Idempotent; accepts NULL.
+ */
+void alerts_stop(alerts_t *alerts);
+
+/*
+ * Stops the threads (alerts_stop) and frees alerts. Deliveries not yet done stay in the outbox
+ * for the next start. Accepts NULL; sets *alerts_p = NULL.
  */
 void alerts_destroy(alerts_t **alerts_p);
 

@@ -14,6 +14,7 @@
 #include "daemon/core/config.h"
 #include "daemon/edge/alerts.h"
 #include "daemon/edge/server.h"
+#include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 	if (tz_use(cfg->calendar.timezone) < 0)
 		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
 
-	store_t *store = store_open(cfg->data_dir, cfg->map_size, err, sizeof err);
+	store_t *store = store_open(cfg->data_dir, cfg->map_size, &schema_current, err, sizeof err);
 	if (!store)
 		fatalx("cannot start: %s", err);
 	alerts_t *alerts = alerts_new(store, cfg);

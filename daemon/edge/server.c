@@ -343,6 +343,29 @@ static void s_on_deadline(uv_timer_t *timer)
 	s_deadlines_arm(s);
 }
 
+/*
+ * Alerts callback, on a delivery thread: a message the delivery threads publish (a give-up,
+ * already committed) becomes a writer job, so that it takes the next seq in a batch like every
+ * other message. Takes body. s->writer is safe to use here: server_stop() stops the delivery
+ * threads before it stops the writer.
+ */
+static void s_on_alerts_publish(const char *topic, json_t *body, void *arg)
+{
+	server_t *s = arg;
+	writer_job_t *job = calloc(1, sizeof *job);
+	char *copy = strdup(topic);
+	if (!job || !copy) {
+		log_warnx("cannot publish %s: out of memory", topic);
+		free(job);
+		free(copy);
+		json_decref(body);
+		return;
+	}
+	job->notice_topic = copy;
+	job->notice = body;
+	writer_submit(s->writer, job);
+}
+
 /* The reply frame of a committed request; its length in *len. */
 static char *s_job_reply(writer_job_t *job, size_t *len)
 {
@@ -874,6 +897,11 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	}
 	if (s_deadlines_load(s, errbuf, errlen) < 0)
 		goto fail_handles;
+	/* Only now: a give-up is published through the writer. */
+	if (alerts_start(alerts, s_on_alerts_publish, s) != 0) {
+		snprintf(errbuf, errlen, "cannot start the hook delivery threads");
+		goto fail_handles;
+	}
 	return s;
 fail_handles:
 	server_stop(s);
@@ -910,6 +938,11 @@ void server_stop(server_t *s)
 		return;
 	s->stopping = true;
 	uv_poll_stop(&s->poll);
+	/*
+	 * Hooks first: their attempts are abandoned at once, and the give-ups they committed
+	 * meanwhile reach the writer before it stops.
+	 */
+	alerts_stop(s->alerts);
 	/* Commits everything accepted; its replies go out through s_on_committed, now. */
 	writer_stop(&s->writer);
 	/* Replies to full pipes get a last bounded chance before the sockets close. */

@@ -22,16 +22,18 @@ typedef struct server server_t;
 
 /*
  * Binds the sockets, starts the writer on store (waking alerts, which may be NULL, after
- * commits that queue hook deliveries), arms every pending deadline and watches SIGINT and
- * SIGTERM on loop. Returns NULL with a one-line reason in errbuf when it cannot (an endpoint
- * in use). cfg, store and alerts must outlive the server.
+ * commits that queue hook deliveries), arms every pending deadline, starts the hook delivery
+ * threads (alerts_start: their give-ups are published through the writer) and watches SIGINT
+ * and SIGTERM on loop. Returns NULL with a one-line reason in errbuf when it cannot (an
+ * endpoint in use). cfg, store and alerts must outlive the server.
  */
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
 		     char *errbuf, size_t errlen);
 
 /*
- * Stops taking requests, commits and answers what was accepted, closes the sockets and every
- * handle. uv_run() returns once it is done. Called by the signal handlers; idempotent.
+ * Stops taking requests and the hook delivery threads (alerts_stop: attempts in flight are
+ * abandoned), commits and answers what was accepted, closes the sockets and every handle.
+ * uv_run() returns once it is done. Called by the signal handlers; idempotent.
  */
 void server_stop(server_t *server);
 

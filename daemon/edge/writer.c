@@ -45,6 +45,8 @@ void writer_job_free(writer_job_t *job)
 	if (!job)
 		return;
 	json_decref(job->request);
+	free(job->notice_topic);
+	json_decref(job->notice);
 	json_decref(job->fields);
 	json_decref(job->event.breaches);
 	batch_pubs_free(job->pubs);
@@ -74,9 +76,23 @@ static writer_job_t *s_take_batch(writer_t *w)
 	return batch;
 }
 
-/* Applies one job inside the batch: its request through its op, or a deadline that came up. */
+/*
+ * A notice is published like any message of the batch: it takes the next seq and reaches the
+ * hooks whose topics match. The job keeps its body for a retry of the batch.
+ */
+static int s_apply_notice(batch_t *batch, writer_job_t *job, batch_result_t *res)
+{
+	return batch_publish(batch, res, job->notice_topic, json_incref(job->notice));
+}
+
+/*
+ * Applies one job inside the batch: its request through its op, a notice, or a deadline that
+ * came up.
+ */
 static int s_apply_job(batch_t *batch, writer_job_t *job, batch_result_t *res)
 {
+	if (job->notice_topic)
+		return s_apply_notice(batch, job, res);
 	if (!job->op)
 		return breaches_fire(batch, &job->deadline, batch->now_ms, res);
 	op_request_t req = {

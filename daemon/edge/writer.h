@@ -31,8 +31,9 @@
 #define WRITER_CACHE_MAX 16384
 
 /*
- * One state-changing request, or a deadline that came up (request NULL and scanned false).
- * The submitter fills the inputs; the writer the outputs.
+ * One state-changing request, a notice (a message the daemon publishes by itself: notice_topic
+ * set), or a deadline that came up (no op and no notice_topic). The
+ * submitter fills the inputs; the writer the outputs.
  */
 typedef struct writer_job {
 	struct writer_job *next;
@@ -49,6 +50,8 @@ typedef struct writer_job {
 	int64_t received_ms;
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
 	deadline_t deadline;  /* when request is NULL */
+	char *notice_topic;   /* owned: a notice's topic (hook.gave_up), or NULL */
+	json_t *notice;       /* owned: the notice's body; published with the batch's next seq */
 	/* outputs: the reply is encoded by the loop thread, off the writer's critical path */
 	json_t *fields;       /* owned: the reply's fields; NULL when refused or event is set */
 	batch_event_reply_t event; /* the reply of an accepted event */

@@ -155,7 +155,7 @@ void batch_touch(batch_t *batch, const incident_t *inc)
 static bool s_hooked(const config_t *cfg, const char *topic)
 {
 	for (size_t i = 0; i < cfg->n_hooks; i++)
-		if (outbox_hook_wants(&cfg->hooks[i], topic))
+		if (outbox_hook_matches(&cfg->hooks[i], topic))
 			return true;
 	return false;
 }
@@ -167,20 +167,12 @@ bool batch_wanted(const batch_t *batch, const char *topic)
 
 /*
  * Puts msg in the outbox of every hook whose topics match, in the transaction that produced
- * it, so that a committed alert always reaches its hooks. Serialises msg only when a hook
- * wants it.
+ * it, so that a committed alert always reaches its hooks.
  */
 static int s_outbox(batch_t *batch, const char *topic, const json_t *msg)
 {
-	if (!s_hooked(batch->cfg, topic))
-		return 0;
-	size_t len;
-	char *text = jsonw_dumps(msg, &len);
-	if (!text)
-		return -ENOMEM;
 	int queued = 0;
-	int rc = outbox_enqueue(batch->txn, batch->cfg, topic, text, len, batch->now_ms, &queued);
-	free(text);
+	int rc = outbox_enqueue(batch->txn, batch->cfg, topic, msg, batch->now_ms, &queued);
 	batch->alerts_queued += queued;
 	return rc;
 }

@@ -29,8 +29,11 @@ struct store {
 
 static const char *const s_db_names[STORE_N_DBS] = {
 	"meta", "log", "incidents", "refs", "dedup", "open", "resolved", "closed", "opened",
-	"breaches", "breach_keys", "deadlines", "outbox", "problems",
+	"breaches", "breach_keys", "deadlines", "outbox", "outbox_due", "problems",
 };
+
+/* How many times a migration is retried on a doubled map after MDB_MAP_FULL. */
+#define STORE_MIGRATE_GROW_TRIES 8
 
 /* mkdir -p: creates dir and its missing parents with mode 0750. */
 static int s_mkdir_p(const char *dir)
@@ -90,42 +93,85 @@ static int s_lock_dir(store_t *store, const char *dir, char *errbuf, size_t errl
 	return 0;
 }
 
-/* Creates the databases and checks the schema version, in one write transaction. */
-static int s_init_dbs(store_t *store, char *errbuf, size_t errlen)
+/* Runs every migration step after version from, logging each. Returns 0 or its error. */
+static int s_migrate(store_txn_t *txn, const store_schema_t *schema, uint64_t from)
 {
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-	for (int i = 0; rc == 0 && i < STORE_N_DBS; i++)
-		rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &store->dbi[i]);
-	if (rc != 0) {
-		if (txn)
-			mdb_txn_abort(txn);
-		snprintf(errbuf, errlen, "opening databases: %s", mdb_strerror(rc));
-		return -1;
-	}
-	store_txn_t t = { store, txn, true };
-	uint64_t schema = 0;
-	rc = store_meta_get_u64(&t, "schema", &schema);
-	if (rc == 0 && schema == 0)
-		rc = store_meta_put_u64(&t, "schema", STORE_SCHEMA_VERSION);
-	else if (rc == 0 && schema != STORE_SCHEMA_VERSION) {
-		mdb_txn_abort(txn);
-		snprintf(errbuf, errlen, "data has schema version %llu; this incidentd reads %d",
-			 (unsigned long long)schema, STORE_SCHEMA_VERSION);
-		return -1;
-	}
-	if (rc == 0)
-		rc = mdb_txn_commit(txn);
-	else
-		mdb_txn_abort(txn);
-	if (rc != 0) {
-		snprintf(errbuf, errlen, "initialising data: %s", mdb_strerror(rc));
-		return -1;
+	for (size_t i = 0; i < schema->n_steps; i++) {
+		const store_migration_t *step = &schema->steps[i];
+		size_t count = 0;
+		if (step->to <= from)
+			continue;
+		int rc = step->run(txn, &count);
+		if (rc != 0)
+			return rc;
+		char line[256];
+		snprintf(line, sizeof line, step->done, count);
+		log_info("store: schema %llu -> %llu: %s", (unsigned long long)from,
+			 (unsigned long long)step->to, line);
+		from = step->to;
 	}
 	return 0;
 }
 
-store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errlen)
+/*
+ * In txn: writes the version of a new store, migrates an older one, refuses a newer one
+ * (MDB_VERSION_MISMATCH, with the reason in errbuf).
+ */
+static int s_schema_check(store_txn_t *txn, const store_schema_t *schema, char *errbuf,
+			  size_t errlen)
+{
+	uint64_t version = 0;
+	int rc = store_meta_get_u64(txn, "schema", &version);
+	if (rc != 0 || version == schema->version)
+		return rc;
+	if (version > schema->version) {
+		snprintf(errbuf, errlen, "data has schema version %llu; this incidentd reads %llu",
+			 (unsigned long long)version, (unsigned long long)schema->version);
+		return MDB_VERSION_MISMATCH;
+	}
+	/* Version 0: a new store, with nothing to migrate. */
+	if (version > 0)
+		rc = s_migrate(txn, schema, version);
+	if (rc == 0)
+		rc = store_meta_put_u64(txn, "schema", schema->version);
+	return rc;
+}
+
+/* One attempt at creating the databases and checking the schema, in one write transaction. */
+static int s_init_txn(store_t *store, const store_schema_t *schema, char *errbuf, size_t errlen)
+{
+	store_txn_t txn;
+	int rc = store_txn_begin(store, true, &txn);
+	for (int i = 0; rc == 0 && i < STORE_N_DBS; i++)
+		rc = mdb_dbi_open(txn.txn, s_db_names[i], MDB_CREATE, &store->dbi[i]);
+	if (rc == 0)
+		rc = s_schema_check(&txn, schema, errbuf, errlen);
+	if (rc == 0)
+		return store_txn_commit(&txn);
+	store_txn_abort(&txn);
+	return rc;
+}
+
+/*
+ * Creates the databases and checks the schema version. A migration of a large store may not
+ * fit the configured map: it is retried on a doubled map.
+ */
+static int s_init_dbs(store_t *store, const store_schema_t *schema, char *errbuf, size_t errlen)
+{
+	errbuf[0] = '\0';
+	int rc = s_init_txn(store, schema, errbuf, errlen);
+	for (int tries = 0; rc == MDB_MAP_FULL && tries < STORE_MIGRATE_GROW_TRIES; tries++) {
+		rc = store_grow(store);
+		if (rc == 0)
+			rc = s_init_txn(store, schema, errbuf, errlen);
+	}
+	if (rc != 0 && errbuf[0] == '\0')
+		snprintf(errbuf, errlen, "initialising data: %s", store_strerror(rc));
+	return rc != 0 ? -1 : 0;
+}
+
+store_t *store_open(const char *dir, size_t map_size, const store_schema_t *schema, char *errbuf,
+		    size_t errlen)
 {
 	store_t *store = calloc(1, sizeof *store);
 	if (!store) {
@@ -159,12 +205,12 @@ store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errle
 	if (rc == 0)
 		rc = mdb_env_open(store->env, dir, MDB_NOTLS, 0640);
 	if (rc != 0) {
-		snprintf(errbuf, errlen, "data dir %s: %s", dir, mdb_strerror(rc));
+		snprintf(errbuf, errlen, "data dir %s: %s", dir, store_strerror(rc));
 		goto fail;
 	}
 	int stale = 0;
 	mdb_reader_check(store->env, &stale);
-	if (s_init_dbs(store, errbuf, errlen) < 0)
+	if (s_init_dbs(store, schema, errbuf, errlen) < 0)
 		goto fail;
 	return store;
 fail:

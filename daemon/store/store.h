@@ -7,9 +7,14 @@
  *              (store/incidents.h)
  *   breaches, breach_keys, deadlines: breaches and pending deadlines (store/breaches.h)
  *   outbox     hook name NUL u64 delivery id -> JSON          hook deliveries not yet done
+ *   outbox_due hook name NUL i64 due, u64 delivery id -> ""   the outbox by due time (outbox.h)
  *   problems   u64 problem id -> JSON        problem records (ops/problem.c)
  *
  * Integers in keys are fixed-width big-endian so that memcmp order is numeric order.
+ *
+ * The version of this layout and the steps from older ones are the caller's (store/schema.h):
+ * store_open() brings an older store up to it at start-up, each step logged, in one
+ * transaction with the new version.
  *
  * Errors: every function returns 0 or a negative code: LMDB's own (MDB_NOTFOUND,
  * MDB_MAP_FULL, ... all negative) or -errno. store_strerror() names either, and callers pass
@@ -29,7 +34,6 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#define STORE_SCHEMA_VERSION 1
 
 typedef struct store store_t;
 
@@ -48,6 +52,7 @@ typedef enum {
 	STORE_BREACH_KEYS,
 	STORE_DEADLINES,
 	STORE_OUTBOX,
+	STORE_OUTBOX_DUE,
 	STORE_PROBLEMS,
 	STORE_N_DBS
 } store_db_t;
@@ -59,13 +64,29 @@ typedef struct {
 	bool write;
 } store_txn_t;
 
+/* One step that brings a store up to version `to`, run in the start-up write transaction. */
+typedef struct {
+	uint64_t to;          /* the version the step leads to */
+	const char *done;     /* the log line, with %zu for the count */
+	int (*run)(store_txn_t *txn, size_t *count);
+} store_migration_t;
+
+/* The schema a store is opened with: its version, and the steps up from older versions. */
+typedef struct {
+	uint64_t version;
+	const store_migration_t *steps; /* in order of their `to` */
+	size_t n_steps;
+} store_schema_t;
+
 /*
  * Opens (creating when needed) the environment in dir with an initial map of map_size bytes,
- * creates the databases, checks or writes the schema version and takes an exclusive lock on
- * the directory so that two daemons never share it. On failure returns NULL with a one-line
- * reason in errbuf.
+ * creates the databases, takes an exclusive lock on the directory so that two daemons never
+ * share it, and brings the data to schema: a new store gets its version, an older one is
+ * migrated (a map too small for that is doubled), a newer one is refused. A data dir others
+ * may write to is refused. On failure returns NULL with a one-line reason in errbuf.
  */
-store_t *store_open(const char *dir, size_t map_size, char *errbuf, size_t errlen);
+store_t *store_open(const char *dir, size_t map_size, const store_schema_t *schema, char *errbuf,
+		    size_t errlen);
 
 /* Closes the environment; accepts NULL and sets *store_p = NULL. No transaction may be open. */
 void store_destroy(store_t **store_p);

@@ -257,6 +257,7 @@ static void test_full_config(void **state)
 		"topics = breach., incident.opened\n"
 		"timeout = 1500ms\n"
 		"max_attempts = 3\n"
+		"give_up_after = 2h\n"
 		"backoff = 2s\n"
 		"max_backoff = 2s\n"
 		"[hook web]\n"
@@ -308,6 +309,7 @@ static void test_full_config(void **state)
 	assert_string_equal(pager->topics[1], "incident.opened");
 	assert_int_equal(pager->timeout_ms, 1500);
 	assert_int_equal(pager->max_attempts, 3);
+	assert_int_equal(pager->give_up_after_ms, 2 * 3600000);
 	assert_int_equal(pager->backoff_ms, 2000);
 	assert_int_equal(pager->max_backoff_ms, 2000);
 	/* the defaults of the contract */
@@ -318,7 +320,8 @@ static void test_full_config(void **state)
 	assert_string_equal(web->topics[0], "breach.");
 	assert_null(web->topics[1]);
 	assert_int_equal(web->timeout_ms, 5000);
-	assert_int_equal(web->max_attempts, 10);
+	assert_int_equal(web->max_attempts, 0); /* no limit: give_up_after decides */
+	assert_int_equal(web->give_up_after_ms, 24 * 3600000);
 	assert_int_equal(web->backoff_ms, 1000);
 	assert_int_equal(web->max_backoff_ms, 300000);
 
@@ -488,12 +491,12 @@ static void test_sla_errors(void **state)
 	              FILE_NAME ":5: sla s: calendar: expected clock or working, not \"office\"");
 	/* A target of more than a year is a typing mistake (a working day counts as a day). */
 	EXPECT_ERRORS(SLA_OK "category.2 = 3650d\n",
-	              FILE_NAME ":5: sla s: category.2: 3650d is longer than the most allowed, 366d");
+	              FILE_NAME ":5: sla s: category.2: 3650d is out of range 1ms..366d");
 	EXPECT_ERRORS(SLA_OK "category.2 = 367wd\ncategory.3 = 8785h\n",
-	              FILE_NAME ":5: sla s: category.2: 367wd is longer than the most allowed, 366d",
-	              FILE_NAME ":6: sla s: category.3: 8785h is longer than the most allowed, 366d");
+	              FILE_NAME ":5: sla s: category.2: 367wd is out of range 1ms..366d",
+	              FILE_NAME ":6: sla s: category.3: 8785h is out of range 1ms..366d");
 	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\nwithin = 400d\n",
-	              FILE_NAME ":3: problem_rule p: within: 400d is longer than the most allowed, 366d");
+	              FILE_NAME ":3: problem_rule p: within: 400d is out of range 1ms..366d");
 	config_t *cfg = s_parse_ok(SLA_OK "category.2 = 366d\ncategory.3 = 366wd\ncategory.4 = 8784wh\n");
 	config_destroy(&cfg);
 }
@@ -556,16 +559,20 @@ static void test_hook_errors(void **state)
 	EXPECT_ERRORS("[hook h]\nurl = http:///a\n",
 	              FILE_NAME ":2: hook h: url: bad url \"http:///a\" " URL_FORMS);
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 3650d\n",
-	              FILE_NAME ":3: hook h: timeout: 3650d is longer than the most allowed, 5m");
+	              FILE_NAME ":3: hook h: timeout: 3650d is out of range 1ms..5m");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 301s\n",
-	              FILE_NAME ":3: hook h: timeout: 301s is longer than the most allowed, 5m");
+	              FILE_NAME ":3: hook h: timeout: 301s is out of range 1ms..5m");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 2d\nmax_backoff = 2d\n",
-	              FILE_NAME ":3: hook h: backoff: 2d is longer than the most allowed, 1d",
-	              FILE_NAME ":4: hook h: max_backoff: 2d is longer than the most allowed, 1d");
+	              FILE_NAME ":3: hook h: backoff: 2d is out of range 1ms..1d",
+	              FILE_NAME ":4: hook h: max_backoff: 2d is out of range 1ms..1d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 1wd\n",
 	              FILE_NAME ":3: hook h: timeout: \"1wd\" is working time; use ms, s, m, h or d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 0\n",
 	              FILE_NAME ":3: hook h: max_attempts: expected an integer 1..1000, not \"0\"");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 999ms\n",
+	              FILE_NAME ":3: hook h: give_up_after: 999ms is out of range 1s..30d");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 31d\n",
+	              FILE_NAME ":3: hook h: give_up_after: 31d is out of range 1s..30d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\nbackoff = 10m\n",
 	              FILE_NAME ":3: hook h: max_backoff: 300000 ms is shorter than backoff "
 	                        "(600000 ms)");
@@ -574,6 +581,22 @@ static void test_hook_errors(void **state)
 	                        "category.5, not \"category.6\"");
 	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\n",
 	              FILE_NAME ":1: problem_rule p: within is missing");
+}
+
+/* The bounds of a hook's durations are inclusive: the extremes are accepted. */
+static void test_hook_bounds(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("[hook low]\nurl = http://x/\ntimeout = 1ms\ngive_up_after = 1s\n"
+	                           "[hook high]\nurl = http://x/\ntimeout = 5m\n"
+	                           "give_up_after = 30d\nmax_attempts = 1000\n");
+	assert_int_equal(cfg->hooks[0].timeout_ms, 1);
+	assert_int_equal(cfg->hooks[0].give_up_after_ms, 1000);
+	assert_int_equal(cfg->hooks[0].max_attempts, 0);
+	assert_int_equal(cfg->hooks[1].timeout_ms, 300000);
+	assert_int_equal(cfg->hooks[1].give_up_after_ms, INT64_C(30) * 86400000);
+	assert_int_equal(cfg->hooks[1].max_attempts, 1000);
+	config_destroy(&cfg);
 }
 
 /*
@@ -693,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_sla_errors),
 		cmocka_unit_test(test_calendar_errors),
 		cmocka_unit_test(test_hook_errors),
+		cmocka_unit_test(test_hook_bounds),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_overrides),

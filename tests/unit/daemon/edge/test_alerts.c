@@ -1,7 +1,8 @@
 /*
- * Tests of daemon/edge/alerts.c: the hook outbox in a real LMDB store (a fresh temporary directory
- * per test) and delivery to real hooks: shell scripts written by the test for exec hooks, and a
- * small HTTP server on 127.0.0.1 for url hooks. Every wait is bounded.
+ * Tests of daemon/edge/alerts.c: delivery from the outbox in a real LMDB store (a fresh temporary
+ * directory per test) to real hooks: shell scripts written by the test for exec hooks, and a
+ * small HTTP server on 127.0.0.1 for url hooks; give-ups, and stopping while a hook hangs.
+ * Every wait is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,9 @@
 #include <cmocka.h>
 
 #include "daemon/edge/alerts.h"
-#include "daemon/store/outbox.h"
 #include "daemon/core/config.h"
+#include "daemon/store/outbox.h"
+#include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 
 #include <arpa/inet.h>
@@ -79,7 +81,7 @@ static int s_setup(void **state)
 	strcpy(f->dir, "/tmp/incidentd-alerts-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	char err[256];
-	f->store = store_open(f->dir, 1 << 20, err, sizeof err);
+	f->store = store_open(f->dir, 1 << 20, &schema_current, err, sizeof err);
 	assert_non_null(f->store);
 	for (size_t i = 0; i < 3; i++) {
 		config_hook_t *h = &f->hooks[i];
@@ -131,16 +133,27 @@ static void s_exec_hook(fixture_t *f, const char *script_text)
 	f->hooks[0].exec_argv = f->argv;
 }
 
-/* Queues body under topic in one committed write transaction; returns how many were queued. */
+/* Queues body (JSON text) under topic in one committed write transaction; returns the count. */
 static int s_enqueue(fixture_t *f, const char *topic, const char *body)
 {
+	json_t *msg = json_loads(body, JSON_DECODE_ANY, NULL);
+	assert_non_null(msg);
 	store_txn_t txn;
-	int n = -1;
+	int queued = -1;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, body, strlen(body), s_now_ms(), &n), 0);
-	assert_true(n >= 0);
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, msg, s_now_ms(), &queued), 0);
 	assert_int_equal(store_txn_commit(&txn), 0);
-	return n;
+	json_decref(msg);
+	return queued;
+}
+
+/* The alerts of f's hooks with their threads started; publish (may be NULL) gets give-ups. */
+static alerts_t *s_alerts_start(fixture_t *f, alerts_publish_cb publish, void *arg)
+{
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	assert_int_equal(alerts_start(alerts, publish, arg), 0);
+	return alerts;
 }
 
 static size_t s_outbox_count(fixture_t *f)
@@ -392,96 +405,15 @@ static void s_url_hook(fixture_t *f, int port, const char *secret)
 
 /* ---- tests ---- */
 
-static void test_hook_matches_prefixes(void **state)
-{
-	(void)state;
-	config_hook_t def = { .name = "def", .topics = s_default_topics, .n_topics = 1 };
-	assert_true(outbox_hook_wants(&def, "breach.ack"));
-	assert_true(outbox_hook_wants(&def, "breach."));
-	assert_false(outbox_hook_wants(&def, "breach"));
-	assert_false(outbox_hook_wants(&def, "incident.opened"));
-	assert_false(outbox_hook_wants(&def, "xbreach.ack"));
-	assert_false(outbox_hook_wants(&def, ""));
-
-	char *topics[] = { "incident.", "breach.resolve", NULL };
-	config_hook_t two = { .name = "two", .topics = topics, .n_topics = 2 };
-	assert_true(outbox_hook_wants(&two, "incident.opened"));
-	assert_true(outbox_hook_wants(&two, "incident.stage"));
-	assert_true(outbox_hook_wants(&two, "breach.resolve"));
-	assert_true(outbox_hook_wants(&two, "breach.resolve_p1"));
-	assert_false(outbox_hook_wants(&two, "breach.ack"));
-	assert_false(outbox_hook_wants(&two, "problem.linked"));
-}
-
-/* The stored entry has exactly the documented fields and values. */
-static void s_check_entry(fixture_t *f, const char *hook, uint64_t id, const char *topic,
-			  const char *body, int64_t before, int64_t after)
-{
-	json_t *e = s_outbox_get(f, hook, id);
-	assert_non_null(e);
-	assert_int_equal(json_object_size(e), 7);
-	assert_int_equal(json_integer_value(json_object_get(e, "delivery")), id);
-	assert_string_equal(json_string_value(json_object_get(e, "hook")), hook);
-	assert_string_equal(json_string_value(json_object_get(e, "topic")), topic);
-	assert_string_equal(json_string_value(json_object_get(e, "body")), body);
-	assert_true(json_is_integer(json_object_get(e, "attempts")));
-	assert_int_equal(json_integer_value(json_object_get(e, "attempts")), 0);
-	json_int_t next = json_integer_value(json_object_get(e, "next_attempt"));
-	json_int_t created = json_integer_value(json_object_get(e, "created"));
-	assert_true(next >= before && next <= after);
-	assert_int_equal(created, next);
-	json_decref(e);
-}
-
-static void test_enqueue_one_entry_per_matching_hook(void **state)
-{
-	fixture_t *f = *state;
-	char *incident_topics[] = { "incident.", "breach.resolve", NULL };
-	char *problem_topics[] = { "problem.", NULL };
-	f->hooks[1].topics = incident_topics;
-	f->hooks[1].n_topics = 2;
-	f->hooks[2].topics = problem_topics;
-	f->hooks[2].n_topics = 1;
-	f->cfg.n_hooks = 3;
-	const char *body = "{\"seq\":1,\"rule\":\"resolve\",\"note\":\"caf\xc3\xa9 \\\"q\\\"\"}";
-
-	int64_t before = s_now_ms();
-	assert_int_equal(s_enqueue(f, "breach.resolve", body), 2);
-	int64_t after = s_now_ms();
-	assert_int_equal(s_outbox_count(f), 2);
-	s_check_entry(f, "first", 1, "breach.resolve", body, before, after);
-	s_check_entry(f, "second", 2, "breach.resolve", body, before, after);
-	assert_int_equal(s_last_delivery(f), 2);
-
-	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":2}"), 1);
-	assert_int_equal(s_enqueue(f, "incident.opened", "{\"seq\":3}"), 1);
-	assert_int_equal(s_enqueue(f, "problem.linked", "{\"seq\":4}"), 1);
-	assert_int_equal(s_enqueue(f, "other.topic", "{\"seq\":5}"), 0);
-	assert_int_equal(s_outbox_count(f), 5);
-	assert_int_equal(s_last_delivery(f), 5);
-	after = s_now_ms();
-	s_check_entry(f, "first", 3, "breach.ack", "{\"seq\":2}", before, after);
-	s_check_entry(f, "second", 4, "incident.opened", "{\"seq\":3}", before, after);
-	s_check_entry(f, "third", 5, "problem.linked", "{\"seq\":4}", before, after);
-
-	/* An aborted transaction queues nothing and uses no id. */
-	store_txn_t txn;
-	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	int queued = 0;
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, "breach.x", "{}", 2, s_now_ms(), &queued), 0);
-	assert_int_equal(queued, 1);
-	store_txn_abort(&txn);
-	assert_int_equal(s_outbox_count(f), 5);
-	assert_int_equal(s_last_delivery(f), 5);
-}
-
 static void test_new_with_no_hooks(void **state)
 {
 	fixture_t *f = *state;
 	f->cfg.n_hooks = 0;
 	alerts_t *alerts = alerts_new(f->store, &f->cfg);
 	assert_non_null(alerts);
+	assert_int_equal(alerts_start(alerts, NULL, NULL), 0);
 	alerts_wake(alerts);
+	alerts_stop(alerts);
 	alerts_destroy(&alerts);
 	assert_null(alerts);
 	alerts_destroy(&alerts);
@@ -491,8 +423,7 @@ static void test_exec_hook_gets_body_on_stdin(void **state)
 {
 	fixture_t *f = *state;
 	s_exec_hook(f, "#!/bin/sh\ncat > \"$1\"\n");
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	s_sleep_ms(50); /* let the thread find the outbox empty and go to sleep */
 
 	const char *body = "{\"seq\":7,\"topic\":\"breach.resolve\",\"incident\":\"INC000000000042\"}";
@@ -519,8 +450,7 @@ static void test_exec_hook_large_body(void **state)
 	body[0] = '"';
 	body[len - 1] = '"';
 	body[len] = '\0';
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.big", body), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -529,14 +459,89 @@ static void test_exec_hook_large_body(void **state)
 	free(body);
 }
 
+/* What the alerts published: a give-up, and whether it was committed when it came. */
+typedef struct {
+	pthread_mutex_t mutex;
+	fixture_t *f;
+	int calls;
+	char topic[64];
+	json_t *body;
+	size_t outbox_then; /* outbox entries when the callback ran */
+} published_t;
+
+static void s_on_publish(const char *topic, json_t *body, void *arg)
+{
+	published_t *p = arg;
+	size_t outbox = s_outbox_count(p->f);
+	pthread_mutex_lock(&p->mutex);
+	if (p->calls++ == 0) {
+		snprintf(p->topic, sizeof p->topic, "%s", topic);
+		p->body = body;
+		p->outbox_then = outbox;
+		body = NULL;
+	}
+	pthread_mutex_unlock(&p->mutex);
+	json_decref(body);
+}
+
+static void s_published_init(published_t *p, fixture_t *f)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mutex, NULL);
+	p->f = f;
+}
+
+/* Waits for the first published message; its body, borrowed from p. */
+static json_t *s_published_wait(published_t *p)
+{
+	int64_t until = s_mono_ms() + WAIT_MS;
+	for (;;) {
+		pthread_mutex_lock(&p->mutex);
+		json_t *body = p->body;
+		pthread_mutex_unlock(&p->mutex);
+		if (body || s_mono_ms() >= until)
+			return body;
+		s_sleep_ms(10);
+	}
+}
+
+static void s_published_release(published_t *p)
+{
+	json_decref(p->body);
+	pthread_mutex_destroy(&p->mutex);
+}
+
+/*
+ * Checks a give-up: published on hook.gave_up once the delivery was removed, with the delivery,
+ * the hook, the message's topic, the attempts made and why, starting with why_prefix.
+ */
+static void s_check_gave_up(published_t *p, fixture_t *f, int attempts, const char *why_prefix)
+{
+	json_t *body = s_published_wait(p);
+	assert_non_null(body);
+	assert_int_equal(p->calls, 1);
+	assert_string_equal(p->topic, "hook.gave_up");
+	assert_int_equal(p->outbox_then, 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "delivery")),
+			 s_last_delivery(f));
+	assert_string_equal(json_string_value(json_object_get(body, "hook")), "first");
+	assert_string_equal(json_string_value(json_object_get(body, "topic")), "breach.ack");
+	assert_int_equal(json_integer_value(json_object_get(body, "attempts")), attempts);
+	const char *reason = json_string_value(json_object_get(body, "reason"));
+	assert_non_null(reason);
+	if (strncmp(reason, why_prefix, strlen(why_prefix)) != 0)
+		fail_msg("reason \"%s\" does not start with \"%s\"", reason, why_prefix);
+}
+
 static void test_exec_hook_failing_gives_up(void **state)
 {
 	fixture_t *f = *state;
 	s_exec_hook(f, "#!/bin/sh\necho attempt >> \"$1\"\nexit 1\n");
 	f->hooks[0].max_attempts = 3;
 	f->hooks[0].backoff_ms = 50;
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	published_t published;
+	s_published_init(&published, f);
+	alerts_t *alerts = s_alerts_start(f, s_on_publish, &published);
 	int64_t start = s_mono_ms();
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
@@ -544,9 +549,42 @@ static void test_exec_hook_failing_gives_up(void **state)
 	/* Retries wait 50 ms, then 100 ms. */
 	assert_true(s_mono_ms() - start >= 150);
 	assert_int_equal(s_file_lines(f->outfile), 3);
+	s_check_gave_up(&published, f, 3, "max_attempts (3) reached: exit status 1");
 	s_sleep_ms(300);
 	assert_int_equal(s_file_lines(f->outfile), 3);
 	alerts_destroy(&alerts);
+	assert_int_equal(published.calls, 1);
+	s_published_release(&published);
+}
+
+/*
+ * Without max_attempts a failing delivery is retried until give_up_after has passed since it
+ * was queued (the last attempt at that moment), then given up and published.
+ */
+static void test_give_up_after_ends_the_retries(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\necho attempt >> \"$1\"\nexit 3\n");
+	f->hooks[0].max_attempts = 0;
+	f->hooks[0].give_up_after_ms = 400;
+	f->hooks[0].backoff_ms = 50;
+	f->hooks[0].max_backoff_ms = 100;
+	published_t published;
+	s_published_init(&published, f);
+	alerts_t *alerts = s_alerts_start(f, s_on_publish, &published);
+	int64_t start = s_mono_ms();
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	alerts_wake(alerts);
+	assert_non_null(s_published_wait(&published));
+	assert_true(s_mono_ms() - start >= 400);
+	int runs = s_file_lines(f->outfile);
+	/* 0, 50, 150, 250, 350 and the last at 400 ms: about six, more than a few. */
+	assert_true(runs >= 4);
+	s_check_gave_up(&published, f, runs, "give_up_after (400 ms) passed: exit status 3");
+	s_sleep_ms(200);
+	assert_int_equal(s_file_lines(f->outfile), runs);
+	alerts_destroy(&alerts);
+	s_published_release(&published);
 }
 
 static void test_exec_hook_timeout_kills(void **state)
@@ -555,8 +593,7 @@ static void test_exec_hook_timeout_kills(void **state)
 	s_exec_hook(f, "#!/bin/sh\necho $$ > \"$1\"\nsleep 10\necho late >> \"$1\"\n");
 	f->hooks[0].timeout_ms = 200;
 	f->hooks[0].max_attempts = 1;
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	int64_t start = s_mono_ms();
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
@@ -574,14 +611,118 @@ static void test_exec_hook_timeout_kills(void **state)
 	alerts_destroy(&alerts);
 }
 
+/* True when pid is gone or dead (a zombie waiting for whoever inherited it). */
+static bool s_dead(pid_t pid)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return true;
+	size_t n = fread(stat, 1, sizeof stat - 1, fp);
+	fclose(fp);
+	stat[n] = '\0';
+	const char *state = strrchr(stat, ')');
+	return !state || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+}
+
+/* Waits up to 1 s (a killed process takes a moment to go) for pids to be dead. */
+static bool s_all_dead(const pid_t *pids, int n)
+{
+	int64_t until = s_mono_ms() + 1000;
+	for (;;) {
+		int alive = 0;
+		for (int i = 0; i < n; i++)
+			alive += !s_dead(pids[i]);
+		if (alive == 0 || s_mono_ms() >= until)
+			return alive == 0;
+		s_sleep_ms(10);
+	}
+}
+
+/*
+ * Stopping while an exec hook hangs (timeout 20 s) kills the hook and what it started at once,
+ * and the abandoned attempt is not counted: the delivery stays as it was queued.
+ */
+static void test_stop_abandons_a_hanging_exec_hook(void **state)
+{
+	fixture_t *f = *state;
+	s_exec_hook(f, "#!/bin/sh\nsleep 20 &\necho $$ $! > \"$1.tmp\"\nmv \"$1.tmp\" \"$1\"\nwait\n");
+	f->hooks[0].timeout_ms = 20000;
+	f->hooks[0].max_attempts = 1;
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	uint64_t id = s_last_delivery(f);
+	json_t *before = s_outbox_get(f, "first", id);
+	alerts_wake(alerts);
+	char *text = NULL;
+	for (int64_t until = s_mono_ms() + WAIT_MS; !text && s_mono_ms() < until; s_sleep_ms(10))
+		text = s_file_read(f->outfile);
+	assert_non_null(text);
+	pid_t pids[2] = { 0, 0 };
+	assert_int_equal(sscanf(text, "%d %d", &pids[0], &pids[1]), 2);
+	free(text);
+
+	int64_t start = s_mono_ms();
+	alerts_stop(alerts);
+	int64_t took = s_mono_ms() - start;
+	if (took >= 2000)
+		fail_msg("alerts_stop took %lld ms with a hanging hook", (long long)took);
+	/* The hook and what it started (its process group) are killed. */
+	assert_true(s_all_dead(pids, 2));
+	json_t *after = s_outbox_get(f, "first", id);
+	assert_non_null(after);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	alerts_destroy(&alerts);
+}
+
+/*
+ * Stopping while a url hook's receiver has taken the connection but never answers (timeout
+ * 20 s) aborts the transfer at once; the delivery stays as it was queued.
+ */
+static void test_stop_aborts_an_unanswered_post(void **state)
+{
+	fixture_t *f = *state;
+	http_server_t srv;
+	s_http_bind(&srv);
+	/* Listening, never accepting: the kernel takes the connection and the request. */
+	assert_int_equal(listen(srv.fd, 16), 0);
+	s_url_hook(f, srv.port, NULL);
+	f->hooks[0].timeout_ms = 20000;
+	f->hooks[0].max_attempts = 1;
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	uint64_t id = s_last_delivery(f);
+	json_t *before = s_outbox_get(f, "first", id);
+	alerts_wake(alerts);
+	struct pollfd pfd = { srv.fd, POLLIN, 0 };
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1); /* the hook has connected */
+	s_sleep_ms(50);
+
+	int64_t start = s_mono_ms();
+	alerts_stop(alerts);
+	int64_t took = s_mono_ms() - start;
+	if (took >= 2000)
+		fail_msg("alerts_stop took %lld ms with an unanswered request", (long long)took);
+	json_t *after = s_outbox_get(f, "first", id);
+	assert_non_null(after);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	alerts_destroy(&alerts);
+	close(srv.fd);
+	pthread_mutex_destroy(&srv.mutex);
+}
+
 static void test_exec_hook_missing_program(void **state)
 {
 	fixture_t *f = *state;
 	char *argv[] = { "/nonexistent/incidentd-hook", NULL };
 	f->hooks[0].exec_argv = argv;
 	f->hooks[0].max_attempts = 2;
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -606,8 +747,7 @@ static void test_url_hook_retries_until_2xx(void **state)
 	s_http_bind(&srv);
 	s_http_start(&srv, 2);
 	s_url_hook(f, srv.port, "s3cret");
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 
 	const char *body = "{\"seq\":9,\"topic\":\"breach.ack\",\"incident\":\"INC000000000003\"}";
 	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
@@ -645,8 +785,7 @@ static void test_url_hook_without_secret_is_unsigned(void **state)
 	s_http_bind(&srv);
 	s_http_start(&srv, 0);
 	s_url_hook(f, srv.port, NULL);
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
 	alerts_wake(alerts);
 	assert_true(s_outbox_empty(f));
@@ -666,8 +805,7 @@ static void test_url_hook_retries_across_restart(void **state)
 	s_url_hook(f, srv.port, "k");
 	f->hooks[0].max_attempts = 1000;
 	f->hooks[0].max_backoff_ms = 50;
-	alerts_t *alerts = alerts_new(f->store, &f->cfg);
-	assert_non_null(alerts);
+	alerts_t *alerts = s_alerts_start(f, NULL, NULL);
 	const char *body = "{\"seq\":3}";
 	assert_int_equal(s_enqueue(f, "breach.ack", body), 1);
 	uint64_t id = s_last_delivery(f);
@@ -692,8 +830,7 @@ static void test_url_hook_retries_across_restart(void **state)
 	json_decref(e);
 
 	s_http_start(&srv, 0);
-	alerts = alerts_new(f->store, &f->cfg); /* and starts again */
-	assert_non_null(alerts);
+	alerts = s_alerts_start(f, NULL, NULL); /* and starts again */
 	assert_true(s_outbox_empty(f));
 	alerts_destroy(&alerts);
 	assert_int_equal(s_http_count(&srv), 1);
@@ -709,14 +846,17 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hook_matches_prefixes),
-		cmocka_unit_test_setup_teardown(test_enqueue_one_entry_per_matching_hook, s_setup,
-						s_teardown),
 		cmocka_unit_test_setup_teardown(test_new_with_no_hooks, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_gets_body_on_stdin, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_large_body, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_failing_gives_up, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_timeout_kills, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_give_up_after_ends_the_retries, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_abandons_a_hanging_exec_hook, s_setup,
+						s_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_aborts_an_unanswered_post, s_setup,
+						s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_missing_program, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_url_hook_retries_until_2xx, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_url_hook_without_secret_is_unsigned, s_setup,
