@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "daemon/ops/breach.h"
 #include "daemon/sys/clock.h"
 #include "daemon/core/deadline_heap.h"
+#include "daemon/core/sub_table.h"
 #include "daemon/ops/ledger.h"
 #include "daemon/sys/log.h"
 #include "daemon/edge/writer.h"
@@ -40,6 +42,16 @@
 #define OUTBOUND_MAX 65536
 /* Frames read of one message; more are counted and dropped. */
 #define MESSAGE_FRAMES 16
+/*
+ * Distinct topic prefixes one peer may add to what the daemon tracks. incidentctl watch uses a
+ * handful; past this a peer's new prefixes are not honoured (proto/PROTOCOL.md).
+ */
+#define SUBSCRIPTIONS_PER_PEER 1000
+/*
+ * Messages read per turn of the loop from a side socket (the XPUB's subscriptions); an idle
+ * handle brings the loop back for the rest.
+ */
+#define SIDE_DRAIN_MAX 1024
 
 /* How a reply finds its way back: the frames before the body, as received. */
 typedef struct {
@@ -77,19 +89,18 @@ struct server {
 	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
 	uv_prepare_t prepare;
 	uv_idle_t idle;
+	uv_idle_t side_idle;  /* runs while a side socket has more than one turn's share waiting */
 	uv_timer_t retry;
 	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
 	/*
-	 * The topic prefixes subscribers want. The publish socket is an XPUB, which passes on each
-	 * distinct subscription once (and its last unsubscription), so this is exact; messages no
-	 * one wants are never serialised.
+	 * The topic prefixes subscribers want, from the XPUB's subscription messages; messages
+	 * no one wants are never serialised.
 	 */
-	char **subs;
-	size_t n_subs;
-	atomic_bool listening; /* n_subs > 0, read by the writer thread */
+	sub_table_t *subs;
+	atomic_bool listening; /* subs holds a prefix; read by the writer thread */
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	waiting_peer_t *waiting; /* peers with replies waiting for room */
@@ -250,48 +261,84 @@ static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err,
 	s_reply(s, env, reply, len);
 }
 
-/* Applies one subscription message: a byte 1 (subscribe) or 0 (unsubscribe), then the prefix. */
-static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
+/*
+ * Who sent a subscription: its User-Id (with CURVE) at its Peer-Address (tcp: the remote IP
+ * address; ipc: ":uid:gid:pid" of the connected process), or "inproc" without an address.
+ */
+static void s_peer_name(zmq_msg_t *msg, char *buf, size_t len)
 {
-	if (len < 1 || msg[0] > 1)
-		return;
-	for (size_t i = 0; i < s->n_subs; i++) {
-		if (strlen(s->subs[i]) == len - 1 && memcmp(s->subs[i], msg + 1, len - 1) == 0) {
-			if (msg[0] == 0) {
-				free(s->subs[i]);
-				s->subs[i] = s->subs[--s->n_subs];
-				atomic_store(&s->listening, s->n_subs > 0);
-			}
-			return;
-		}
-	}
-	char **subs = msg[0] == 1 ? realloc(s->subs, (s->n_subs + 1) * sizeof *subs) : NULL;
-	char *prefix = subs ? strndup((const char *)msg + 1, len - 1) : NULL;
-	if (subs)
-		s->subs = subs;
-	if (prefix)
-		s->subs[s->n_subs++] = prefix;
-	atomic_store(&s->listening, s->n_subs > 0);
+	const char *addr = zmq_msg_gets(msg, "Peer-Address");
+	const char *user = zmq_msg_gets(msg, "User-Id");
+	snprintf(buf, len, "%s%s%s", user ? user : "", user ? "@" : "", addr ? addr : "inproc");
 }
 
-/* Reads every pending subscription message of the XPUB socket. */
-static void s_pub_drain(server_t *s)
+/*
+ * Applies one message of the XPUB socket: a byte 1 (subscribe) or 0 (unsubscribe), then the
+ * prefix. With ZMQ_XPUB_VERBOSE every subscription comes up, with its sender's metadata; an
+ * unsubscription only when the last holder of the prefix gave it up (also when its connection
+ * ended, without metadata). Anything else (an XSUB may send messages) is ignored.
+ */
+static void s_subscription(server_t *s, zmq_msg_t *msg)
 {
-	unsigned char buf[512];
-	while (s->pub && (s_events(s->pub) & ZMQ_POLLIN)) {
-		int n = zmq_recv(s->pub, buf, sizeof buf, ZMQ_DONTWAIT);
-		if (n < 0)
-			break;
-		s_subscription(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf);
+	const unsigned char *data = zmq_msg_data(msg);
+	size_t len = zmq_msg_size(msg);
+	if (len < 1 || data[0] > 1 || zmq_msg_more(msg))
+		return;
+	if (data[0] == 0) {
+		sub_table_unsubscribe(s->subs, data + 1, len - 1);
+	} else {
+		char peer[256];
+		s_peer_name(msg, peer, sizeof peer);
+		/* Logged once per peer: a peer over the cap may send thousands more. */
+		if (sub_table_subscribe(s->subs, peer, data + 1, len - 1) == SUB_REFUSED_FIRST)
+			log_warnx("publish: peer %s: more than %d subscriptions; further ones are "
+				  "not honoured", peer, SUBSCRIPTIONS_PER_PEER);
 	}
+	atomic_store(&s->listening, sub_table_size(s->subs) > 0);
+}
+
+/*
+ * Reads up to SIDE_DRAIN_MAX subscription messages, until EAGAIN. Returns true when
+ * ZMQ_EVENTS, read last, still shows input: the caller must come back before the loop blocks.
+ */
+static bool s_pub_drain(server_t *s)
+{
+	if (!s->pub)
+		return false;
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	for (int i = 0; i < SIDE_DRAIN_MAX && zmq_msg_recv(&msg, s->pub, ZMQ_DONTWAIT) >= 0; i++)
+		s_subscription(s, &msg);
+	zmq_msg_close(&msg);
+	return (s_events(s->pub) & ZMQ_POLLIN) != 0;
+}
+
+static void s_on_side_idle(uv_idle_t *idle);
+
+/*
+ * Reads the side socket, the XPUB's subscriptions, a bounded share per turn of the loop; the
+ * idle handle runs while more is waiting. Like the ROUTER's drain, it ends with a read of
+ * ZMQ_EVENTS, which edge-triggered ZMQ_FD needs before the loop blocks.
+ */
+static void s_side_read(server_t *s)
+{
+	if (uv_is_closing((uv_handle_t *)&s->side_idle))
+		return;
+	bool more = s_pub_drain(s);
+	if (more)
+		uv_idle_start(&s->side_idle, s_on_side_idle);
+	else
+		uv_idle_stop(&s->side_idle);
+}
+
+static void s_on_side_idle(uv_idle_t *idle)
+{
+	s_side_read(idle->data);
 }
 
 static bool s_wanted(const server_t *s, const char *topic)
 {
-	for (size_t i = 0; i < s->n_subs; i++)
-		if (strncmp(topic, s->subs[i], strlen(s->subs[i])) == 0)
-			return true;
-	return false;
+	return sub_table_wants(s->subs, topic, strlen(topic));
 }
 
 /* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
@@ -671,17 +718,17 @@ static void s_on_poll(uv_poll_t *poll, int status, int events)
 	s_drain(poll->data);
 }
 
-static void s_on_pub_poll(uv_poll_t *poll, int status, int events)
+static void s_on_side_poll(uv_poll_t *poll, int status, int events)
 {
 	(void)status;
 	(void)events;
-	s_pub_drain(poll->data);
+	s_side_read(poll->data);
 }
 
 static void s_on_prepare(uv_prepare_t *prepare)
 {
 	s_drain(prepare->data);
-	s_pub_drain(prepare->data);
+	s_side_read(prepare->data);
 }
 
 static void s_on_idle(uv_idle_t *idle)
@@ -764,6 +811,12 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
+	/*
+	 * Every subscription comes up with its sender, not only a prefix's first: the cap per
+	 * peer needs to know who asks, and a prefix refused to one peer may be honoured for the
+	 * next. Unsubscriptions still come only when a prefix's last holder goes.
+	 */
+	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
 	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
 	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
 		return -1;
@@ -781,7 +834,7 @@ static void s_sockets_close(server_t *s)
 	s->router = s->pub = s->ctx = NULL;
 }
 
-#define SERVER_HANDLES 9
+#define SERVER_HANDLES 10
 
 /* Every libuv handle of the server, in one list for starting and closing them. */
 static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
@@ -789,6 +842,7 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 	uv_handle_t *handles[SERVER_HANDLES] = {
 		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
 		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
+		(uv_handle_t *)&s->side_idle,
 		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
 		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
 		(uv_handle_t *)&s->sigterm,
@@ -808,6 +862,7 @@ static int s_handles_start(server_t *s)
 	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
+	uv_idle_init(s->loop, &s->side_idle);
 	uv_timer_init(s->loop, &s->retry);
 	uv_timer_init(s->loop, &s->readers);
 	uv_timer_init(s->loop, &s->deadline_timer);
@@ -819,7 +874,7 @@ static int s_handles_start(server_t *s)
 		handles[i]->data = s;
 	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
-	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_pub_poll);
+	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_side_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);
@@ -846,6 +901,25 @@ static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * The subscription table, under a random key: with a key a peer could guess it could choose
+ * prefixes that collide and make every lookup walk one long chain.
+ */
+static int s_subs_new(server_t *s, char *errbuf, size_t errlen)
+{
+	uint8_t key[16];
+	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+		snprintf(errbuf, errlen, "cannot seed the subscription table: %s", strerror(errno));
+		return -1;
+	}
+	s->subs = sub_table_new(SUBSCRIPTIONS_PER_PEER, key);
+	if (!s->subs) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
 		     char *errbuf, size_t errlen)
 {
@@ -859,7 +933,7 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	s->store = store;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
-	if (s_sockets_open(s, errbuf, errlen) < 0)
+	if (s_subs_new(s, errbuf, errlen) < 0 || s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
 	atomic_init(&s->listening, false);
 	s->writer = writer_new(loop, store, cfg, alerts, &s->listening, s_on_committed, s);
@@ -880,6 +954,7 @@ fail_handles:
 fail:
 	writer_stop(&s->writer);
 	s_sockets_close(s);
+	sub_table_destroy(&s->subs);
 	free(s);
 	return NULL;
 }
@@ -930,9 +1005,7 @@ void server_destroy(server_t **server_p)
 		return;
 	s_sockets_close(s);
 	deadline_heap_release(&s->deadlines);
-	for (size_t i = 0; i < s->n_subs; i++)
-		free(s->subs[i]);
-	free(s->subs);
+	sub_table_destroy(&s->subs);
 	free(s);
 	*server_p = NULL;
 }

@@ -4,6 +4,9 @@
  * sends messages. Reads are answered on the loop thread; writes go through the writer and are
  * answered after their commit.
  *
+ * The PUB is an XPUB: its subscriptions (at most 1,000 distinct prefixes per peer, see
+ * proto/PROTOCOL.md) decide which messages are built and sent at all.
+ *
  * ZMQ_FD is edge-triggered: the socket is drained until ZMQ_EVENTS shows no input, ZMQ_EVENTS
  * is re-read after every send and recv, and a uv_prepare re-checks it before the loop blocks.
  */
