@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -48,10 +49,34 @@
  */
 #define SUBSCRIPTIONS_PER_PEER 1000
 /*
- * Messages read per turn of the loop from a side socket (the XPUB's subscriptions); an idle
- * handle brings the loop back for the rest.
+ * Messages read per turn of the loop from each side socket (the XPUB's subscriptions, the
+ * monitors' events); an idle handle brings the loop back for the rest.
  */
 #define SIDE_DRAIN_MAX 1024
+/* The shortest time between two log lines about failed accepts on one socket. */
+#define ACCEPT_LOG_MS (60 * 1000)
+/* Monitored sockets: the ROUTER and the XPUB. */
+#define MONITORS 2
+
+/*
+ * A monitor (zmq_socket_monitor) of the ROUTER or the XPUB, for failed accepts: at the limit
+ * on open files libzmq can only fail to accept a connection, and the client hangs. The first
+ * failure is logged at once, the next ones are counted and logged at most once a minute.
+ *
+ * libzmq's tcp listener retries a failed accept at once (its epoll is level-triggered), so
+ * while a client waits the I/O thread makes these events as fast as it can. The monitor's
+ * pipe keeps its default high-water mark: when it is full the I/O thread waits for this loop
+ * to read, which holds the retries to the loop's pace instead of filling memory.
+ */
+typedef struct {
+	void *pair;        /* the PAIR socket the monitor's events arrive on */
+	uv_poll_t poll;
+	uv_timer_t timer;  /* runs while failures are being counted */
+	const char *what;  /* "api" or "publish" */
+	bool failing;      /* a failure was logged, and the minute after it is not over */
+	uint64_t failed;   /* failures since the last line */
+	int last_errno;
+} monitor_t;
 
 /* How a reply finds its way back: the frames before the body, as received. */
 typedef struct {
@@ -90,6 +115,7 @@ struct server {
 	uv_prepare_t prepare;
 	uv_idle_t idle;
 	uv_idle_t side_idle;  /* runs while a side socket has more than one turn's share waiting */
+	monitor_t monitors[MONITORS]; /* of the ROUTER and of the XPUB */
 	uv_timer_t retry;
 	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
@@ -313,18 +339,132 @@ static bool s_pub_drain(server_t *s)
 	return (s_events(s->pub) & ZMQ_POLLIN) != 0;
 }
 
+static monitor_t *s_monitor_of_timer(uv_timer_t *timer)
+{
+	return (monitor_t *)(void *)((char *)timer - offsetof(monitor_t, timer));
+}
+
+/*
+ * Once a minute while accepts fail: how many failed since the last line. They are attempts,
+ * not clients: libzmq retries a waiting connection at once, thousands of times a second.
+ */
+static void s_on_accept_log(uv_timer_t *timer)
+{
+	monitor_t *m = s_monitor_of_timer(timer);
+	if (m->failed == 0) {
+		/* A quiet minute: the next failure is news again, logged at once. */
+		m->failing = false;
+		uv_timer_stop(timer);
+		return;
+	}
+	log_warnx("%s: %llu more failed accept(s) in the last minute (a waiting client is retried "
+		  "at once): %s", m->what, (unsigned long long)m->failed, strerror(m->last_errno));
+	m->failed = 0;
+}
+
+/*
+ * One failed accept. libzmq retries at once while the connection waits, so at the limit this
+ * comes thousands of times a second: the first is logged, the others counted.
+ */
+static void s_accept_failed(monitor_t *m, int err, const char *endpoint)
+{
+	m->last_errno = err;
+	if (m->failing) {
+		m->failed++;
+		return;
+	}
+	struct rlimit rl = { 0, 0 };
+	getrlimit(RLIMIT_NOFILE, &rl);
+	log_warnx("%s %s: cannot accept connections: %s (open files limit %llu); new clients wait "
+		  "until descriptors come free; further failures are logged at most once a minute",
+		  m->what, endpoint, strerror(err), (unsigned long long)rl.rlim_cur);
+	m->failing = true;
+	m->failed = 0;
+	uv_timer_start(&m->timer, s_on_accept_log, ACCEPT_LOG_MS, ACCEPT_LOG_MS);
+}
+
+/*
+ * Reads one monitor event: two frames, the event number (16 bits) and value (32 bits, here
+ * the errno), then the endpoint, copied into ep unless it is NULL. Returns false when none
+ * was waiting.
+ */
+static bool s_monitor_event(monitor_t *m, unsigned *event, unsigned *value, char *ep, size_t len)
+{
+	zmq_msg_t frame;
+	zmq_msg_init(&frame);
+	if (zmq_msg_recv(&frame, m->pair, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&frame);
+		return false;
+	}
+	uint16_t ev = 0;
+	uint32_t val = 0;
+	if (zmq_msg_size(&frame) == sizeof ev + sizeof val) {
+		memcpy(&ev, zmq_msg_data(&frame), sizeof ev);
+		memcpy(&val, (const char *)zmq_msg_data(&frame) + sizeof ev, sizeof val);
+	}
+	*event = ev;
+	*value = val;
+	for (bool first = true; zmq_msg_more(&frame); first = false) {
+		if (zmq_msg_recv(&frame, m->pair, ZMQ_DONTWAIT) < 0)
+			break;
+		if (first && ep)
+			snprintf(ep, len, "%.*s", (int)zmq_msg_size(&frame),
+				 (const char *)zmq_msg_data(&frame));
+	}
+	zmq_msg_close(&frame);
+	return true;
+}
+
+/* Reads up to SIDE_DRAIN_MAX events of m. Returns true when more are waiting. */
+static bool s_monitor_drain(monitor_t *m)
+{
+	if (!m->pair)
+		return false;
+	unsigned event, value;
+	char endpoint[256] = "";
+	/* The endpoint is for the first failure's line: not copied while failures are counted. */
+	for (int i = 0; i < SIDE_DRAIN_MAX && s_monitor_event(m, &event, &value,
+							      m->failing ? NULL : endpoint,
+							      sizeof endpoint); i++)
+		if (event == ZMQ_EVENT_ACCEPT_FAILED)
+			s_accept_failed(m, (int)value, endpoint);
+	return (s_events(m->pair) & ZMQ_POLLIN) != 0;
+}
+
+/*
+ * Starts monitoring socket's failed accepts; the events arrive on m->pair. Returns 0, or -1
+ * with errno set.
+ */
+static int s_monitor_open(server_t *s, monitor_t *m, void *socket, const char *what)
+{
+	char endpoint[64];
+	snprintf(endpoint, sizeof endpoint, "inproc://incidentd-monitor-%s", what);
+	m->what = what;
+	if (zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_ACCEPT_FAILED) < 0)
+		return -1;
+	m->pair = zmq_socket(s->ctx, ZMQ_PAIR);
+	if (!m->pair)
+		return -1;
+	int linger = 0;
+	zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof linger);
+	return zmq_connect(m->pair, endpoint);
+}
+
 static void s_on_side_idle(uv_idle_t *idle);
 
 /*
- * Reads the side socket, the XPUB's subscriptions, a bounded share per turn of the loop; the
- * idle handle runs while more is waiting. Like the ROUTER's drain, it ends with a read of
- * ZMQ_EVENTS, which edge-triggered ZMQ_FD needs before the loop blocks.
+ * Reads the side sockets, the XPUB's subscriptions and the monitors' events, a bounded share
+ * of each per turn of the loop; the idle handle runs while more is waiting. Like the ROUTER's
+ * drain, each ends with a read of ZMQ_EVENTS, which edge-triggered ZMQ_FD needs before the
+ * loop blocks.
  */
 static void s_side_read(server_t *s)
 {
 	if (uv_is_closing((uv_handle_t *)&s->side_idle))
 		return;
 	bool more = s_pub_drain(s);
+	for (size_t i = 0; i < MONITORS; i++)
+		more |= s_monitor_drain(&s->monitors[i]);
 	if (more)
 		uv_idle_start(&s->side_idle, s_on_side_idle);
 	else
@@ -817,6 +957,11 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	 * next. Unsubscriptions still come only when a prefix's last holder goes.
 	 */
 	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+	if (s_monitor_open(s, &s->monitors[0], s->router, "api") < 0 ||
+	    s_monitor_open(s, &s->monitors[1], s->pub, "publish") < 0) {
+		snprintf(errbuf, errlen, "cannot monitor the sockets: %s", zmq_strerror(errno));
+		return -1;
+	}
 	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
 	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
 		return -1;
@@ -825,6 +970,16 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 
 static void s_sockets_close(server_t *s)
 {
+	/*
+	 * The monitors' ends first: the monitored sockets stop their monitors as they close. Not
+	 * zmq_socket_monitor(socket, NULL, 0), which waits for a lock that libzmq's I/O thread
+	 * holds while it waits for room in a monitor's pipe that nobody reads any more.
+	 */
+	for (size_t i = 0; i < MONITORS; i++) {
+		if (s->monitors[i].pair)
+			zmq_close(s->monitors[i].pair);
+		s->monitors[i].pair = NULL;
+	}
 	if (s->router)
 		zmq_close(s->router);
 	if (s->pub)
@@ -834,7 +989,7 @@ static void s_sockets_close(server_t *s)
 	s->router = s->pub = s->ctx = NULL;
 }
 
-#define SERVER_HANDLES 10
+#define SERVER_HANDLES 14
 
 /* Every libuv handle of the server, in one list for starting and closing them. */
 static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
@@ -843,6 +998,8 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
 		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
 		(uv_handle_t *)&s->side_idle,
+		(uv_handle_t *)&s->monitors[0].poll, (uv_handle_t *)&s->monitors[0].timer,
+		(uv_handle_t *)&s->monitors[1].poll, (uv_handle_t *)&s->monitors[1].timer,
 		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
 		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
 		(uv_handle_t *)&s->sigterm,
@@ -853,16 +1010,22 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 /* Starts the handles that watch the ROUTER and the signals. */
 static int s_handles_start(server_t *s)
 {
-	int fd, pub_fd;
+	int fd, pub_fd, monitor_fd[MONITORS];
 	size_t len = sizeof fd;
 	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
-	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0)
+	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0 ||
+	    zmq_getsockopt(s->monitors[0].pair, ZMQ_FD, &monitor_fd[0], &len) < 0 ||
+	    zmq_getsockopt(s->monitors[1].pair, ZMQ_FD, &monitor_fd[1], &len) < 0)
 		return -1;
 	uv_poll_init_socket(s->loop, &s->poll, fd);
 	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
 	uv_idle_init(s->loop, &s->side_idle);
+	for (size_t i = 0; i < MONITORS; i++) {
+		uv_poll_init_socket(s->loop, &s->monitors[i].poll, monitor_fd[i]);
+		uv_timer_init(s->loop, &s->monitors[i].timer);
+	}
 	uv_timer_init(s->loop, &s->retry);
 	uv_timer_init(s->loop, &s->readers);
 	uv_timer_init(s->loop, &s->deadline_timer);
@@ -875,6 +1038,8 @@ static int s_handles_start(server_t *s)
 	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
 	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_side_poll);
+	for (size_t i = 0; i < MONITORS; i++)
+		uv_poll_start(&s->monitors[i].poll, UV_READABLE, s_on_side_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);

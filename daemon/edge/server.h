@@ -5,7 +5,9 @@
  * answered after their commit.
  *
  * The PUB is an XPUB: its subscriptions (at most 1,000 distinct prefixes per peer, see
- * proto/PROTOCOL.md) decide which messages are built and sent at all.
+ * proto/PROTOCOL.md) decide which messages are built and sent at all. A monitor on each
+ * socket logs the connections it cannot accept (at the limit on open files), at most once a
+ * minute.
  *
  * ZMQ_FD is edge-triggered: the socket is drained until ZMQ_EVENTS shows no input, ZMQ_EVENTS
  * is re-read after every send and recv, and a uv_prepare re-checks it before the loop blocks.
