@@ -4,6 +4,7 @@
 #include "daemon/edge/server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -910,6 +912,28 @@ static bool s_ipc_in_use(const char *endpoint)
 	return in_use;
 }
 
+/*
+ * Binds an ipc:// endpoint with mode 0660, the daemon's user and group only, whatever the
+ * umask. libzmq creates the socket file in this thread, so a umask set around zmq_bind()
+ * leaves no moment at which the file is open to others; chmod() gives back what a stricter
+ * umask took away. (The umask is the process's: a hook forked by a delivery thread during the
+ * bind would inherit it. An abstract socket, ipc://@name, has no file and no mode.)
+ */
+static int s_bind_ipc(void *socket, const char *endpoint)
+{
+	mode_t umask_was = umask(0117);
+	int rc = zmq_bind(socket, endpoint);
+	int bind_errno = errno;
+	umask(umask_was);
+	char bound[PATH_MAX + 8];
+	size_t len = sizeof bound;
+	if (rc == 0 && zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, bound, &len) == 0 &&
+	    strncmp(bound, "ipc://", 6) == 0 && bound[6] != '@' && chmod(bound + 6, 0660) < 0)
+		log_warn("cannot make %s readable and writable by user and group only", bound + 6);
+	errno = bind_errno;
+	return rc;
+}
+
 static int s_bind_all(void *socket, char *const *endpoints, const char *what, char *errbuf,
 		      size_t errlen)
 {
@@ -920,7 +944,8 @@ static int s_bind_all(void *socket, char *const *endpoints, const char *what, ch
 				 what, ep);
 			return -1;
 		}
-		if (zmq_bind(socket, ep) < 0) {
+		bool ipc = strncmp(ep, "ipc://", 6) == 0;
+		if ((ipc ? s_bind_ipc(socket, ep) : zmq_bind(socket, ep)) < 0) {
 			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: %s", what, ep,
 				 zmq_strerror(errno));
 			return -1;

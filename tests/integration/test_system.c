@@ -1,8 +1,10 @@
 /*
  * How the daemon meets the system: the open-files limit (raised at start, accept failures
- * logged, service resumed when descriptors come free).
+ * logged, service resumed when descriptors come free) and the mode of its ipc:// sockets.
  */
 #include "checks.h"
+
+#include <sys/stat.h>
 
 #include <zmq.h>
 
@@ -175,6 +177,46 @@ static void test_stop_while_accepts_fail(void **state)
 	h_pass(d);
 }
 
+/* The ipc:// socket at path is a socket with mode 0660. */
+static void s_check_mode(const char *endpoint, int umask_value)
+{
+	const char *path = endpoint + strlen("ipc://");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	if ((st.st_mode & 07777) != 0660)
+		fail_msg("%s has mode %04o under umask %03o, expected 0660", path,
+			 (unsigned)(st.st_mode & 07777), (unsigned)umask_value);
+}
+
+/* A daemon started under the umask *state points to (the prestate). */
+static int setup_umask(void **state)
+{
+	h_daemon_t *d = h_new(NULL);
+	if (d == NULL)
+		return -1;
+	d->umask = *(const int *)*state;
+	if (h_start(d) < 0) {
+		d->passed = true;
+		h_destroy(&d);
+		return -1;
+	}
+	*state = d;
+	return 0;
+}
+
+/* ipc sockets are readable and writable by the daemon's user and group only, whatever the umask. */
+static void test_ipc_sockets_mode_0660(void **state)
+{
+	h_daemon_t *d = *state;
+	s_check_mode(d->api, d->umask);
+	s_check_mode(d->pub, d->umask);
+	s_status_ok(d);
+	h_pass(d);
+}
+
+static const int s_umask_open = 0, s_umask_closed = 077;
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +226,10 @@ int main(void)
 						teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_stop_while_accepts_fail, setup_low_nofile,
 						teardown_daemon),
+		cmocka_unit_test_prestate_setup_teardown(test_ipc_sockets_mode_0660, setup_umask,
+							 teardown_daemon, (void *)&s_umask_open),
+		cmocka_unit_test_prestate_setup_teardown(test_ipc_sockets_mode_0660, setup_umask,
+							 teardown_daemon, (void *)&s_umask_closed),
 	};
 	return cmocka_run_group_tests_name("integration/system", tests, NULL, NULL);
 }
