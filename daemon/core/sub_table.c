@@ -1,7 +1,7 @@
 /*
- * sub_table: two chained hash maps (prefixes, peers) of the same entry type, and a count of
- * tracked prefixes per length, so that a topic is looked up only at the lengths some prefix
- * has. See sub_table.h.
+ * sub_table: three chained hash maps of the same entry type (tracked prefixes, peers, and
+ * every prefix of every registered topic), and a count of tracked prefixes per length, so
+ * that a topic is looked up only at the lengths some prefix has. See sub_table.h.
  */
 #include "daemon/core/sub_table.h"
 
@@ -85,6 +85,7 @@ typedef struct entry {
 	struct entry *next;  /* in its bucket */
 	uint64_t hash;
 	struct entry *owner; /* a prefix: the peer that owns it */
+	bool matching;       /* a prefix: it is a prefix of a registered topic */
 	size_t owned;        /* a peer: how many prefixes it owns */
 	bool refused;        /* a peer: it was refused a prefix (the caller was told) */
 	size_t len;
@@ -102,8 +103,10 @@ struct sub_table {
 	sip_t seed; /* SipHash's state after the key */
 	map_t prefixes;
 	map_t peers;
+	map_t topics;                            /* every prefix of every registered topic */
 	size_t by_len[SUB_TABLE_PREFIX_MAX + 1]; /* tracked prefixes of each length */
 	size_t longest;                          /* the longest tracked prefix */
+	size_t matching;                         /* tracked prefixes that are in topics */
 };
 
 static uint64_t s_hash(const sub_table_t *t, const unsigned char *p, size_t len)
@@ -211,7 +214,8 @@ sub_table_t *sub_table_new(size_t cap, const uint8_t key[16])
 		return NULL;
 	t->cap = cap;
 	t->seed = s_sip_init(key);
-	if (s_map_init(&t->prefixes) < 0 || s_map_init(&t->peers) < 0)
+	if (s_map_init(&t->prefixes) < 0 || s_map_init(&t->peers) < 0 ||
+	    s_map_init(&t->topics) < 0)
 		sub_table_destroy(&t);
 	return t;
 }
@@ -223,8 +227,26 @@ void sub_table_destroy(sub_table_t **self_p)
 		return;
 	s_map_release(&t->prefixes);
 	s_map_release(&t->peers);
+	s_map_release(&t->topics);
 	free(t);
 	*self_p = NULL;
+}
+
+int sub_table_add_topic(sub_table_t *t, const char *topic)
+{
+	size_t len = strlen(topic);
+	if (len > SUB_TABLE_PREFIX_MAX)
+		len = SUB_TABLE_PREFIX_MAX; /* a longer prefix is never tracked */
+	for (size_t i = 0; i <= len; i++) {
+		uint64_t hash = s_hash(t, (const unsigned char *)topic, i);
+		if (s_map_find(&t->topics, hash, topic, i))
+			continue;
+		entry_t *e = s_entry_new(hash, topic, i);
+		if (!e)
+			return -1;
+		s_map_add(&t->topics, e);
+	}
+	return 0;
 }
 
 /* The peer's entry, created (owning nothing) when the table does not know it; NULL: no memory. */
@@ -267,6 +289,8 @@ sub_result_t sub_table_subscribe(sub_table_t *t, const char *peer, const void *p
 	}
 	e->owner = owner;
 	owner->owned++;
+	e->matching = s_map_find(&t->topics, hash, prefix, len) != NULL;
+	t->matching += e->matching;
 	s_map_add(&t->prefixes, e);
 	t->by_len[len]++;
 	if (len > t->longest)
@@ -282,6 +306,7 @@ bool sub_table_unsubscribe(sub_table_t *t, const void *prefix, size_t len)
 	if (!e)
 		return false;
 	entry_t *owner = e->owner;
+	t->matching -= e->matching;
 	s_map_remove(&t->prefixes, e);
 	t->by_len[len]--;
 	while (t->longest > 0 && t->by_len[t->longest] == 0)
@@ -298,11 +323,11 @@ bool sub_table_unsubscribe(sub_table_t *t, const void *prefix, size_t len)
  */
 bool sub_table_wants(const sub_table_t *t, const void *topic, size_t len)
 {
+	if (t->prefixes.n == 0)
+		return false;
 	const unsigned char *p = topic;
 	size_t last = len < t->longest ? len : t->longest;
 	sip_t s = t->seed;
-	if (t->prefixes.n == 0)
-		return false;
 	for (size_t i = 0; i <= last; i++) {
 		if (i > 0 && i % 8 == 0)
 			s_sip_block(&s, p + i - 8);
@@ -316,6 +341,11 @@ bool sub_table_wants(const sub_table_t *t, const void *topic, size_t len)
 size_t sub_table_size(const sub_table_t *t)
 {
 	return t->prefixes.n;
+}
+
+size_t sub_table_matching(const sub_table_t *t)
+{
+	return t->matching;
 }
 
 size_t sub_table_owned(const sub_table_t *t, const char *peer)

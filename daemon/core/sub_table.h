@@ -9,6 +9,10 @@
  * prefixes are ignored. A prefix the table already tracks costs nobody anything, so a peer
  * under its cap is always honoured, even for a prefix another peer asked for in vain.
  *
+ * The table also knows the topics the daemon publishes, so that it can tell whether any tracked
+ * prefix could match one of them at all: a peer holding prefixes that match nothing the daemon
+ * publishes must not make it build messages for nobody.
+ *
  * Every operation costs O(length of its prefix or topic), however many prefixes the table
  * holds. They sit in a hash table keyed with SipHash-2-4 under a key the caller chooses at
  * random, so that no peer can pick prefixes that collide and make lookups walk long chains.
@@ -51,6 +55,13 @@ sub_table_t *sub_table_new(size_t cap, const uint8_t key[16]);
 void sub_table_destroy(sub_table_t **self_p);
 
 /*
+ * Registers topic (NUL-terminated) as one the daemon publishes, for sub_table_matching(). Call
+ * it for every topic before the first subscription: prefixes tracked earlier are not checked
+ * against it. Returns 0, or -1 when out of memory.
+ */
+int sub_table_add_topic(sub_table_t *t, const char *topic);
+
+/*
  * A subscription to prefix (len bytes, any bytes) from peer (a NUL-terminated name, e.g. its
  * address; the table copies it). Returns what it did: SUB_REFUSED_FIRST is returned once per
  * peer, until the peer owns no prefix any more and the table forgets it.
@@ -68,6 +79,12 @@ bool sub_table_wants(const sub_table_t *t, const void *topic, size_t len);
 
 /* How many prefixes the table tracks. */
 size_t sub_table_size(const sub_table_t *t);
+
+/*
+ * How many tracked prefixes are a prefix of some registered topic: when none is, no message
+ * the daemon publishes is wanted.
+ */
+size_t sub_table_matching(const sub_table_t *t);
 
 /* How many tracked prefixes peer owns (0 for a peer the table does not know). */
 size_t sub_table_owned(const sub_table_t *t, const char *peer);

@@ -128,7 +128,11 @@ struct server {
 	 * no one wants are never serialised.
 	 */
 	sub_table_t *subs;
-	atomic_bool listening; /* subs holds a prefix; read by the writer thread */
+	/*
+	 * Some tracked prefix matches a topic the daemon publishes; read by the writer thread,
+	 * which builds no message while it is false.
+	 */
+	atomic_bool listening;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	waiting_peer_t *waiting; /* peers with replies waiting for room */
@@ -291,7 +295,8 @@ static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err,
 
 /*
  * Who sent a subscription: its User-Id (with CURVE) at its Peer-Address (tcp: the remote IP
- * address; ipc: ":uid:gid:pid" of the connected process), or "inproc" without an address.
+ * address; ipc: "localhost:UID:GID:PID" of the connected process, from SO_PEERCRED), or
+ * "inproc" without an address.
  */
 static void s_peer_name(zmq_msg_t *msg, char *buf, size_t len)
 {
@@ -322,7 +327,7 @@ static void s_subscription(server_t *s, zmq_msg_t *msg)
 			log_warnx("publish: peer %s: more than %d subscriptions; further ones are "
 				  "not honoured", peer, SUBSCRIPTIONS_PER_PEER);
 	}
-	atomic_store(&s->listening, sub_table_size(s->subs) > 0);
+	atomic_store(&s->listening, sub_table_matching(s->subs) > 0);
 }
 
 /*
@@ -1092,6 +1097,28 @@ static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
 }
 
 /*
+ * Registers every topic the daemon publishes: incident.opened, incident.stage, problem.linked
+ * and breach.RULE for each SLA and problem rule. (A rule name that breach.c cuts short is
+ * registered whole: the topic published is then a prefix of the one registered.)
+ */
+static int s_subs_topics(server_t *s)
+{
+	static const char *const fixed[] = { "incident.opened", "incident.stage", "problem.linked" };
+	char topic[8 + SUB_TABLE_PREFIX_MAX];
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (sub_table_add_topic(s->subs, fixed[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < s->cfg->n_slas + s->cfg->n_problem_rules; i++) {
+		const char *rule = i < s->cfg->n_slas ? s->cfg->slas[i].name
+						      : s->cfg->problem_rules[i - s->cfg->n_slas].name;
+		snprintf(topic, sizeof topic, "breach.%s", rule);
+		if (sub_table_add_topic(s->subs, topic) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * The subscription table, under a random key: with a key a peer could guess it could choose
  * prefixes that collide and make every lookup walk one long chain.
  */
@@ -1103,7 +1130,7 @@ static int s_subs_new(server_t *s, char *errbuf, size_t errlen)
 		return -1;
 	}
 	s->subs = sub_table_new(SUBSCRIPTIONS_PER_PEER, key);
-	if (!s->subs) {
+	if (!s->subs || s_subs_topics(s) < 0) {
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}

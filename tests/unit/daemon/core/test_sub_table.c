@@ -1,6 +1,7 @@
 /*
  * Tests of daemon/core/sub_table.c: prefix matching at every length, the cap per peer, who
- * owns a prefix, untracking, prefixes too long to match, and a table of 100,000 prefixes.
+ * owns a prefix, untracking, prefixes too long to match, the prefixes that could match a
+ * published topic, and a table of 100,000 prefixes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,6 +224,52 @@ static void test_long_prefixes_ignored(void **state)
 	sub_table_destroy(&t);
 }
 
+/* Only prefixes of a registered topic count as matching: the others want nothing published. */
+static void test_matching_prefixes(void **state)
+{
+	(void)state;
+	sub_table_t *t = s_table(100);
+	assert_int_equal(sub_table_add_topic(t, "incident.opened"), 0);
+	assert_int_equal(sub_table_add_topic(t, "incident.stage"), 0);
+	assert_int_equal(sub_table_add_topic(t, "breach.quick"), 0);
+	assert_int_equal(s_sub(t, "a", "bench.sub.0000001"), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "a", "breach.slow"), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "a", "breach.quick.x"), SUB_TRACKED); /* longer than the topic */
+	assert_int_equal(sub_table_matching(t), 0);
+	assert_int_equal(sub_table_size(t), 3);
+	assert_int_equal(s_sub(t, "a", ""), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "a", "incident."), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "b", "breach.quick"), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "b", "incident.opened"), SUB_TRACKED);
+	assert_int_equal(s_sub(t, "b", "incident."), SUB_HELD);
+	assert_int_equal(sub_table_matching(t), 4);
+	assert_true(s_unsub(t, ""));
+	assert_true(s_unsub(t, "incident."));
+	assert_true(s_unsub(t, "bench.sub.0000001"));
+	assert_int_equal(sub_table_matching(t), 2);
+	assert_true(s_unsub(t, "breach.quick"));
+	assert_true(s_unsub(t, "incident.opened"));
+	assert_int_equal(sub_table_matching(t), 0);
+	assert_int_equal(sub_table_size(t), 2);
+	sub_table_destroy(&t);
+}
+
+/* A topic longer than any prefix that is tracked: its first SUB_TABLE_PREFIX_MAX bytes count. */
+static void test_long_topic_registered(void **state)
+{
+	(void)state;
+	sub_table_t *t = s_table(10);
+	char topic[SUB_TABLE_PREFIX_MAX + 40];
+	memset(topic, 'x', sizeof topic - 1);
+	topic[sizeof topic - 1] = '\0';
+	assert_int_equal(sub_table_add_topic(t, topic), 0);
+	assert_int_equal(sub_table_subscribe(t, "a", topic, SUB_TABLE_PREFIX_MAX), SUB_TRACKED);
+	assert_int_equal(sub_table_matching(t), 1);
+	assert_int_equal(s_sub(t, "a", "xx"), SUB_TRACKED);
+	assert_int_equal(sub_table_matching(t), 2);
+	sub_table_destroy(&t);
+}
+
 /*
  * 100,000 distinct prefixes from 100 peers: every one tracked and matched, none other; all
  * given up again, the table is empty (the maps grow and shrink on the way).
@@ -275,6 +322,8 @@ int main(void)
 		cmocka_unit_test(test_unsubscribe_untracks),
 		cmocka_unit_test(test_forgotten_peer_is_told_again),
 		cmocka_unit_test(test_long_prefixes_ignored),
+		cmocka_unit_test(test_matching_prefixes),
+		cmocka_unit_test(test_long_topic_registered),
 		cmocka_unit_test(test_many_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
