@@ -34,7 +34,7 @@ static int s_nofile_limits(pid_t pid, long *soft, long *hard)
 /*
  * A daemon with a low open-files limit, its api also on a loopback tcp port (in tcp_api) for
  * the extra clients. They must not use ipc: libzmq 4.3.4's ipc listener aborts the process
- * when accept() fails with EMFILE (src/ipc_listener.cpp), its tcp listener counts on the
+ * when accept() fails with EMFILE (src/ipc_listener.cpp), where its tcp listener reports the
  * failure and retries.
  */
 static char tcp_api[64];
@@ -69,8 +69,8 @@ static void test_nofile_raised_to_hard_limit(void **state)
 	if (soft != NOFILE_HARD || hard != NOFILE_HARD)
 		fail_msg("open files limit soft %ld hard %ld, expected both %d", soft, hard,
 			 NOFILE_HARD);
-	if (h_log_count(d, "open files limit 80") != 1)
-		fail_msg("the daemon should log its open files limit (80) once at start");
+	if (h_log_count(d, "open files limit 80 (raised from 40)") != 1)
+		fail_msg("the daemon should log its open files limit once at start");
 	h_pass(d);
 }
 
