@@ -1037,7 +1037,7 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 	memcpy(out, handles, sizeof handles);
 }
 
-/* Starts the handles that watch the ROUTER and the signals. */
+/* Starts the handles that watch the sockets (ROUTER, XPUB, monitors) and the signals. */
 static int s_handles_start(server_t *s)
 {
 	int fd, pub_fd, monitor_fd[MONITORS];
