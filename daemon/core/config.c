@@ -158,9 +158,9 @@ static const option_t s_options[] = {
 	/* A hook's attempt may run this long, and SIGTERM abandons it: 5m bounds the wait. */
 	{SEC_HOOK, "timeout", OPT_CLOCK_MS, H_OFF(timeout_ms), 0, 1, 5 * MINUTE_MS, NO_CHOICES,
 	 false, "5s"},
-	/* No default: a receiver that is down for a while gets its alerts, give_up_after decides. */
-	{SEC_HOOK, "max_attempts", OPT_INT, H_OFF(max_attempts), 0, 1, 1000, NO_CHOICES, false,
-	 NULL},
+	/* 10 by the contract; 0: no limit, give_up_after alone decides (long outages). */
+	{SEC_HOOK, "max_attempts", OPT_INT, H_OFF(max_attempts), 0, 0, 1000, NO_CHOICES, false,
+	 "10"},
 	{SEC_HOOK, "give_up_after", OPT_CLOCK_MS, H_OFF(give_up_after_ms), 0, 1000, 30 * DAY_MS,
 	 NO_CHOICES, false, "24h"},
 	{SEC_HOOK, "backoff", OPT_CLOCK_MS, H_OFF(backoff_ms), 0, 0, DAY_MS, NO_CHOICES, false,

@@ -100,7 +100,7 @@ typedef struct {
 	char **topics;            /* topic prefixes; default { "breach.", NULL } */
 	size_t n_topics;
 	int64_t timeout_ms;       /* per attempt; default 5 s, at most 5 min */
-	int max_attempts;         /* 0 (the default): no limit; else give up after this many */
+	int max_attempts;         /* give up after this many (default 10); 0: no limit */
 	int64_t give_up_after_ms; /* give up this long after queueing; default 24 h, 1 s .. 30 d */
 	int64_t backoff_ms;       /* default 1 s */
 	int64_t max_backoff_ms;   /* default 5 min */

@@ -36,6 +36,7 @@
 #include "daemon/store/outbox.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
+#include "proto/topic.h"
 
 extern char **environ;
 
@@ -272,7 +273,7 @@ static void s_publish_gave_up(alerts_worker_t *w, const outbox_entry_t *entry, i
 			  w->hook->name, (unsigned long long)entry->delivery);
 		return;
 	}
-	a->publish(OUTBOX_GAVE_UP_TOPIC, body, a->publish_arg);
+	a->publish(TOPIC_HOOK_GAVE_UP, body, a->publish_arg);
 }
 
 /* The log line of a committed outcome; a give-up is also published. */

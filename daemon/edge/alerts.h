@@ -12,7 +12,7 @@
  * A success removes the delivery, so it is never sent again. A failure is retried after
  * backoff, doubling up to max_backoff, until give_up_after has passed since it was queued or
  * max_attempts (when set) were made, whichever comes first; then the delivery is given up,
- * logged, and published on OUTBOX_GAVE_UP_TOPIC. Retries continue across restarts.
+ * logged, and published on TOPIC_HOOK_GAVE_UP. Retries continue across restarts.
  *
  * Stopping abandons the attempts in flight at once: an exec hook's process group is killed, a
  * transfer is aborted. An abandoned attempt is not counted; its delivery stays due and is

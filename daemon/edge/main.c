@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -113,6 +114,30 @@ static config_t *s_load_config(const options_t *opt)
 	return cfg;
 }
 
+/*
+ * Raises the soft limit on open files to the hard limit: every client connection takes a
+ * descriptor, and at the limit new clients can only wait (the server logs the failed accepts).
+ * Logs the limit in force.
+ */
+static void s_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("cannot read the open files limit");
+		return;
+	}
+	unsigned long long was = rl.rlim_cur, max = rl.rlim_max;
+	if (rl.rlim_cur == rl.rlim_max) {
+		log_info("open files limit %llu (the hard limit)", max);
+		return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("open files limit %llu: cannot raise it to the hard limit %llu", was, max);
+	else
+		log_info("open files limit %llu (raised from %llu)", max, was);
+}
+
 int main(int argc, char **argv)
 {
 	options_t opt;
@@ -121,6 +146,7 @@ int main(int argc, char **argv)
 	log_set_verbose(opt.verbose);
 	config_t *cfg = s_load_config(&opt);
 	signal(SIGPIPE, SIG_IGN);
+	s_raise_nofile();
 	/* jansson seeds its hash function lazily; do it before any thread can race for it. */
 	json_object_seed(0);
 	/* The process's zone is the calendar's, set once before any thread starts. */

@@ -4,12 +4,16 @@
 #include "daemon/edge/server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include <zmq.h>
 
 #include "daemon/core/deadline_heap.h"
+#include "daemon/core/sub_table.h"
 #include "daemon/edge/writer.h"
 #include "daemon/ops/ops.h"
 #include "daemon/store/breaches.h"
@@ -25,6 +30,7 @@
 #include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
+#include "proto/topic.h"
 
 /* Messages handled per wakeup before the loop gets a turn (an idle handle resumes). */
 #define DRAIN_MAX 256
@@ -40,6 +46,40 @@
 #define OUTBOUND_MAX 65536
 /* Frames read of one message; more are counted and dropped. */
 #define MESSAGE_FRAMES 16
+/*
+ * Distinct topic prefixes one peer may add to what the daemon tracks. incidentctl watch uses a
+ * handful; past this a peer's new prefixes are not honoured (proto/PROTOCOL.md).
+ */
+#define SUBSCRIPTIONS_PER_PEER 1000
+/*
+ * Messages read per turn of the loop from each side socket (the XPUB's subscriptions, the
+ * monitors' events); an idle handle brings the loop back for the rest.
+ */
+#define SIDE_DRAIN_MAX 1024
+/* The shortest time between two log lines about failed accepts on one socket. */
+#define ACCEPT_LOG_MS (60 * 1000)
+/* Monitored sockets: the ROUTER and the XPUB. */
+#define MONITORS 2
+
+/*
+ * A monitor (zmq_socket_monitor) of the ROUTER or the XPUB, for failed accepts: at the limit
+ * on open files libzmq can only fail to accept a connection, and the client hangs. The first
+ * failure is logged at once, the next ones are counted and logged at most once a minute.
+ *
+ * libzmq's tcp listener retries a failed accept at once (its epoll is level-triggered), so
+ * while a client waits the I/O thread makes these events as fast as it can. The monitor's
+ * pipe keeps its default high-water mark: when it is full the I/O thread waits for this loop
+ * to read, which holds the retries to the loop's pace instead of filling memory.
+ */
+typedef struct {
+	void *pair;        /* the PAIR socket the monitor's events arrive on */
+	uv_poll_t poll;
+	uv_timer_t timer;  /* runs while failures are being counted */
+	const char *what;  /* "api" or "publish" */
+	bool failing;      /* a failure was logged, and the minute after it is not over */
+	uint64_t failed;   /* failures since the last line */
+	int last_errno;
+} monitor_t;
 
 /* How a reply finds its way back: the frames before the body, as received. */
 typedef struct {
@@ -77,19 +117,23 @@ struct server {
 	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
 	uv_prepare_t prepare;
 	uv_idle_t idle;
+	uv_idle_t side_idle;  /* runs while a side socket has more than one turn's share waiting */
+	monitor_t monitors[MONITORS]; /* of the ROUTER and of the XPUB */
 	uv_timer_t retry;
 	uv_timer_t readers;   /* clears stale LMDB reader slots now and then */
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
 	/*
-	 * The topic prefixes subscribers want. The publish socket is an XPUB, which passes on each
-	 * distinct subscription once (and its last unsubscription), so this is exact; messages no
-	 * one wants are never serialised.
+	 * The topic prefixes subscribers want, from the XPUB's subscription messages; messages
+	 * no one wants are never serialised.
 	 */
-	char **subs;
-	size_t n_subs;
-	atomic_bool listening; /* n_subs > 0, read by the writer thread */
+	sub_table_t *subs;
+	/*
+	 * Some tracked prefix matches a topic the daemon publishes; read by the writer thread,
+	 * which builds no message while it is false.
+	 */
+	atomic_bool listening;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	waiting_peer_t *waiting; /* peers with replies waiting for room */
@@ -250,48 +294,199 @@ static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err,
 	s_reply(s, env, reply, len);
 }
 
-/* Applies one subscription message: a byte 1 (subscribe) or 0 (unsubscribe), then the prefix. */
-static void s_subscription(server_t *s, const unsigned char *msg, size_t len)
+/*
+ * Who sent a subscription: its User-Id (with CURVE) at its Peer-Address (tcp: the remote IP
+ * address; ipc: "localhost:UID:GID:PID" of the connected process, from SO_PEERCRED), or
+ * "inproc" without an address.
+ */
+static void s_peer_name(zmq_msg_t *msg, char *buf, size_t len)
 {
-	if (len < 1 || msg[0] > 1)
-		return;
-	for (size_t i = 0; i < s->n_subs; i++) {
-		if (strlen(s->subs[i]) == len - 1 && memcmp(s->subs[i], msg + 1, len - 1) == 0) {
-			if (msg[0] == 0) {
-				free(s->subs[i]);
-				s->subs[i] = s->subs[--s->n_subs];
-				atomic_store(&s->listening, s->n_subs > 0);
-			}
-			return;
-		}
-	}
-	char **subs = msg[0] == 1 ? realloc(s->subs, (s->n_subs + 1) * sizeof *subs) : NULL;
-	char *prefix = subs ? strndup((const char *)msg + 1, len - 1) : NULL;
-	if (subs)
-		s->subs = subs;
-	if (prefix)
-		s->subs[s->n_subs++] = prefix;
-	atomic_store(&s->listening, s->n_subs > 0);
+	const char *addr = zmq_msg_gets(msg, "Peer-Address");
+	const char *user = zmq_msg_gets(msg, "User-Id");
+	snprintf(buf, len, "%s%s%s", user ? user : "", user ? "@" : "", addr ? addr : "inproc");
 }
 
-/* Reads every pending subscription message of the XPUB socket. */
-static void s_pub_drain(server_t *s)
+/*
+ * Applies one message of the XPUB socket: a byte 1 (subscribe) or 0 (unsubscribe), then the
+ * prefix. With ZMQ_XPUB_VERBOSE every subscription comes up, with its sender's metadata; an
+ * unsubscription only when the last holder of the prefix gave it up (also when its connection
+ * ended, without metadata). Anything else (an XSUB may send messages) is ignored.
+ */
+static void s_subscription(server_t *s, zmq_msg_t *msg)
 {
-	unsigned char buf[512];
-	while (s->pub && (s_events(s->pub) & ZMQ_POLLIN)) {
-		int n = zmq_recv(s->pub, buf, sizeof buf, ZMQ_DONTWAIT);
-		if (n < 0)
-			break;
-		s_subscription(s, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf);
+	const unsigned char *data = zmq_msg_data(msg);
+	size_t len = zmq_msg_size(msg);
+	if (len < 1 || data[0] > 1 || zmq_msg_more(msg))
+		return;
+	if (data[0] == 0) {
+		sub_table_unsubscribe(s->subs, data + 1, len - 1);
+	} else {
+		char peer[256];
+		s_peer_name(msg, peer, sizeof peer);
+		/* Logged once per peer: a peer over the cap may send thousands more. */
+		if (sub_table_subscribe(s->subs, peer, data + 1, len - 1) == SUB_REFUSED_FIRST)
+			log_warnx("publish: peer %s: more than %d subscriptions; further ones are "
+				  "not honoured", peer, SUBSCRIPTIONS_PER_PEER);
 	}
+	atomic_store(&s->listening, sub_table_matching(s->subs) > 0);
+}
+
+/*
+ * Reads up to SIDE_DRAIN_MAX subscription messages, until EAGAIN. Returns true when
+ * ZMQ_EVENTS, read last, still shows input: the caller must come back before the loop blocks.
+ */
+static bool s_pub_drain(server_t *s)
+{
+	if (!s->pub)
+		return false;
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	for (int i = 0; i < SIDE_DRAIN_MAX && zmq_msg_recv(&msg, s->pub, ZMQ_DONTWAIT) >= 0; i++)
+		s_subscription(s, &msg);
+	zmq_msg_close(&msg);
+	return (s_events(s->pub) & ZMQ_POLLIN) != 0;
+}
+
+static monitor_t *s_monitor_of_timer(uv_timer_t *timer)
+{
+	return (monitor_t *)(void *)((char *)timer - offsetof(monitor_t, timer));
+}
+
+/*
+ * Once a minute while accepts fail: how many failed since the last line. They are attempts,
+ * not clients: libzmq retries a waiting connection at once, thousands of times a second.
+ */
+static void s_on_accept_log(uv_timer_t *timer)
+{
+	monitor_t *m = s_monitor_of_timer(timer);
+	if (m->failed == 0) {
+		/* A quiet minute: the next failure is news again, logged at once. */
+		m->failing = false;
+		uv_timer_stop(timer);
+		return;
+	}
+	log_warnx("%s: %llu more failed accept(s) in the last minute (a waiting client is retried "
+		  "at once): %s", m->what, (unsigned long long)m->failed, strerror(m->last_errno));
+	m->failed = 0;
+}
+
+/*
+ * One failed accept. libzmq retries at once while the connection waits, so at the limit this
+ * comes thousands of times a second: the first is logged, the others counted.
+ */
+static void s_accept_failed(monitor_t *m, int err, const char *endpoint)
+{
+	m->last_errno = err;
+	if (m->failing) {
+		m->failed++;
+		return;
+	}
+	struct rlimit rl = { 0, 0 };
+	getrlimit(RLIMIT_NOFILE, &rl);
+	log_warnx("%s %s: cannot accept connections: %s (open files limit %llu); new clients wait "
+		  "until descriptors come free; further failures are logged at most once a minute",
+		  m->what, endpoint, strerror(err), (unsigned long long)rl.rlim_cur);
+	m->failing = true;
+	m->failed = 0;
+	uv_timer_start(&m->timer, s_on_accept_log, ACCEPT_LOG_MS, ACCEPT_LOG_MS);
+}
+
+/*
+ * Reads one monitor event: two frames, the event number (16 bits) and value (32 bits, here
+ * the errno), then the endpoint, copied into ep unless it is NULL. Returns false when none
+ * was waiting.
+ */
+static bool s_monitor_event(monitor_t *m, unsigned *event, unsigned *value, char *ep, size_t len)
+{
+	zmq_msg_t frame;
+	zmq_msg_init(&frame);
+	if (zmq_msg_recv(&frame, m->pair, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&frame);
+		return false;
+	}
+	uint16_t ev = 0;
+	uint32_t val = 0;
+	if (zmq_msg_size(&frame) == sizeof ev + sizeof val) {
+		memcpy(&ev, zmq_msg_data(&frame), sizeof ev);
+		memcpy(&val, (const char *)zmq_msg_data(&frame) + sizeof ev, sizeof val);
+	}
+	*event = ev;
+	*value = val;
+	for (bool first = true; zmq_msg_more(&frame); first = false) {
+		if (zmq_msg_recv(&frame, m->pair, ZMQ_DONTWAIT) < 0)
+			break;
+		if (first && ep)
+			snprintf(ep, len, "%.*s", (int)zmq_msg_size(&frame),
+				 (const char *)zmq_msg_data(&frame));
+	}
+	zmq_msg_close(&frame);
+	return true;
+}
+
+/* Reads up to SIDE_DRAIN_MAX events of m. Returns true when more are waiting. */
+static bool s_monitor_drain(monitor_t *m)
+{
+	if (!m->pair)
+		return false;
+	unsigned event, value;
+	char endpoint[256] = "";
+	/* The endpoint is for the first failure's line: not copied while failures are counted. */
+	for (int i = 0; i < SIDE_DRAIN_MAX && s_monitor_event(m, &event, &value,
+							      m->failing ? NULL : endpoint,
+							      sizeof endpoint); i++)
+		if (event == ZMQ_EVENT_ACCEPT_FAILED)
+			s_accept_failed(m, (int)value, endpoint);
+	return (s_events(m->pair) & ZMQ_POLLIN) != 0;
+}
+
+/*
+ * Starts monitoring socket's failed accepts; the events arrive on m->pair. Returns 0, or -1
+ * with errno set.
+ */
+static int s_monitor_open(server_t *s, monitor_t *m, void *socket, const char *what)
+{
+	char endpoint[64];
+	snprintf(endpoint, sizeof endpoint, "inproc://incidentd-monitor-%s", what);
+	m->what = what;
+	if (zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_ACCEPT_FAILED) < 0)
+		return -1;
+	m->pair = zmq_socket(s->ctx, ZMQ_PAIR);
+	if (!m->pair)
+		return -1;
+	int linger = 0;
+	zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof linger);
+	return zmq_connect(m->pair, endpoint);
+}
+
+static void s_on_side_idle(uv_idle_t *idle);
+
+/*
+ * Reads the side sockets, the XPUB's subscriptions and the monitors' events, a bounded share
+ * of each per turn of the loop; the idle handle runs while more is waiting. Like the ROUTER's
+ * drain, each ends with a read of ZMQ_EVENTS, which edge-triggered ZMQ_FD needs before the
+ * loop blocks.
+ */
+static void s_side_read(server_t *s)
+{
+	if (uv_is_closing((uv_handle_t *)&s->side_idle))
+		return;
+	bool more = s_pub_drain(s);
+	for (size_t i = 0; i < MONITORS; i++)
+		more |= s_monitor_drain(&s->monitors[i]);
+	if (more)
+		uv_idle_start(&s->side_idle, s_on_side_idle);
+	else
+		uv_idle_stop(&s->side_idle);
+}
+
+static void s_on_side_idle(uv_idle_t *idle)
+{
+	s_side_read(idle->data);
 }
 
 static bool s_wanted(const server_t *s, const char *topic)
 {
-	for (size_t i = 0; i < s->n_subs; i++)
-		if (strncmp(topic, s->subs[i], strlen(s->subs[i])) == 0)
-			return true;
-	return false;
+	return sub_table_wants(s->subs, topic, strlen(topic));
 }
 
 /* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
@@ -695,17 +890,17 @@ static void s_on_poll(uv_poll_t *poll, int status, int events)
 	s_drain(poll->data);
 }
 
-static void s_on_pub_poll(uv_poll_t *poll, int status, int events)
+static void s_on_side_poll(uv_poll_t *poll, int status, int events)
 {
 	(void)status;
 	(void)events;
-	s_pub_drain(poll->data);
+	s_side_read(poll->data);
 }
 
 static void s_on_prepare(uv_prepare_t *prepare)
 {
 	s_drain(prepare->data);
-	s_pub_drain(prepare->data);
+	s_side_read(prepare->data);
 }
 
 static void s_on_idle(uv_idle_t *idle)
@@ -747,6 +942,28 @@ static bool s_ipc_in_use(const char *endpoint)
 	return in_use;
 }
 
+/*
+ * Binds an ipc:// endpoint with mode 0660, the daemon's user and group only, whatever the
+ * umask. libzmq creates the socket file in this thread, so a umask set around zmq_bind()
+ * leaves no moment at which the file is open to others; chmod() gives back what a stricter
+ * umask took away. (The umask is the process's: a hook forked by a delivery thread during the
+ * bind would inherit it. An abstract socket, ipc://@name, has no file and no mode.)
+ */
+static int s_bind_ipc(void *socket, const char *endpoint)
+{
+	mode_t umask_was = umask(0117);
+	int rc = zmq_bind(socket, endpoint);
+	int bind_errno = errno;
+	umask(umask_was);
+	char bound[PATH_MAX + 8];
+	size_t len = sizeof bound;
+	if (rc == 0 && zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, bound, &len) == 0 &&
+	    strncmp(bound, "ipc://", 6) == 0 && bound[6] != '@' && chmod(bound + 6, 0660) < 0)
+		log_warn("cannot make %s readable and writable by user and group only", bound + 6);
+	errno = bind_errno;
+	return rc;
+}
+
 static int s_bind_all(void *socket, char *const *endpoints, const char *what, char *errbuf,
 		      size_t errlen)
 {
@@ -757,7 +974,8 @@ static int s_bind_all(void *socket, char *const *endpoints, const char *what, ch
 				 what, ep);
 			return -1;
 		}
-		if (zmq_bind(socket, ep) < 0) {
+		bool ipc = strncmp(ep, "ipc://", 6) == 0;
+		if ((ipc ? s_bind_ipc(socket, ep) : zmq_bind(socket, ep)) < 0) {
 			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: %s", what, ep,
 				 zmq_strerror(errno));
 			return -1;
@@ -788,6 +1006,17 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
+	/*
+	 * Every subscription comes up with its sender, not only a prefix's first: the cap per
+	 * peer needs to know who asks, and a prefix refused to one peer may be honoured for the
+	 * next. Unsubscriptions still come only when a prefix's last holder goes.
+	 */
+	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+	if (s_monitor_open(s, &s->monitors[0], s->router, "api") < 0 ||
+	    s_monitor_open(s, &s->monitors[1], s->pub, "publish") < 0) {
+		snprintf(errbuf, errlen, "cannot monitor the sockets: %s", zmq_strerror(errno));
+		return -1;
+	}
 	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
 	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
 		return -1;
@@ -796,6 +1025,16 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 
 static void s_sockets_close(server_t *s)
 {
+	/*
+	 * The monitors' ends first: the monitored sockets stop their monitors as they close. Not
+	 * zmq_socket_monitor(socket, NULL, 0), which waits for a lock that libzmq's I/O thread
+	 * holds while it waits for room in a monitor's pipe that nobody reads any more.
+	 */
+	for (size_t i = 0; i < MONITORS; i++) {
+		if (s->monitors[i].pair)
+			zmq_close(s->monitors[i].pair);
+		s->monitors[i].pair = NULL;
+	}
 	if (s->router)
 		zmq_close(s->router);
 	if (s->pub)
@@ -805,7 +1044,7 @@ static void s_sockets_close(server_t *s)
 	s->router = s->pub = s->ctx = NULL;
 }
 
-#define SERVER_HANDLES 9
+#define SERVER_HANDLES 14
 
 /* Every libuv handle of the server, in one list for starting and closing them. */
 static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
@@ -813,6 +1052,9 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 	uv_handle_t *handles[SERVER_HANDLES] = {
 		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
 		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
+		(uv_handle_t *)&s->side_idle,
+		(uv_handle_t *)&s->monitors[0].poll, (uv_handle_t *)&s->monitors[0].timer,
+		(uv_handle_t *)&s->monitors[1].poll, (uv_handle_t *)&s->monitors[1].timer,
 		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
 		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
 		(uv_handle_t *)&s->sigterm,
@@ -820,18 +1062,25 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 	memcpy(out, handles, sizeof handles);
 }
 
-/* Starts the handles that watch the ROUTER and the signals. */
+/* Starts the handles that watch the sockets (ROUTER, XPUB, monitors) and the signals. */
 static int s_handles_start(server_t *s)
 {
-	int fd, pub_fd;
+	int fd, pub_fd, monitor_fd[MONITORS];
 	size_t len = sizeof fd;
 	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
-	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0)
+	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0 ||
+	    zmq_getsockopt(s->monitors[0].pair, ZMQ_FD, &monitor_fd[0], &len) < 0 ||
+	    zmq_getsockopt(s->monitors[1].pair, ZMQ_FD, &monitor_fd[1], &len) < 0)
 		return -1;
 	uv_poll_init_socket(s->loop, &s->poll, fd);
 	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
+	uv_idle_init(s->loop, &s->side_idle);
+	for (size_t i = 0; i < MONITORS; i++) {
+		uv_poll_init_socket(s->loop, &s->monitors[i].poll, monitor_fd[i]);
+		uv_timer_init(s->loop, &s->monitors[i].timer);
+	}
 	uv_timer_init(s->loop, &s->retry);
 	uv_timer_init(s->loop, &s->readers);
 	uv_timer_init(s->loop, &s->deadline_timer);
@@ -843,7 +1092,9 @@ static int s_handles_start(server_t *s)
 		handles[i]->data = s;
 	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
-	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_pub_poll);
+	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_side_poll);
+	for (size_t i = 0; i < MONITORS; i++)
+		uv_poll_start(&s->monitors[i].poll, UV_READABLE, s_on_side_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);
@@ -870,6 +1121,44 @@ static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * Registers every topic the daemon publishes (proto/topic.h): those of fixed names, and
+ * breach.RULE for each rule.
+ */
+static int s_subs_topics(server_t *s)
+{
+	static const char *const fixed[] = TOPIC_FIXED_NAMES;
+	char topic[sizeof TOPIC_BREACH_PREFIX + CONFIG_NAME_MAX];
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (sub_table_add_topic(s->subs, fixed[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < s->cfg->n_rules; i++) {
+		snprintf(topic, sizeof topic, TOPIC_BREACH_PREFIX "%s", s->cfg->rules[i].name);
+		if (sub_table_add_topic(s->subs, topic) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The subscription table, under a random key: with a key a peer could guess it could choose
+ * prefixes that collide and make every lookup walk one long chain.
+ */
+static int s_subs_new(server_t *s, char *errbuf, size_t errlen)
+{
+	uint8_t key[16];
+	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+		snprintf(errbuf, errlen, "cannot seed the subscription table: %s", strerror(errno));
+		return -1;
+	}
+	s->subs = sub_table_new(SUBSCRIPTIONS_PER_PEER, key);
+	if (!s->subs || s_subs_topics(s) < 0) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
 		     char *errbuf, size_t errlen)
 {
@@ -883,7 +1172,7 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	s->store = store;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
-	if (s_sockets_open(s, errbuf, errlen) < 0)
+	if (s_subs_new(s, errbuf, errlen) < 0 || s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
 	atomic_init(&s->listening, false);
 	s->writer = writer_new(loop, store, cfg, alerts, &s->listening, s_on_committed, s);
@@ -909,6 +1198,7 @@ fail_handles:
 fail:
 	writer_stop(&s->writer);
 	s_sockets_close(s);
+	sub_table_destroy(&s->subs);
 	free(s);
 	return NULL;
 }
@@ -964,9 +1254,7 @@ void server_destroy(server_t **server_p)
 		return;
 	s_sockets_close(s);
 	deadline_heap_release(&s->deadlines);
-	for (size_t i = 0; i < s->n_subs; i++)
-		free(s->subs[i]);
-	free(s->subs);
+	sub_table_destroy(&s->subs);
 	free(s);
 	*server_p = NULL;
 }

@@ -4,6 +4,11 @@
  * sends messages. Reads are answered on the loop thread; writes go through the writer and are
  * answered after their commit.
  *
+ * The PUB is an XPUB: its subscriptions (at most 1,000 distinct prefixes per peer, see
+ * proto/PROTOCOL.md) decide which messages are built and sent at all. A monitor on each
+ * socket logs the connections it cannot accept (at the limit on open files), at most once a
+ * minute. ipc:// endpoints are created with mode 0660.
+ *
  * ZMQ_FD is edge-triggered: the socket is drained until ZMQ_EVENTS shows no input, ZMQ_EVENTS
  * is re-read after every send and recv, and a uv_prepare re-checks it before the loop blocks.
  */

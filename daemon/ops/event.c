@@ -18,6 +18,7 @@
 #include "daemon/store/incidents.h"
 #include "proto/ids.h"
 #include "proto/jsonw.h"
+#include "proto/topic.h"
 
 /* The event reply: {"incident", "duplicate", "status", "breaches"}. Takes breaches. */
 static void s_event_reply(batch_result_t *res, const incident_t *inc, const config_t *cfg,
@@ -183,16 +184,16 @@ static int s_event_publish(batch_t *batch, batch_result_t *res, const incident_t
 	int rc = 0;
 	/* A message nobody would get is not built; batch_publish() still counts its seq. */
 	if (opened) {
-		json_t *body = batch_wanted(batch, "incident.opened") ? s_message_head(inc) : NULL;
+		json_t *body = batch_wanted(batch, TOPIC_INCIDENT_OPENED) ? s_message_head(inc) : NULL;
 		if (body) {
 			json_object_set_new_nocheck(body, "category", json_integer(inc->category));
 			wire_set_string(body, "title", inc->title);
 			json_object_set_new_nocheck(body, "major", json_boolean(inc->major));
 			wire_set_time(body, "opened_at", st->at_ms);
 		}
-		rc = batch_publish(batch, res, "incident.opened", body);
+		rc = batch_publish(batch, res, TOPIC_INCIDENT_OPENED, body);
 	}
-	json_t *body = rc == 0 && batch_wanted(batch, "incident.stage") ? s_message_head(inc) : NULL;
+	json_t *body = rc == 0 && batch_wanted(batch, TOPIC_INCIDENT_STAGE) ? s_message_head(inc) : NULL;
 	if (body) {
 		wire_set_string(body, "stage", cfg->stages[stage]);
 		wire_set_string(body, "event_id", st->event_id);
@@ -203,7 +204,7 @@ static int s_event_publish(batch_t *batch, batch_result_t *res, const incident_t
 		wire_set_time(body, "received_at", st->received_ms);
 	}
 	if (rc == 0)
-		rc = batch_publish(batch, res, "incident.stage", body);
+		rc = batch_publish(batch, res, TOPIC_INCIDENT_STAGE, body);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "daemon/store/incidents.h"
 #include "daemon/store/page.h"
 #include "proto/ids.h"
+#include "proto/topic.h"
 
 #define PROBLEM_TEXT_MAX 8192
 
@@ -239,7 +240,7 @@ static int s_link_apply(batch_t *batch, incident_t *inc, uint64_t problem, json_
 			json_object_set_new(body, "provider", json_string(inc->provider));
 			json_object_set_new(body, "ref", json_string(inc->ref));
 		}
-		rc = batch_publish(batch, res, "problem.linked", body);
+		rc = batch_publish(batch, res, TOPIC_PROBLEM_LINKED, body);
 	}
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "proto/ids.h"
 #include "proto/jsonw.h"
 #include "proto/rfc3339.h"
+#include "proto/topic.h"
 
 /*
  * Rule names are at most CONFIG_NAME_MAX bytes; a longer name (a store written under an older
@@ -216,8 +217,8 @@ static int s_raise(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t 
 		 rfc3339_format(due, due_text));
 	if (reply_breaches)
 		json_array_append(reply_breaches, wire);
-	char topic[8 + RULE_NAME_MAX];
-	snprintf(topic, sizeof topic, "breach.%s", name);
+	char topic[sizeof TOPIC_BREACH_PREFIX + RULE_NAME_MAX];
+	snprintf(topic, sizeof topic, TOPIC_BREACH_PREFIX "%s", name);
 	return batch_publish(batch, res, topic, wire);
 }
 

@@ -10,7 +10,6 @@
 
 #include "proto/jsonw.h"
 
-#define OUTBOX_DEFAULT_TOPIC "breach."
 /*
  * Hook names are section names: letters, digits, _ . - (config.c). LMDB keys are at most 511
  * bytes, which bounds them here too.
@@ -26,7 +25,7 @@ typedef struct {
 bool outbox_hook_matches(const config_hook_t *hook, const char *topic)
 {
 	if (!hook->topics || hook->n_topics == 0)
-		return strncmp(topic, OUTBOX_DEFAULT_TOPIC, strlen(OUTBOX_DEFAULT_TOPIC)) == 0;
+		return strncmp(topic, TOPIC_BREACH_PREFIX, strlen(TOPIC_BREACH_PREFIX)) == 0;
 	for (size_t i = 0; i < hook->n_topics && hook->topics[i]; i++)
 		if (strncmp(topic, hook->topics[i], strlen(hook->topics[i])) == 0)
 			return true;
@@ -117,12 +116,12 @@ static int s_enqueue_one(store_txn_t *txn, const char *hook, uint64_t id, const 
  */
 static bool s_not_for(const config_hook_t *hook, const char *topic, const json_t *msg)
 {
-	if (strcmp(topic, OUTBOX_GAVE_UP_TOPIC) != 0)
+	if (strcmp(topic, TOPIC_HOOK_GAVE_UP) != 0)
 		return false;
 	const char *named = json_string_value(json_object_get(msg, "hook"));
 	const char *of = json_string_value(json_object_get(msg, "topic"));
 	return (named && strcmp(named, hook->name) == 0) ||
-	       (of && strcmp(of, OUTBOX_GAVE_UP_TOPIC) == 0);
+	       (of && strcmp(of, TOPIC_HOOK_GAVE_UP) == 0);
 }
 
 int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const json_t *msg,

@@ -31,12 +31,7 @@
 
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
-
-/*
- * The topic a hook's give-up is published on. It is never queued for the hook it names, nor,
- * when it is the give-up of a give-up, for any hook.
- */
-#define OUTBOX_GAVE_UP_TOPIC "hook.gave_up"
+#include "proto/topic.h"
 
 /* True when topic starts with one of hook's topic prefixes ("breach." when it has none). */
 bool outbox_hook_matches(const config_hook_t *hook, const char *topic);
@@ -44,8 +39,8 @@ bool outbox_hook_matches(const config_hook_t *hook, const char *topic);
 /*
  * Inside the write transaction txn: puts msg (its text, as jsonw writes it) in the outbox of
  * every hook of cfg whose topics match topic, due at once (now_ms). A message on
- * OUTBOX_GAVE_UP_TOPIC is not queued for the hook its "hook" member names, nor for any hook
- * when its "topic" member is OUTBOX_GAVE_UP_TOPIC. Delivery ids come from the meta counter
+ * TOPIC_HOOK_GAVE_UP (a hook's give-up) is not queued for the hook its "hook" member names, nor for any hook
+ * when its "topic" member is TOPIC_HOOK_GAVE_UP. Delivery ids come from the meta counter
  * "last_delivery". *queued gets the number of entries written (0 when
  * none matched). Returns 0, -ENOMEM, or an LMDB error (MDB_MAP_FULL: abort the transaction,
  * grow the map, retry).

@@ -11,6 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +64,21 @@ int64_t h_mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int h_free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
 }
 
 static void s_sleep_ms(int ms)
@@ -124,6 +144,7 @@ h_daemon_t *h_new(const char *config_text)
 	snprintf(d->api, sizeof d->api, "ipc://%s/api", d->dir);
 	snprintf(d->pub, sizeof d->pub, "ipc://%s/pub", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
+	d->umask = -1;
 	d->zctx = zmq_ctx_new();
 	if (config_text != NULL && h_write_file(d, "incidentd.conf", config_text, d->conf) < 0) {
 		h_destroy(&d);
@@ -169,6 +190,34 @@ void h_print_log(const h_daemon_t *d)
 	free(text);
 }
 
+int h_log_count(const h_daemon_t *d, const char *needle)
+{
+	char *text = s_read_file(d->log);
+	int n = 0;
+	for (char *line = text; *line != '\0';) {
+		char *end = strchr(line, '\n');
+		if (end != NULL)
+			*end = '\0';
+		n += strstr(line, needle) != NULL;
+		if (end == NULL)
+			break;
+		line = end + 1;
+	}
+	free(text);
+	return n;
+}
+
+int h_log_wait(const h_daemon_t *d, const char *needle, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	while (h_log_count(d, needle) == 0) {
+		if (h_mono_ms() >= deadline)
+			return -1;
+		s_sleep_ms(20);
+	}
+	return 0;
+}
+
 void h_close(h_daemon_t *d, void *sock)
 {
 	if (sock == NULL)
@@ -199,6 +248,88 @@ void h_destroy(h_daemon_t **d_p)
 	*d_p = NULL;
 }
 
+int h_child_start(h_child_t *c, const char *dir, char *const argv[])
+{
+	int fds[2];
+	memset(c, 0, sizeof *c);
+	if (pipe(fds) < 0)
+		return -1;
+	c->pid = fork();
+	if (c->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (c->pid == 0) {
+		/* A failed assertion in the test must not leave the child running. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int in = open("/dev/null", O_RDONLY);
+		if (in < 0 || chdir(dir) < 0)
+			_exit(127);
+		dup2(in, 0);
+		dup2(fds[1], 1);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	c->fd = fds[0];
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+/* Reads what the child printed so far into c->out (NUL-terminated). */
+static void s_child_read(h_child_t *c)
+{
+	ssize_t n;
+	while (c->len + 1 < sizeof c->out &&
+	       (n = read(c->fd, c->out + c->len, sizeof c->out - 1 - c->len)) > 0)
+		c->len += (size_t)n;
+	c->out[c->len] = '\0';
+}
+
+/* The first complete line of text holding a and (when not NULL) b, or NULL. */
+static const char *s_find_line(const char *text, const char *a, const char *b)
+{
+	for (const char *line = text; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		if (end == NULL)
+			return NULL; /* not complete yet */
+		size_t n = (size_t)(end - line);
+		char buf[1024];
+		snprintf(buf, sizeof buf, "%.*s", (int)(n < 1023 ? n : 1023), line);
+		if (strstr(buf, a) != NULL && (b == NULL || strstr(buf, b) != NULL))
+			return line;
+		line = end + 1;
+	}
+	return NULL;
+}
+
+const char *h_child_wait_line(h_child_t *c, const char *a, const char *b, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	for (;;) {
+		s_child_read(c);
+		const char *line = s_find_line(c->out, a, b);
+		if (line != NULL || h_mono_ms() >= deadline)
+			return line;
+		s_sleep_ms(20);
+	}
+}
+
+int h_child_stop(h_child_t *c)
+{
+	kill(c->pid, SIGTERM);
+	int st = s_reap(c->pid, 5000);
+	if (st < 0) {
+		kill(c->pid, SIGKILL);
+		s_reap(c->pid, 5000);
+	}
+	s_child_read(c);
+	close(c->fd);
+	return st;
+}
+
 int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out)
 {
 	char path[H_PATH_MAX];
@@ -224,6 +355,18 @@ static void *s_own(h_daemon_t *d, void *s)
 			break;
 		}
 	return s;
+}
+
+void *h_own(h_daemon_t *d, void *sock)
+{
+	for (size_t i = 0; i < sizeof d->sockets / sizeof d->sockets[0]; i++)
+		if (d->sockets[i] == NULL) {
+			d->sockets[i] = sock;
+			return sock;
+		}
+	fprintf(stderr, "harness: the test holds too many sockets\n");
+	zmq_close(sock);
+	return NULL;
 }
 
 void *h_socket(h_daemon_t *d, int type)
@@ -472,6 +615,13 @@ static void s_exec_daemon(h_daemon_t *d)
 	int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (in < 0 || log < 0 || chdir(d->dir) < 0)
 		_exit(127);
+	if (d->nofile_hard > 0) {
+		struct rlimit rl = {(rlim_t)d->nofile_soft, (rlim_t)d->nofile_hard};
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(127);
+	}
+	if (d->umask >= 0)
+		umask((mode_t)d->umask);
 	dup2(in, 0);
 	dup2(log, 1);
 	dup2(log, 2);

@@ -40,6 +40,9 @@ typedef struct {
 	bool passed;               /* set by h_pass(); otherwise h_destroy() prints the log */
 	void *sockets[64];         /* sockets of h_socket()/h_sub() not yet h_close()d */
 	int runs;                  /* how many times the daemon was started */
+	long nofile_soft;          /* with nofile_hard > 0: the daemon's RLIMIT_NOFILE at exec */
+	long nofile_hard;
+	int umask;                 /* >= 0: the daemon's umask at exec (h_new sets -1) */
 } h_daemon_t;
 
 /*
@@ -59,6 +62,15 @@ void h_pass(h_daemon_t *d);
 
 /* Prints the daemon log (stderr of every run so far) to stderr. */
 void h_print_log(const h_daemon_t *d);
+
+/* How many lines of the daemon log (every run so far) contain needle. */
+int h_log_count(const h_daemon_t *d, const char *needle);
+
+/*
+ * Waits up to timeout_ms until a line of the daemon log contains needle. Returns 0, or -1
+ * when none did in time.
+ */
+int h_log_wait(const h_daemon_t *d, const char *needle, int timeout_ms);
 
 /*
  * Starts the daemon on DIR/data, ipc://DIR/api and ipc://DIR/pub (plus -c when a config was
@@ -114,7 +126,13 @@ int h_exchange(h_daemon_t *d, int type, const char *const *frames, const size_t 
  */
 void *h_socket(h_daemon_t *d, int type);
 
-/* Closes a socket from h_socket() or h_sub(). Accepts NULL. */
+/*
+ * Makes d own sock (any socket of d->zctx): h_destroy() closes it unless h_close() did.
+ * Returns sock, or NULL (sock closed) when d owns too many sockets already.
+ */
+void *h_own(h_daemon_t *d, void *sock);
+
+/* Closes a socket from h_socket(), h_sub() or h_own(). Accepts NULL. */
 void h_close(h_daemon_t *d, void *sock);
 
 /* Reads a top-level or "counts"-nested integer of a status reply; -1 when absent. */
@@ -157,11 +175,43 @@ void h_run_clear(h_run_t *r);
 int h_run(const char *dir, char *const argv[], const char *stdin_text, int timeout_ms,
 	  h_run_t *r);
 
+/* A process started by h_child_start(), running while the test goes on; stdout captured. */
+typedef struct {
+	pid_t pid;
+	int fd;          /* the read end of its stdout */
+	char out[16384]; /* what it printed so far, NUL-terminated (the rest is not kept) */
+	size_t len;
+} h_child_t;
+
+/*
+ * Starts argv (argv[0] is the program path) in dir with stdin from /dev/null and stdout into a
+ * pipe; stderr is the test's. The child is killed when the test process dies. Returns 0 or -1.
+ */
+int h_child_start(h_child_t *c, const char *dir, char *const argv[]);
+
+/*
+ * Waits up to timeout_ms until a complete line of the child's stdout contains a and (when not
+ * NULL) b. Returns the start of that line in c->out, or NULL.
+ */
+const char *h_child_wait_line(h_child_t *c, const char *a, const char *b, int timeout_ms);
+
+/*
+ * Sends SIGTERM, waits up to 5 s (then SIGKILL), reads the rest of its stdout and closes the
+ * pipe. Returns the exit status (128+N for signal N), or -1 when it had to be killed.
+ */
+int h_child_stop(h_child_t *c);
+
 /* Writes text to DIR/name; path_out (H_PATH_MAX) receives the full path. Returns 0 or -1. */
 int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out);
 
 /* A JSON value rendered compactly with sorted keys (malloc'd), for messages. */
 char *h_dump(const json_t *v);
+
+/*
+ * A loopback TCP port nobody listens on at the moment of the call (the kernel's choice for
+ * port 0), or -1.
+ */
+int h_free_port(void);
 
 /* Milliseconds of CLOCK_REALTIME and CLOCK_MONOTONIC. */
 int64_t h_now_ms(void);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <zmq.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -318,9 +319,10 @@ static long long s_delivery_id(const h_received_t *r)
 }
 
 /*
- * A receiver that fails 15 times (500) before it answers 200, with the default limits and the
- * backoff scaled down (100 ms, at most 200 ms): the alert still arrives, on the 16th request,
- * with one delivery id. With a default of 10 attempts it was given up after the 10th.
+ * A receiver that fails 15 times (500) before it answers 200, with max_attempts = 0 (no limit:
+ * give_up_after, 24h by default, decides) and the backoff scaled down (100 ms, at most 200 ms):
+ * the alert still arrives, on the 16th request, with one delivery id. Before give_up_after, the
+ * delivery was given up after the 10th attempt whatever the configuration said.
  */
 static void test_receiver_down_longer_than_ten_attempts(void **state)
 {
@@ -331,7 +333,8 @@ static void test_receiver_down_longer_than_ten_attempts(void **state)
 				      "secret = " SECRET "\n"
 				      "timeout = 2s\n"
 				      "backoff = 100ms\n"
-				      "max_backoff = 200ms\n",
+				      "max_backoff = 200ms\n"
+				      "max_attempts = 0\n",
 				      s_recv.port);
 	assert_non_null(d);
 	*state = d;
@@ -404,7 +407,7 @@ static void test_give_up_is_logged_and_published(void **state)
 	snprintf(conf, sizeof conf,
 		 "%s\n[hook web]\nurl = http://127.0.0.1:%d/alerts\nsecret = " SECRET "\n"
 		 "topics = breach., hook.\ntimeout = 2s\ngive_up_after = 2s\nbackoff = 100ms\n"
-		 "max_backoff = 200ms\n"
+		 "max_backoff = 200ms\nmax_attempts = 0\n"
 		 "[hook audit]\nexec = %s %s\ntopics = hook.\nbackoff = 100ms\n",
 		 h_default_config, s_recv.port, script, out);
 	assert_int_equal(h_write_file(d, "incidentd.conf", conf, d->conf), 0);
@@ -477,6 +480,36 @@ static void test_max_attempts_still_gives_up(void **state)
 	if (s_requests(&s_recv) != 3)
 		fail_msg("%d requests, expected 3", s_requests(&s_recv));
 	h_close(d, sub);
+	h_pass(d);
+}
+
+/*
+ * A subscriber of hook. alone (no other subscription: the daemon builds only messages some
+ * subscription can match) gets hook.gave_up: the daemon knows it among its topics.
+ */
+static void test_gave_up_reaches_a_hook_subscriber(void **state)
+{
+	assert_int_equal(h_receiver_bind(&s_recv, 0, 1000000), 0);
+	assert_int_equal(h_receiver_start(&s_recv), 0);
+	h_daemon_t *d = s_daemon_with("[hook web]\n"
+				      "url = http://127.0.0.1:%d/alerts\n"
+				      "max_attempts = 2\n"
+				      "backoff = 100ms\n",
+				      s_recv.port);
+	assert_non_null(d);
+	*state = d;
+	assert_int_equal(h_start(d), 0);
+	void *hooks_only = h_own(d, zmq_socket(d->zctx, ZMQ_SUB));
+	assert_int_equal(zmq_setsockopt(hooks_only, ZMQ_SUBSCRIBE, "hook.", 5), 0);
+	assert_int_equal(zmq_connect(hooks_only, d->pub), 0);
+	/* Nothing it subscribes to comes before the give-up, so no sync: time for it to arrive. */
+	s_sleep_ms(300);
+	char breach[32], incident[32];
+	s_breach_on_arrival(d, "two1", breach, incident);
+	json_t *g = s_expect_gave_up(hooks_only, "web", "max_attempts (2) reached: HTTP 500", 5000);
+	CHECK_INT(g, "attempts", 2);
+	json_decref(g);
+	h_close(d, hooks_only);
 	h_pass(d);
 }
 
@@ -722,6 +755,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_give_up_is_logged_and_published, setup_none,
 						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_max_attempts_still_gives_up, setup_none,
+						teardown_hooks),
+		cmocka_unit_test_setup_teardown(test_gave_up_reaches_a_hook_subscriber, setup_none,
 						teardown_hooks),
 		cmocka_unit_test_setup_teardown(test_sigterm_abandons_a_hanging_exec_hook,
 						setup_none, teardown_hooks),

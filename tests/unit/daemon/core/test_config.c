@@ -320,7 +320,7 @@ static void test_full_config(void **state)
 	assert_string_equal(web->topics[0], "breach.");
 	assert_null(web->topics[1]);
 	assert_int_equal(web->timeout_ms, 5000);
-	assert_int_equal(web->max_attempts, 0); /* no limit: give_up_after decides */
+	assert_int_equal(web->max_attempts, 10); /* the contract's default */
 	assert_int_equal(web->give_up_after_ms, 24 * 3600000);
 	assert_int_equal(web->backoff_ms, 1000);
 	assert_int_equal(web->max_backoff_ms, 300000);
@@ -567,8 +567,8 @@ static void test_hook_errors(void **state)
 	              FILE_NAME ":4: hook h: max_backoff: 2d is out of range 1ms..1d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ntimeout = 1wd\n",
 	              FILE_NAME ":3: hook h: timeout: \"1wd\" is working time; use ms, s, m, h or d");
-	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 0\n",
-	              FILE_NAME ":3: hook h: max_attempts: expected an integer 1..1000, not \"0\"");
+	EXPECT_ERRORS("[hook h]\nurl = http://x/\nmax_attempts = 1001\n",
+	              FILE_NAME ":3: hook h: max_attempts: expected an integer 0..1000, not \"1001\"");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 999ms\n",
 	              FILE_NAME ":3: hook h: give_up_after: 999ms is out of range 1s..30d");
 	EXPECT_ERRORS("[hook h]\nurl = http://x/\ngive_up_after = 31d\n",
@@ -592,7 +592,7 @@ static void test_hook_bounds(void **state)
 	                           "give_up_after = 30d\nmax_attempts = 1000\n");
 	assert_int_equal(cfg->hooks[0].timeout_ms, 1);
 	assert_int_equal(cfg->hooks[0].give_up_after_ms, 1000);
-	assert_int_equal(cfg->hooks[0].max_attempts, 0);
+	assert_int_equal(cfg->hooks[0].max_attempts, 10);
 	assert_int_equal(cfg->hooks[1].timeout_ms, 300000);
 	assert_int_equal(cfg->hooks[1].give_up_after_ms, INT64_C(30) * 86400000);
 	assert_int_equal(cfg->hooks[1].max_attempts, 1000);

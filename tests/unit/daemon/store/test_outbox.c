@@ -14,6 +14,7 @@
 #include "daemon/store/outbox.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
+#include "proto/topic.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -307,13 +308,13 @@ static void test_gave_up_not_queued_for_its_own_hook(void **state)
 	f->cfg.n_hooks = 2;
 	const char *gave_up = "{\"seq\":9,\"delivery\":4,\"hook\":\"first\",\"topic\":\"breach.x\","
 			      "\"attempts\":3,\"reason\":\"HTTP 500\"}";
-	assert_int_equal(s_enqueue_at(f, OUTBOX_GAVE_UP_TOPIC, gave_up, s_now_ms()), 1);
+	assert_int_equal(s_enqueue_at(f, TOPIC_HOOK_GAVE_UP, gave_up, s_now_ms()), 1);
 	outbox_entry_t entry = { 0 };
 	int64_t next_due;
 	assert_false(s_next(f, "first", s_now_ms(), &entry, &next_due));
 	assert_int_equal(next_due, INT64_MAX);
 	assert_true(s_next(f, "second", s_now_ms(), &entry, &next_due));
-	assert_string_equal(entry.topic, OUTBOX_GAVE_UP_TOPIC);
+	assert_string_equal(entry.topic, TOPIC_HOOK_GAVE_UP);
 	assert_string_equal(entry.body, gave_up);
 	outbox_entry_release(&entry);
 	/* Another hook.* message about the hook is for it as for anyone. */
@@ -321,7 +322,7 @@ static void test_gave_up_not_queued_for_its_own_hook(void **state)
 	/* The give-up of a give-up goes to no hook: two failing hooks would trade them for ever. */
 	const char *twice = "{\"seq\":10,\"delivery\":5,\"hook\":\"second\",\"topic\":"
 			    "\"hook.gave_up\",\"attempts\":3,\"reason\":\"HTTP 500\"}";
-	assert_int_equal(s_enqueue_at(f, OUTBOX_GAVE_UP_TOPIC, twice, s_now_ms()), 0);
+	assert_int_equal(s_enqueue_at(f, TOPIC_HOOK_GAVE_UP, twice, s_now_ms()), 0);
 }
 
 /*
