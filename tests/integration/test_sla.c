@@ -5,10 +5,7 @@
  * verdict, deadlines that pass while the daemon is down, pending verdicts, and incidentctl's
  * breaches, show and watch.
  */
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "checks.h"
@@ -548,99 +545,6 @@ static void test_pending_verdict(void **state)
 	h_pass(d);
 }
 
-/* A child process whose stdout the test reads through a non-blocking pipe. */
-typedef struct {
-	pid_t pid;
-	int fd;
-	char out[16384];
-	size_t len;
-} s_child_t;
-
-static int s_child_start(s_child_t *c, const char *dir, char *const argv[])
-{
-	int fds[2];
-	memset(c, 0, sizeof *c);
-	if (pipe(fds) < 0)
-		return -1;
-	c->pid = fork();
-	if (c->pid < 0)
-		return -1;
-	if (c->pid == 0) {
-		/* A failed assertion in the test must not leave the child running. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int in = open("/dev/null", O_RDONLY);
-		if (in < 0 || chdir(dir) < 0)
-			_exit(127);
-		dup2(in, 0);
-		dup2(fds[1], 1);
-		closefrom(3);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c->fd = fds[0];
-	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	return 0;
-}
-
-/* Reads what the child printed so far into c->out (NUL-terminated). */
-static void s_child_read(s_child_t *c)
-{
-	ssize_t n;
-	while (c->len + 1 < sizeof c->out &&
-	       (n = read(c->fd, c->out + c->len, sizeof c->out - 1 - c->len)) > 0)
-		c->len += (size_t)n;
-	c->out[c->len] = '\0';
-}
-
-/* Waits up to timeout_ms until the child's output holds a line containing every needle. */
-static const char *s_child_wait_line(s_child_t *c, const char *a, const char *b, int timeout_ms)
-{
-	int64_t deadline = h_mono_ms() + timeout_ms;
-	for (;;) {
-		s_child_read(c);
-		for (const char *line = c->out; *line != '\0';) {
-			const char *end = strchr(line, '\n');
-			if (end == NULL)
-				break; /* not complete yet */
-			size_t n = (size_t)(end - line);
-			char buf[1024];
-			snprintf(buf, sizeof buf, "%.*s", (int)(n < 1023 ? n : 1023), line);
-			if (strstr(buf, a) != NULL && (b == NULL || strstr(buf, b) != NULL))
-				return line;
-			line = end + 1;
-		}
-		if (h_mono_ms() >= deadline)
-			return NULL;
-		s_sleep_ms(20);
-	}
-}
-
-/* Sends SIGTERM and returns the exit status (128+N for a signal), -1 if it does not exit. */
-static int s_child_stop(s_child_t *c)
-{
-	kill(c->pid, SIGTERM);
-	int64_t deadline = h_mono_ms() + 5000;
-	int st = -1;
-	for (;;) {
-		int ws;
-		pid_t r = waitpid(c->pid, &ws, WNOHANG);
-		if (r == c->pid) {
-			st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-			break;
-		}
-		if (h_mono_ms() >= deadline) {
-			kill(c->pid, SIGKILL);
-			waitpid(c->pid, NULL, 0);
-			break;
-		}
-		s_sleep_ms(10);
-	}
-	s_child_read(c);
-	close(c->fd);
-	return st;
-}
-
 /*
  * incidentctl: breaches (table and --json), show with the verdict word, and watch printing a
  * deadline breach as it fires.
@@ -700,8 +604,8 @@ static void test_incidentctl_breaches_show_watch(void **state)
 	/* watch: started first, it prints the deadline breach of a detection made afterwards. */
 	char *argv[] = {(char *)INCIDENTCTL_BIN, (char *)"watch", (char *)"--publish", d->pub,
 			(char *)"breach.", NULL};
-	s_child_t c;
-	assert_int_equal(s_child_start(&c, d->dir, argv), 0);
+	h_child_t c;
+	assert_int_equal(h_child_start(&c, d->dir, argv), 0);
 	/* Its subscription is in place once it prints a breach on arrival (bounded). */
 	bool ready = false;
 	for (int i = 0; i < 30 && !ready; i++) {
@@ -710,23 +614,23 @@ static void test_incidentctl_breaches_show_watch(void **state)
 		snprintf(ref, sizeof ref, "W%d", i);
 		char wid[32];
 		PUSH_OK(d, s_detected(eid, ref, 1, at_text), wid);
-		ready = s_child_wait_line(&c, "breach.quick", wid, 300) != NULL;
+		ready = h_child_wait_line(&c, "breach.quick", wid, 300) != NULL;
 	}
 	if (!ready) {
-		s_child_stop(&c);
+		h_child_stop(&c);
 		fail_msg("watch printed no breach on arrival within 9 s; stdout: %s", c.out);
 	}
 	char live[32];
 	PUSH_OK(d, s_detected("live", "LIVE", 1, NULL), live);
-	const char *line = s_child_wait_line(&c, "breach.quick", live, 3500);
+	const char *line = h_child_wait_line(&c, "breach.quick", live, 3500);
 	if (line == NULL) {
-		s_child_stop(&c);
+		h_child_stop(&c);
 		fail_msg("watch printed no breach.quick line for %s within 3.5 s; stdout: %s", live,
 			 c.out);
 	}
-	if (s_child_wait_line(&c, live, "deadline", 0) == NULL)
+	if (h_child_wait_line(&c, live, "deadline", 0) == NULL)
 		fail_msg("watch's breach line should say it was detected at the deadline: %s", c.out);
-	int st = s_child_stop(&c);
+	int st = h_child_stop(&c);
 	if (st != 0)
 		fail_msg("watch exited with %d after SIGTERM, expected 0", st);
 	/* Only breach. topics were asked for. */
