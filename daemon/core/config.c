@@ -32,6 +32,8 @@ typedef enum {
 	SEC_SLA,
 	SEC_HOOK,
 	SEC_PROBLEM_RULE,
+	SEC_SECURITY,
+	SEC_CLIENT,
 	SEC_COUNT
 } section_kind_t;
 
@@ -53,6 +55,8 @@ static const struct {
 	[SEC_SLA] = {"sla", true, RULE_SLA},
 	[SEC_HOOK] = {"hook", true, NOT_A_RULE},
 	[SEC_PROBLEM_RULE] = {"problem_rule", true, RULE_PROBLEM},
+	[SEC_SECURITY] = {"security", false, NOT_A_RULE},
+	[SEC_CLIENT] = {"client", true, NOT_A_RULE},
 };
 
 /* The kinds of rule: how each one's clock stops and where the report lists it. */
@@ -81,6 +85,8 @@ typedef enum {
 	OPT_URL,       /* char *: an http:// or https:// URL */
 	OPT_PREFIXES,  /* char ** + size_t count at extra: topic prefixes */
 	OPT_APPLIES,   /* config_applies_t, int category at extra */
+	OPT_ROLE,      /* config_role_t */
+	OPT_NAMES,     /* char ** + size_t count at extra: names of 1..64 characters */
 } option_type_t;
 
 typedef struct {
@@ -100,6 +106,7 @@ typedef struct {
 #define DAY_MS INT64_C(86400000)
 #define R_OFF(field) offsetof(config_rule_t, field)
 #define H_OFF(field) offsetof(config_hook_t, field)
+#define K_OFF(field) offsetof(config_client_t, field)
 #define NO_CHOICES {NULL, NULL}
 #define CLOCK_OR_WORKING {"clock", "working"}
 /* The longest a rule's target may be (a working day or hour counts as a day or an hour). */
@@ -175,6 +182,19 @@ static const option_t s_options[] = {
 	 true, NULL},
 	{SEC_PROBLEM_RULE, "calendar", OPT_CHOICE, R_OFF(working_calendar), 0, 0, 0,
 	 CLOCK_OR_WORKING, false, "clock"},
+
+	/* [security] is an unnamed section: its defaults are the shipped file's, like [daemon]'s. */
+	{SEC_SECURITY, "curve", OPT_CHOICE, C_OFF(security.curve), 0, 0, 0, {"false", "true"},
+	 false, NULL},
+	{SEC_SECURITY, "secret_key", OPT_STRING, C_OFF(security.secret_key_path), 0, 0, 0,
+	 NO_CHOICES, false, NULL},
+	{SEC_SECURITY, "allow_plaintext", OPT_CHOICE, C_OFF(security.allow_plaintext), 0, 0, 0,
+	 {"false", "true"}, false, NULL},
+
+	{SEC_CLIENT, "key", OPT_STRING, K_OFF(key), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_CLIENT, "role", OPT_ROLE, K_OFF(role), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_CLIENT, "providers", OPT_NAMES, K_OFF(providers), K_OFF(n_providers), 0, 0,
+	 NO_CHOICES, false, NULL},
 };
 
 #define N_OPTIONS (sizeof s_options / sizeof s_options[0])
@@ -926,6 +946,52 @@ static int s_set_applies(char *base, const option_t *opt, const char *value, cha
 	return 0;
 }
 
+static const char *const s_role_names[ROLE_N_ROLES] = {
+	[ROLE_PROVIDER] = "provider", [ROLE_OPERATOR] = "operator", [ROLE_VIEWER] = "viewer",
+};
+
+const char *config_role_name(config_role_t role)
+{
+	return (unsigned)role < ROLE_N_ROLES ? s_role_names[role] : NULL;
+}
+
+static int s_set_role(char *base, const option_t *opt, const char *value, char *err)
+{
+	for (int r = 0; r < ROLE_N_ROLES; r++) {
+		if (strcmp(value, s_role_names[r]) == 0) {
+			*FIELD(config_role_t, base, opt->offset) = (config_role_t)r;
+			return 0;
+		}
+	}
+	snprintf(err, ERR_MAX, "expected provider, operator or viewer, not \"%s\"", value);
+	return -1;
+}
+
+/* A list of names (providers): each 1 to CONFIG_NAME_MAX characters, no repeats. */
+static int s_set_names(char *base, const option_t *opt, const char *value, char *err)
+{
+	char **list;
+	size_t n;
+	if (s_split_list(value, &list, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		bool repeated = false;
+		for (size_t j = 0; j < i; j++)
+			repeated = repeated || strcmp(list[i], list[j]) == 0;
+		if (strlen(list[i]) > CONFIG_NAME_MAX || repeated) {
+			snprintf(err, ERR_MAX, repeated ? "\"%.64s\" is listed twice"
+			                                : "\"%.64s...\" is longer than 64 characters",
+			         list[i]);
+			s_strv_free(list);
+			return -1;
+		}
+	}
+	s_strv_free(*FIELD(char **, base, opt->offset));
+	*FIELD(char **, base, opt->offset) = list;
+	*FIELD(size_t, base, opt->extra) = n;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Sections */
 
@@ -936,6 +1002,8 @@ static char *s_section_base(parser_t *p, const section_t *sec)
 		return (char *)&p->cfg->rules[sec->idx];
 	if (sec->kind == SEC_HOOK)
 		return (char *)&p->cfg->hooks[sec->idx];
+	if (sec->kind == SEC_CLIENT)
+		return (char *)&p->cfg->clients[sec->idx];
 	return (char *)p->cfg;
 }
 
@@ -980,6 +1048,8 @@ static int s_option_set(section_t *sec, char *base, const option_t *opt, const c
 	case OPT_URL: return s_set_url(base, opt, value, err);
 	case OPT_PREFIXES: return s_set_prefixes(base, opt, value, err);
 	case OPT_APPLIES: return s_set_applies(base, opt, value, err);
+	case OPT_ROLE: return s_set_role(base, opt, value, err);
+	case OPT_NAMES: return s_set_names(base, opt, value, err);
 	case OPT_STAGE: break;
 	}
 	/* A stage is only known once [stages] is read, which may come later in the text. */
@@ -1027,9 +1097,15 @@ static section_t *s_section_push(parser_t *p, section_kind_t kind, size_t idx, i
 static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 {
 	int rule_kind = s_kinds[kind].rule_kind;
-	void **array = rule_kind != NOT_A_RULE ? (void **)&cfg->rules : (void **)&cfg->hooks;
-	size_t *n = rule_kind != NOT_A_RULE ? &cfg->n_rules : &cfg->n_hooks;
-	size_t size = rule_kind != NOT_A_RULE ? sizeof(config_rule_t) : sizeof(config_hook_t);
+	void **array = rule_kind != NOT_A_RULE ? (void **)&cfg->rules
+	               : kind == SEC_HOOK      ? (void **)&cfg->hooks
+	                                       : (void **)&cfg->clients;
+	size_t *n = rule_kind != NOT_A_RULE ? &cfg->n_rules
+	            : kind == SEC_HOOK      ? &cfg->n_hooks
+	                                    : &cfg->n_clients;
+	size_t size = rule_kind != NOT_A_RULE ? sizeof(config_rule_t)
+	              : kind == SEC_HOOK      ? sizeof(config_hook_t)
+	                                      : sizeof(config_client_t);
 	char *name_copy = strdup(name);
 	char *grown = name_copy ? realloc(*array, (*n + 1) * size) : NULL;
 	if (grown == NULL) {
@@ -1043,6 +1119,9 @@ static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 		config_rule_t *rule = (config_rule_t *)(void *)(grown + *n * size);
 		rule->kind = (config_rule_kind_t)rule_kind;
 		rule->stop = -1;
+	} else if (kind == SEC_CLIENT) {
+		/* No role until its key sets one (role is required). */
+		((config_client_t *)(void *)(grown + *n * size))->role = ROLE_N_ROLES;
 	}
 	return (long)(*n)++;
 }
@@ -1301,6 +1380,86 @@ static void s_check_hook(parser_t *p, section_t *sec, const char *where)
 		        (long long)hook->max_backoff_ms, (long long)hook->backoff_ms);
 }
 
+/*
+ * [security]: with curve, the server's key pair must be readable, and by its owner only (as the
+ * caller's env reads it); its keys are kept for the sockets.
+ */
+static void s_check_security(parser_t *p, section_t *sec)
+{
+	config_security_t *sc = &p->cfg->security;
+	char err[ERR_MAX];
+	keyfile_t kf;
+	if (!sc->curve)
+		return;
+	if (sc->secret_key_path == NULL) {
+		s_error(p, s_key_line(sec, "curve"), "security: secret_key is missing (curve = true "
+		        "needs the server's key pair: incidentctl keygen FILE)");
+		return;
+	}
+	if (p->env == NULL || p->env->read_key_file == NULL)
+		return;
+	if (p->env->read_key_file(sc->secret_key_path, true, &kf, err, sizeof err) < 0) {
+		s_error(p, s_key_line(sec, "secret_key"), "security: secret_key: %s", err);
+		return;
+	}
+	memcpy(sc->public_key, kf.public_key, sizeof sc->public_key);
+	memcpy(sc->secret_key, kf.secret_key, sizeof sc->secret_key);
+}
+
+/*
+ * [client NAME]: its key (a key, or a .pub file read through the caller's env) and its role.
+ * A provider speaks for at least one provider; other roles for all, so they list none.
+ */
+static void s_check_client(parser_t *p, section_t *sec, const char *where)
+{
+	config_client_t *c = &p->cfg->clients[sec->idx];
+	char err[ERR_MAX];
+	keyfile_t kf;
+	if (c->role == ROLE_PROVIDER && c->n_providers == 0 && !s_key_set(sec, "providers"))
+		s_error(p, s_key_line(sec, "role"), "%s: providers: a provider key names the "
+		        "providers it speaks for", where);
+	if (c->role != ROLE_PROVIDER && c->role != ROLE_N_ROLES && c->n_providers > 0)
+		s_error(p, s_key_line(sec, "providers"), "%s: providers: only a provider key has "
+		        "them (a %s speaks for every provider)", where, config_role_name(c->role));
+	if (c->key == NULL)
+		return;
+	if (keyfile_z85_ok(c->key)) {
+		memcpy(c->public_key, c->key, sizeof c->public_key);
+	} else if (p->env == NULL || p->env->read_key_file == NULL) {
+		snprintf(c->public_key, sizeof c->public_key, "%s", "");
+	} else if (p->env->read_key_file(c->key, false, &kf, err, sizeof err) < 0) {
+		s_error(p, s_key_line(sec, "key"), "%s: key: neither a key (40 characters of Z85) nor "
+		        "a key file: %s", where, err);
+	} else if (kf.public_key[0] == '\0') {
+		s_error(p, s_key_line(sec, "key"), "%s: key: %s holds no public key", where, c->key);
+	} else {
+		memcpy(c->public_key, kf.public_key, sizeof c->public_key);
+	}
+}
+
+/* Two clients with one key could not be told apart: refused. */
+static void s_check_client_keys(parser_t *p)
+{
+	const config_t *cfg = p->cfg;
+	for (size_t i = 0; i < p->n_sections; i++) {
+		const section_t *sec = &p->sections[i];
+		if (sec->kind != SEC_CLIENT)
+			continue;
+		const config_client_t *c = &cfg->clients[sec->idx];
+		for (size_t j = 0; c->public_key[0] && j < i; j++) {
+			const section_t *other = &p->sections[j];
+			if (other->kind != SEC_CLIENT)
+				continue;
+			const config_client_t *o = &cfg->clients[other->idx];
+			if (strcmp(o->public_key, c->public_key) == 0) {
+				s_error(p, s_key_line(sec, "key"), "client %s: key: the same key as "
+				        "[client %s] (line %d)", c->name, o->name, other->line);
+				break;
+			}
+		}
+	}
+}
+
 /* The time zone must be one the system has (as the caller's env says). */
 static void s_check_calendar(parser_t *p, section_t *sec)
 {
@@ -1328,7 +1487,12 @@ static void s_check_all(parser_t *p)
 			s_resolve_problem_rule(p, sec);
 		else if (sec->kind == SEC_HOOK)
 			s_check_hook(p, sec, where);
+		else if (sec->kind == SEC_SECURITY)
+			s_check_security(p, sec);
+		else if (sec->kind == SEC_CLIENT)
+			s_check_client(p, sec, where);
 	}
+	s_check_client_keys(p);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1362,8 +1526,8 @@ static void s_parse_lines(parser_t *p, const char *text)
 }
 
 /*
- * Prepares a parser with the always-present sections [daemon], [stages] and [calendar]. Their
- * defaults are the values config/incidentd.conf gives them, read from the built-in copy of
+ * Prepares a parser with the always-present unnamed sections ([daemon], [stages], [calendar],
+ * [security]). Their defaults are the values config/incidentd.conf gives them, read from the built-in copy of
  * that file: the shipped file and the defaults are one text, and cannot disagree. (Keys of
  * named sections, and keys the file leaves out, take the defaults of s_options.)
  */
@@ -1376,7 +1540,9 @@ static int s_parser_init(parser_t *p, const char *filename, const config_env_t *
 	p->cur = -1;
 	if ((p->cfg = calloc(1, sizeof *p->cfg)) == NULL)
 		return -1;
-	for (section_kind_t kind = SEC_DAEMON; kind <= SEC_CALENDAR; kind++) {
+	for (section_kind_t kind = 0; kind < SEC_COUNT; kind++) {
+		if (s_kinds[kind].named)
+			continue;
 		section_t *sec = s_section_push(p, kind, 0, 0);
 		if (sec == NULL)
 			return -1;
@@ -1480,6 +1646,15 @@ int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag)
 	return s_set_endpoint_flag(&cfg->publish, &cfg->n_publish, list, "--publish", diag);
 }
 
+/* The client of a name. See config.h. */
+const config_client_t *config_client_find(const config_t *cfg, const char *name, size_t len)
+{
+	for (size_t i = 0; name != NULL && i < cfg->n_clients; i++)
+		if (strlen(cfg->clients[i].name) == len && memcmp(cfg->clients[i].name, name, len) == 0)
+			return &cfg->clients[i];
+	return NULL;
+}
+
 /* The index of a stage name. See config.h. */
 int config_stage_index(const config_t *cfg, const char *name)
 {
@@ -1518,6 +1693,14 @@ void config_destroy(config_t **cfg_p)
 		free(cfg->rules[i].name);
 	free(cfg->rules);
 	s_hooks_free(cfg->hooks, cfg->n_hooks);
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		free(cfg->clients[i].name);
+		free(cfg->clients[i].key);
+		s_strv_free(cfg->clients[i].providers);
+	}
+	free(cfg->clients);
+	free(cfg->security.secret_key_path);
+	explicit_bzero(cfg->security.secret_key, sizeof cfg->security.secret_key);
 	free(cfg);
 	*cfg_p = NULL;
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/keyfile.h"
+
 #define CONFIG_MAX_STAGES 32
 #define CONFIG_MAX_CATEGORY 5
 /* The longest NAME of a [kind NAME] section: rule names appear in store keys and topics. */
@@ -107,6 +109,35 @@ typedef struct {
 	int line;
 } config_hook_t;
 
+/* The role of a client: what it may do (ops/ops.h has the table of who may call what). */
+typedef enum { ROLE_PROVIDER = 0, ROLE_OPERATOR, ROLE_VIEWER, ROLE_N_ROLES } config_role_t;
+
+/* "provider", "operator", "viewer". */
+const char *config_role_name(config_role_t role);
+
+/*
+ * [client NAME]: one key allowed to speak to the daemon (with [security] curve = true). NAME
+ * is the identity recorded as `by` on what it changes.
+ */
+typedef struct {
+	char *name;
+	char *key;                /* as written: a key in Z85, or the path of a .pub key file */
+	char public_key[KEYFILE_Z85_BUFSZ]; /* the key itself, in Z85 */
+	config_role_t role;
+	char **providers;         /* provider role: the providers it speaks for; else NULL */
+	size_t n_providers;
+	int line;
+} config_client_t;
+
+/* [security]: who may speak. */
+typedef struct {
+	bool curve;               /* CURVE on both sockets, keys checked by the ZAP handler */
+	char *secret_key_path;    /* the server's key pair (keygen's FILE); required with curve */
+	char public_key[KEYFILE_Z85_BUFSZ]; /* read from it (with curve) */
+	char secret_key[KEYFILE_Z85_BUFSZ];
+	bool allow_plaintext;     /* without CURVE, also non-loopback tcp endpoints */
+} config_security_t;
+
 typedef struct config {
 	/* [daemon] */
 	char *data_dir;           /* default "var/incidentd" */
@@ -125,11 +156,14 @@ typedef struct config {
 	int major_stage;          /* index of "major_declared", or -1 when order has none */
 
 	config_calendar_t calendar;
+	config_security_t security;
 
 	config_rule_t *rules;     /* every rule, in the order of the file, whatever its kind */
 	size_t n_rules;
 	config_hook_t *hooks;
 	size_t n_hooks;
+	config_client_t *clients; /* in the order of the file; names and keys are unique */
+	size_t n_clients;
 } config_t;
 
 /*
@@ -153,6 +187,12 @@ void config_diag_add(config_diag_t *diag, const char *fmt, ...)
  */
 typedef struct {
 	bool (*zone_exists)(const char *name); /* the system has this time zone */
+	/*
+	 * Reads the key file at path into *out. With secret, the file must hold the secret key and
+	 * be readable by its owner only. Returns 0, or -1 with the reason in err (errlen bytes).
+	 */
+	int (*read_key_file)(const char *path, bool secret, keyfile_t *out, char *err,
+			     size_t errlen);
 } config_env_t;
 
 /*
@@ -178,6 +218,9 @@ const char *config_default_text(void);
 int config_set_data_dir(config_t *cfg, const char *dir, config_diag_t *diag);
 int config_set_api(config_t *cfg, const char *list, config_diag_t *diag);
 int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag);
+
+/* The client named name (len bytes), or NULL. */
+const config_client_t *config_client_find(const config_t *cfg, const char *name, size_t len);
 
 /* The index of a stage name in cfg->stages, or -1. */
 int config_stage_index(const config_t *cfg, const char *name);

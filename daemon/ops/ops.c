@@ -13,16 +13,16 @@
  * writes events and reads only its providers' incidents; problem records are the operator's.
  */
 static const op_t s_ops[] = {
-	{ OP_EVENT, OP_WRITES, ROLE_PROVIDER | ROLE_OPERATOR, op_event, NULL },
+	{ OP_EVENT, OP_WRITES, OP_ROLE(ROLE_PROVIDER) | OP_ROLE(ROLE_OPERATOR), op_event, NULL },
 	{ OP_GET, 0, ROLES_ALL, NULL, op_get },
 	{ OP_LIST, OP_WALKS, ROLES_ALL, NULL, op_list },
 	{ OP_BREACHES, OP_WALKS, ROLES_ALL, NULL, op_breaches },
-	{ OP_PROBLEM_CREATE, OP_WRITES, ROLE_OPERATOR, op_problem_create, NULL },
-	{ OP_PROBLEM_UPDATE, OP_WRITES, ROLE_OPERATOR, op_problem_update, NULL },
-	{ OP_PROBLEM_LINK, OP_WRITES, ROLE_OPERATOR, op_problem_link, NULL },
-	{ OP_PROBLEM_UNLINK, OP_WRITES, ROLE_OPERATOR, op_problem_unlink, NULL },
-	{ OP_PROBLEM_GET, 0, ROLE_OPERATOR | ROLE_VIEWER, NULL, op_problem_get },
-	{ OP_PROBLEM_LIST, OP_WALKS, ROLE_OPERATOR | ROLE_VIEWER, NULL, op_problem_list },
+	{ OP_PROBLEM_CREATE, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_create, NULL },
+	{ OP_PROBLEM_UPDATE, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_update, NULL },
+	{ OP_PROBLEM_LINK, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_link, NULL },
+	{ OP_PROBLEM_UNLINK, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_unlink, NULL },
+	{ OP_PROBLEM_GET, 0, OP_ROLE(ROLE_OPERATOR) | OP_ROLE(ROLE_VIEWER), NULL, op_problem_get },
+	{ OP_PROBLEM_LIST, OP_WALKS, OP_ROLE(ROLE_OPERATOR) | OP_ROLE(ROLE_VIEWER), NULL, op_problem_list },
 	{ OP_REPORT, OP_WALKS, ROLES_ALL, NULL, op_report },
 	{ OP_STATUS, 0, ROLES_ALL, NULL, op_status },
 };

@@ -33,19 +33,14 @@ typedef enum {
 	OP_WALKS = 1u << 1,  /* reads many records: answered on the thread pool */
 } op_flag_t;
 
-/* Who may call an op (the client table of the config names each client's role). */
-typedef enum {
-	ROLE_PROVIDER = 1u << 0, /* only for the providers its key speaks for */
-	ROLE_OPERATOR = 1u << 1,
-	ROLE_VIEWER = 1u << 2,
-} op_role_t;
-
-#define ROLES_ALL (ROLE_PROVIDER | ROLE_OPERATOR | ROLE_VIEWER)
+/* Who may call an op: a set of the roles of config_role_t (a client's role is in the config). */
+#define OP_ROLE(role) (1u << (role))
+#define ROLES_ALL (OP_ROLE(ROLE_PROVIDER) | OP_ROLE(ROLE_OPERATOR) | OP_ROLE(ROLE_VIEWER))
 
 typedef struct {
 	const char *name;
 	unsigned flags;      /* op_flag_t */
-	unsigned roles;      /* op_role_t: who may call it */
+	unsigned roles;      /* OP_ROLE()s: who may call it */
 	op_write_fn write;   /* with OP_WRITES */
 	op_read_fn read;     /* without it */
 } op_t;

@@ -12,7 +12,13 @@
 #include "daemon/sys/log.h"
 #include "daemon/sys/tz.h"
 
-const config_env_t conf_file_env = { .zone_exists = tz_exists };
+/* The largest key file read: a pair's is 100 bytes; comments are welcome, novels are not. */
+#define KEY_FILE_MAX 4096
+
+static int s_read_key_file(const char *path, bool secret, keyfile_t *out, char *err,
+			   size_t errlen);
+
+const config_env_t conf_file_env = { .zone_exists = tz_exists, .read_key_file = s_read_key_file };
 
 /* The whole file as a NUL-terminated text (malloc'd), or NULL with errno set. */
 static char *s_read_all(FILE *f)
@@ -44,6 +50,50 @@ static bool s_has_secrets(const config_t *cfg)
 		if (cfg->hooks[i].secret)
 			return true;
 	return false;
+}
+
+/*
+ * Reads a key file (keyfile.h). A secret key file must hold both keys and be readable by its
+ * owner only: a secret others can read is no secret, and the daemon would be lying about who
+ * spoke to it.
+ */
+static int s_read_key_file(const char *path, bool secret, keyfile_t *out, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	char text[KEY_FILE_MAX + 1], why[160];
+	if (f == NULL || fstat(fileno(f), &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	int failed = ferror(f);
+	fclose(f);
+	text[n] = '\0';
+	if (failed || n == KEY_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path, failed ? "cannot be read" : "too large for a key file");
+		return -1;
+	}
+	if (secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
+		snprintf(err, errlen, "%s is readable by group or others (mode %03o): chmod 600 %s", path,
+			 (unsigned)(st.st_mode & 0777), path);
+		return -1;
+	}
+	int rc = keyfile_parse(text, out, why, sizeof why);
+	explicit_bzero(text, sizeof text);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	if (secret && (out->secret_key[0] == '\0' || out->public_key[0] == '\0')) {
+		snprintf(err, errlen, "%s: a key pair needs both public and secret (incidentctl keygen)",
+			 path);
+		return -1;
+	}
+	return 0;
 }
 
 config_t *conf_file_load(const char *path, config_diag_t *diag)

@@ -31,7 +31,30 @@ static bool s_zone_exists(const char *name)
 	return false;
 }
 
-static const config_env_t s_env = {.zone_exists = s_zone_exists};
+/* Keys of the tests (valid Z85), and the key files the fake env knows. */
+#define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define KEY_B "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+#define KEY_C "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+
+/* /keys/a.pub holds KEY_A; /keys/server.key the pair KEY_A/KEY_B; others do not exist. */
+static int s_read_key_file(const char *path, bool secret, keyfile_t *out, char *err,
+                           size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (strcmp(path, "/keys/a.pub") == 0 && !secret) {
+		strcpy(out->public_key, KEY_A);
+		return 0;
+	}
+	if (strcmp(path, "/keys/server.key") == 0) {
+		strcpy(out->public_key, KEY_A);
+		strcpy(out->secret_key, KEY_B);
+		return 0;
+	}
+	snprintf(err, errlen, "%s: No such file or directory", path);
+	return -1;
+}
+
+static const config_env_t s_env = {.zone_exists = s_zone_exists, .read_key_file = s_read_key_file};
 
 /* Parses text that must be valid; fails the test with the messages when it is not. */
 static config_t *s_parse_ok(const char *text)
@@ -701,6 +724,70 @@ static void test_overrides(void **state)
 	config_destroy(&cfg);
 }
 
+/* [security] and [client NAME]: who may speak, with what key and role. */
+static void test_clients(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("[security]\ncurve = true\nsecret_key = /keys/server.key\n"
+	                           "[client csp-north-monitoring]\nkey = /keys/a.pub\nrole = provider\n"
+	                           "providers = csp-north, csp-central\n"
+	                           "[client ops]\nkey = " KEY_C "\nrole = operator\n"
+	                           "[client board]\nkey = " KEY_B "\nrole = viewer\n");
+	assert_true(cfg->security.curve);
+	assert_false(cfg->security.allow_plaintext);
+	assert_string_equal(cfg->security.public_key, KEY_A);
+	assert_string_equal(cfg->security.secret_key, KEY_B);
+	assert_int_equal(cfg->n_clients, 3);
+	const config_client_t *c = &cfg->clients[0];
+	assert_string_equal(c->name, "csp-north-monitoring");
+	assert_string_equal(c->public_key, KEY_A);
+	assert_int_equal(c->role, ROLE_PROVIDER);
+	assert_int_equal(c->n_providers, 2);
+	assert_string_equal(c->providers[1], "csp-central");
+	assert_int_equal(cfg->clients[1].role, ROLE_OPERATOR);
+	assert_string_equal(cfg->clients[1].public_key, KEY_C);
+	assert_null(cfg->clients[1].providers);
+	assert_ptr_equal(config_client_find(cfg, "ops", 3), &cfg->clients[1]);
+	assert_null(config_client_find(cfg, "op", 2));
+	assert_string_equal(config_role_name(cfg->clients[2].role), "viewer");
+	config_destroy(&cfg);
+
+	/* The shipped defaults: no CURVE, no plaintext off loopback. */
+	cfg = s_parse_ok("");
+	assert_false(cfg->security.curve);
+	assert_false(cfg->security.allow_plaintext);
+	assert_null(cfg->security.secret_key_path);
+	assert_int_equal(cfg->n_clients, 0);
+	config_destroy(&cfg);
+
+	EXPECT_ERRORS("[security]\ncurve = true\n",
+	              FILE_NAME ":2: security: secret_key is missing (curve = true needs the server's "
+	                        "key pair: incidentctl keygen FILE)");
+	EXPECT_ERRORS("[security]\ncurve = true\nsecret_key = /keys/nope.key\n",
+	              FILE_NAME ":3: security: secret_key: /keys/nope.key: No such file or directory");
+	EXPECT_ERRORS("[client a]\nkey = /keys/b.pub\nrole = operator\n",
+	              FILE_NAME ":2: client a: key: neither a key (40 characters of Z85) nor a key "
+	                        "file: /keys/b.pub: No such file or directory");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = admin\n",
+	              FILE_NAME ":3: client a: role: expected provider, operator or viewer, not "
+	                        "\"admin\"");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = provider\n",
+	              FILE_NAME ":3: client a: providers: a provider key names the providers it "
+	                        "speaks for");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = viewer\nproviders = x\n",
+	              FILE_NAME ":4: client a: providers: only a provider key has them (a viewer "
+	                        "speaks for every provider)");
+	EXPECT_ERRORS("[client a]\nrole = viewer\n", FILE_NAME ":1: client a: key is missing");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\n", FILE_NAME ":1: client a: role is missing");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = provider\nproviders = x, x\n",
+	              FILE_NAME ":4: client a: providers: \"x\" is listed twice");
+	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = viewer\n"
+	              "[client b]\nkey = /keys/a.pub\nrole = viewer\n",
+	              FILE_NAME ":5: client b: key: the same key as [client a] (line 1)");
+	EXPECT_ERRORS("[security]\nallow_plaintext = yes\n",
+	              FILE_NAME ":2: security: allow_plaintext: expected false or true, not \"yes\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,12 +134,63 @@ static void test_secret_readable_by_others(void **state)
 	unlink(log);
 }
 
+#define PUB "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define SEC "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+/*
+ * Key files as the daemon reads them: a client's .pub by its path; the server's pair only when
+ * its owner alone can read it.
+ */
+static void test_key_files(void **state)
+{
+	(void)state;
+	char pair[64], pub[64], conf[64], text[512];
+	s_write_temp(pair, "public = " PUB "\nsecret = " SEC "\n");
+	s_write_temp(pub, "public = " PUB "\n");
+	chmod(pair, 0600);
+	snprintf(text, sizeof text, "[security]\ncurve = true\nsecret_key = %s\n"
+		 "[client a]\nkey = %s\nrole = operator\n", pair, pub);
+	s_write_temp(conf, text);
+	config_diag_t diag = {0};
+	config_t *cfg = conf_file_load(conf, &diag);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->security.secret_key, SEC);
+	assert_string_equal(cfg->clients[0].public_key, PUB);
+	config_destroy(&cfg);
+
+	/* Readable by the group: refused, naming the file and its mode. */
+	chmod(pair, 0640);
+	assert_null(conf_file_load(conf, &diag));
+	assert_int_equal(diag.n, 1);
+	char expected[512];
+	snprintf(expected, sizeof expected,
+		 "%s:3: security: secret_key: %s is readable by group or others (mode 640): chmod 600 %s",
+		 conf, pair, pair);
+	assert_string_equal(diag.lines[0], expected);
+	config_diag_release(&diag);
+
+	/* A .pub given as the server's pair: no secret in it. */
+	chmod(pub, 0600);
+	snprintf(text, sizeof text, "[security]\ncurve = true\nsecret_key = %s\n", pub);
+	unlink(conf);
+	s_write_temp(conf, text);
+	assert_null(conf_file_load(conf, &diag));
+	snprintf(expected, sizeof expected, "%s:3: security: secret_key: %s: a key pair needs both "
+		 "public and secret (incidentctl keygen)", conf, pub);
+	assert_string_equal(diag.lines[0], expected);
+	config_diag_release(&diag);
+	unlink(pair);
+	unlink(pub);
+	unlink(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_secret_readable_by_others),
+		cmocka_unit_test(test_key_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
