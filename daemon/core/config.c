@@ -1646,6 +1646,47 @@ int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag)
 	return s_set_endpoint_flag(&cfg->publish, &cfg->n_publish, list, "--publish", diag);
 }
 
+/* True when a tcp:// endpoint's host (before its last ':') is a loopback address. */
+static bool s_tcp_loopback(const char *endpoint)
+{
+	const char *host = endpoint + strlen("tcp://");
+	const char *colon = strrchr(host, ':');
+	size_t len = colon ? (size_t)(colon - host) : strlen(host);
+	if ((len == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (len == 5 && strncmp(host, "[::1]", 5) == 0))
+		return true;
+	/* 127.0.0.0/8: four numbers 0..255, the first 127. */
+	unsigned a, b, c, d;
+	char tail;
+	char buf[32];
+	if (len >= sizeof buf)
+		return false;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	return sscanf(buf, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+	       c < 256 && d < 256;
+}
+
+/* Refuses plaintext beyond loopback. See config.h. */
+int config_check_plaintext(const config_t *cfg, config_diag_t *diag)
+{
+	if (cfg->security.curve || cfg->security.allow_plaintext)
+		return 0;
+	char **lists[] = {cfg->api, cfg->publish};
+	for (size_t l = 0; l < 2; l++) {
+		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+			const char *ep = lists[l][i];
+			if (strncmp(ep, "tcp://", 6) != 0 || s_tcp_loopback(ep))
+				continue;
+			config_diag_add(diag, "%s is not a loopback address and CURVE is off: every "
+			                "request would be an anonymous operator; set [security] curve = "
+			                "true (or allow_plaintext = true)", ep);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The client of a name. See config.h. */
 const config_client_t *config_client_find(const config_t *cfg, const char *name, size_t len)
 {

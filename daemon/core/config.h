@@ -219,6 +219,13 @@ int config_set_data_dir(config_t *cfg, const char *dir, config_diag_t *diag);
 int config_set_api(config_t *cfg, const char *list, config_diag_t *diag);
 int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag);
 
+/*
+ * Without CURVE, no tcp:// endpoint may listen beyond loopback (127.0.0.0/8, ::1, localhost)
+ * unless [security] allow_plaintext = true: anyone who reaches it would be an anonymous
+ * operator. Returns 0, or -1 with one line in diag naming the endpoint.
+ */
+int config_check_plaintext(const config_t *cfg, config_diag_t *diag);
+
 /* The client named name (len bytes), or NULL. */
 const config_client_t *config_client_find(const config_t *cfg, const char *name, size_t len);
 

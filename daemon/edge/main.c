@@ -96,6 +96,8 @@ static config_t *s_load_config(const options_t *opt)
 		config_destroy(&cfg);
 	if (cfg && opt->publish && config_set_publish(cfg, opt->publish, &diag) < 0)
 		config_destroy(&cfg);
+	if (cfg && config_check_plaintext(cfg, &diag) < 0)
+		config_destroy(&cfg);
 	if (!cfg) {
 		FILE *out = opt->check_config ? stdout : stderr;
 		for (size_t i = 0; i < diag.n; i++)

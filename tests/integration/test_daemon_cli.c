@@ -217,6 +217,28 @@ static void test_data_dir_writable_by_others(void **state)
 	h_pass(d);
 }
 
+/*
+ * Without CURVE, an endpoint beyond loopback is refused at start (exit 1, naming it), unless
+ * the config allows plaintext.
+ */
+static void test_plaintext_beyond_loopback_refused(void **state)
+{
+	h_daemon_t *d = *state;
+	h_run_t r;
+	RUN(d, &r, "--data-dir", d->data_dir, "--api", "tcp://0.0.0.0:7499", "--publish", d->pub);
+	CHECK_EXIT(&r, 1);
+	if (strstr(r.err, "tcp://0.0.0.0:7499 is not a loopback address") == NULL)
+		fail_msg("the reason should name the endpoint; stderr: %s", r.err);
+	h_run_clear(&r);
+	char path[H_PATH_MAX];
+	assert_int_equal(h_write_file(d, "plain.conf", "[security]\nallow_plaintext = true\n", path),
+			 0);
+	RUN(d, &r, "-c", path, "--api", "tcp://0.0.0.0:7499", "--check-config");
+	CHECK_EXIT(&r, 0);
+	h_run_clear(&r);
+	h_pass(d);
+}
+
 /* SIGTERM and SIGINT stop a running daemon with exit status 0. */
 static void test_signals_exit_0(void **state)
 {
@@ -293,6 +315,7 @@ int main(void)
 		DIR_TEST(test_endpoint_in_use),
 		DIR_TEST(test_data_dir_not_writable),
 		DIR_TEST(test_data_dir_writable_by_others),
+		DIR_TEST(test_plaintext_beyond_loopback_refused),
 		DIR_TEST(test_signals_exit_0),
 		DIR_TEST(test_flags_override_file),
 		DIR_TEST(test_several_api_endpoints),

@@ -788,6 +788,42 @@ static void test_clients(void **state)
 	              FILE_NAME ":2: security: allow_plaintext: expected false or true, not \"yes\"");
 }
 
+/* Without CURVE, plaintext stays on loopback unless allow_plaintext says otherwise. */
+static void test_plaintext_only_on_loopback(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {"tcp://127.0.0.1:1", "tcp://127.255.0.9:7420",
+	                                 "tcp://localhost:7420", "tcp://[::1]:7420",
+	                                 "ipc:///run/incidentd/api", "inproc://x"};
+	static const char *const refused[] = {"tcp://0.0.0.0:7420", "tcp://*:7420",
+	                                      "tcp://10.0.0.1:7420", "tcp://128.0.0.1:7420",
+	                                      "tcp://127.0.0.1.example.com:7420", "tcp://[::]:7420",
+	                                      "tcp://eth0:7420", "tcp://127.0.0.256:1"};
+	config_diag_t diag = {0};
+	config_t *cfg = s_parse_ok("");
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(config_set_publish(cfg, ok[i], &diag), 0);
+		assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+	}
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		assert_int_equal(config_set_api(cfg, refused[i], &diag), 0);
+		if (config_check_plaintext(cfg, &diag) != -1)
+			fail_msg("%s was accepted", refused[i]);
+		cfg->security.allow_plaintext = true;
+		assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+		cfg->security.allow_plaintext = false;
+		cfg->security.curve = true;
+		assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+		cfg->security.curve = false;
+	}
+	assert_int_equal(diag.n, sizeof refused / sizeof refused[0]);
+	assert_string_equal(diag.lines[0], "tcp://0.0.0.0:7420 is not a loopback address and CURVE "
+	                                   "is off: every request would be an anonymous operator; "
+	                                   "set [security] curve = true (or allow_plaintext = true)");
+	config_diag_release(&diag);
+	config_destroy(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_clients),
+		cmocka_unit_test(test_plaintext_only_on_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
