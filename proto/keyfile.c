@@ -31,6 +31,21 @@ bool keyfile_z85_ok(const char *text)
 	return true;
 }
 
+int keyfile_z85_decode(const char *text, unsigned char out[KEYFILE_KEY_BYTES])
+{
+	if (!keyfile_z85_ok(text))
+		return -1;
+	for (size_t group = 0; group < KEYFILE_Z85_LEN; group += 5) {
+		uint32_t value = 0;
+		for (size_t i = group; i < group + 5; i++)
+			value = value * 85 + (uint32_t)(strchr(s_z85, text[i]) - s_z85);
+		/* Big-endian, as ZeroMQ's RFC 32 has it. */
+		for (int b = 0; b < 4; b++)
+			out[group / 5 * 4 + (size_t)b] = (unsigned char)(value >> (24 - 8 * b));
+	}
+	return 0;
+}
+
 static int s_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

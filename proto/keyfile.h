@@ -30,6 +30,15 @@ typedef struct {
  */
 bool keyfile_z85_ok(const char *text);
 
+/* The length of a key in binary. */
+#define KEYFILE_KEY_BYTES 32
+
+/*
+ * Decodes a key in Z85 (keyfile_z85_ok() must hold) into its 32 bytes. Returns 0, or -1 when
+ * text is not a key.
+ */
+int keyfile_z85_decode(const char *text, unsigned char out[KEYFILE_KEY_BYTES]);
+
 /*
  * Parses the text of a key file into *out. Fails on an unknown name, a repeated one, a value
  * that is not a key, or a line that is not "name = value"; the message ("line N: ...") goes

@@ -115,21 +115,26 @@ int incident_check_stage(const incident_t *inc, const config_t *cfg, int stage, 
 }
 
 int incident_apply_event(incident_t *inc, const config_t *cfg, int stage, const wire_event_t *ev,
-			 int64_t at_ms, int64_t received_ms)
+			 int64_t at_ms, int64_t received_ms, const char *by)
 {
 	if (stage < 0 || stage >= s_n_stages(cfg) || !ev->event_id)
 		return -1;
-	char *event_id = strdup(ev->event_id);
-	if (!event_id)
+	char *event_id = strdup(ev->event_id), *by_copy = by ? strdup(by) : NULL;
+	if (!event_id || (by && !by_copy)) {
+		free(event_id);
+		free(by_copy);
 		return -1;
+	}
 	incident_stage_t *st = &inc->stages[stage];
 	free(st->event_id);
+	free(st->by);
 	*st = (incident_stage_t){
 		.recorded = true,
 		.at_ms = at_ms,
 		.received_ms = received_ms,
 		.event_id = event_id,
 		.source = ev->source,
+		.by = by_copy,
 	};
 	/* Major is a one-way flag: once declared, no later event can make an incident minor. */
 	if ((ev->has_major && ev->major) || stage == cfg->major_stage)
@@ -194,6 +199,9 @@ static json_t *s_record_timeline(const incident_t *inc, const config_t *cfg)
 					  "at", (json_int_t)st->at_ms, "received_at",
 					  (json_int_t)st->received_ms, "event_id", st->event_id,
 					  "source", wire_source_name(st->source));
+		/* Who recorded it, when anyone did: records of an anonymous daemon stay as they were. */
+		if (entry && st->by && json_object_set_new(entry, "by", json_string(st->by)) != 0)
+			json_decref(entry), entry = NULL;
 		if (json_array_append_new(timeline, entry) != 0)
 			goto fail;
 	}
@@ -283,6 +291,7 @@ static bool s_record_packable(const incident_t *inc, const config_t *cfg)
 		const incident_stage_t *st = &inc->stages[i];
 		if (st->recorded && (!s_packable(cfg->stages[i], false)
 				     || !s_packable(st->event_id, false)
+				     || !s_packable(st->by, true)
 				     || !wire_source_name(st->source)))
 			return false;
 	}
@@ -302,6 +311,10 @@ static void s_write_stage(jsonw_t *w, const char *name, const incident_stage_t *
 	jsonw_str(w, st->event_id);
 	jsonw_lit(w, ",\"source\":");
 	jsonw_str(w, wire_source_name(st->source));
+	if (st->by) {
+		jsonw_lit(w, ",\"by\":");
+		jsonw_str(w, st->by);
+	}
 	jsonw_raw(w, "}", 1);
 }
 
@@ -474,7 +487,9 @@ static int s_read_stage(incident_t *inc, int stage, const json_t *entry)
 	int src = json_is_string(source) ? s_source_from_name(json_string_value(source)) : -1;
 	if (st->recorded || src < 0 || s_read_int(entry, "at", INT64_MIN, INT64_MAX, &at)
 	    || s_read_int(entry, "received_at", INT64_MIN, INT64_MAX, &received)
-	    || s_read_string(entry, "event_id", true, &st->event_id))
+	    || s_read_string(entry, "event_id", true, &st->event_id)
+	    || (!json_is_null(json_object_get(entry, "by"))
+		&& s_read_string(entry, "by", false, &st->by)))
 		return -1;
 	st->recorded = true;
 	st->at_ms = at;
@@ -579,6 +594,7 @@ static json_t *s_wire_timeline(const incident_t *inc, const config_t *cfg)
 		    || wire_set_time(entry, "received_at", st->received_ms)
 		    || json_object_set_new(entry, "event_id", json_string(st->event_id))
 		    || json_object_set_new(entry, "source", json_string(wire_source_name(st->source)))
+		    || json_object_set_new(entry, "by", st->by ? json_string(st->by) : json_null())
 		    || json_array_append_new(timeline, entry) != 0) {
 			json_decref(entry);
 			json_decref(timeline);
@@ -633,8 +649,10 @@ void incident_destroy(incident_t **inc_p)
 	free(inc->title);
 	free(inc->service);
 	free(inc->description);
-	for (int i = 0; i < CONFIG_MAX_STAGES; i++)
+	for (int i = 0; i < CONFIG_MAX_STAGES; i++) {
 		free(inc->stages[i].event_id);
+		free(inc->stages[i].by);
+	}
 	json_decref(inc->extra);
 	free(inc);
 	*inc_p = NULL;

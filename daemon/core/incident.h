@@ -34,6 +34,7 @@ typedef struct {
 	int64_t received_ms;  /* when the daemon received the event */
 	char *event_id;       /* owned */
 	wire_source_t source;
+	char *by;             /* owned: the client that recorded it ([client NAME]); NULL: anonymous */
 } incident_stage_t;
 
 typedef struct incident {
@@ -81,12 +82,12 @@ int incident_check_stage(const incident_t *inc, const config_t *cfg, int stage, 
 			 wire_error_t *err);
 
 /*
- * Records stage with its reported and received times, ev's event_id and source; applies
- * ev's major flag, and the major stage. Does not check: call incident_check_stage() first.
- * Returns 0 or -1 (allocation).
+ * Records stage with its reported and received times, ev's event_id and source, and by (the
+ * client's name, or NULL: anonymous); applies ev's major flag, and the major stage. Does not
+ * check: call incident_check_stage() first. Returns 0 or -1 (allocation).
  */
 int incident_apply_event(incident_t *inc, const config_t *cfg, int stage, const wire_event_t *ev,
-			 int64_t at_ms, int64_t received_ms);
+			 int64_t at_ms, int64_t received_ms, const char *by);
 
 incident_status_t incident_status(const incident_t *inc, const config_t *cfg);
 

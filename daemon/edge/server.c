@@ -22,6 +22,7 @@
 
 #include "daemon/core/deadline_heap.h"
 #include "daemon/core/sub_table.h"
+#include "daemon/edge/clients.h"
 #include "daemon/edge/writer.h"
 #include "daemon/ops/ops.h"
 #include "daemon/store/breaches.h"
@@ -124,6 +125,7 @@ struct server {
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
+	clients_t *clients;   /* the keys admitted now (the config's, or the last reload's) */
 	/*
 	 * The topic prefixes subscribers want, from the XPUB's subscription messages; messages
 	 * no one wants are never serialised.
@@ -617,6 +619,8 @@ typedef struct {
 	json_t *req;
 	const op_t *op;
 	op_context_t ctx;
+	op_caller_t caller;   /* ctx.caller points here */
+	clients_t *clients;   /* the reference that keeps caller's strings */
 	char *reply;
 	size_t reply_len;
 } pool_read_t;
@@ -652,27 +656,46 @@ static void s_pool_read_done(uv_work_t *work, int status)
 	s->pool_reads--;
 	s_reply(s, r->env, r->reply, r->reply_len);
 	json_decref(r->req);
+	clients_unref(&r->clients);
 	free(r);
 	if (s->stopping)
 		s_sockets_close_when_idle(s);
 }
 
-/* Answers a read: at once, or on the thread pool for the ops that walk. Takes env and req. */
-static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_t *op)
+/*
+ * True when op walks many records for caller: the ops that walk for everyone, and those that
+ * walk only to keep to a provider key's incidents.
+ */
+static bool s_walks(const op_t *op, const op_caller_t *caller)
+{
+	return (op->flags & OP_WALKS) ||
+	       ((op->flags & OP_WALKS_SCOPED) && caller->role == ROLE_PROVIDER);
+}
+
+/*
+ * Answers a read of caller: at once, or on the thread pool for the ops that walk. Takes env
+ * and req.
+ */
+static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_t *op,
+			    const op_caller_t *caller)
 {
 	op_context_t ctx = {
 		.cfg = s->cfg,
 		.now_ms = clock_now_ms(),
 		.uptime_s = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000,
+		.caller = caller,
 	};
-	pool_read_t *r = (op->flags & OP_WALKS) ? calloc(1, sizeof *r) : NULL;
+	pool_read_t *r = s_walks(op, caller) ? calloc(1, sizeof *r) : NULL;
 	if (r) {
-		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .ctx = ctx };
+		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .ctx = ctx,
+				    .caller = *caller, .clients = clients_ref(s->clients) };
+		r->ctx.caller = &r->caller;
 		r->work.data = r;
 		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
 			s->pool_reads++;
 			return;
 		}
+		clients_unref(&r->clients);
 		free(r);
 	}
 	size_t len;
@@ -681,15 +704,19 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_
 	json_decref(req);
 }
 
-/* A job for a request frame from env (a copy of the frame in it), or NULL (no memory). */
-static writer_job_t *s_job_new(envelope_t *env, const void *body, size_t len, size_t extra,
-			       int64_t received_ms)
+/*
+ * A job for a request frame of caller from env (a copy of the frame in it), or NULL (no
+ * memory).
+ */
+static writer_job_t *s_job_new(server_t *s, envelope_t *env, const void *body, size_t len,
+			       size_t extra, int64_t received_ms, const op_caller_t *caller)
 {
 	/* The frame lives in the job's own allocation, after the job; extra bytes follow it. */
 	writer_job_t *job = malloc(sizeof *job + len + extra);
 	if (job) {
 		*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = len,
-				       .received_ms = received_ms, .peer = env };
+				       .received_ms = received_ms, .peer = env, .caller = *caller,
+				       .clients = clients_ref(s->clients) };
 		memcpy(job->raw, body, len);
 	}
 	return job;
@@ -701,15 +728,16 @@ static writer_job_t *s_job_new(envelope_t *env, const void *body, size_t len, si
  * (having taken nothing) when the frame is anything else, which then takes the general path.
  */
 static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, size_t len,
-			     int64_t received_ms)
+			     int64_t received_ms, const op_caller_t *caller)
 {
-	writer_job_t *job = s_job_new(env, body, len, len + WIRE_SCAN_SLACK, received_ms);
+	writer_job_t *job = s_job_new(s, env, body, len, len + WIRE_SCAN_SLACK, received_ms, caller);
 	if (!job)
 		return false;
 	job->scanned = true;
 	job->op = ops_event();
 	if (wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
 			    &job->id_len) != 1) {
+		clients_unref(&job->clients);
 		free(job);
 		return false;
 	}
@@ -718,16 +746,31 @@ static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, siz
 }
 
 /*
- * Handles one request body from env: decodes it, answers reads and queues writes for the
- * writer. Takes env.
+ * True when caller's role may call op; otherwise err says so (forbidden), naming the op and
+ * the role.
+ */
+static bool s_allowed(const op_t *op, const op_caller_t *caller, wire_error_t *err)
+{
+	if (op->roles & OP_ROLE(caller->role))
+		return true;
+	wire_error_set(err, WIRE_FORBIDDEN, "op: %s is not allowed to a %s key", op->name,
+		       config_role_name(caller->role));
+	return false;
+}
+
+/*
+ * Handles one request body of caller from env: decodes it, checks the caller may call its op,
+ * answers reads and queues writes for the writer. Takes env.
  */
 static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t len,
-		       int64_t received_ms)
+		       int64_t received_ms, const op_caller_t *caller)
 {
 	wire_error_t err;
 	json_t *req = NULL, *id = NULL;
 	const char *name;
-	if (!s->stopping && s_submit_scanned(s, env, body, len, received_ms))
+	/* The fast path is the event op's: a caller it is not allowed to takes the general one. */
+	if (!s->stopping && (ops_event()->roles & OP_ROLE(caller->role)) &&
+	    s_submit_scanned(s, env, body, len, received_ms, caller))
 		return;
 	if (wire_request_decode(body, len, &req, &name, &id, &err) < 0) {
 		s_reply_error(s, env, &err, id);
@@ -741,8 +784,10 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 	} else if (s->stopping) {
 		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
+	} else if (!s_allowed(op, caller, &err)) {
+		s_reply_error(s, env, &err, json_object_get(req, "id"));
 	} else if (op->flags & OP_WRITES) {
-		writer_job_t *job = s_job_new(env, body, len, 0, received_ms);
+		writer_job_t *job = s_job_new(s, env, body, len, 0, received_ms, caller);
 		if (job) {
 			job->request = req;
 			job->op = op;
@@ -751,7 +796,7 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		}
 		free(env);
 	} else {
-		s_read_dispatch(s, env, req, op);
+		s_read_dispatch(s, env, req, op, caller);
 		return;
 	}
 	json_decref(req);
@@ -806,6 +851,26 @@ static int s_check_body(server_t *s, zmq_msg_t *frames, int first, int n, int to
 	return 0;
 }
 
+/*
+ * Who sent body: without CURVE an anonymous operator; with it, the client its key belongs to,
+ * looked up on every request by the User-Id the ZAP handler gave its connection, so that a key
+ * a reload removed is refused on a connection opened before (forbidden).
+ */
+static int s_caller(server_t *s, zmq_msg_t *body, op_caller_t *caller, wire_error_t *err)
+{
+	if (!s->cfg->security.curve) {
+		*caller = op_anonymous;
+		return 0;
+	}
+	const char *user = zmq_msg_gets(body, "User-Id");
+	const config_client_t *client = clients_by_name(s->clients, user);
+	if (!client)
+		return wire_error_set(err, WIRE_FORBIDDEN, "this key is no longer allowed (%s)",
+				      user ? user : "no client name");
+	*caller = clients_caller(client);
+	return 0;
+}
+
 /* Receives one whole message (all its frames) and handles it; false when none was waiting. */
 static bool s_recv_one(server_t *s)
 {
@@ -836,10 +901,13 @@ static bool s_recv_one(server_t *s)
 	} else {
 		wire_error_t err;
 		zmq_msg_t *body = NULL;
-		if (s_check_body(s, frames, first, n, total, &body, &err) < 0)
+		op_caller_t caller;
+		if (s_check_body(s, frames, first, n, total, &body, &err) < 0 ||
+		    s_caller(s, body, &caller, &err) < 0)
 			s_reply_error(s, env, &err, NULL);
 		else
-			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), received_ms);
+			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), received_ms,
+				   &caller);
 	}
 	for (int i = 0; i < n; i++)
 		zmq_msg_close(&frames[i]);
@@ -1172,6 +1240,12 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alert
 	s->store = store;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
+	s->clients = clients_new(cfg, NULL);
+	if (!s->clients) {
+		snprintf(errbuf, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	if (s_subs_new(s, errbuf, errlen) < 0 || s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
 	atomic_init(&s->listening, false);
@@ -1199,6 +1273,7 @@ fail:
 	writer_stop(&s->writer);
 	s_sockets_close(s);
 	sub_table_destroy(&s->subs);
+	clients_unref(&s->clients);
 	free(s);
 	return NULL;
 }
@@ -1254,6 +1329,7 @@ void server_destroy(server_t **server_p)
 		return;
 	s_sockets_close(s);
 	deadline_heap_release(&s->deadlines);
+	clients_unref(&s->clients);
 	sub_table_destroy(&s->subs);
 	free(s);
 	*server_p = NULL;

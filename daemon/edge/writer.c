@@ -51,6 +51,7 @@ void writer_job_free(writer_job_t *job)
 	json_decref(job->event.breaches);
 	batch_pubs_free(job->pubs);
 	free(job->arm);
+	clients_unref(&job->clients);
 	free(job);
 }
 
@@ -101,6 +102,7 @@ static int s_apply_job(batch_t *batch, writer_job_t *job, batch_result_t *res)
 		.raw = job->raw,
 		.raw_len = job->raw_len,
 		.received_ms = job->received_ms,
+		.caller = &job->caller,
 	};
 	return ops_write(job->op, batch, &req, res);
 }

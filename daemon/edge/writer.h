@@ -21,6 +21,7 @@
 #include "daemon/core/config.h"
 #include "daemon/core/deadline_heap.h"
 #include "daemon/edge/alerts.h"
+#include "daemon/edge/clients.h"
 #include "daemon/ops/ops.h"
 #include "daemon/store/batch.h"
 #include "daemon/store/store.h"
@@ -49,6 +50,8 @@ typedef struct writer_job {
 	size_t raw_len;
 	int64_t received_ms;
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
+	op_caller_t caller;   /* who sent the request (its strings are clients') */
+	clients_t *clients;   /* owned reference: the client set the caller came from, or NULL */
 	deadline_t deadline;  /* when request is NULL */
 	char *notice_topic;   /* owned: a notice's topic (hook.gave_up), or NULL */
 	json_t *notice;       /* owned: the notice's body; published with the batch's next seq */

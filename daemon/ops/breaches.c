@@ -19,6 +19,7 @@ typedef struct {
 	const char *sla;
 	int64_t since;
 	int64_t now_ms;
+	const op_caller_t *caller; /* a provider key sees its providers' breaches only */
 } breach_filter_t;
 
 static int64_t s_json_ms(const json_t *obj, const char *key)
@@ -32,7 +33,7 @@ static bool s_match(const json_t *record, const breach_filter_t *f)
 {
 	const char *p = json_string_value(json_object_get(record, "provider"));
 	const char *r = json_string_value(json_object_get(record, "sla"));
-	return (!f->provider || (p && strcmp(f->provider, p) == 0)) &&
+	return (!f->provider || (p && strcmp(f->provider, p) == 0)) && op_caller_sees(f->caller, p) &&
 	       (!f->sla || (r && strcmp(f->sla, r) == 0)) && s_json_ms(record, "detected_at") >= f->since;
 }
 
@@ -51,7 +52,7 @@ static int s_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
 
 int op_breaches(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
 {
-	breach_filter_t f = { NULL, NULL, INT64_MIN, ctx->now_ms };
+	breach_filter_t f = { NULL, NULL, INT64_MIN, ctx->now_ms, ctx->caller };
 	unsigned limit;
 	uint64_t after;
 	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &f.provider, NULL, &res->err) < 0 ||

@@ -235,7 +235,7 @@ static int s_event_log(batch_t *batch, const op_request_t *req, const wire_event
 	if (!members)
 		return -ENOMEM;
 	uint64_t seq;
-	int rc = batch_log_append(batch, "event", req->received_ms, members, req->raw,
+	int rc = batch_log_append(batch, "event", req->received_ms, req->caller->name, members, req->raw,
 				  req->raw_len, &seq);
 	free(members);
 	if (rc == 0)
@@ -256,7 +256,7 @@ static int s_event_commit(batch_t *batch, const op_request_t *req, const wire_ev
 	int was_status = opened ? -1 : (int)incident_status(inc, cfg);
 	int64_t was_opened = opened ? INT64_MIN : incident_opened_at(inc, cfg);
 	bool was_major = inc->major;
-	if (incident_apply_event(inc, cfg, stage, ev, at, req->received_ms) < 0)
+	if (incident_apply_event(inc, cfg, stage, ev, at, req->received_ms, req->caller->name) < 0)
 		return -ENOMEM;
 	json_t *breaches = json_array();
 	int rc = breaches ? 0 : -ENOMEM;
@@ -301,12 +301,36 @@ static int s_event_new(batch_t *batch, const op_request_t *req, const wire_event
 	return rc;
 }
 
+/*
+ * A provider key speaks only for its providers, and only as the provider or its monitoring:
+ * a user's call or an operator's record is the operator's to make. Refused as forbidden before
+ * anything is looked at, so nothing is stored. True when caller may send ev.
+ */
+static bool s_may_send(const op_caller_t *caller, const wire_event_t *ev, wire_error_t *err)
+{
+	if (caller->role != ROLE_PROVIDER)
+		return true;
+	if (!op_caller_sees(caller, ev->provider)) {
+		wire_error_set(err, WIRE_FORBIDDEN, "provider: key %s does not speak for %s",
+			       caller->name, ev->provider);
+		return false;
+	}
+	if (ev->source != SOURCE_PROVIDER && ev->source != SOURCE_MONITORING) {
+		wire_error_set(err, WIRE_FORBIDDEN, "source: a provider key reports as provider or "
+			       "monitoring, not %s", wire_source_name(ev->source));
+		return false;
+	}
+	return true;
+}
+
 int op_event(batch_t *batch, const op_request_t *req, batch_result_t *res)
 {
 	wire_event_t ev;
 	if (req->event)
 		ev = *req->event;
 	else if (wire_event_decode(req->json, &ev, &res->err) < 0)
+		return batch_refuse(res);
+	if (!s_may_send(req->caller, &ev, &res->err))
 		return batch_refuse(res);
 	int stage = config_stage_index(batch->cfg, ev.stage);
 	if (stage < 0) {

@@ -60,6 +60,11 @@ int op_get(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_r
 		return batch_refuse(res);
 	incident_t *inc;
 	int rc = incidents_load(txn, ctx->cfg, n, &inc);
+	/* Another provider's incident is, to a provider key, no incident at all. */
+	if (rc == 0 && !op_caller_sees(ctx->caller, inc->provider)) {
+		incident_destroy(&inc);
+		rc = MDB_NOTFOUND;
+	}
 	if (rc == MDB_NOTFOUND) {
 		char id[ID_BUFSZ];
 		wire_error_set(&res->err, WIRE_NOT_FOUND, "incident: %s not found",
@@ -79,10 +84,12 @@ int op_get(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_r
 	return 0;
 }
 
-/* True when inc passes every filter of list. */
-static bool s_list_match(const wire_list_t *list, const incident_t *inc)
+/* True when inc passes every filter of list, and caller may see it. */
+static bool s_list_match(const wire_list_t *list, const op_caller_t *caller, const incident_t *inc)
 {
 	if (list->provider && strcmp(list->provider, inc->provider) != 0)
+		return false;
+	if (!op_caller_sees(caller, inc->provider))
 		return false;
 	if (list->category && list->category != inc->category)
 		return false;
@@ -101,6 +108,7 @@ static bool s_list_match(const wire_list_t *list, const incident_t *inc)
 typedef struct {
 	const config_t *cfg;
 	const wire_list_t *list;
+	const op_caller_t *caller;
 } list_args_t;
 
 /* A row of list: the summary of incident id when it passes the filters. */
@@ -115,7 +123,7 @@ static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void 
 		return 0; /* an index entry without its record: nothing to show */
 	if (rc != 0)
 		return rc;
-	if (s_list_match(a->list, inc) && !(*row_out = incident_summary(inc, a->cfg)))
+	if (s_list_match(a->list, a->caller, inc) && !(*row_out = incident_summary(inc, a->cfg)))
 		rc = -ENOMEM;
 	incident_destroy(&inc);
 	return rc;
@@ -127,7 +135,7 @@ int op_list(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_
 	wire_list_t list;
 	if (wire_list_decode(req, &list, &res->err) < 0)
 		return batch_refuse(res);
-	list_args_t args = { ctx->cfg, &list };
+	list_args_t args = { ctx->cfg, &list, ctx->caller };
 	return page_walk(txn, dbs[list.status], true, list.cursor, list.limit, s_list_row, &args,
 			 "incidents", &res->fields);
 }

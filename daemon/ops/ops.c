@@ -24,10 +24,22 @@ static const op_t s_ops[] = {
 	{ OP_PROBLEM_GET, 0, OP_ROLE(ROLE_OPERATOR) | OP_ROLE(ROLE_VIEWER), NULL, op_problem_get },
 	{ OP_PROBLEM_LIST, OP_WALKS, OP_ROLE(ROLE_OPERATOR) | OP_ROLE(ROLE_VIEWER), NULL, op_problem_list },
 	{ OP_REPORT, OP_WALKS, ROLES_ALL, NULL, op_report },
-	{ OP_STATUS, 0, ROLES_ALL, NULL, op_status },
+	{ OP_STATUS, OP_WALKS_SCOPED, ROLES_ALL, NULL, op_status },
 };
 
 #define N_OPS (sizeof s_ops / sizeof s_ops[0])
+
+const op_caller_t op_anonymous = { .name = NULL, .role = ROLE_OPERATOR };
+
+bool op_caller_sees(const op_caller_t *caller, const char *provider)
+{
+	if (caller->role != ROLE_PROVIDER)
+		return true;
+	for (size_t i = 0; provider && i < caller->n_providers; i++)
+		if (strcmp(caller->providers[i], provider) == 0)
+			return true;
+	return false;
+}
 
 const op_t *ops_find(const char *name)
 {

@@ -31,6 +31,7 @@
 typedef enum {
 	OP_WRITES = 1u << 0, /* changes state: applied by the writer, answered after the commit */
 	OP_WALKS = 1u << 1,  /* reads many records: answered on the thread pool */
+	OP_WALKS_SCOPED = 1u << 2, /* reads many records for a provider key: the pool then */
 } op_flag_t;
 
 /* Who may call an op: a set of the roles of config_role_t (a client's role is in the config). */

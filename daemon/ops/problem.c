@@ -9,7 +9,8 @@
  * good. Every change is appended to the event log; a link publishes problem.linked.
  *
  * A record is stored as JSON in the problems database: {"id", "title", "description",
- * "status", "root_cause", "workaround", "created_at", "updated_at" (ms), "incidents": [INC
+ * "status", "root_cause", "workaround", "created_at", "updated_at" (ms), "created_by",
+ * "updated_by" (the client's name, or null: anonymous), "incidents": [INC
  * numbers, in link order]}.
  */
 #include "daemon/ops/handlers.h"
@@ -72,7 +73,8 @@ static int s_log(batch_t *batch, const op_request_t *req, const char *kind, uint
 			 (unsigned long long)problem, (unsigned long long)incident);
 	else
 		snprintf(members, sizeof members, "\"problem\":%llu", (unsigned long long)problem);
-	return batch_log_append(batch, kind, req->received_ms, members, req->raw, req->raw_len, NULL);
+	return batch_log_append(batch, kind, req->received_ms, req->caller->name, members, req->raw,
+				req->raw_len, NULL);
 }
 
 /* The reply naming what changed: {"problem": "PBI..."} (and "incident" when not 0). */
@@ -83,6 +85,12 @@ static json_t *s_named(uint64_t problem, uint64_t incident)
 	if (fields && incident)
 		json_object_set_new(fields, "incident", json_string(id_format(ID_INCIDENT, incident, i)));
 	return fields;
+}
+
+/* Sets key to the caller's name, or null for an anonymous caller. */
+static void s_set_by(json_t *record, const char *key, const op_caller_t *caller)
+{
+	json_object_set_new(record, key, caller->name ? json_string(caller->name) : json_null());
 }
 
 /* Reads an optional status field; 0 with *status NULL when absent, -1 when refused. */
@@ -122,6 +130,8 @@ int op_problem_create(batch_t *batch, const op_request_t *req, batch_result_t *r
 	json_object_set_new(record, "workaround", json_null());
 	json_object_set_new(record, "created_at", json_integer(received_ms));
 	json_object_set_new(record, "updated_at", json_integer(received_ms));
+	s_set_by(record, "created_by", req->caller);
+	s_set_by(record, "updated_by", req->caller);
 	rc = s_save(batch->txn, id, record);
 	if (rc == 0)
 		rc = s_log(batch, req, "problem.create", id, 0);
@@ -172,6 +182,7 @@ int op_problem_update(batch_t *batch, const op_request_t *req, batch_result_t *r
 		return batch_refuse(res);
 	}
 	json_object_set_new(record, "updated_at", json_integer(req->received_ms));
+	s_set_by(record, "updated_by", req->caller);
 	rc = s_save(batch->txn, id, record);
 	json_decref(record);
 	if (rc == 0)
@@ -222,7 +233,7 @@ static bool s_link_refused(const incident_t *inc, uint64_t problem, bool link, w
 
 /* Links or unlinks inc and the problem record (both already checked). */
 static int s_link_apply(batch_t *batch, incident_t *inc, uint64_t problem, json_t *record,
-			bool link, int64_t received_ms, batch_result_t *res)
+			bool link, int64_t received_ms, const op_caller_t *caller, batch_result_t *res)
 {
 	bool first = link && incident_first_link(inc) == INT64_MIN;
 	inc->problem = link ? problem : 0;
@@ -231,6 +242,7 @@ static int s_link_apply(batch_t *batch, incident_t *inc, uint64_t problem, json_
 	batch_touch(batch, inc);
 	s_record_link(record, inc->id, link);
 	json_object_set_new(record, "updated_at", json_integer(received_ms));
+	s_set_by(record, "updated_by", caller);
 	int rc = s_save(batch->txn, problem, record);
 	if (rc == 0 && first)
 		rc = breaches_on_link(batch, inc, received_ms, res);
@@ -268,7 +280,8 @@ static int s_problem_link(batch_t *batch, const op_request_t *req, bool link, ba
 		goto done;
 	/* Linking the same pair again is answered, and changes nothing. */
 	if (!(link && inc->problem == problem)) {
-		rc = s_link_apply(batch, inc, problem, record, link, req->received_ms, res);
+		rc = s_link_apply(batch, inc, problem, record, link, req->received_ms, req->caller,
+				  res);
 		if (rc == 0)
 			rc = s_log(batch, req, link ? "problem.link" : "problem.unlink", problem,
 				   incident);
@@ -305,6 +318,12 @@ static json_t *s_wire(const json_t *record, json_t *incidents)
 	}
 	wire_set_time(w, "created_at", json_integer_value(json_object_get(record, "created_at")));
 	wire_set_time(w, "updated_at", json_integer_value(json_object_get(record, "updated_at")));
+	/* Records from before CURVE have no by: anonymous. */
+	static const char *const bys[] = { "created_by", "updated_by" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(record, bys[i]);
+		json_object_set(w, bys[i], json_is_string(v) ? v : json_null());
+	}
 	json_object_set_new(w, "incidents", incidents);
 	return w;
 }

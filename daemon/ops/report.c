@@ -14,21 +14,22 @@
  * Adds the incident of one opened-index entry to report: from its digest, or from its full
  * record when the digest is missing or was made under another stage order.
  */
-static int s_report_add(store_txn_t *txn, const config_t *cfg, report_t *report,
+static int s_report_add(store_txn_t *txn, const op_context_t *ctx, report_t *report,
 			const MDB_val *k, const MDB_val *v)
 {
 	incident_t digest, *inc;
-	if (incident_digest_decode(v->mv_data, v->mv_size, cfg, &digest) == 0)
-		return report_add(report, &digest);
-	if (incidents_load(txn, cfg, store_u64_decode((unsigned char *)k->mv_data + 8), &inc) != 0)
+	/* A provider key's report holds its providers' incidents alone. */
+	if (incident_digest_decode(v->mv_data, v->mv_size, ctx->cfg, &digest) == 0)
+		return op_caller_sees(ctx->caller, digest.provider) ? report_add(report, &digest) : 0;
+	if (incidents_load(txn, ctx->cfg, store_u64_decode((unsigned char *)k->mv_data + 8), &inc) != 0)
 		return 0;
-	int rc = report_add(report, inc);
+	int rc = op_caller_sees(ctx->caller, inc->provider) ? report_add(report, inc) : 0;
 	incident_destroy(&inc);
 	return rc;
 }
 
 /* Feeds report every incident that opened before its month's end. */
-static int s_report_walk(store_txn_t *txn, const config_t *cfg, report_t *report)
+static int s_report_walk(store_txn_t *txn, const op_context_t *ctx, report_t *report)
 {
 	MDB_cursor *cursor;
 	MDB_val k, v;
@@ -39,7 +40,7 @@ static int s_report_walk(store_txn_t *txn, const config_t *cfg, report_t *report
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 16 || !report_wants(report, store_i64_decode(k.mv_data)))
 			break;
-		if ((rc = s_report_add(txn, cfg, report, &k, &v)) != 0)
+		if ((rc = s_report_add(txn, ctx, report, &k, &v)) != 0)
 			break;
 	}
 	mdb_cursor_close(cursor);
@@ -58,7 +59,7 @@ int op_report(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batc
 		return batch_refuse(res);
 	}
 	report_t *report = report_new(ctx->cfg, start, end, ctx->now_ms, provider);
-	int rc = report ? s_report_walk(txn, ctx->cfg, report) : -ENOMEM;
+	int rc = report ? s_report_walk(txn, ctx, report) : -ENOMEM;
 	if (rc == 0 && !(res->fields = report_to_json(report, month)))
 		rc = -ENOMEM;
 	report_destroy(&report);

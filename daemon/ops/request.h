@@ -6,6 +6,7 @@
 #ifndef INCIDENTD_DAEMON_OPS_REQUEST_H
 #define INCIDENTD_DAEMON_OPS_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,27 @@
 #include "daemon/store/store.h"
 #include "proto/wire.h"
 
+/*
+ * Who sent a request: a [client NAME] of the config (with CURVE), or an anonymous operator
+ * (without). The strings are the config's, kept alive by the edge for as long as the request
+ * runs.
+ */
+typedef struct {
+	const char *name;          /* recorded as `by` on what it changes; NULL when anonymous */
+	config_role_t role;
+	char *const *providers;    /* a provider key's providers; NULL for the other roles */
+	size_t n_providers;
+} op_caller_t;
+
+/* The caller of every request without CURVE. */
+extern const op_caller_t op_anonymous;
+
+/*
+ * True when caller may see (and speak for) provider's incidents: always, but for a provider key
+ * outside its providers.
+ */
+bool op_caller_sees(const op_caller_t *caller, const char *provider);
+
 /* A state-changing request as the writer hands it to its op. */
 typedef struct {
 	const json_t *json;        /* the decoded request; NULL for a scanned event */
@@ -23,6 +45,7 @@ typedef struct {
 	const char *raw;           /* the request frame as received, kept in the event log */
 	size_t raw_len;
 	int64_t received_ms;       /* when it arrived */
+	const op_caller_t *caller; /* who sent it */
 } op_request_t;
 
 /* What a read may need besides its request. */
@@ -30,6 +53,7 @@ typedef struct {
 	const config_t *cfg;
 	int64_t now_ms;
 	int64_t uptime_s;
+	const op_caller_t *caller; /* who asked */
 } op_context_t;
 
 typedef int (*op_write_fn)(batch_t *batch, const op_request_t *req, batch_result_t *res);

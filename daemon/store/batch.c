@@ -203,8 +203,8 @@ int batch_publish(batch_t *batch, batch_result_t *res, const char *topic, json_t
 	return s_outbox(batch, topic, msg);
 }
 
-int batch_log_append(batch_t *batch, const char *kind, int64_t received_ms, const char *members,
-		     const char *raw, size_t raw_len, uint64_t *seq_out)
+int batch_log_append(batch_t *batch, const char *kind, int64_t received_ms, const char *by,
+		     const char *members, const char *raw, size_t raw_len, uint64_t *seq_out)
 {
 	uint64_t seq;
 	int rc = batch_next(batch, BATCH_LOG_SEQ, &seq);
@@ -216,6 +216,11 @@ int batch_log_append(batch_t *batch, const char *kind, int64_t received_ms, cons
 	jsonw_lit(&w, kind);
 	jsonw_lit(&w, "\",\"received_at\":");
 	jsonw_i64(&w, received_ms);
+	jsonw_lit(&w, ",\"by\":");
+	if (by)
+		jsonw_str(&w, by);
+	else
+		jsonw_lit(&w, "null");
 	jsonw_lit(&w, ",");
 	jsonw_lit(&w, members);
 	jsonw_lit(&w, ",\"request\":");

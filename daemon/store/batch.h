@@ -155,11 +155,12 @@ int batch_publish(batch_t *batch, batch_result_t *res, const char *topic, json_t
 
 /*
  * Appends one accepted change to the event log (the audit trail), keeping the request frame
- * raw byte for byte: {"kind": KIND, "received_at": MS, MEMBERS, "request": <raw>}. members is
- * JSON object members without braces ("\"incident\":5"). The log seq goes to *seq_out when
- * not NULL. Returns 0 or a negative code.
+ * raw byte for byte: {"kind": KIND, "received_at": MS, "by": NAME or null, MEMBERS, "request":
+ * <raw>}. by is the client that made the change (NULL: anonymous); members is JSON object
+ * members without braces ("\"incident\":5"). The log seq goes to *seq_out when not NULL.
+ * Returns 0 or a negative code.
  */
-int batch_log_append(batch_t *batch, const char *kind, int64_t received_ms, const char *members,
-		     const char *raw, size_t raw_len, uint64_t *seq_out);
+int batch_log_append(batch_t *batch, const char *kind, int64_t received_ms, const char *by,
+		     const char *members, const char *raw, size_t raw_len, uint64_t *seq_out);
 
 #endif

@@ -141,6 +141,61 @@ int incidents_find_event(store_txn_t *txn, const char *provider, const char *eve
 	return rc;
 }
 
+/*
+ * Walks the keys of db that start with "provider NUL", calling fn on each value; the first
+ * nonzero return of fn stops the walk and is returned.
+ */
+static int s_walk_provider(store_txn_t *txn, store_db_t db, const char *provider,
+			   int (*fn)(const MDB_val *value, void *arg), void *arg)
+{
+	size_t plen = strlen(provider) + 1;
+	MDB_cursor *cursor;
+	MDB_val k = { plen, (void *)provider }, v;
+	int rc = store_cursor_open(txn, db, &cursor);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, provider, plen) != 0)
+			break;
+		if ((rc = fn(&v, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct {
+	int (*fn)(uint64_t id, void *arg);
+	void *arg;
+} ref_walk_t;
+
+static int s_ref_id(const MDB_val *value, void *arg)
+{
+	const ref_walk_t *w = arg;
+	return value->mv_size == 8 ? w->fn(store_u64_decode(value->mv_data), w->arg) : 0;
+}
+
+int incidents_of_provider(store_txn_t *txn, const char *provider,
+			  int (*fn)(uint64_t id, void *arg), void *arg)
+{
+	ref_walk_t w = { fn, arg };
+	return s_walk_provider(txn, STORE_REFS, provider, s_ref_id, &w);
+}
+
+static int s_count(const MDB_val *value, void *arg)
+{
+	(void)value;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+int incidents_count_events(store_txn_t *txn, const char *provider, size_t *count)
+{
+	*count = 0;
+	return s_walk_provider(txn, STORE_DEDUP, provider, s_count, count);
+}
+
 int incidents_add_event(store_txn_t *txn, const char *provider, const char *event_id,
 			uint64_t seq, uint64_t id)
 {

@@ -53,4 +53,14 @@ int incidents_find_event(store_txn_t *txn, const char *provider, const char *eve
 int incidents_add_event(store_txn_t *txn, const char *provider, const char *event_id,
 			uint64_t seq, uint64_t id);
 
+/*
+ * Calls fn(id, arg) for every incident of provider (refs), in the order of their refs; stops at
+ * the first nonzero return, which it returns. Returns 0 or a negative code.
+ */
+int incidents_of_provider(store_txn_t *txn, const char *provider,
+			  int (*fn)(uint64_t id, void *arg), void *arg);
+
+/* The number of events provider reported (dedup) into *count. Returns 0 or a negative code. */
+int incidents_count_events(store_txn_t *txn, const char *provider, size_t *count);
+
 #endif

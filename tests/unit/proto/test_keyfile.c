@@ -77,12 +77,28 @@ static void test_refused(void **state)
 	s_refused("public = " PUB "x\n", "line 1: public: not a key (40 characters of Z85)");
 }
 
+/* The decoding ZeroMQ's RFC 32 gives as its example: "HelloWorld" is 86 4f d2 6f b5 59 f7 5b. */
+static void test_decode(void **state)
+{
+	(void)state;
+	unsigned char key[KEYFILE_KEY_BYTES];
+	/* Eight repeats of the RFC's "HelloWorld" make a 40-character key. */
+	const char *text = "HelloWorldHelloWorldHelloWorldHelloWorld";
+	assert_true(keyfile_z85_ok(text));
+	assert_int_equal(keyfile_z85_decode(text, key), 0);
+	static const unsigned char hello[8] = {0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b};
+	for (int i = 0; i < 4; i++)
+		assert_memory_equal(key + 8 * i, hello, 8);
+	assert_int_equal(keyfile_z85_decode("short", key), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_z85),
 		cmocka_unit_test(test_parse_and_format),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ static int s_push(incident_t *inc, const config_t *cfg, int stage, const wire_ev
 {
 	if (incident_check_stage(inc, cfg, stage, at_ms, err) != 0)
 		return -1;
-	assert_int_equal(incident_apply_event(inc, cfg, stage, ev, at_ms, at_ms + 60000), 0);
+	assert_int_equal(incident_apply_event(inc, cfg, stage, ev, at_ms, at_ms + 60000, NULL), 0);
 	return 0;
 }
 
@@ -509,13 +509,13 @@ static void test_wire_view(void **state)
 		" \"timeline\": ["
 		"  {\"stage\": \"detected\", \"at\": \"2021-01-12T03:00:00.000Z\","
 		"   \"received_at\": \"2021-01-12T03:01:00.000Z\", \"event_id\": \"E1\","
-		"   \"source\": \"monitoring\"},"
+		"   \"source\": \"monitoring\", \"by\": null},"
 		"  {\"stage\": \"notified\", \"at\": \"2021-01-12T03:40:00.000Z\","
 		"   \"received_at\": \"2021-01-12T03:41:00.000Z\", \"event_id\": \"E2\","
-		"   \"source\": \"user\"},"
+		"   \"source\": \"user\", \"by\": null},"
 		"  {\"stage\": \"workaround\", \"at\": \"2021-01-12T03:55:00.000Z\","
 		"   \"received_at\": \"2021-01-12T03:56:00.000Z\", \"event_id\": \"E3\","
-		"   \"source\": \"provider\"}],"
+		"   \"source\": \"provider\", \"by\": null}],"
 		" \"problem\": \"PBI000000000007\"}",
 		0, NULL);
 	assert_non_null(expected);
@@ -748,8 +748,10 @@ static void test_record_text_stages_times_and_links(void **state)
 		snprintf(id, sizeof id, "E%zu", i + 1);
 		ev = s_event(id, s_default_order[rec[i].stage]);
 		ev.source = rec[i].source;
+		/* Some recorded by a client (CURVE), some anonymously: `by` only when there is one. */
 		assert_int_equal(incident_apply_event(inc, &cfg, rec[i].stage, &ev, rec[i].at,
-						      rec[i].received), 0);
+						      rec[i].received, i % 2 ? "csp-north-mon" : NULL),
+				 0);
 		s_assert_record_text(inc, &cfg);
 	}
 	assert_true(inc->major);

@@ -152,7 +152,7 @@ static void s_stage_rx(incident_t *inc, int stage, const char *at, const char *r
 {
 	wire_event_t ev = s_event(inc->provider, stage, inc->category, false);
 	assert_int_equal(incident_apply_event(inc, &s_cfg, stage, &ev, T(at),
-					      T(received ? received : at)),
+					      T(received ? received : at), NULL),
 			 0);
 }
 

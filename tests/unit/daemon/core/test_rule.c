@@ -105,7 +105,7 @@ static void s_record(incident_t *inc, const config_t *cfg, int stage, int64_t at
 	char id[16];
 	snprintf(id, sizeof id, "E%d", stage + 1);
 	wire_event_t ev = s_event(id, s_stage_names[stage], inc->category);
-	assert_int_equal(incident_apply_event(inc, cfg, stage, &ev, at_ms, received_ms), 0);
+	assert_int_equal(incident_apply_event(inc, cfg, stage, &ev, at_ms, received_ms, NULL), 0);
 }
 
 static void test_verdict_names(void **state)
