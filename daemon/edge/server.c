@@ -23,6 +23,7 @@
 #include "daemon/core/deadline_heap.h"
 #include "daemon/core/sub_table.h"
 #include "daemon/edge/clients.h"
+#include "daemon/edge/zap.h"
 #include "daemon/edge/writer.h"
 #include "daemon/ops/ops.h"
 #include "daemon/store/breaches.h"
@@ -114,8 +115,10 @@ struct server {
 	void *ctx;
 	void *router;
 	void *pub;
+	void *zap;            /* the ZAP handler's REP socket (edge/zap.h) */
 	uv_poll_t poll;
 	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
+	uv_poll_t zap_poll;
 	uv_prepare_t prepare;
 	uv_idle_t idle;
 	uv_idle_t side_idle;  /* runs while a side socket has more than one turn's share waiting */
@@ -460,6 +463,19 @@ static int s_monitor_open(server_t *s, monitor_t *m, void *socket, const char *w
 	return zmq_connect(m->pair, endpoint);
 }
 
+/*
+ * Answers up to SIDE_DRAIN_MAX handshakes waiting for the ZAP handler. Returns true when more
+ * are waiting.
+ */
+static bool s_zap_drain(server_t *s)
+{
+	if (!s->zap)
+		return false;
+	for (int i = 0; i < SIDE_DRAIN_MAX && zap_answer(s->zap, s->clients); i++)
+		;
+	return (s_events(s->zap) & ZMQ_POLLIN) != 0;
+}
+
 static void s_on_side_idle(uv_idle_t *idle);
 
 /*
@@ -473,6 +489,7 @@ static void s_side_read(server_t *s)
 	if (uv_is_closing((uv_handle_t *)&s->side_idle))
 		return;
 	bool more = s_pub_drain(s);
+	more |= s_zap_drain(s);
 	for (size_t i = 0; i < MONITORS; i++)
 		more |= s_monitor_drain(&s->monitors[i]);
 	if (more)
@@ -1053,6 +1070,33 @@ static int s_bind_all(void *socket, char *const *endpoints, const char *what, ch
 	return 0;
 }
 
+/*
+ * Binds the ZAP handler and, with CURVE, makes the ROUTER and the XPUB CURVE servers in their
+ * domains. The handler comes first: a CURVE socket bound before it would not ask it.
+ */
+static int s_curve_open(server_t *s, char *errbuf, size_t errlen)
+{
+	const config_security_t *sec = &s->cfg->security;
+	s->zap = zmq_socket(s->ctx, ZMQ_REP);
+	int linger = 0;
+	if (!s->zap || zmq_setsockopt(s->zap, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+	    zmq_bind(s->zap, ZAP_ENDPOINT) < 0) {
+		snprintf(errbuf, errlen, "cannot bind the ZAP handler: %s", zmq_strerror(errno));
+		return -1;
+	}
+	if (!sec->curve)
+		return 0;
+	if (zap_server_options(s->router, sec, ZAP_DOMAIN_API) < 0 ||
+	    zap_server_options(s->pub, sec, ZAP_DOMAIN_PUBLISH) < 0) {
+		snprintf(errbuf, errlen, "cannot make the sockets CURVE servers: %s",
+			 zmq_strerror(errno));
+		return -1;
+	}
+	log_info("CURVE on, %zu client key(s); server public key %s", s->cfg->n_clients,
+		 sec->public_key);
+	return 0;
+}
+
 /* Creates and binds the ROUTER and PUB sockets. */
 static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 {
@@ -1080,6 +1124,8 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	 * next. Unsubscriptions still come only when a prefix's last holder goes.
 	 */
 	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+	if (s_curve_open(s, errbuf, errlen) < 0)
+		return -1;
 	if (s_monitor_open(s, &s->monitors[0], s->router, "api") < 0 ||
 	    s_monitor_open(s, &s->monitors[1], s->pub, "publish") < 0) {
 		snprintf(errbuf, errlen, "cannot monitor the sockets: %s", zmq_strerror(errno));
@@ -1107,18 +1153,22 @@ static void s_sockets_close(server_t *s)
 		zmq_close(s->router);
 	if (s->pub)
 		zmq_close(s->pub);
+	/* The handler outlives the sockets that ask it. */
+	if (s->zap)
+		zmq_close(s->zap);
 	if (s->ctx)
 		zmq_ctx_term(s->ctx);
-	s->router = s->pub = s->ctx = NULL;
+	s->router = s->pub = s->zap = s->ctx = NULL;
 }
 
-#define SERVER_HANDLES 14
+#define SERVER_HANDLES 15
 
 /* Every libuv handle of the server, in one list for starting and closing them. */
 static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 {
 	uv_handle_t *handles[SERVER_HANDLES] = {
 		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
+		(uv_handle_t *)&s->zap_poll,
 		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
 		(uv_handle_t *)&s->side_idle,
 		(uv_handle_t *)&s->monitors[0].poll, (uv_handle_t *)&s->monitors[0].timer,
@@ -1133,15 +1183,17 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 /* Starts the handles that watch the sockets (ROUTER, XPUB, monitors) and the signals. */
 static int s_handles_start(server_t *s)
 {
-	int fd, pub_fd, monitor_fd[MONITORS];
+	int fd, pub_fd, zap_fd, monitor_fd[MONITORS];
 	size_t len = sizeof fd;
 	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
 	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0 ||
+	    zmq_getsockopt(s->zap, ZMQ_FD, &zap_fd, &len) < 0 ||
 	    zmq_getsockopt(s->monitors[0].pair, ZMQ_FD, &monitor_fd[0], &len) < 0 ||
 	    zmq_getsockopt(s->monitors[1].pair, ZMQ_FD, &monitor_fd[1], &len) < 0)
 		return -1;
 	uv_poll_init_socket(s->loop, &s->poll, fd);
 	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
+	uv_poll_init_socket(s->loop, &s->zap_poll, zap_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
 	uv_idle_init(s->loop, &s->side_idle);
@@ -1161,6 +1213,7 @@ static int s_handles_start(server_t *s)
 	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
 	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_side_poll);
+	uv_poll_start(&s->zap_poll, UV_READABLE, s_on_side_poll);
 	for (size_t i = 0; i < MONITORS; i++)
 		uv_poll_start(&s->monitors[i].poll, UV_READABLE, s_on_side_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);

@@ -369,14 +369,46 @@ void *h_own(h_daemon_t *d, void *sock)
 	return NULL;
 }
 
-void *h_socket(h_daemon_t *d, int type)
+int h_keys_new(h_keys_t *k)
+{
+	return zmq_curve_keypair(k->pub, k->sec) == 0 ? 0 : -1;
+}
+
+int h_write_keys(const h_daemon_t *d, const char *name, const h_keys_t *k, bool secret, int mode,
+		 char *path_out)
+{
+	char text[128];
+	if (secret)
+		snprintf(text, sizeof text, "public = %s\nsecret = %s\n", k->pub, k->sec);
+	else
+		snprintf(text, sizeof text, "public = %s\n", k->pub);
+	if (h_write_file(d, name, text, path_out) < 0)
+		return -1;
+	return chmod(path_out, (mode_t)mode);
+}
+
+/* Makes s a CURVE client of the daemon with keys as; nothing when as is NULL. */
+static int s_curve_client(h_daemon_t *d, void *s, const h_keys_t *as)
+{
+	if (as == NULL)
+		return 0;
+	if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, d->server.pub, 41) < 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, as->pub, 41) < 0 ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, as->sec, 41) < 0) {
+		fprintf(stderr, "harness: CURVE options: %s\n", zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void *h_socket_as(h_daemon_t *d, int type, const h_keys_t *as)
 {
 	void *s = zmq_socket(d->zctx, type);
 	if (s == NULL)
 		return NULL;
 	int linger = 0;
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-	if (zmq_connect(s, d->api) < 0) {
+	if (s_curve_client(d, s, as) < 0 || zmq_connect(s, d->api) < 0) {
 		fprintf(stderr, "harness: connect %s: %s\n", d->api, zmq_strerror(errno));
 		zmq_close(s);
 		return NULL;
@@ -384,7 +416,17 @@ void *h_socket(h_daemon_t *d, int type)
 	return s_own(d, s);
 }
 
+void *h_socket(h_daemon_t *d, int type)
+{
+	return h_socket_as(d, type, d->as);
+}
+
 void *h_sub(h_daemon_t *d)
+{
+	return h_sub_as(d, d->as);
+}
+
+void *h_sub_as(h_daemon_t *d, const h_keys_t *as)
 {
 	void *s = zmq_socket(d->zctx, ZMQ_SUB);
 	if (s == NULL)
@@ -392,7 +434,7 @@ void *h_sub(h_daemon_t *d)
 	int linger = 0;
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
-	if (zmq_connect(s, d->pub) < 0) {
+	if (s_curve_client(d, s, as) < 0 || zmq_connect(s, d->pub) < 0) {
 		zmq_close(s);
 		return NULL;
 	}
@@ -503,6 +545,25 @@ json_t *h_request(h_daemon_t *d, const json_t *req)
 	free(text);
 	json_t *v = s_parse_reply(&m);
 	h_msg_clear(&m);
+	return v;
+}
+
+json_t *h_request_as(h_daemon_t *d, const h_keys_t *as, const json_t *req, int timeout_ms)
+{
+	void *s = h_socket_as(d, ZMQ_DEALER, as);
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_t *v = NULL;
+	h_msg_t m;
+	if (s && text) {
+		size_t len = strlen(text);
+		const char *frames[1] = {text};
+		if (s_send_frames(s, frames, &len, 1) == 0 && s_recv_msg(s, timeout_ms, &m) == 0) {
+			v = s_parse_reply(&m);
+			h_msg_clear(&m);
+		}
+	}
+	free(text);
+	h_close(d, s);
 	return v;
 }
 

@@ -26,6 +26,12 @@
 
 #define H_PATH_MAX 256
 
+/* A CURVE key pair in Z85. */
+typedef struct {
+	char pub[41];
+	char sec[41];
+} h_keys_t;
+
 typedef struct {
 	char dir[64];              /* the temp dir, e.g. /tmp/incit.AbC123 */
 	char data_dir[H_PATH_MAX]; /* DIR/data */
@@ -43,6 +49,8 @@ typedef struct {
 	long nofile_soft;          /* with nofile_hard > 0: the daemon's RLIMIT_NOFILE at exec */
 	long nofile_hard;
 	int umask;                 /* >= 0: the daemon's umask at exec (h_new sets -1) */
+	h_keys_t server;           /* with CURVE: the daemon's key pair (h_curve()) */
+	const h_keys_t *as;        /* with CURVE: the keys h_socket, h_sub and h_request use */
 } h_daemon_t;
 
 /*
@@ -200,6 +208,30 @@ const char *h_child_wait_line(h_child_t *c, const char *a, const char *b, int ti
  * pipe. Returns the exit status (128+N for signal N), or -1 when it had to be killed.
  */
 int h_child_stop(h_child_t *c);
+
+/* A new CURVE key pair into *k. Returns 0 or -1. */
+int h_keys_new(h_keys_t *k);
+
+/*
+ * Writes a key file (proto/keyfile.h format) to DIR/name with mode: the public key, and the
+ * secret too when secret is true. path_out (H_PATH_MAX) receives the path. Returns 0 or -1.
+ */
+int h_write_keys(const h_daemon_t *d, const char *name, const h_keys_t *k, bool secret, int mode,
+		 char *path_out);
+
+/*
+ * A socket of type on the API endpoint (a SUB on the publish endpoint, subscribed to
+ * everything) speaking CURVE with keys as (NULL: plaintext) to the daemon's d->server key;
+ * owned by d as h_socket()'s are.
+ */
+void *h_socket_as(h_daemon_t *d, int type, const h_keys_t *as);
+void *h_sub_as(h_daemon_t *d, const h_keys_t *as);
+
+/*
+ * Sends req on a fresh DEALER speaking as as (NULL: plaintext) and waits up to timeout_ms for
+ * the reply; the socket is closed afterwards. Returns the reply, or NULL when none came.
+ */
+json_t *h_request_as(h_daemon_t *d, const h_keys_t *as, const json_t *req, int timeout_ms);
 
 /* Writes text to DIR/name; path_out (H_PATH_MAX) receives the full path. Returns 0 or -1. */
 int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out);

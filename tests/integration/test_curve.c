@@ -1,0 +1,297 @@
+/*
+ * Identity and roles: the daemon with CURVE on, spoken to with real CURVE sockets.
+ *
+ * Keys: the daemon's pair; csp-north-mon (provider for csp-north), csp-south-mon (provider for
+ * csp-south), ops (operator), board (viewer), and a stranger whose key no [client] section
+ * lists. Each row of the contract's role table is tried allowed and refused; a provider key
+ * sees its providers' incidents only; unknown keys and plaintext clients get nothing and
+ * change nothing; the publish socket admits operators and viewers only; every change records
+ * who made it.
+ */
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "checks.h"
+
+/* The keys of one test's cast. */
+typedef struct {
+	h_keys_t north, south, ops, board, stranger;
+} cast_t;
+
+static cast_t s_cast;
+
+/* Writes the daemon's and the clients' key files and the config, and starts the daemon. */
+static int setup_curve(void **state)
+{
+	h_daemon_t *d = h_new(NULL);
+	if (!d)
+		return -1;
+	*state = d;
+	cast_t *c = &s_cast;
+	char server_key[H_PATH_MAX], north_pub[H_PATH_MAX], conf[8192];
+	if (h_keys_new(&d->server) || h_keys_new(&c->north) || h_keys_new(&c->south) ||
+	    h_keys_new(&c->ops) || h_keys_new(&c->board) || h_keys_new(&c->stranger) ||
+	    h_write_keys(d, "server.key", &d->server, true, 0600, server_key) ||
+	    h_write_keys(d, "north.pub", &c->north, false, 0644, north_pub))
+		return -1;
+	snprintf(conf, sizeof conf,
+		 "%s\n[security]\ncurve = true\nsecret_key = %s\n"
+		 "[client csp-north-mon]\nkey = %s\nrole = provider\nproviders = csp-north\n"
+		 "[client csp-south-mon]\nkey = %s\nrole = provider\nproviders = csp-south\n"
+		 "[client ops]\nkey = %s\nrole = operator\n"
+		 "[client board]\nkey = %s\nrole = viewer\n",
+		 h_default_config, server_key, north_pub, c->south.pub, c->ops.pub, c->board.pub);
+	if (h_write_file(d, "incidentd.conf", conf, d->conf) < 0)
+		return -1;
+	d->as = &c->ops;
+	return h_start(d);
+}
+
+/* req as the given keys (NULL: plaintext), answered within the usual timeout. */
+static json_t *s_as(h_daemon_t *d, const h_keys_t *as, json_t *req)
+{
+	json_t *r = h_request_as(d, as, req, H_REPLY_TIMEOUT_MS);
+	json_decref(req);
+	return r;
+}
+
+/* An event opening provider's incident ref, detected in 2021 (its notification breaches). */
+static json_t *s_open(const char *provider, const char *eid, const char *ref, const char *source)
+{
+	json_t *ev = h_event(provider, eid, ref, "detected");
+	json_object_set_new(ev, "category", json_integer(2));
+	json_object_set_new(ev, "title", json_string("comms hubs offline"));
+	json_object_set_new(ev, "at", json_string("2021-01-12T03:14:00Z"));
+	if (source)
+		json_object_set_new(ev, "source", json_string(source));
+	return ev;
+}
+
+/* The string ids under key of a list reply's rows. */
+static void s_ids(const json_t *rows, const char *key, char *out, size_t len)
+{
+	size_t i;
+	const json_t *row;
+	out[0] = '\0';
+	json_array_foreach(rows, i, row) {
+		const char *v = json_string_value(json_object_get(row, key));
+		strncat(out, v ? v : "?", len - strlen(out) - 2);
+		strncat(out, " ", len - strlen(out) - 1);
+	}
+}
+
+/* event: a provider for its providers as provider or monitoring; an operator for any. */
+static void test_events_by_role(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	json_t *r = s_as(d, &c->north, s_open("csp-north", "n1", "N-1", "monitoring"));
+	CHECK_OK(r);
+	CHECK_STR(r, "incident", "INC000000000001");
+	json_decref(r);
+	/* Another provider's incident, in its name: forbidden, nothing stored. */
+	r = s_as(d, &c->north, s_open("csp-south", "n2", "S-1", NULL));
+	CHECK_ERROR(r, "forbidden", "does not speak for csp-south");
+	json_decref(r);
+	/* A user's call is the operator's to record, not the provider's. */
+	r = s_as(d, &c->north, s_open("csp-north", "n3", "N-2", "user"));
+	CHECK_ERROR(r, "forbidden", "source");
+	json_decref(r);
+	r = s_as(d, &c->board, s_open("csp-north", "b1", "N-3", NULL));
+	CHECK_ERROR(r, "forbidden", "viewer");
+	json_decref(r);
+	assert_int_equal(h_status_count(d, "incidents"), 1);
+	assert_int_equal(h_status_count(d, "events"), 1);
+	/* The operator records the user's call for any provider. */
+	r = s_as(d, &c->ops, s_open("csp-south", "o1", "S-1", "user"));
+	CHECK_OK(r);
+	json_decref(r);
+	assert_int_equal(h_status_count(d, "incidents"), 2);
+
+	/* Who recorded each stage is on record, and in the event log's reply to get. */
+	r = h_requestf(d, "{s:s, s:s}", "op", "get", "incident", "INC000000000001");
+	CHECK_OK(r);
+	json_t *entry = json_array_get(json_object_get(json_object_get(r, "incident"), "timeline"), 0);
+	CHECK_STR(entry, "by", "csp-north-mon");
+	json_decref(r);
+	h_pass(d);
+}
+
+/* Reads: a provider key sees its providers' incidents only; others see all. */
+static void test_reads_are_scoped(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	json_decref(s_as(d, &c->north, s_open("csp-north", "n1", "N-1", NULL)));
+	json_decref(s_as(d, &c->south, s_open("csp-south", "s1", "S-1", NULL)));
+	json_decref(s_as(d, &c->south, s_open("csp-south", "s2", "S-2", NULL)));
+	/* get: another provider's incident does not exist for it. */
+	json_t *r = s_as(d, &c->north, json_pack("{s:s, s:s}", "op", "get", "incident",
+						 "INC000000000002"));
+	CHECK_ERROR(r, "not_found", "INC000000000002");
+	json_decref(r);
+	r = s_as(d, &c->board, json_pack("{s:s, s:s}", "op", "get", "incident", "INC000000000002"));
+	CHECK_OK(r);
+	json_decref(r);
+	/* list and breaches: only its own. */
+	char ids[256];
+	r = s_as(d, &c->north, json_pack("{s:s}", "op", "list"));
+	CHECK_OK(r);
+	s_ids(json_object_get(r, "incidents"), "id", ids, sizeof ids);
+	assert_string_equal(ids, "INC000000000001 ");
+	json_decref(r);
+	r = s_as(d, &c->board, json_pack("{s:s}", "op", "list"));
+	s_ids(json_object_get(r, "incidents"), "id", ids, sizeof ids);
+	assert_string_equal(ids, "INC000000000003 INC000000000002 INC000000000001 ");
+	json_decref(r);
+	r = s_as(d, &c->south, json_pack("{s:s}", "op", "breaches"));
+	CHECK_OK(r);
+	s_ids(json_object_get(r, "breaches"), "incident", ids, sizeof ids);
+	assert_string_equal(ids, "INC000000000002 INC000000000003 ");
+	json_decref(r);
+	/* report: its providers alone. */
+	r = s_as(d, &c->north, json_pack("{s:s, s:s}", "op", "report", "month", "2021-01"));
+	CHECK_OK(r);
+	s_ids(json_object_get(r, "providers"), "provider", ids, sizeof ids);
+	assert_string_equal(ids, "csp-north ");
+	json_decref(r);
+	/* status: its own counts. */
+	r = s_as(d, &c->south, json_pack("{s:s}", "op", "status"));
+	CHECK_OK(r);
+	CHECK_INT(r, "incidents", 2);
+	CHECK_INT(r, "open", 2);
+	CHECK_INT(r, "events", 2);
+	CHECK_INT(r, "breaches", 2);
+	json_decref(r);
+	assert_int_equal(h_status_count(d, "incidents"), 3);
+	h_pass(d);
+}
+
+/* Problem records are the operator's; a viewer reads them; a provider neither. */
+static void test_problems_by_role(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	json_decref(s_as(d, &c->north, s_open("csp-north", "n1", "N-1", NULL)));
+	json_t *r = s_as(d, &c->north, json_pack("{s:s, s:s}", "op", "problem.create", "title", "x"));
+	CHECK_ERROR(r, "forbidden", "provider");
+	json_decref(r);
+	r = s_as(d, &c->board, json_pack("{s:s, s:s}", "op", "problem.create", "title", "x"));
+	CHECK_ERROR(r, "forbidden", "viewer");
+	json_decref(r);
+	r = s_as(d, &c->ops, json_pack("{s:s, s:s}", "op", "problem.create", "title", "routing"));
+	CHECK_OK(r);
+	CHECK_STR(r, "problem", "PBI000000000001");
+	json_decref(r);
+	static const char *const writes[] = { "problem.link", "problem.unlink" };
+	for (size_t i = 0; i < 2; i++) {
+		r = s_as(d, &c->board, json_pack("{s:s, s:s, s:s}", "op", writes[i], "problem",
+						  "PBI000000000001", "incident", "INC000000000001"));
+		CHECK_ERROR(r, "forbidden", "viewer");
+		json_decref(r);
+	}
+	r = s_as(d, &c->north, json_pack("{s:s, s:s, s:s}", "op", "problem.update", "problem",
+					 "PBI000000000001", "status", "closed"));
+	CHECK_ERROR(r, "forbidden", NULL);
+	json_decref(r);
+	r = s_as(d, &c->ops, json_pack("{s:s, s:s, s:s}", "op", "problem.link", "problem",
+				       "PBI000000000001", "incident", "INC000000000001"));
+	CHECK_OK(r);
+	json_decref(r);
+	r = s_as(d, &c->north, json_pack("{s:s, s:s}", "op", "problem.get", "problem", "PBI000000000001"));
+	CHECK_ERROR(r, "forbidden", NULL);
+	json_decref(r);
+	r = s_as(d, &c->north, json_pack("{s:s}", "op", "problem.list"));
+	CHECK_ERROR(r, "forbidden", NULL);
+	json_decref(r);
+	r = s_as(d, &c->board, json_pack("{s:s, s:s}", "op", "problem.get", "problem", "PBI000000000001"));
+	CHECK_OK(r);
+	json_t *p = json_object_get(r, "problem");
+	CHECK_STR(p, "created_by", "ops");
+	CHECK_STR(p, "updated_by", "ops");
+	json_decref(r);
+	h_pass(d);
+}
+
+/* Unknown keys and plaintext clients get nothing, and change nothing. */
+static void test_unknown_and_plaintext_get_nothing(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	json_t *r = s_as(d, &c->stranger, s_open("csp-north", "x1", "X-1", NULL));
+	assert_null(r);
+	r = s_as(d, NULL, s_open("csp-north", "x2", "X-2", NULL));
+	assert_null(r);
+	r = s_as(d, &c->stranger, json_pack("{s:s}", "op", "status"));
+	assert_null(r);
+	assert_int_equal(h_status_count(d, "events"), 0);
+	assert_int_equal(h_status_count(d, "incidents"), 0);
+	h_pass(d);
+}
+
+/* Subscribers: operators and viewers; a provider key's SUB gets nothing. */
+static void test_publish_admission(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	void *ops = h_sub_as(d, &c->ops), *board = h_sub_as(d, &c->board);
+	void *north = h_sub_as(d, &c->north);
+	assert_int_equal(h_sub_sync(d, ops), 0);
+	assert_int_equal(h_sub_sync(d, board), 0);
+	json_t *r = s_as(d, &c->north, s_open("csp-north", "n1", "N-1", NULL));
+	CHECK_OK(r);
+	const char *inc = json_string_value(json_object_get(r, "incident"));
+	void *subs[] = { ops, board };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *m = h_sub_wait(subs[i], "incident.opened", inc, 3000, NULL);
+		if (m == NULL)
+			fail_msg("the %s subscriber did not get incident.opened of %s",
+				 i ? "viewer" : "operator", inc);
+		CHECK_STR(m, "provider", "csp-north");
+		json_decref(m);
+	}
+	json_decref(r);
+	char *topic = NULL;
+	json_t *body = NULL;
+	assert_int_equal(h_sub_recv(north, 500, &topic, &body), -1);
+	h_close(d, ops);
+	h_close(d, board);
+	h_close(d, north);
+	h_pass(d);
+}
+
+/* A secret key file others can read stops the start, naming the file. */
+static void test_secret_key_mode(void **state)
+{
+	h_daemon_t *d = *state;
+	assert_int_equal(h_stop(d), 0);
+	char path[H_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/server.key", d->dir);
+	assert_int_equal(chmod(path, 0640), 0);
+	char *argv[] = {(char *)INCIDENTD_BIN, "-c", d->conf, "--check-config", NULL};
+	h_run_t r;
+	assert_int_equal(h_run(d->dir, argv, NULL, 10000, &r), 0);
+	assert_int_equal(r.status, 1);
+	if (strstr(r.out, "is readable by group or others (mode 640)") == NULL)
+		fail_msg("--check-config should say why: %s", r.out);
+	h_run_clear(&r);
+	assert_int_equal(h_start(d), -1);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(h_start(d), 0);
+	h_pass(d);
+}
+
+#define CURVE_TEST(f) cmocka_unit_test_setup_teardown(f, setup_curve, teardown_daemon)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CURVE_TEST(test_events_by_role),
+		CURVE_TEST(test_reads_are_scoped),
+		CURVE_TEST(test_problems_by_role),
+		CURVE_TEST(test_unknown_and_plaintext_get_nothing),
+		CURVE_TEST(test_publish_admission),
+		CURVE_TEST(test_secret_key_mode),
+	};
+	return cmocka_run_group_tests_name("integration/curve", tests, NULL, NULL);
+}
