@@ -1667,6 +1667,116 @@ static bool s_tcp_loopback(const char *endpoint)
 	       c < 256 && d < 256;
 }
 
+/* One section of a text as config_sections_changed() compares it. */
+typedef struct {
+	char *header; /* the header line, trimmed: "[kind NAME]" */
+	char *body;   /* its "key=value" lines, trimmed, in order */
+} text_section_t;
+
+/* Appends text to *dst (realloc'd); false when memory runs out. */
+static bool s_append(char **dst, const char *text)
+{
+	size_t have = *dst ? strlen(*dst) : 0, add = strlen(text);
+	char *grown = realloc(*dst, have + add + 1);
+	if (!grown)
+		return false;
+	memcpy(grown + have, text, add + 1);
+	*dst = grown;
+	return true;
+}
+
+/* Splits text into its sections, each line normalised. Returns the count, or -1. */
+static long s_text_sections(const char *text, text_section_t **out)
+{
+	char *copy = strdup(text ? text : "");
+	text_section_t *secs = NULL;
+	long n = 0;
+	bool ok = copy != NULL;
+	for (char *line = copy, *next; ok && line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		s_strip_comment(line);
+		char *t = s_trim(line), *eq = strchr(t, '=');
+		if (*t == '\0')
+			continue;
+		if (*t == '[' || n == 0) {
+			text_section_t *grown = realloc(secs, (size_t)(n + 1) * sizeof *grown);
+			ok = grown != NULL;
+			if (ok) {
+				secs = grown;
+				secs[n++] = (text_section_t){ strdup(*t == '[' ? t : ""), strdup("") };
+				ok = secs[n - 1].header && secs[n - 1].body;
+			}
+			if (*t == '[')
+				continue;
+		}
+		if (eq) {
+			*eq = '\0';
+			char *key = s_trim(t), *value = s_trim(eq + 1);
+			ok = s_append(&secs[n - 1].body, key) && s_append(&secs[n - 1].body, "=") &&
+			     s_append(&secs[n - 1].body, value) && s_append(&secs[n - 1].body, "\n");
+		} else {
+			ok = s_append(&secs[n - 1].body, t) && s_append(&secs[n - 1].body, "\n");
+		}
+	}
+	free(copy);
+	*out = secs;
+	return ok ? n : -1;
+}
+
+static void s_text_sections_free(text_section_t *secs, long n)
+{
+	for (long i = 0; i < n; i++) {
+		free(secs[i].header);
+		free(secs[i].body);
+	}
+	free(secs);
+}
+
+/* The body of section header in secs, or NULL when the text has none. */
+static const char *s_text_body(const text_section_t *secs, long n, const char *header)
+{
+	for (long i = 0; i < n; i++)
+		if (strcmp(secs[i].header, header) == 0)
+			return secs[i].body;
+	return NULL;
+}
+
+/* Adds header to the list in out, unless it is a client's or already listed. */
+static int s_note_changed(const char *header, char *out, size_t len)
+{
+	if (strncmp(header, "[client", 7) == 0 || strstr(out, header) != NULL)
+		return 0;
+	size_t used = strlen(out);
+	snprintf(out + used, len - used, "%s%s", used ? ", " : "", header);
+	return 1;
+}
+
+/* The sections that differ, but for clients'. See config.h. */
+int config_sections_changed(const char *old_text, const char *new_text, char *out, size_t len)
+{
+	text_section_t *a = NULL, *b = NULL;
+	long na = s_text_sections(old_text, &a), nb = s_text_sections(new_text, &b);
+	int changed = 0;
+	out[0] = '\0';
+	if (na < 0 || nb < 0) {
+		snprintf(out, len, "(out of memory)");
+		changed = 1;
+	}
+	for (long i = 0; i < na && changed >= 0 && nb >= 0; i++) {
+		const char *other = s_text_body(b, nb, a[i].header);
+		if (!other || strcmp(other, a[i].body) != 0)
+			changed += s_note_changed(a[i].header, out, len);
+	}
+	for (long i = 0; i < nb && na >= 0; i++)
+		if (!s_text_body(a, na, b[i].header))
+			changed += s_note_changed(b[i].header, out, len);
+	s_text_sections_free(a, na < 0 ? 0 : na);
+	s_text_sections_free(b, nb < 0 ? 0 : nb);
+	return changed;
+}
+
 /* Refuses plaintext beyond loopback. See config.h. */
 int config_check_plaintext(const config_t *cfg, config_diag_t *diag)
 {

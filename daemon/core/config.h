@@ -226,6 +226,14 @@ int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag);
  */
 int config_check_plaintext(const config_t *cfg, config_diag_t *diag);
 
+/*
+ * Compares two config texts section by section, except the [client NAME] sections (which a
+ * reload applies): the sections whose keys differ, or that one text has and the other not,
+ * are listed in out ("[daemon], [sla resolution]"). Comments, blank lines and spaces around
+ * '=' do not count; the order of sections does not either. Returns how many differ.
+ */
+int config_sections_changed(const char *old_text, const char *new_text, char *out, size_t len);
+
 /* The client named name (len bytes), or NULL. */
 const config_client_t *config_client_find(const config_t *cfg, const char *name, size_t len);
 

@@ -65,6 +65,12 @@ const config_client_t *clients_by_key(const clients_t *c, const unsigned char ke
 	return NULL;
 }
 
+const config_client_t *clients_by_public(const clients_t *c, const char *z85)
+{
+	unsigned char key[KEYFILE_KEY_BYTES];
+	return z85 && keyfile_z85_decode(z85, key) == 0 ? clients_by_key(c, key) : NULL;
+}
+
 const config_client_t *clients_by_name(const clients_t *c, const char *name)
 {
 	return name ? config_client_find(c->cfg, name, strlen(name)) : NULL;

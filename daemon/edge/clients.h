@@ -34,6 +34,9 @@ void clients_unref(clients_t **c_p);
 /* The client whose public key is key (32 bytes), or NULL. */
 const config_client_t *clients_by_key(const clients_t *c, const unsigned char key[KEYFILE_KEY_BYTES]);
 
+/* The client whose public key is z85 (a key in Z85), or NULL. */
+const config_client_t *clients_by_public(const clients_t *c, const char *z85);
+
 /* The client called name, or NULL. */
 const config_client_t *clients_by_name(const clients_t *c, const char *name);
 

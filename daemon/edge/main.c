@@ -86,10 +86,12 @@ static void s_parse_args(int argc, char **argv, options_t *opt)
  * Loads the configuration with the command-line overrides. On errors prints each (to stdout
  * under --check-config, which reports rather than fails to start) and exits 1.
  */
-static config_t *s_load_config(const options_t *opt)
+static config_t *s_load_config(const options_t *opt, char **text_out)
 {
 	config_diag_t diag = { 0 };
-	config_t *cfg = opt->config_path ? conf_file_load(opt->config_path, &diag) : config_default();
+	*text_out = NULL;
+	config_t *cfg = opt->config_path ? conf_file_load(opt->config_path, text_out, &diag)
+					 : config_default();
 	if (cfg && opt->data_dir && config_set_data_dir(cfg, opt->data_dir, &diag) < 0)
 		config_destroy(&cfg);
 	if (cfg && opt->api && config_set_api(cfg, opt->api, &diag) < 0)
@@ -111,6 +113,7 @@ static config_t *s_load_config(const options_t *opt)
 	if (opt->check_config) {
 		printf("configuration OK\n");
 		config_destroy(&cfg);
+		free(*text_out);
 		exit(0);
 	}
 	return cfg;
@@ -146,7 +149,8 @@ int main(int argc, char **argv)
 	char err[512];
 	s_parse_args(argc, argv, &opt);
 	log_set_verbose(opt.verbose);
-	config_t *cfg = s_load_config(&opt);
+	char *conf_text;
+	config_t *cfg = s_load_config(&opt, &conf_text);
 	signal(SIGPIPE, SIG_IGN);
 	s_raise_nofile();
 	/* jansson seeds its hash function lazily; do it before any thread can race for it. */
@@ -163,7 +167,8 @@ int main(int argc, char **argv)
 		fatalx("cannot start: cannot start the hook delivery threads");
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	server_t *server = server_new(&loop, cfg, store, alerts, err, sizeof err);
+	server_source_t source = { opt.config_path, conf_text };
+	server_t *server = server_new(&loop, cfg, &source, store, alerts, err, sizeof err);
 	if (!server)
 		fatalx("cannot start: %s", err);
 	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);

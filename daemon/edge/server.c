@@ -28,6 +28,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/store/breaches.h"
 #include "daemon/sys/clock.h"
+#include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
 #include "proto/jsonw.h"
 #include "proto/wire.h"
@@ -75,7 +76,7 @@
  */
 typedef struct {
 	void *pair;        /* the PAIR socket the monitor's events arrive on */
-	uv_poll_t poll;
+	uv_poll_t *poll;   /* watches pair; allocated, as pair is remade with its socket */
 	uv_timer_t timer;  /* runs while failures are being counted */
 	const char *what;  /* "api" or "publish" */
 	bool failing;      /* a failure was logged, and the minute after it is not over */
@@ -117,7 +118,7 @@ struct server {
 	void *pub;
 	void *zap;            /* the ZAP handler's REP socket (edge/zap.h) */
 	uv_poll_t poll;
-	uv_poll_t pub_poll;   /* the XPUB socket: subscriptions arrive there */
+	uv_poll_t *pub_poll;  /* the XPUB socket (subscriptions arrive there); remade with it */
 	uv_poll_t zap_poll;
 	uv_prepare_t prepare;
 	uv_idle_t idle;
@@ -141,6 +142,10 @@ struct server {
 	atomic_bool listening;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
+	uv_signal_t sighup;   /* reloads the [client] sections */
+	const char *config_path; /* the file to reload, or NULL (built-in defaults) */
+	char *config_text;    /* the text the running configuration came from (owned), or NULL */
+	unsigned pub_generation; /* how many times the publish socket was bound anew */
 	waiting_peer_t *waiting; /* peers with replies waiting for room */
 	size_t n_out;         /* replies waiting, all peers together */
 	uint64_t dropped;     /* replies dropped because too many were waiting */
@@ -451,7 +456,9 @@ static bool s_monitor_drain(monitor_t *m)
 static int s_monitor_open(server_t *s, monitor_t *m, void *socket, const char *what)
 {
 	char endpoint[64];
-	snprintf(endpoint, sizeof endpoint, "inproc://incidentd-monitor-%s", what);
+	/* A socket bound anew (a reload) gets a monitor of its own, not its predecessor's. */
+	snprintf(endpoint, sizeof endpoint, "inproc://incidentd-monitor-%s-%u", what,
+		 s->pub_generation);
 	m->what = what;
 	if (zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_ACCEPT_FAILED) < 0)
 		return -1;
@@ -511,7 +518,7 @@ static bool s_wanted(const server_t *s, const char *topic)
 /* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
 static void s_publish(server_t *s, const batch_pub_t *pubs)
 {
-	for (const batch_pub_t *p = pubs; p; p = p->next) {
+	for (const batch_pub_t *p = pubs; s->pub && p; p = p->next) {
 		if (!s_wanted(s, p->topic))
 			continue;
 		size_t len;
@@ -870,8 +877,8 @@ static int s_check_body(server_t *s, zmq_msg_t *frames, int first, int n, int to
 
 /*
  * Who sent body: without CURVE an anonymous operator; with it, the client its key belongs to,
- * looked up on every request by the User-Id the ZAP handler gave its connection, so that a key
- * a reload removed is refused on a connection opened before (forbidden).
+ * looked up on every request by the User-Id (the key) the ZAP handler gave its connection, so
+ * that a key a reload removed or rotated is refused on a connection opened before (forbidden).
  */
 static int s_caller(server_t *s, zmq_msg_t *body, op_caller_t *caller, wire_error_t *err)
 {
@@ -880,10 +887,10 @@ static int s_caller(server_t *s, zmq_msg_t *body, op_caller_t *caller, wire_erro
 		return 0;
 	}
 	const char *user = zmq_msg_gets(body, "User-Id");
-	const config_client_t *client = clients_by_name(s->clients, user);
+	const config_client_t *client = clients_by_public(s->clients, user);
 	if (!client)
-		return wire_error_set(err, WIRE_FORBIDDEN, "this key is no longer allowed (%s)",
-				      user ? user : "no client name");
+		return wire_error_set(err, WIRE_FORBIDDEN, "this key (%s) is no longer allowed",
+				      user ? user : "unknown");
 	*caller = clients_caller(client);
 	return 0;
 }
@@ -1049,18 +1056,33 @@ static int s_bind_ipc(void *socket, const char *endpoint)
 	return rc;
 }
 
-static int s_bind_all(void *socket, char *const *endpoints, const char *what, char *errbuf,
-		      size_t errlen)
+/* Binds socket to ep; -1 with errno EADDRINUSE also when another process serves an ipc path. */
+static int s_bind_one(void *socket, const char *ep)
+{
+	bool ipc = strncmp(ep, "ipc://", 6) == 0;
+	if (ipc && s_ipc_in_use(ep)) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return ipc ? s_bind_ipc(socket, ep) : zmq_bind(socket, ep);
+}
+
+/*
+ * Binds socket to every endpoint. An endpoint in use is retried for up to retry_ms (0 at
+ * start: another process holds it; a moment after a rebind: libzmq's I/O thread is still
+ * releasing it from the socket just closed).
+ */
+static int s_bind_all(void *socket, char *const *endpoints, const char *what, int retry_ms,
+		      char *errbuf, size_t errlen)
 {
 	for (size_t i = 0; endpoints[i]; i++) {
 		const char *ep = endpoints[i];
-		if (strncmp(ep, "ipc://", 6) == 0 && s_ipc_in_use(ep)) {
-			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: Address already in use",
-				 what, ep);
-			return -1;
+		int rc, waited = 0;
+		while ((rc = s_bind_one(socket, ep)) < 0 && errno == EADDRINUSE && waited < retry_ms) {
+			usleep(10000);
+			waited += 10;
 		}
-		bool ipc = strncmp(ep, "ipc://", 6) == 0;
-		if ((ipc ? s_bind_ipc(socket, ep) : zmq_bind(socket, ep)) < 0) {
+		if (rc < 0) {
 			snprintf(errbuf, errlen, "cannot bind %s endpoint %s: %s", what, ep,
 				 zmq_strerror(errno));
 			return -1;
@@ -1071,8 +1093,9 @@ static int s_bind_all(void *socket, char *const *endpoints, const char *what, ch
 }
 
 /*
- * Binds the ZAP handler and, with CURVE, makes the ROUTER and the XPUB CURVE servers in their
- * domains. The handler comes first: a CURVE socket bound before it would not ask it.
+ * Binds the ZAP handler and, with CURVE, makes the ROUTER a CURVE server in its domain (the
+ * XPUB is made one by s_pub_open()). The handler comes first: a CURVE socket bound before it
+ * would not ask it.
  */
 static int s_curve_open(server_t *s, char *errbuf, size_t errlen)
 {
@@ -1086,15 +1109,48 @@ static int s_curve_open(server_t *s, char *errbuf, size_t errlen)
 	}
 	if (!sec->curve)
 		return 0;
-	if (zap_server_options(s->router, sec, ZAP_DOMAIN_API) < 0 ||
-	    zap_server_options(s->pub, sec, ZAP_DOMAIN_PUBLISH) < 0) {
-		snprintf(errbuf, errlen, "cannot make the sockets CURVE servers: %s",
+	if (zap_server_options(s->router, sec, ZAP_DOMAIN_API) < 0) {
+		snprintf(errbuf, errlen, "cannot make the api socket a CURVE server: %s",
 			 zmq_strerror(errno));
 		return -1;
 	}
 	log_info("CURVE on, %zu client key(s); server public key %s", s->cfg->n_clients,
 		 sec->public_key);
 	return 0;
+}
+
+/*
+ * Creates the publish socket (an XPUB, with CURVE when on), its monitor, and binds it to every
+ * publish endpoint: at start, and again when a reload removes a subscriber's key.
+ */
+static int s_pub_open(server_t *s, char *errbuf, size_t errlen)
+{
+	int one = 1, linger = 2000, hwm = 100000;
+	s->pub = zmq_socket(s->ctx, ZMQ_XPUB);
+	if (!s->pub) {
+		snprintf(errbuf, errlen, "cannot create the publish socket: %s", zmq_strerror(errno));
+		return -1;
+	}
+	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
+	/*
+	 * Every subscription comes up with its sender, not only a prefix's first: the cap per
+	 * peer needs to know who asks, and a prefix refused to one peer may be honoured for the
+	 * next. Unsubscriptions still come only when a prefix's last holder goes.
+	 */
+	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+	if (s->cfg->security.curve &&
+	    zap_server_options(s->pub, &s->cfg->security, ZAP_DOMAIN_PUBLISH) < 0) {
+		snprintf(errbuf, errlen, "cannot make the publish socket a CURVE server: %s",
+			 zmq_strerror(errno));
+		return -1;
+	}
+	if (s_monitor_open(s, &s->monitors[1], s->pub, "publish") < 0) {
+		snprintf(errbuf, errlen, "cannot monitor the publish socket: %s", zmq_strerror(errno));
+		return -1;
+	}
+	return s_bind_all(s->pub, s->cfg->publish, "publish", s->pub_generation ? 2000 : 0, errbuf,
+			  errlen);
 }
 
 /* Creates and binds the ROUTER and PUB sockets. */
@@ -1105,8 +1161,7 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	int64_t maxmsg = (int64_t)s->cfg->max_request_bytes * 4 + 16 * 1024 * 1024;
 	s->ctx = zmq_ctx_new();
 	s->router = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
-	s->pub = s->ctx ? zmq_socket(s->ctx, ZMQ_XPUB) : NULL;
-	if (!s->router || !s->pub) {
+	if (!s->router) {
 		snprintf(errbuf, errlen, "cannot create sockets: %s", zmq_strerror(errno));
 		return -1;
 	}
@@ -1116,25 +1171,15 @@ static int s_sockets_open(server_t *s, char *errbuf, size_t errlen)
 	zmq_setsockopt(s->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 	zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
-	zmq_setsockopt(s->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger);
-	/*
-	 * Every subscription comes up with its sender, not only a prefix's first: the cap per
-	 * peer needs to know who asks, and a prefix refused to one peer may be honoured for the
-	 * next. Unsubscriptions still come only when a prefix's last holder goes.
-	 */
-	zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
 	if (s_curve_open(s, errbuf, errlen) < 0)
 		return -1;
-	if (s_monitor_open(s, &s->monitors[0], s->router, "api") < 0 ||
-	    s_monitor_open(s, &s->monitors[1], s->pub, "publish") < 0) {
+	if (s_monitor_open(s, &s->monitors[0], s->router, "api") < 0) {
 		snprintf(errbuf, errlen, "cannot monitor the sockets: %s", zmq_strerror(errno));
 		return -1;
 	}
-	if (s_bind_all(s->router, s->cfg->api, "api", errbuf, errlen) < 0 ||
-	    s_bind_all(s->pub, s->cfg->publish, "publish", errbuf, errlen) < 0)
+	if (s_bind_all(s->router, s->cfg->api, "api", 0, errbuf, errlen) < 0)
 		return -1;
-	return 0;
+	return s_pub_open(s, errbuf, errlen);
 }
 
 static void s_sockets_close(server_t *s)
@@ -1161,18 +1206,19 @@ static void s_sockets_close(server_t *s)
 	s->router = s->pub = s->zap = s->ctx = NULL;
 }
 
-#define SERVER_HANDLES 15
+#define SERVER_HANDLES 13
+/* The poll handles allocated with their sockets: the XPUB's and the two monitors'. */
+#define SERVER_SOCKET_POLLS 3
 
 /* Every libuv handle of the server, in one list for starting and closing them. */
 static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 {
 	uv_handle_t *handles[SERVER_HANDLES] = {
-		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->pub_poll,
-		(uv_handle_t *)&s->zap_poll,
+		(uv_handle_t *)&s->poll,    (uv_handle_t *)&s->zap_poll,
+		(uv_handle_t *)&s->sighup,
 		(uv_handle_t *)&s->prepare, (uv_handle_t *)&s->idle,
 		(uv_handle_t *)&s->side_idle,
-		(uv_handle_t *)&s->monitors[0].poll, (uv_handle_t *)&s->monitors[0].timer,
-		(uv_handle_t *)&s->monitors[1].poll, (uv_handle_t *)&s->monitors[1].timer,
+		(uv_handle_t *)&s->monitors[0].timer, (uv_handle_t *)&s->monitors[1].timer,
 		(uv_handle_t *)&s->retry,   (uv_handle_t *)&s->readers,
 		(uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->sigint,
 		(uv_handle_t *)&s->sigterm,
@@ -1180,48 +1226,81 @@ static void s_handles(server_t *s, uv_handle_t *out[SERVER_HANDLES])
 	memcpy(out, handles, sizeof handles);
 }
 
+/*
+ * A poll handle watching socket's ZMQ_FD with cb, allocated: the XPUB and the monitors' PAIRs
+ * are remade when a reload rebinds the publish socket, and a libuv handle can be set up anew
+ * only after it was closed. NULL on failure.
+ */
+static uv_poll_t *s_poll_new(server_t *s, void *socket, uv_poll_cb cb)
+{
+	int fd;
+	size_t len = sizeof fd;
+	uv_poll_t *poll = malloc(sizeof *poll);
+	if (!poll || zmq_getsockopt(socket, ZMQ_FD, &fd, &len) < 0 ||
+	    uv_poll_init_socket(s->loop, poll, fd) < 0) {
+		free(poll);
+		return NULL;
+	}
+	poll->data = s;
+	uv_poll_start(poll, UV_READABLE, cb);
+	return poll;
+}
+
+static void s_on_poll_freed(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+/* Stops and closes an allocated poll handle (freed once closed); accepts NULL. */
+static void s_poll_drop(uv_poll_t **poll_p)
+{
+	if (!*poll_p)
+		return;
+	uv_poll_stop(*poll_p);
+	uv_close((uv_handle_t *)*poll_p, s_on_poll_freed);
+	*poll_p = NULL;
+}
+
+static void s_on_reload(uv_signal_t *sig, int signum);
+
 /* Starts the handles that watch the sockets (ROUTER, XPUB, monitors) and the signals. */
 static int s_handles_start(server_t *s)
 {
-	int fd, pub_fd, zap_fd, monitor_fd[MONITORS];
+	int fd, zap_fd;
 	size_t len = sizeof fd;
 	if (zmq_getsockopt(s->router, ZMQ_FD, &fd, &len) < 0 ||
-	    zmq_getsockopt(s->pub, ZMQ_FD, &pub_fd, &len) < 0 ||
-	    zmq_getsockopt(s->zap, ZMQ_FD, &zap_fd, &len) < 0 ||
-	    zmq_getsockopt(s->monitors[0].pair, ZMQ_FD, &monitor_fd[0], &len) < 0 ||
-	    zmq_getsockopt(s->monitors[1].pair, ZMQ_FD, &monitor_fd[1], &len) < 0)
+	    zmq_getsockopt(s->zap, ZMQ_FD, &zap_fd, &len) < 0)
 		return -1;
 	uv_poll_init_socket(s->loop, &s->poll, fd);
-	uv_poll_init_socket(s->loop, &s->pub_poll, pub_fd);
 	uv_poll_init_socket(s->loop, &s->zap_poll, zap_fd);
 	uv_prepare_init(s->loop, &s->prepare);
 	uv_idle_init(s->loop, &s->idle);
 	uv_idle_init(s->loop, &s->side_idle);
-	for (size_t i = 0; i < MONITORS; i++) {
-		uv_poll_init_socket(s->loop, &s->monitors[i].poll, monitor_fd[i]);
+	for (size_t i = 0; i < MONITORS; i++)
 		uv_timer_init(s->loop, &s->monitors[i].timer);
-	}
 	uv_timer_init(s->loop, &s->retry);
 	uv_timer_init(s->loop, &s->readers);
 	uv_timer_init(s->loop, &s->deadline_timer);
 	uv_signal_init(s->loop, &s->sigint);
 	uv_signal_init(s->loop, &s->sigterm);
+	uv_signal_init(s->loop, &s->sighup);
 	uv_handle_t *handles[SERVER_HANDLES];
 	s_handles(s, handles);
 	for (size_t i = 0; i < SERVER_HANDLES; i++)
 		handles[i]->data = s;
 	s->open_handles = SERVER_HANDLES;
 	uv_poll_start(&s->poll, UV_READABLE, s_on_poll);
-	uv_poll_start(&s->pub_poll, UV_READABLE, s_on_side_poll);
 	uv_poll_start(&s->zap_poll, UV_READABLE, s_on_side_poll);
+	s->pub_poll = s_poll_new(s, s->pub, s_on_side_poll);
 	for (size_t i = 0; i < MONITORS; i++)
-		uv_poll_start(&s->monitors[i].poll, UV_READABLE, s_on_side_poll);
+		s->monitors[i].poll = s_poll_new(s, s->monitors[i].pair, s_on_side_poll);
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);
 	uv_signal_start(&s->sigint, s_on_signal, SIGINT);
 	uv_signal_start(&s->sigterm, s_on_signal, SIGTERM);
-	return 0;
+	uv_signal_start(&s->sighup, s_on_reload, SIGHUP);
+	return s->pub_poll && s->monitors[0].poll && s->monitors[1].poll ? 0 : -1;
 }
 
 /* Loads the pending deadlines; those that passed while the daemon was down fire at once. */
@@ -1280,22 +1359,148 @@ static int s_subs_new(server_t *s, char *errbuf, size_t errlen)
 	return 0;
 }
 
-server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
-		     char *errbuf, size_t errlen)
+/*
+ * Closes the publish socket and binds a new one on the same endpoints: every subscription ends,
+ * a removed key's with the others; the others reconnect by themselves and are admitted again
+ * by the ZAP handler. Messages published meanwhile are lost to them (seq shows it).
+ */
+static void s_pub_rebind(server_t *s)
+{
+	char err[512];
+	monitor_t *m = &s->monitors[1];
+	s_poll_drop(&s->pub_poll);
+	s_poll_drop(&m->poll);
+	if (m->pair)
+		zmq_close(m->pair);
+	zmq_close(s->pub);
+	m->pair = s->pub = NULL;
+	s->pub_generation++;
+	sub_table_destroy(&s->subs);
+	atomic_store(&s->listening, false);
+	if (s_subs_new(s, err, sizeof err) < 0 || s_pub_open(s, err, sizeof err) < 0 ||
+	    !(s->pub_poll = s_poll_new(s, s->pub, s_on_side_poll)) ||
+	    !(m->poll = s_poll_new(s, m->pair, s_on_side_poll))) {
+		log_warnx("reload: the publish socket could not be bound anew: %s; nothing is "
+			  "published until a restart", err);
+		if (s->pub)
+			zmq_close(s->pub);
+		s->pub = NULL;
+		return;
+	}
+	log_info("reload: publish socket bound anew; subscribers reconnect");
+}
+
+/* True when client (of a set) may subscribe: operators and viewers. */
+static bool s_subscribes(const config_client_t *c)
+{
+	return c && c->role != ROLE_PROVIDER;
+}
+
+/* True when two providers lists hold the same names in the same order. */
+static bool s_same_providers(const config_client_t *a, const config_client_t *b)
+{
+	if (a->n_providers != b->n_providers)
+		return false;
+	for (size_t i = 0; i < a->n_providers; i++)
+		if (strcmp(a->providers[i], b->providers[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Logs what a reload changes among the clients, and returns true when a key that could
+ * subscribe before cannot now (removed, rotated, or no longer an operator or viewer): its
+ * subscription must end.
+ */
+static bool s_clients_changed(const clients_t *was, const clients_t *now)
+{
+	const config_t *a = clients_config(was), *b = clients_config(now);
+	char added[512] = "", removed[512] = "", changed[512] = "";
+	bool drop = false;
+	for (size_t i = 0; i < a->n_clients; i++) {
+		const config_client_t *o = &a->clients[i];
+		const config_client_t *n = clients_by_name(now, o->name);
+		char *list = !n ? removed : NULL;
+		if (n && (strcmp(n->public_key, o->public_key) != 0 || n->role != o->role ||
+			  !s_same_providers(n, o)))
+			list = changed;
+		if (list)
+			snprintf(list + strlen(list), 512 - strlen(list), " %s", o->name);
+		drop = drop || (s_subscribes(o) && (!s_subscribes(n) || list == changed));
+	}
+	for (size_t i = 0; i < b->n_clients; i++)
+		if (!clients_by_name(was, b->clients[i].name))
+			snprintf(added + strlen(added), sizeof added - strlen(added), " %s",
+				 b->clients[i].name);
+	log_info("reload: %zu client(s); added:%s; removed:%s; changed:%s", b->n_clients,
+		 added[0] ? added : " none", removed[0] ? removed : " none",
+		 changed[0] ? changed : " none");
+	return drop;
+}
+
+/*
+ * SIGHUP: re-reads the config file's [client] sections and applies them to the next request
+ * and handshake, without a restart and without touching a connection (but the publish
+ * socket's, when a subscriber's key went). A file with errors changes nothing; changes to
+ * other sections are reported and left for a restart.
+ */
+static void s_on_reload(uv_signal_t *sig, int signum)
+{
+	server_t *s = sig->data;
+	(void)signum;
+	if (!s->config_path) {
+		log_warnx("SIGHUP: running on the built-in configuration: no file to re-read");
+		return;
+	}
+	config_diag_t diag = { 0 };
+	char *text = NULL, changed[512];
+	config_t *next = conf_file_load(s->config_path, &text, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		log_warnx("reload: %s", diag.lines[i]);
+	config_diag_release(&diag);
+	if (!next) {
+		log_warnx("reload: %s has errors; the running clients stay as they were",
+			  s->config_path);
+		free(text);
+		return;
+	}
+	if (s->config_text && config_sections_changed(s->config_text, text, changed,
+						      sizeof changed) > 0)
+		log_warnx("reload: %s changed in %s: not applied, that needs a restart", changed,
+			  s->config_path);
+	free(text);
+	clients_t *fresh = clients_new(next, next);
+	if (!fresh) {
+		log_warnx("reload: out of memory; the running clients stay as they were");
+		return;
+	}
+	bool drop = s_clients_changed(s->clients, fresh);
+	clients_unref(&s->clients);
+	s->clients = fresh;
+	if (drop && s->cfg->security.curve)
+		s_pub_rebind(s);
+}
+
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t *source,
+		     store_t *store, alerts_t *alerts, char *errbuf, size_t errlen)
 {
 	server_t *s = calloc(1, sizeof *s);
 	if (!s) {
+		free(source->text);
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
 	s->loop = loop;
 	s->cfg = cfg;
+	s->config_path = source->path;
+	s->config_text = source->text;
 	s->store = store;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
 	s->clients = clients_new(cfg, NULL);
 	if (!s->clients) {
 		snprintf(errbuf, errlen, "out of memory");
+		free(s->config_text);
 		free(s);
 		return NULL;
 	}
@@ -1327,6 +1532,7 @@ fail:
 	s_sockets_close(s);
 	sub_table_destroy(&s->subs);
 	clients_unref(&s->clients);
+	free(s->config_text);
 	free(s);
 	return NULL;
 }
@@ -1341,6 +1547,15 @@ static void s_sockets_close_when_idle(server_t *s)
 		return;
 	s_waiting_release(s);
 	s_sockets_close(s);
+}
+
+/* An allocated poll handle closed at stop: freed, and counted like the others. */
+static void s_on_poll_closed(uv_handle_t *handle)
+{
+	server_t *s = handle->data;
+	free(handle);
+	s->open_handles--;
+	s_sockets_close_when_idle(s);
 }
 
 static void s_on_handle_closed(uv_handle_t *handle)
@@ -1373,6 +1588,16 @@ void server_stop(server_t *s)
 	s_handles(s, handles);
 	for (size_t i = 0; i < SERVER_HANDLES; i++)
 		uv_close(handles[i], s_on_handle_closed);
+	uv_poll_t **polls[SERVER_SOCKET_POLLS] = { &s->pub_poll, &s->monitors[0].poll,
+						   &s->monitors[1].poll };
+	for (size_t i = 0; i < SERVER_SOCKET_POLLS; i++) {
+		if (!*polls[i])
+			continue;
+		s->open_handles++;
+		uv_poll_stop(*polls[i]);
+		uv_close((uv_handle_t *)*polls[i], s_on_poll_closed);
+		*polls[i] = NULL;
+	}
 }
 
 void server_destroy(server_t **server_p)
@@ -1384,6 +1609,7 @@ void server_destroy(server_t **server_p)
 	deadline_heap_release(&s->deadlines);
 	clients_unref(&s->clients);
 	sub_table_destroy(&s->subs);
+	free(s->config_text);
 	free(s);
 	*server_p = NULL;
 }

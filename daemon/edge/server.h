@@ -26,14 +26,25 @@
 typedef struct server server_t;
 
 /*
+ * Where the configuration came from, for a reload (SIGHUP re-reads its [client] sections):
+ * the file's path and the text it held at start, or NULL for both (built-in defaults). The
+ * server takes text.
+ */
+typedef struct {
+	const char *path;
+	char *text;
+} server_source_t;
+
+/*
  * Binds the sockets, starts the writer on store (waking alerts, which may be NULL, after
  * commits that queue hook deliveries), arms every pending deadline, starts the hook delivery
- * threads (alerts_start: their give-ups are published through the writer) and watches SIGINT
- * and SIGTERM on loop. Returns NULL with a one-line reason in errbuf when it cannot (an
- * endpoint in use). cfg, store and alerts must outlive the server.
+ * threads (alerts_start: their give-ups are published through the writer) and watches SIGINT,
+ * SIGTERM and SIGHUP (a reload of source's [client] sections) on loop. Returns NULL with a
+ * one-line reason in errbuf when it cannot (an endpoint in use). cfg, source's path, store and
+ * alerts must outlive the server, which takes source's text.
  */
-server_t *server_new(uv_loop_t *loop, const config_t *cfg, store_t *store, alerts_t *alerts,
-		     char *errbuf, size_t errlen);
+server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t *source,
+		     store_t *store, alerts_t *alerts, char *errbuf, size_t errlen);
 
 /*
  * Stops taking requests and the hook delivery threads (alerts_stop: attempts in flight are

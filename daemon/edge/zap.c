@@ -133,7 +133,11 @@ bool zap_answer(void *rep, const clients_t *clients)
 	zmq_msg_init(&no_id);
 	zmq_msg_t *id = n > ZAP_ID ? &frames[ZAP_ID] : &no_id;
 	if (c) {
-		s_reply(rep, id, "200", "OK", c->name);
+		/*
+		 * The key, not the name: a request is looked up by it, so that a key a reload
+		 * rotated away is refused on a connection opened before, though its name stays.
+		 */
+		s_reply(rep, id, "200", "OK", c->public_key);
 	} else {
 		char domain[64] = "", address[64] = "";
 		if (n > ZAP_ADDRESS) {

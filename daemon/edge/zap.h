@@ -30,8 +30,8 @@
 int zap_server_options(void *socket, const config_security_t *security, const char *domain);
 
 /*
- * Reads one ZAP request waiting on rep and answers it: 200 with the client's NAME as its
- * User-Id when the request is a CURVE handshake of a key of clients that the domain admits,
+ * Reads one ZAP request waiting on rep and answers it: 200 with the client's public key (Z85)
+ * as its User-Id when the request is a CURVE handshake of a key of clients that the domain admits,
  * otherwise 400 (logged, at most a few lines a minute). Returns false when no request was
  * waiting.
  */

@@ -71,6 +71,8 @@ static int s_cmp_u64(const void *a, const void *b)
 static size_t s_distinct_problems(status_counts_t *c)
 {
 	size_t n = 0;
+	if (c->n_problems == 0)
+		return 0;
 	qsort(c->problems, c->n_problems, sizeof *c->problems, s_cmp_u64);
 	for (size_t i = 0; i < c->n_problems; i++)
 		n += i == 0 || c->problems[i] != c->problems[i - 1];

@@ -96,7 +96,7 @@ static int s_read_key_file(const char *path, bool secret, keyfile_t *out, char *
 	return 0;
 }
 
-config_t *conf_file_load(const char *path, config_diag_t *diag)
+config_t *conf_file_load(const char *path, char **text_out, config_diag_t *diag)
 {
 	FILE *f = fopen(path, "r");
 	struct stat st;
@@ -105,12 +105,17 @@ config_t *conf_file_load(const char *path, config_diag_t *diag)
 	bool stat_ok = f && fstat(fileno(f), &st) == 0;
 	if (f)
 		fclose(f);
+	if (text_out)
+		*text_out = NULL;
 	if (text == NULL) {
 		config_diag_add(diag, "%s: %s", path, strerror(saved));
 		return NULL;
 	}
 	config_t *cfg = config_parse(text, path, &conf_file_env, diag);
-	free(text);
+	if (text_out)
+		*text_out = text;
+	else
+		free(text);
 	/* A secret others can read is no secret; still, refusing to start would stop alerts. */
 	if (cfg && stat_ok && (st.st_mode & S_IROTH) && s_has_secrets(cfg))
 		log_warnx("%s holds hook secrets and is readable by others (mode %03o): "

@@ -824,6 +824,27 @@ static void test_plaintext_only_on_loopback(void **state)
 	config_destroy(&cfg);
 }
 
+/* What a reload compares: every section but the clients', comments and spacing aside. */
+static void test_sections_changed(void **state)
+{
+	(void)state;
+	char out[256];
+	const char *base = "[daemon]\ndata_dir = /srv/a\n[client a]\nkey = x\n"
+	                   "[sla s]\nstart = detected ; the start\nstop = notified\n";
+	assert_int_equal(config_sections_changed(base, base, out, sizeof out), 0);
+	assert_string_equal(out, "");
+	/* Clients, comments, spacing and the order of sections change nothing that counts. */
+	assert_int_equal(config_sections_changed(base,
+	                 "# new\n[sla s]\nstart=detected\nstop   =   notified\n\n"
+	                 "[client a]\nkey = y\n[client b]\nkey = z\n[daemon]\ndata_dir = /srv/a\n",
+	                 out, sizeof out), 0);
+	/* A changed value, a section gone and one added are named. */
+	assert_int_equal(config_sections_changed(base,
+	                 "[daemon]\ndata_dir = /srv/b\n[hook h]\nurl = http://x/\n",
+	                 out, sizeof out), 3);
+	assert_string_equal(out, "[daemon], [sla s], [hook h]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -845,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_plaintext_only_on_loopback),
+		cmocka_unit_test(test_sections_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

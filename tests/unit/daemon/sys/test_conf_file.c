@@ -33,7 +33,7 @@ static void test_load(void **state)
 {
 	(void)state;
 	config_diag_t diag = {0};
-	assert_null(conf_file_load("/nonexistent/incidentd.conf", &diag));
+	assert_null(conf_file_load("/nonexistent/incidentd.conf", NULL, &diag));
 	assert_int_equal(diag.n, 1);
 	assert_string_equal(diag.lines[0], "/nonexistent/incidentd.conf: No such file or directory");
 	config_diag_release(&diag);
@@ -41,7 +41,7 @@ static void test_load(void **state)
 	/* Messages name the file as given; CRLF line ends are fine. */
 	char path[64];
 	s_write_temp(path, "[daemon]\r\ndata_dir = /srv/x\r\n\r\n[stages]\r\nfinal = closed\r\n");
-	assert_null(conf_file_load(path, &diag));
+	assert_null(conf_file_load(path, NULL, &diag));
 	assert_int_equal(diag.n, 1);
 	char expected[128];
 	snprintf(expected, sizeof expected, "%s:5: stages: unknown key \"final\"", path);
@@ -50,7 +50,7 @@ static void test_load(void **state)
 	unlink(path);
 
 	s_write_temp(path, "[daemon]\r\ndata_dir = /srv/x\r\n");
-	config_t *cfg = conf_file_load(path, &diag);
+	config_t *cfg = conf_file_load(path, NULL, &diag);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->data_dir, "/srv/x");
 	config_destroy(&cfg);
@@ -74,7 +74,7 @@ static void test_zones(void **state)
 	char path[64];
 	s_write_temp(path, "[calendar]\ntimezone = Mars/Olympus\n");
 	config_diag_t diag = {0};
-	assert_null(conf_file_load(path, &diag));
+	assert_null(conf_file_load(path, NULL, &diag));
 	assert_int_equal(diag.n, 1);
 	char expected[256];
 	snprintf(expected, sizeof expected,
@@ -105,9 +105,9 @@ static void test_secret_readable_by_others(void **state)
 	chmod(path, 0644);
 	dup2(fd, STDERR_FILENO);
 	config_diag_t diag = {0};
-	config_t *cfg = conf_file_load(path, &diag);
+	config_t *cfg = conf_file_load(path, NULL, &diag);
 	chmod(path, 0640);
-	config_t *quiet = conf_file_load(path, &diag);
+	config_t *quiet = conf_file_load(path, NULL, &diag);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fd);
@@ -152,7 +152,7 @@ static void test_key_files(void **state)
 		 "[client a]\nkey = %s\nrole = operator\n", pair, pub);
 	s_write_temp(conf, text);
 	config_diag_t diag = {0};
-	config_t *cfg = conf_file_load(conf, &diag);
+	config_t *cfg = conf_file_load(conf, NULL, &diag);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->security.secret_key, SEC);
 	assert_string_equal(cfg->clients[0].public_key, PUB);
@@ -160,7 +160,7 @@ static void test_key_files(void **state)
 
 	/* Readable by the group: refused, naming the file and its mode. */
 	chmod(pair, 0640);
-	assert_null(conf_file_load(conf, &diag));
+	assert_null(conf_file_load(conf, NULL, &diag));
 	assert_int_equal(diag.n, 1);
 	char expected[512];
 	snprintf(expected, sizeof expected,
@@ -174,7 +174,7 @@ static void test_key_files(void **state)
 	snprintf(text, sizeof text, "[security]\ncurve = true\nsecret_key = %s\n", pub);
 	unlink(conf);
 	s_write_temp(conf, text);
-	assert_null(conf_file_load(conf, &diag));
+	assert_null(conf_file_load(conf, NULL, &diag));
 	snprintf(expected, sizeof expected, "%s:3: security: secret_key: %s: a key pair needs both "
 		 "public and secret (incidentctl keygen)", conf, pub);
 	assert_string_equal(diag.lines[0], expected);
