@@ -150,6 +150,12 @@ bool args_parse(cli_t *cli, int argc, char **argv, const args_def_t *def, json_t
 		if (options && arg[0] == '-' && arg[1] != '\0') {
 			s_word_t w;
 			s_split(arg, &w);
+			if (def->help != NULL &&
+			    (strcmp(w.name, "-h") == 0 || strcmp(w.name, "--help") == 0)) {
+				fputs(def->help, stdout);
+				*status = CLI_EXIT_OK;
+				return false;
+			}
 			s_outcome_t o = s_flag(def, &w, argc, argv, &i, req, status);
 			if (o == S_NOT_MINE)
 				o = s_global(cli, &w, argc, argv, &i, status);

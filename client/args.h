@@ -34,6 +34,7 @@ typedef struct {
 	const arg_spec_t *flags;       /* may be NULL: no flags */
 	const char *const *positional; /* names of required positionals, NULL-terminated; may be NULL */
 	bool more;                     /* accept any number of further positionals */
+	const char *help;              /* what --help prints; NULL: the general usage */
 } args_def_t;
 
 /*

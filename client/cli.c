@@ -27,6 +27,7 @@ static const char s_usage[] =
 	"  report --month YYYY-MM [--provider P] [--csv]\n"
 	"  watch [--publish ENDPOINT] [TOPIC ...]\n"
 	"  status\n"
+	"  keygen FILE              a new CURVE key pair: FILE (mode 0600) and FILE.pub\n"
 	"\n"
 	"options:\n"
 	"  -e, --endpoint ENDPOINT  API endpoint (default $INCIDENTD_API, then " CLI_DEFAULT_API ")\n"

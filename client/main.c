@@ -15,7 +15,7 @@ static const struct {
 } s_commands[] = {
 	{"push", cmd_push},         {"list", cmd_list},       {"show", cmd_show},
 	{"breaches", cmd_breaches}, {"problem", cmd_problem}, {"report", cmd_report},
-	{"status", cmd_status},     {"watch", cmd_watch},
+	{"status", cmd_status},     {"watch", cmd_watch},     {"keygen", cmd_keygen},
 };
 
 /* The defaults before any option: the environment, then the contract's endpoint. */
