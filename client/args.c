@@ -57,6 +57,16 @@ static s_outcome_t s_global(cli_t *cli, const s_word_t *w, int argc, char **argv
 		cli->endpoint = s_value(w, argc, argv, i);
 		return cli->endpoint != NULL ? S_TAKEN : S_STOP;
 	}
+	if (strcmp(w->name, "--key") == 0) {
+		cli->key_file = s_value(w, argc, argv, i);
+		cli->key_from = "--key";
+		return cli->key_file != NULL ? S_TAKEN : S_STOP;
+	}
+	if (strcmp(w->name, "--server-key") == 0) {
+		cli->server_key = s_value(w, argc, argv, i);
+		cli->server_key_from = "--server-key";
+		return cli->server_key != NULL ? S_TAKEN : S_STOP;
+	}
 	if (strcmp(w->name, "--timeout") == 0) {
 		const char *text = s_value(w, argc, argv, i);
 		if (text == NULL || cli_parse_long("--timeout", text, 1, INT_MAX, &cli->timeout_ms))

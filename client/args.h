@@ -1,8 +1,8 @@
 /*
  * args: the command-line parser of every incidentctl command. Each command describes its
  * flags in a table; the parser fills the request's JSON members from them, collects the
- * positional arguments, and also takes the global options (-e, --timeout, --json) when they
- * come after the command name.
+ * positional arguments, and also takes the global options (-e, --timeout, --json, --key,
+ * --server-key) when they come after the command name.
  */
 #ifndef INCIDENTD_CLIENT_ARGS_H
 #define INCIDENTD_CLIENT_ARGS_H
