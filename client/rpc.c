@@ -1,10 +1,9 @@
 #include "client/rpc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
 
 #include <zmq.h>
 
