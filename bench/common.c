@@ -78,6 +78,12 @@ int bench_reply_id(const char *reply, uint64_t *id)
 void *bench_dealer_open(void *ctx, const char *endpoint, int hwm, int reconnect_ivl_ms,
                         const char *prog)
 {
+    return bench_dealer_open_with(ctx, endpoint, hwm, reconnect_ivl_ms, NULL, NULL, prog);
+}
+
+void *bench_dealer_open_with(void *ctx, const char *endpoint, int hwm, int reconnect_ivl_ms,
+                             bench_socket_setup_fn *setup, void *arg, const char *prog)
+{
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     if (!sock || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) ||
@@ -85,6 +91,7 @@ void *bench_dealer_open(void *ctx, const char *endpoint, int hwm, int reconnect_
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         (reconnect_ivl_ms > 0 &&
          zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &reconnect_ivl_ms, sizeof reconnect_ivl_ms)) ||
+        (setup && (errno = -setup(sock, arg)) != 0) ||
         zmq_connect(sock, endpoint)) {
         fprintf(stderr, "%s: connect %s: %s\n", prog, endpoint, zmq_strerror(errno));
         if (sock)
@@ -163,7 +170,8 @@ int bench_pipeline_init(bench_pipeline_t *p, const char *prog, uint64_t ids, uns
 int bench_pipeline_connect(bench_pipeline_t *p, void *ctx, const char *endpoint)
 {
     for (unsigned i = 0; i < p->nconns; i++) {
-        p->conns[i].sock = bench_dealer_open(ctx, endpoint, (int)p->window * 2 + 100, 0, p->prog);
+        p->conns[i].sock = bench_dealer_open_with(ctx, endpoint, (int)p->window * 2 + 100, 0,
+                                                  p->setup, p->setup_arg, p->prog);
         if (!p->conns[i].sock)
             return -1;
     }

@@ -61,6 +61,16 @@ void *bench_dealer_open(void *ctx, const char *endpoint, int hwm, int reconnect_
                         const char *prog);
 
 /*
+ * Prepares a new socket before it connects, e.g. makes it a CURVE client. Returns 0 or a
+ * negative errno.
+ */
+typedef int (bench_socket_setup_fn)(void *sock, void *arg);
+
+/* bench_dealer_open() that calls setup(sock, arg) (when setup is not NULL) before connecting. */
+void *bench_dealer_open_with(void *ctx, const char *endpoint, int hwm, int reconnect_ivl_ms,
+                             bench_socket_setup_fn *setup, void *arg, const char *prog);
+
+/*
  * Sends one single-frame message without waiting. Returns 0 when sent, 1 when the socket's
  * queue is full (EAGAIN: poll for ZMQ_POLLOUT), or a negative errno.
  */
@@ -115,6 +125,8 @@ typedef struct {
 typedef struct {
     const char *prog;      /* the prefix of every message printed */
     unsigned window;       /* requests in flight per connection */
+    bench_socket_setup_fn *setup; /* when not NULL, called on each socket before it connects */
+    void *setup_arg;
     bool show_duplicates;  /* print the first "duplicate": true replies */
     bool stop_on_error;    /* give up at the first error, stray or duplicate reply */
     uint64_t progress_ns;  /* > 0: print how far the run is this often */
@@ -137,7 +149,8 @@ int bench_pipeline_init(bench_pipeline_t *p, const char *prog, uint64_t ids, uns
                         unsigned window);
 
 /*
- * Opens p's nconns DEALER sockets to endpoint on ctx, high-water marks window * 2 + 100.
+ * Opens p's nconns DEALER sockets to endpoint on ctx, high-water marks window * 2 + 100, each
+ * prepared by p->setup.
  * Returns 0, or -1 after printing the error (the sockets opened stay for bench_pipeline_free).
  */
 int bench_pipeline_connect(bench_pipeline_t *p, void *ctx, const char *endpoint);

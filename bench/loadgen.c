@@ -7,6 +7,11 @@
  * acknowledged, resolved) with increasing reported times, keeping up to --window requests in
  * flight. A request's latency runs from its zmq_send to the arrival of the reply carrying
  * the same "id". Any error reply, stray reply or timeout makes the run fail (exit 1).
+ *
+ * With --key and --server-key every connection is a CURVE client, as incidentctl's are
+ * (client/curve.h), so that a run with keys and one without compare ingest with and without
+ * CURVE. One connection's handshake is checked before the run, so that a refused key fails
+ * at once (client/handshake.h) instead of at --timeout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +26,8 @@
 #include <zmq.h>
 
 #include "bench/common.h"
+#include "client/curve.h"
+#include "client/handshake.h"
 #include "proto/rfc3339.h"
 
 #define LOADGEN_MAX_CONNECTIONS 256
@@ -42,6 +49,9 @@ typedef struct {
     int64_t base_ms;       /* reported time of the first incident */
     double timeout_s;
     bool json;
+    const char *key_file;   /* --key: the client's key pair, or NULL */
+    const char *server_key; /* --server-key: the daemon's public key or key file, or NULL */
+    curve_t curve;          /* loaded from the two; off without them */
 } loadgen_opts_t;
 
 /* What one connection sends; its socket and what is in flight are in the bench pipeline. */
@@ -63,7 +73,7 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: bench_loadgen --endpoint E [--connections N] [--events N] [--window N]\n"
             "                     [--stages-per-incident N] [--base RFC3339|now]\n"
-            "                     [--timeout SECONDS] [--json]\n"
+            "                     [--timeout SECONDS] [--json] [--key FILE --server-key KEY|FILE]\n"
             "  --endpoint E             ROUTER endpoint to load (tcp://127.0.0.1:PORT, ipc://PATH)\n"
             "  --connections N          DEALER sockets, one provider each (default 4)\n"
             "  --events N               events in total (default 200000)\n"
@@ -72,7 +82,9 @@ static void s_usage(FILE *out)
             "  --base T                 reported time of the first incident (default\n"
             "                           2021-01-12T00:00:00Z; 'now' for the current time)\n"
             "  --timeout S              give up after S seconds (default 120)\n"
-            "  --json                   print one JSON result line on stdout, the rest on stderr\n");
+            "  --json                   print one JSON result line on stdout, the rest on stderr\n"
+            "  --key FILE               connect with CURVE using this key pair (incidentctl keygen)\n"
+            "  --server-key KEY|FILE    the daemon's public key, or a key file holding it\n");
 }
 
 static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
@@ -86,6 +98,8 @@ static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
         {"base", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"key", required_argument, NULL, 'k'},
+        {"server-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -106,6 +120,8 @@ static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
         case 's': rc = bench_parse_u64(optarg, 1, LOADGEN_STAGES, &v); o->stages = (unsigned)v; break;
         case 't': rc = bench_parse_u64(optarg, 1, 3600, &v); o->timeout_s = (double)v; break;
         case 'j': o->json = true; break;
+        case 'k': o->key_file = optarg; break;
+        case 'K': o->server_key = optarg; break;
         case 'b':
             base_now = strcmp(optarg, "now") == 0;
             if (!base_now)
@@ -125,6 +141,12 @@ static int s_parse_args(int argc, char **argv, loadgen_opts_t *o)
     }
     if (o->events < o->connections) {
         fprintf(stderr, "bench_loadgen: --events must be at least --connections\n");
+        return -EINVAL;
+    }
+    char err[CURVE_ERRSZ];
+    if (curve_load(o->key_file, "--key", o->server_key, "--server-key", &o->curve, err,
+                   sizeof err) != 0) {
+        fprintf(stderr, "bench_loadgen: %s\n", err);
         return -EINVAL;
     }
     if (base_now) {
@@ -193,6 +215,57 @@ static void s_conns_plan(const loadgen_opts_t *o, loadgen_conn_t *conns)
     }
 }
 
+/* bench_socket_setup_fn: makes a pipeline socket a CURVE client (arg: the curve_t). */
+static int s_curve_setup(void *sock, void *arg)
+{
+    return curve_apply(arg, sock);
+}
+
+/*
+ * With CURVE, waits for one connection's handshake before the run: a refused key, or a server
+ * key that is not the daemon's, fails now with what went wrong rather than at --timeout with
+ * nothing answered. Returns 0, or -1 after printing why.
+ */
+static int s_curve_check(void *ctx, const loadgen_opts_t *o)
+{
+    if (!o->curve.on)
+        return 0;
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, rc = -1, n = 0;
+    handshake_t *hs = NULL;
+    if (sock && !zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) &&
+        !curve_apply(&o->curve, sock))
+        hs = handshake_new(ctx, sock, o->endpoint, true);
+    if (!hs || zmq_connect(sock, o->endpoint)) {
+        fprintf(stderr, "bench_loadgen: connect %s: %s\n", o->endpoint, zmq_strerror(errno));
+        n = 1;
+    }
+    uint64_t deadline = bench_mono_ns() + (uint64_t)(o->timeout_s * 1e9);
+    while (n == 0) {
+        if (handshake_succeeded(hs)) {
+            rc = 0;
+            break;
+        }
+        if (bench_mono_ns() >= deadline) {
+            fprintf(stderr, "bench_loadgen: no CURVE handshake with %s within %.0f s%s%s\n",
+                    o->endpoint, o->timeout_s, *handshake_hint(hs) ? ": " : "",
+                    handshake_hint(hs));
+            break;
+        }
+        /* Nothing is sent on this socket, so only the handshake's events can end the wait. */
+        n = handshake_wait(hs, sock, 50);
+        if (n == -EINTR || n > 0)
+            n = 0;
+    }
+    if (n < 0)
+        fprintf(stderr, "bench_loadgen: %s\n",
+                n == -EACCES || n == -EPROTO ? handshake_error(hs) : zmq_strerror(-n));
+    handshake_destroy(&hs);
+    if (sock)
+        zmq_close(sock);
+    return rc;
+}
+
 static void s_report(const loadgen_opts_t *o, bench_pipeline_t *st, double seconds)
 {
     bench_latency_t lat = bench_latency_summarize(st->latency_us, st->answered);
@@ -200,21 +273,23 @@ static void s_report(const loadgen_opts_t *o, bench_pipeline_t *st, double secon
     double rate = seconds > 0 ? (double)st->ok / seconds : 0;
     FILE *human = o->json ? stderr : stdout;
     fprintf(human,
-            "endpoint     %s (%u connections, window %u)\n"
+            "endpoint     %s (%u connections, window %u%s)\n"
             "events       %" PRIu64 " acknowledged, %" PRIu64 " duplicate, %" PRIu64
             " errors, %" PRIu64 " stray, %" PRIu64 " unanswered\n"
             "seconds      %.3f\n"
             "events/s     %.0f\n"
             "latency us   p50 %" PRIu32 "  p99 %" PRIu32 "  max %" PRIu32 "\n",
-            o->endpoint, o->connections, o->window, st->ok, st->duplicates, st->errors, st->strays,
-            o->events - st->answered, seconds, rate, p50, p99, max);
+            o->endpoint, o->connections, o->window, o->curve.on ? ", CURVE" : "", st->ok,
+            st->duplicates, st->errors, st->strays, o->events - st->answered, seconds, rate, p50,
+            p99, max);
     if (o->json)
-        printf("{\"endpoint\":\"%s\",\"connections\":%u,\"window\":%u,\"events\":%" PRIu64
+        printf("{\"endpoint\":\"%s\",\"curve\":%s,\"connections\":%u,\"window\":%u,"
+               "\"events\":%" PRIu64
                ",\"ok\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"errors\":%" PRIu64
                ",\"strays\":%" PRIu64 ",\"seconds\":%.3f,\"events_per_s\":%.0f,\"p50_us\":%" PRIu32
                ",\"p99_us\":%" PRIu32 ",\"max_us\":%" PRIu32 "}\n",
-               o->endpoint, o->connections, o->window, o->events, st->ok, st->duplicates,
-               st->errors, st->strays, seconds, rate, p50, p99, max);
+               o->endpoint, o->curve.on ? "true" : "false", o->connections, o->window, o->events,
+               st->ok, st->duplicates, st->errors, st->strays, seconds, rate, p50, p99, max);
     fflush(stdout);
 }
 
@@ -236,6 +311,16 @@ int main(int argc, char **argv)
     s_conns_plan(&o, conns);
     loadgen_t lg = {.opts = &o, .conns = conns};
     const bench_source_t src = {.format = s_source_format, .sent = s_source_sent, .arg = &lg};
+    if (o.curve.on) {
+        st.setup = s_curve_setup;
+        st.setup_arg = &o.curve;
+    }
+    if (s_curve_check(ctx, &o) != 0) {
+        bench_pipeline_free(&st);
+        zmq_ctx_term(ctx);
+        free(conns);
+        return 1;
+    }
     rc = bench_pipeline_connect(&st, ctx, o.endpoint);
     if (rc == 0)
         rc = bench_pipeline_run(&st, &src, o.events, o.timeout_s);

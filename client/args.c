@@ -57,6 +57,16 @@ static s_outcome_t s_global(cli_t *cli, const s_word_t *w, int argc, char **argv
 		cli->endpoint = s_value(w, argc, argv, i);
 		return cli->endpoint != NULL ? S_TAKEN : S_STOP;
 	}
+	if (strcmp(w->name, "--key") == 0) {
+		cli->key_file = s_value(w, argc, argv, i);
+		cli->key_from = "--key";
+		return cli->key_file != NULL ? S_TAKEN : S_STOP;
+	}
+	if (strcmp(w->name, "--server-key") == 0) {
+		cli->server_key = s_value(w, argc, argv, i);
+		cli->server_key_from = "--server-key";
+		return cli->server_key != NULL ? S_TAKEN : S_STOP;
+	}
 	if (strcmp(w->name, "--timeout") == 0) {
 		const char *text = s_value(w, argc, argv, i);
 		if (text == NULL || cli_parse_long("--timeout", text, 1, INT_MAX, &cli->timeout_ms))
@@ -150,6 +160,12 @@ bool args_parse(cli_t *cli, int argc, char **argv, const args_def_t *def, json_t
 		if (options && arg[0] == '-' && arg[1] != '\0') {
 			s_word_t w;
 			s_split(arg, &w);
+			if (def->help != NULL &&
+			    (strcmp(w.name, "-h") == 0 || strcmp(w.name, "--help") == 0)) {
+				fputs(def->help, stdout);
+				*status = CLI_EXIT_OK;
+				return false;
+			}
 			s_outcome_t o = s_flag(def, &w, argc, argv, &i, req, status);
 			if (o == S_NOT_MINE)
 				o = s_global(cli, &w, argc, argv, &i, status);

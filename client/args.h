@@ -1,8 +1,8 @@
 /*
  * args: the command-line parser of every incidentctl command. Each command describes its
  * flags in a table; the parser fills the request's JSON members from them, collects the
- * positional arguments, and also takes the global options (-e, --timeout, --json) when they
- * come after the command name.
+ * positional arguments, and also takes the global options (-e, --timeout, --json, --key,
+ * --server-key) when they come after the command name.
  */
 #ifndef INCIDENTD_CLIENT_ARGS_H
 #define INCIDENTD_CLIENT_ARGS_H
@@ -34,6 +34,7 @@ typedef struct {
 	const arg_spec_t *flags;       /* may be NULL: no flags */
 	const char *const *positional; /* names of required positionals, NULL-terminated; may be NULL */
 	bool more;                     /* accept any number of further positionals */
+	const char *help;              /* what --help prints; NULL: the general usage */
 } args_def_t;
 
 /*

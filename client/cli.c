@@ -6,11 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <zmq.h>
+
 #include "client/render.h"
 #include "client/rpc.h"
 
 static const char s_usage[] =
-	"usage: incidentctl [-e ENDPOINT] [--timeout MS] [--json] COMMAND [ARGS]\n"
+	"usage: incidentctl [-e ENDPOINT] [--timeout MS] [--json]\n"
+	"                   [--key FILE --server-key KEY|FILE] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  push --provider P --event-id E --ref R --stage S [--at T] [--category N]\n"
@@ -27,15 +30,20 @@ static const char s_usage[] =
 	"  report --month YYYY-MM [--provider P] [--csv]\n"
 	"  watch [--publish ENDPOINT] [TOPIC ...]\n"
 	"  status\n"
+	"  keygen FILE              a new CURVE key pair: FILE (mode 0600) and FILE.pub\n"
 	"\n"
 	"options:\n"
 	"  -e, --endpoint ENDPOINT  API endpoint (default $INCIDENTD_API, then " CLI_DEFAULT_API ")\n"
 	"  --timeout MS             how long to wait for an answer (default 5000)\n"
 	"  --json                   print the daemon's JSON replies, one per line\n"
+	"  --key FILE               connect with CURVE using this key pair, from keygen\n"
+	"                           (default $INCIDENTD_KEY)\n"
+	"  --server-key KEY|FILE    the daemon's public key, or a key file holding it\n"
+	"                           (default $INCIDENTD_SERVER_KEY); CURVE needs both\n"
 	"  -h, --help               show this help\n"
 	"\n"
-	"exit status: 0 success, 1 the daemon answered with an error, 2 usage error,\n"
-	"3 no answer within the timeout\n";
+	"exit status: 0 success, 1 the daemon answered with an error (or refused the key),\n"
+	"2 usage error, 3 no answer within the timeout\n";
 
 void cli_usage(FILE *out)
 {
@@ -49,8 +57,8 @@ int cli_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	/* The first line of the usage, not all of it: the mistake should stay in view. */
-	fprintf(stderr, "\n%.*s", (int)(strchr(s_usage, '\n') - s_usage + 1), s_usage);
+	/* The usage line, not all the commands: the mistake should stay in view. */
+	fprintf(stderr, "\n%.*s", (int)(strstr(s_usage, "\n\n") - s_usage + 1), s_usage);
 	fputs("Try 'incidentctl --help' for the commands.\n", stderr);
 	return CLI_EXIT_USAGE;
 }
@@ -106,11 +114,57 @@ static int s_await(rpc_t *rpc, const cli_t *cli, json_int_t id, json_t **reply, 
 	}
 }
 
+int cli_curve(const cli_t *cli, curve_t *creds)
+{
+	char err[CURVE_ERRSZ];
+	memset(creds, 0, sizeof *creds);
+	const char *from = cli->key_file != NULL ? cli->key_from : cli->server_key_from;
+	if ((cli->key_file != NULL || cli->server_key != NULL) && !zmq_has("curve"))
+		return cli_usage_error("%s: this build of libzmq has no CURVE", from);
+	if (curve_load(cli->key_file, cli->key_from, cli->server_key, cli->server_key_from, creds,
+		       err, sizeof err) != 0)
+		return cli_usage_error("%s", err);
+	return CLI_EXIT_OK;
+}
+
+int cli_handshake_failure(const cli_t *cli, const curve_t *creds, const char *endpoint, int rc,
+			  const char *what)
+{
+	fprintf(stderr, "incidentctl: %s\n", what);
+	/* The contract's sentence stands alone; the key it is about follows on a line of its own. */
+	bool variable = cli->key_from[0] == '$';
+	if (rc == -EACCES && creds->on)
+		fprintf(stderr, "incidentctl: public key %s (%s%s%s) at %s\n", creds->public_key,
+			cli->key_from, variable ? "=" : " ", cli->key_file, endpoint);
+	return CLI_EXIT_REFUSED;
+}
+
+/* Reports why no reply came (rc from rpc_recv()) and returns the exit status. */
+static int s_no_reply(const cli_t *cli, const curve_t *creds, rpc_t *rpc, int rc)
+{
+	const char *why = rpc_failure(rpc, rc);
+	if (rc == -EACCES || rc == -EPROTO)
+		return cli_handshake_failure(cli, creds, cli->endpoint, rc, why);
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "incidentctl: no answer from %s within %ld ms%s%s\n", cli->endpoint,
+			cli->timeout_ms, why[0] != '\0' ? ": " : "", why);
+		return CLI_EXIT_NO_ANSWER;
+	}
+	fprintf(stderr, "incidentctl: %s\n", why);
+	return CLI_EXIT_REFUSED;
+}
+
 int cli_request(const cli_t *cli, json_t *req, json_t **reply_out)
 {
 	*reply_out = NULL;
+	curve_t creds;
+	int status = cli_curve(cli, &creds);
+	if (status != CLI_EXIT_OK) {
+		json_decref(req);
+		return status;
+	}
 	json_object_set_new(req, "id", json_integer(1));
-	rpc_t *rpc = rpc_new(cli->endpoint);
+	rpc_t *rpc = rpc_new(cli->endpoint, &creds);
 	if (rpc == NULL) {
 		json_decref(req);
 		return cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
@@ -120,17 +174,13 @@ int cli_request(const cli_t *cli, json_t *req, json_t **reply_out)
 	int rc = rpc_send(rpc, req);
 	if (rc == 0)
 		rc = s_await(rpc, cli, 1, &reply, &raw);
+	if (rc != 0)
+		status = s_no_reply(cli, &creds, rpc, rc);
 	rpc_destroy(&rpc);
+	explicit_bzero(&creds, sizeof creds);
 	json_decref(req);
-	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "incidentctl: no answer from %s within %ld ms\n", cli->endpoint,
-			cli->timeout_ms);
-		return CLI_EXIT_NO_ANSWER;
-	}
-	if (rc != 0) {
-		fprintf(stderr, "incidentctl: %s: %s\n", cli->endpoint, strerror(-rc));
-		return CLI_EXIT_REFUSED;
-	}
+	if (rc != 0)
+		return status;
 	if (cli->json)
 		render_json_line(raw, reply);
 	free(raw);

@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "client/curve.h"
+
 /* Exit statuses of the contract. */
 enum {
 	CLI_EXIT_OK = 0,        /* success */
@@ -29,6 +31,11 @@ typedef struct {
 	const char *endpoint; /* API endpoint; borrowed from argv or the environment */
 	long timeout_ms;      /* how long to wait for each reply, > 0 */
 	bool json;            /* print the daemon's replies instead of tables */
+	/* CURVE: both or neither; borrowed from argv or the environment, NULL when not given. */
+	const char *key_file;        /* the client's key pair: --key or $INCIDENTD_KEY */
+	const char *key_from;        /* "--key" or "$INCIDENTD_KEY", for messages */
+	const char *server_key;      /* the daemon's public key or key file: --server-key ... */
+	const char *server_key_from; /* "--server-key" or "$INCIDENTD_SERVER_KEY" */
 } cli_t;
 
 /* Milliseconds of a monotonic clock, for timeouts and pacing; unrelated to wall time. */
@@ -57,13 +64,31 @@ int cli_parse_long(const char *flag, const char *text, long min, long max, long 
 void cli_reply_error(const json_t *reply, const char **code_out, const char **message_out);
 
 /*
+ * Loads the CURVE keys the global options name into *creds (CURVE off when none). Reports a
+ * usage error (the option or variable, the file and what is wrong with it) and returns
+ * CLI_EXIT_USAGE when they cannot be used; returns CLI_EXIT_OK otherwise. Every command that
+ * connects calls it once the whole command line is read.
+ */
+int cli_curve(const cli_t *cli, curve_t *creds);
+
+/*
+ * Reports on stderr why a connection to endpoint gave up (rc -EACCES or -EPROTO from
+ * rpc_recv() or handshake_wait(); what is the sentence they explain it with). A refused key is
+ * "incidentctl: the daemon refused this key", then a line naming the key. Returns
+ * CLI_EXIT_REFUSED.
+ */
+int cli_handshake_failure(const cli_t *cli, const curve_t *creds, const char *endpoint, int rc,
+			  const char *what);
+
+/*
  * Sends req (reference stolen; "id" is set here) to cli->endpoint and waits up to
  * cli->timeout_ms for the reply. In --json mode the reply is printed to stdout as received.
  *
  * Returns CLI_EXIT_OK and stores the reply in *reply_out (a new reference the caller
  * json_decref()s) when the daemon answered "ok": true. Otherwise prints the reason on stderr,
  * leaves *reply_out NULL and returns CLI_EXIT_REFUSED (an error reply or an unreadable one),
- * CLI_EXIT_NO_ANSWER (timeout) or CLI_EXIT_USAGE (bad endpoint).
+ * CLI_EXIT_NO_ANSWER (timeout) or CLI_EXIT_USAGE (bad endpoint or CURVE options). A refused
+ * CURVE key (or a handshake that cannot succeed) ends the wait at once with CLI_EXIT_REFUSED.
  */
 int cli_request(const cli_t *cli, json_t *req, json_t **reply_out);
 

@@ -109,7 +109,7 @@ static const char *s_time_diff(const json_t *later_obj, const char *later_key,
 static void s_render_timeline(const json_t *timeline)
 {
 	static const char *const headers[] = {"STAGE",      "REPORTED", "RECEIVED", "DELAY",
-					      "SINCE PREV", "SOURCE",   "EVENT"};
+					      "SINCE PREV", "SOURCE",   "EVENT",    "BY"};
 	enum { N = sizeof headers / sizeof headers[0] };
 	table_t *table = table_new(N, headers);
 	if (table == NULL)
@@ -126,6 +126,7 @@ static void s_render_timeline(const json_t *timeline)
 			prev != NULL ? s_time_diff(row, "at", prev, "at", 1, bufs[4]) : "-",
 			render_value(row, "source", bufs[5]),
 			render_value(row, "event_id", bufs[6]),
+			render_value(row, "by", bufs[7]),
 		};
 		table_add(table, cells);
 		prev = row;

@@ -48,9 +48,11 @@ static void s_render_record(const json_t *reply, char **pos)
 {
 	(void)pos;
 	static const char *const keys[] = {"problem",    "title",      "status",
-					   "root cause", "workaround", "description"};
+					   "root cause", "workaround", "description",
+					   "created by", "updated by"};
 	static const char *const fields[] = {"id",         "title",      "status",
-					     "root_cause", "workaround", "description"};
+					     "root_cause", "workaround", "description",
+					     "created_by", "updated_by"};
 	static const char *const headers[] = {"INCIDENT", "STATUS", "PROVIDER", "REF", "TITLE"};
 	static const char *const inc_fields[] = {"id", "status", "provider", "ref", "title"};
 	enum { N = sizeof keys / sizeof keys[0] };
@@ -141,17 +143,17 @@ static const struct {
 	bool needs_change;             /* at least one flag must be given */
 	void (*render)(const json_t *reply, char **pos);
 } s_subs[] = {
-	{"create", OP_PROBLEM_CREATE, {"problem create", s_create_flags, NULL, false}, NULL, false,
-	 s_render_created},
-	{"update", OP_PROBLEM_UPDATE, {"problem update", s_update_flags, s_pbi, false}, s_pbi_fields,
-	 true, s_render_updated},
-	{"link", OP_PROBLEM_LINK, {"problem link", NULL, s_pbi_inc, false}, s_pbi_inc_fields, false,
-	 s_render_linked},
-	{"unlink", OP_PROBLEM_UNLINK, {"problem unlink", NULL, s_pbi_inc, false}, s_pbi_inc_fields,
-	 false, s_render_unlinked},
-	{"show", OP_PROBLEM_GET, {"problem show", NULL, s_pbi, false}, s_pbi_fields, false,
+	{"create", OP_PROBLEM_CREATE, {"problem create", s_create_flags, NULL, false, NULL}, NULL,
+	 false, s_render_created},
+	{"update", OP_PROBLEM_UPDATE, {"problem update", s_update_flags, s_pbi, false, NULL},
+	 s_pbi_fields, true, s_render_updated},
+	{"link", OP_PROBLEM_LINK, {"problem link", NULL, s_pbi_inc, false, NULL}, s_pbi_inc_fields,
+	 false, s_render_linked},
+	{"unlink", OP_PROBLEM_UNLINK, {"problem unlink", NULL, s_pbi_inc, false, NULL},
+	 s_pbi_inc_fields, false, s_render_unlinked},
+	{"show", OP_PROBLEM_GET, {"problem show", NULL, s_pbi, false, NULL}, s_pbi_fields, false,
 	 s_render_record},
-	{"list", OP_PROBLEM_LIST, {"problem list", s_list_flags, NULL, false}, NULL, false,
+	{"list", OP_PROBLEM_LIST, {"problem list", s_list_flags, NULL, false, NULL}, NULL, false,
 	 s_render_list},
 };
 

@@ -23,6 +23,7 @@
 /* The state of one push -f run. */
 typedef struct {
 	const cli_t *cli;
+	curve_t creds;
 	rpc_t *rpc;
 	FILE *in;
 	char *buf; /* getline's buffer */
@@ -183,11 +184,15 @@ static int s_finish(s_batch_t *b, int rc)
 		s_progress(b, true);
 		fputc('\n', stderr);
 	}
+	const char *why = rc < 0 ? rpc_failure(b->rpc, rc) : "";
 	if (rc == -ETIMEDOUT)
-		fprintf(stderr, "incidentctl: no answer from %s within %ld ms (%zu requests unanswered)\n",
-			b->cli->endpoint, b->cli->timeout_ms, b->ninflight);
+		fprintf(stderr,
+			"incidentctl: no answer from %s within %ld ms (%zu requests unanswered)%s%s\n",
+			b->cli->endpoint, b->cli->timeout_ms, b->ninflight, why[0] ? ": " : "", why);
+	else if (rc == -EACCES || rc == -EPROTO)
+		cli_handshake_failure(b->cli, &b->creds, b->cli->endpoint, rc, why);
 	else if (rc < 0)
-		fprintf(stderr, "incidentctl: %s: %s\n", b->cli->endpoint, strerror(-rc));
+		fprintf(stderr, "incidentctl: %s\n", why);
 	fprintf(b->cli->json ? stderr : stdout, "accepted %ld, duplicate %ld, refused %ld\n",
 		b->accepted, b->duplicate, b->refused);
 	if (rc == -ETIMEDOUT)
@@ -199,19 +204,22 @@ static int s_finish(s_batch_t *b, int rc)
 static int s_push_file(const cli_t *cli, const char *path)
 {
 	s_batch_t b = {.cli = cli, .progress = isatty(STDERR_FILENO) != 0};
+	int status = cli_curve(cli, &b.creds);
+	if (status != CLI_EXIT_OK)
+		return status;
 	bool is_stdin = strcmp(path, "-") == 0;
 	b.in = is_stdin ? stdin : fopen(path, "r");
 	if (b.in == NULL) {
 		fprintf(stderr, "incidentctl: %s: %s\n", path, strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
-	b.rpc = rpc_new(cli->endpoint);
-	int status;
+	b.rpc = rpc_new(cli->endpoint, &b.creds);
 	if (b.rpc == NULL)
 		status = cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
 	else
 		status = s_finish(&b, s_pump(&b));
 	rpc_destroy(&b.rpc);
+	explicit_bzero(&b.creds, sizeof b.creds);
 	free(b.buf);
 	if (!is_stdin)
 		fclose(b.in);

@@ -1,6 +1,7 @@
 /*
  * watch: a SUB socket on the daemon's publish endpoint, printing each message as it arrives
- * until SIGINT or SIGTERM, which end it with status 0.
+ * until SIGINT or SIGTERM, which end it with status 0. With CURVE keys a refused key ends it
+ * at once (status 1); when nothing is connected after --timeout it says so once and goes on.
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include "client/args.h"
 #include "client/commands.h"
+#include "client/handshake.h"
 #include "client/render.h"
 
 static volatile sig_atomic_t s_stop;
@@ -107,42 +109,70 @@ out:
 	free(raw);
 }
 
-/* Connects a SUB socket to endpoint with a subscription per topic prefix (all when none). */
-static void *s_subscribe(void *ctx, const char *endpoint, char **topics, int ntopics)
+/*
+ * Connects a SUB socket to endpoint with a subscription per topic prefix (all when none), as a
+ * CURVE client when creds is on, its handshakes watched by a new *hs.
+ */
+static void *s_subscribe(void *ctx, const char *endpoint, char **topics, int ntopics,
+			 const curve_t *creds, handshake_t **hs)
 {
 	void *sock = zmq_socket(ctx, ZMQ_SUB);
 	int linger = 0;
 	if (sock == NULL || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0)
+		goto fail;
+	if (curve_apply(creds, sock) != 0)
 		goto fail;
 	for (int i = 0; i < ntopics; i++)
 		if (zmq_setsockopt(sock, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i])) != 0)
 			goto fail;
 	if (ntopics == 0 && zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "", 0) != 0)
 		goto fail;
-	if (zmq_connect(sock, endpoint) != 0)
+	*hs = handshake_new(ctx, sock, endpoint, creds->on);
+	if (*hs == NULL || zmq_connect(sock, endpoint) != 0)
 		goto fail;
 	return sock;
 fail:;
 	int saved = errno;
+	handshake_destroy(hs);
 	if (sock != NULL)
 		zmq_close(sock);
 	errno = saved;
 	return NULL;
 }
 
-/* Prints messages until a stop signal. Returns an exit status. */
-static int s_watch(void *sock, int json)
+/*
+ * Prints messages until a stop signal or a handshake that cannot succeed. Once, after the
+ * timeout, warns when no connection has been made yet. Returns an exit status.
+ */
+static int s_watch(const cli_t *cli, const curve_t *creds, const char *endpoint, void *sock,
+		   handshake_t *hs)
 {
-	zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+	int64_t warn_at = cli_clock_ms() + cli->timeout_ms;
+	bool warned = false;
 	while (!s_stop) {
-		int n = zmq_poll(&item, 1, -1);
-		if (n < 0 && errno == EINTR)
+		int64_t left = warn_at - cli_clock_ms();
+		int n = handshake_wait(hs, sock, warned ? -1 : left > 0 ? (long)left : 0);
+		if (n == -EINTR)
 			continue;
+		if (n == -EACCES || n == -EPROTO)
+			return cli_handshake_failure(cli, creds, endpoint, n, handshake_error(hs));
 		if (n < 0) {
-			fprintf(stderr, "incidentctl: watch: %s\n", zmq_strerror(errno));
+			fprintf(stderr, "incidentctl: watch: %s\n", zmq_strerror(-n));
 			return CLI_EXIT_REFUSED;
 		}
-		s_show_message(sock, json);
+		if (n > 0) {
+			s_show_message(sock, cli->json);
+			continue;
+		}
+		if (!warned && cli_clock_ms() >= warn_at) {
+			warned = true;
+			const char *hint = handshake_hint(hs);
+			if (!handshake_succeeded(hs))
+				fprintf(stderr,
+					"incidentctl: watch: not connected to %s after %ld ms%s%s; "
+					"still trying\n",
+					endpoint, cli->timeout_ms, hint[0] ? ": " : "", hint);
+		}
 	}
 	return CLI_EXIT_OK;
 }
@@ -160,17 +190,22 @@ int cmd_watch(cli_t *cli, int argc, char **argv)
 	int status, ntopics;
 	if (topics == NULL)
 		return CLI_EXIT_REFUSED;
-	if (!args_parse(cli, argc, argv, &def, NULL, topics, &ntopics, &status)) {
+	curve_t creds;
+	if (!args_parse(cli, argc, argv, &def, NULL, topics, &ntopics, &status) ||
+	    (status = cli_curve(cli, &creds)) != CLI_EXIT_OK) {
 		free(topics);
 		return status;
 	}
 	s_trap_signals();
 	void *ctx = zmq_ctx_new();
-	void *sock = ctx != NULL ? s_subscribe(ctx, endpoint, topics, ntopics) : NULL;
+	handshake_t *hs = NULL;
+	void *sock = ctx != NULL ? s_subscribe(ctx, endpoint, topics, ntopics, &creds, &hs) : NULL;
 	if (sock == NULL)
 		status = cli_usage_error("bad endpoint '%s': %s", endpoint, zmq_strerror(errno));
 	else
-		status = s_watch(sock, cli->json);
+		status = s_watch(cli, &creds, endpoint, sock, hs);
+	explicit_bzero(&creds, sizeof creds);
+	handshake_destroy(&hs);
 	if (sock != NULL)
 		zmq_close(sock);
 	if (ctx != NULL)

@@ -34,4 +34,7 @@ int cmd_status(cli_t *cli, int argc, char **argv);
 /* watch: published messages as they arrive, until SIGINT or SIGTERM (cmd_watch.c). */
 int cmd_watch(cli_t *cli, int argc, char **argv);
 
+/* keygen FILE: a new CURVE key pair in FILE and FILE.pub (cmd_keygen.c). */
+int cmd_keygen(cli_t *cli, int argc, char **argv);
+
 #endif

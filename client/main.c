@@ -15,16 +15,27 @@ static const struct {
 } s_commands[] = {
 	{"push", cmd_push},         {"list", cmd_list},       {"show", cmd_show},
 	{"breaches", cmd_breaches}, {"problem", cmd_problem}, {"report", cmd_report},
-	{"status", cmd_status},     {"watch", cmd_watch},
+	{"status", cmd_status},     {"watch", cmd_watch},     {"keygen", cmd_keygen},
 };
+
+/* A variable of the environment, or NULL when it is unset or empty. */
+static const char *s_env(const char *name)
+{
+	const char *value = getenv(name);
+	return value != NULL && value[0] != '\0' ? value : NULL;
+}
 
 /* The defaults before any option: the environment, then the contract's endpoint. */
 static void s_defaults(cli_t *cli)
 {
-	const char *env = getenv("INCIDENTD_API");
-	cli->endpoint = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_API;
+	const char *api = s_env("INCIDENTD_API");
+	cli->endpoint = api != NULL ? api : CLI_DEFAULT_API;
 	cli->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
 	cli->json = false;
+	cli->key_file = s_env("INCIDENTD_KEY");
+	cli->key_from = "$INCIDENTD_KEY";
+	cli->server_key = s_env("INCIDENTD_SERVER_KEY");
+	cli->server_key_from = "$INCIDENTD_SERVER_KEY";
 }
 
 int main(int argc, char **argv)

@@ -1,28 +1,38 @@
 #include "client/rpc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
 
+#include "client/handshake.h"
+
 struct rpc {
 	void *ctx;
 	void *sock;
+	handshake_t *handshake;
+	char endpoint[256];
+	char failure[320]; /* rpc_failure()'s text for other errors */
 };
 
-rpc_t *rpc_new(const char *endpoint)
+rpc_t *rpc_new(const char *endpoint, const curve_t *curve)
 {
 	rpc_t *self = calloc(1, sizeof *self);
 	if (self == NULL)
 		return NULL;
-	int linger = 0;
+	snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
+	int linger = 0, rc = -1;
 	self->ctx = zmq_ctx_new();
 	if (self->ctx != NULL)
 		self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
-	if (self->sock == NULL
-	    || zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger) != 0
-	    || zmq_connect(self->sock, endpoint) != 0) {
+	if (self->sock != NULL &&
+	    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger) == 0)
+		rc = curve_apply(curve, self->sock);
+	if (rc == 0)
+		self->handshake = handshake_new(self->ctx, self->sock, endpoint, curve->on);
+	if (self->handshake == NULL || zmq_connect(self->sock, endpoint) != 0) {
 		int saved = errno;
 		rpc_destroy(&self);
 		errno = saved;
@@ -36,6 +46,7 @@ void rpc_destroy(rpc_t **self_p)
 	if (self_p == NULL || *self_p == NULL)
 		return;
 	rpc_t *self = *self_p;
+	handshake_destroy(&self->handshake);
 	if (self->sock != NULL)
 		zmq_close(self->sock);
 	if (self->ctx != NULL)
@@ -93,10 +104,9 @@ static int s_recv_payload(void *sock, char **text_out)
 
 int rpc_recv(rpc_t *self, long timeout_ms, json_t **reply_out, char **raw_out)
 {
-	zmq_pollitem_t item = {.socket = self->sock, .events = ZMQ_POLLIN};
-	int n = zmq_poll(&item, 1, timeout_ms);
+	int n = handshake_wait(self->handshake, self->sock, timeout_ms);
 	if (n < 0)
-		return -errno;
+		return n;
 	if (n == 0)
 		return -ETIMEDOUT;
 	char *text = NULL;
@@ -115,4 +125,14 @@ int rpc_recv(rpc_t *self, long timeout_ms, json_t **reply_out, char **raw_out)
 	else
 		free(text);
 	return 0;
+}
+
+const char *rpc_failure(rpc_t *self, int rc)
+{
+	if (rc == -EACCES || rc == -EPROTO)
+		return handshake_error(self->handshake);
+	if (rc == -ETIMEDOUT)
+		return handshake_hint(self->handshake);
+	snprintf(self->failure, sizeof self->failure, "%s: %s", self->endpoint, strerror(-rc));
+	return self->failure;
 }

@@ -10,14 +10,17 @@
 
 #include <jansson.h>
 
+#include "client/curve.h"
+
 typedef struct rpc rpc_t;
 
 /*
  * Connects a new DEALER socket to endpoint (linger 0, so that closing never waits for
- * unsent requests). Returns NULL and sets errno on failure (EINVAL or EPROTONOSUPPORT for a
- * malformed endpoint). Destroy with rpc_destroy().
+ * unsent requests), as a CURVE client when curve (borrowed, only during the call) is on, and
+ * watches its handshakes (client/handshake.h). Returns NULL and sets errno on failure (EINVAL
+ * or EPROTONOSUPPORT for a malformed endpoint). Destroy with rpc_destroy().
  */
-rpc_t *rpc_new(const char *endpoint);
+rpc_t *rpc_new(const char *endpoint, const curve_t *curve);
 
 /* Closes the socket and its context; accepts NULL and sets *self_p to NULL. */
 void rpc_destroy(rpc_t **self_p);
@@ -29,9 +32,20 @@ int rpc_send(rpc_t *self, const json_t *req);
  * Waits up to timeout_ms (0: only what has already arrived) for one reply frame.
  * Returns 0 and stores the parsed object in *reply_out (new reference) and the frame text in
  * *raw_out (malloc'd, NUL-terminated; caller frees; raw_out may be NULL).
- * Errors: -ETIMEDOUT nothing arrived in time, -EINTR a signal interrupted the wait,
- * -EBADMSG the frame is not a JSON object, other negative errno from ZeroMQ.
+ * Errors: -ETIMEDOUT nothing arrived in time, -EACCES the daemon refused our CURVE key,
+ * -EPROTO no handshake with the daemon can succeed (both at once, without waiting out the
+ * time), -EINTR a signal interrupted the wait, -EBADMSG the frame is not a JSON object, other
+ * negative errno from ZeroMQ.
  */
 int rpc_recv(rpc_t *self, long timeout_ms, json_t **reply_out, char **raw_out);
+
+/*
+ * Why rpc_recv() returned rc, as a sentence without the program name: for -EACCES exactly
+ * "the daemon refused this key"; for -EPROTO what broke the handshake; for -ETIMEDOUT what the
+ * connection's events suggest (handshake_hint(): "the daemon may not be running there", or ""
+ * when it is connected and did not answer); otherwise "ENDPOINT: strerror". Borrowed from self, valid
+ * until the next call.
+ */
+const char *rpc_failure(rpc_t *self, int rc);
 
 #endif

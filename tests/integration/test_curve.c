@@ -444,6 +444,58 @@ static void test_reload_ends_removed_subscription(void **state)
 	h_pass(d);
 }
 
+/*
+ * incidentctl end to end: a pair made by keygen, admitted through its .pub in the config,
+ * speaks CURVE to the real daemon; show names who recorded each stage; a key the daemon does
+ * not know is told at once.
+ */
+static void test_incidentctl_with_keys(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	char key[H_PATH_MAX + 16], pub[H_PATH_MAX + 16], server[64], clients[4096], extra[512];
+	snprintf(key, sizeof key, "%s/desk.key", d->dir);
+	snprintf(pub, sizeof pub, "%s/desk.key.pub", d->dir);
+	snprintf(server, sizeof server, "%.40s", d->server.pub);
+	char *keygen[] = {(char *)INCIDENTCTL_BIN, "keygen", key, NULL};
+	h_run_t r;
+	assert_int_equal(h_run(d->dir, keygen, NULL, 10000, &r), 0);
+	assert_int_equal(r.status, 0);
+	h_run_clear(&r);
+	snprintf(extra, sizeof extra, "[client desk]\nkey = %s\nrole = operator\n", pub);
+	s_clients_text(clients, sizeof clients, c->south.pub, true, true, extra);
+	assert_int_equal(s_write_config(d, clients), 0);
+	s_reload(d, "added: desk", 1);
+
+	char *push[] = {(char *)INCIDENTCTL_BIN, "-e", d->api, "--key", key, "--server-key", server,
+			"push", "--provider", "csp-north", "--event-id", "d1", "--ref", "N-9",
+			"--stage", "detected", "--category", "2", "--title", "call from a user",
+			"--source", "user", NULL};
+	assert_int_equal(h_run(d->dir, push, NULL, 10000, &r), 0);
+	if (r.status != 0)
+		fail_msg("push with keys: exit %d: %s", r.status, r.err);
+	h_run_clear(&r);
+	char *show[] = {(char *)INCIDENTCTL_BIN, "-e", d->api, "--key", key, "--server-key", server,
+			"show", "INC000000000001", NULL};
+	assert_int_equal(h_run(d->dir, show, NULL, 10000, &r), 0);
+	assert_int_equal(r.status, 0);
+	if (strstr(r.out, "BY") == NULL || strstr(r.out, "desk") == NULL)
+		fail_msg("show should name who recorded the stage: %s", r.out);
+	h_run_clear(&r);
+
+	/* A key no [client] section lists: said at once, exit 1. */
+	char stranger[H_PATH_MAX];
+	assert_int_equal(h_write_keys(d, "stranger.key", &c->stranger, true, 0600, stranger), 0);
+	char *status[] = {(char *)INCIDENTCTL_BIN, "-e", d->api, "--timeout", "10000", "--key",
+			  stranger, "--server-key", server, "status", NULL};
+	assert_int_equal(h_run(d->dir, status, NULL, 15000, &r), 0);
+	assert_int_equal(r.status, 1);
+	if (strstr(r.err, "the daemon refused this key") == NULL || r.elapsed_ms > 3000)
+		fail_msg("refused key: after %ld ms: %s", r.elapsed_ms, r.err);
+	h_run_clear(&r);
+	h_pass(d);
+}
+
 /* A secret key file others can read stops the start, naming the file. */
 static void test_secret_key_mode(void **state)
 {
@@ -479,6 +531,7 @@ int main(void)
 		CURVE_TEST(test_reload_adds_rotates_revokes),
 		CURVE_TEST(test_bad_reload_keeps_running_set),
 		CURVE_TEST(test_reload_ends_removed_subscription),
+		CURVE_TEST(test_incidentctl_with_keys),
 	};
 	return cmocka_run_group_tests_name("integration/curve", tests, NULL, NULL);
 }
