@@ -131,6 +131,47 @@ static void test_events_by_role(void **state)
 	h_pass(d);
 }
 
+/* An event of provider's incident ref at a stage, as the given event id. */
+static json_t *s_stage(const char *provider, const char *eid, const char *ref, const char *stage)
+{
+	json_t *ev = h_event(provider, eid, ref, stage);
+	json_object_set_new(ev, "at", json_string("2021-01-12T05:00:00Z"));
+	return ev;
+}
+
+/*
+ * The attacks found in the trial, each refused with nothing stored: one provider closing
+ * another's incident, recording its notification first (so that the real one would be a
+ * conflict), taking over its event ids.
+ */
+static void test_attacks_refused(void **state)
+{
+	h_daemon_t *d = *state;
+	cast_t *c = &s_cast;
+	json_t *r = s_as(d, &c->south, s_open("csp-south", "s1", "S-1", NULL));
+	CHECK_OK(r);
+	json_decref(r);
+	static const char *const stages[] = { "closed", "notified", "resolved" };
+	for (size_t i = 0; i < 3; i++) {
+		char eid[16];
+		snprintf(eid, sizeof eid, "s%zu", i + 2); /* south's next event ids */
+		r = s_as(d, &c->north, s_stage("csp-south", eid, "S-1", stages[i]));
+		CHECK_ERROR(r, "forbidden", "does not speak for csp-south");
+		json_decref(r);
+	}
+	assert_int_equal(h_status_count(d, "events"), 1);
+	/* South's own events go through: no conflict, no duplicate, the incident still open. */
+	r = s_as(d, &c->south, s_stage("csp-south", "s2", "S-1", "notified"));
+	CHECK_OK(r);
+	assert_true(json_is_false(json_object_get(r, "duplicate")));
+	CHECK_STR(r, "status", "open");
+	json_decref(r);
+	r = s_as(d, &c->south, s_stage("csp-south", "s3", "S-1", "closed"));
+	CHECK_OK(r);
+	json_decref(r);
+	h_pass(d);
+}
+
 /* Reads: a provider key sees its providers' incidents only; others see all. */
 static void test_reads_are_scoped(void **state)
 {
@@ -523,6 +564,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CURVE_TEST(test_events_by_role),
+		CURVE_TEST(test_attacks_refused),
 		CURVE_TEST(test_reads_are_scoped),
 		CURVE_TEST(test_problems_by_role),
 		CURVE_TEST(test_unknown_and_plaintext_get_nothing),
