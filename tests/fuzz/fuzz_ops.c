@@ -56,7 +56,13 @@
  * also goes through the outbox.
  */
 static const char s_extra_conf[] = "\n[hook fuzz]\nexec = /bin/true\n"
-				   "topics = breach., incident., problem., hook.\n";
+				   "topics = breach., incident., problem., hook.\n"
+				   /* Working hours and a problem rule by category: more of rule.c. */
+				   "[sla fuzz_working_hours]\nstart = acknowledged\nstop = workaround\n"
+				   "calendar = working\ncategory.1 = 4wh\ncategory.2 = 90m\n"
+				   "category.3 = 1wd\n"
+				   "[problem_rule fuzz_category_2]\napplies = category.2\nstart = detected\n"
+				   "within = 3d\n";
 
 /* The seeds: each request committed in its own batch at its arrival time. */
 static const struct {
@@ -132,6 +138,7 @@ static struct {
 	incident_cache_t *cache;
 	log_buf_t log;
 	int64_t now;
+	deadline_heap_t pending; /* the deadlines the seeds left pending after NOW */
 	bool verbose;         /* $FUZZ_VERBOSE: print every reply (reading a reproducer) */
 } s_ctx;
 
@@ -224,9 +231,12 @@ static void s_check_unchanged(const batch_t *b, const s_mark_t *was, const s_fra
 
 /*
  * Applies the write frames in one batch (scanned events through the fast path when fast is
- * true, else through their json_t), fires the due deadlines they armed, and answers the read
- * frames inside the same transaction. Commits when commit is true (the seeds), else aborts.
- * Each write's reply goes to frames[i].reply[fast]; a result's deadlines to *arm when not NULL.
+ * true, else through their json_t), then lets time pass: the deadlines come up in due order
+ * and fire. Then answers the read frames inside the same transaction, at the time reached.
+ * Commits when commit is true (the seeds), else aborts. Each write's reply goes to
+ * frames[i].reply[fast]. With arm (the seeds), only deadlines already due fire, the others go
+ * to *arm; without (an input), every deadline the batch armed and every one the seeds left
+ * pending fires.
  */
 static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t now,
 		    deadline_heap_t *arm)
@@ -240,6 +250,9 @@ static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t
 		FUZZ_FAIL("cannot begin a batch: %s", store_strerror(rc));
 	deadline_heap_t due;
 	deadline_heap_init(&due);
+	for (size_t i = 0; !arm && i < s_ctx.pending.n; i++)
+		if (deadline_heap_push(&due, s_ctx.pending.items[i]) != 0)
+			abort();
 	for (size_t i = 0; i < n; i++) {
 		s_frame_t *f = &frames[i];
 		if (!f->op || !(f->op->flags & OP_WRITES))
@@ -260,8 +273,7 @@ static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t
 			s_check_unchanged(&batch, &mark, f);
 		s_publish(&res);
 		for (size_t k = 0; k < res.n_arm; k++)
-			if (deadline_heap_push(res.arm[k].due <= now ? &due : arm ? arm : &due,
-					       res.arm[k]) != 0)
+			if (deadline_heap_push(arm && res.arm[k].due > now ? arm : &due, res.arm[k]) != 0)
 				abort();
 		f->reply[fast] = s_write_reply(f, scanned, &res);
 		if (s_ctx.verbose)
@@ -269,21 +281,30 @@ static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t
 				f->raw, f->reply[fast]);
 		batch_result_clear(&res);
 	}
-	/* The deadlines that are already due come up now, as the server's timer would fire them. */
+	/*
+	 * Time passes: each deadline comes up at its due time (or now, when already past), in
+	 * order, as the server's timer fires them in later batches with nothing else between.
+	 */
+	int64_t later = now;
 	deadline_t d;
 	while (deadline_heap_pop(&due, &d)) {
 		batch_result_t res;
 		batch_result_init(&res);
-		if (d.due <= now && (rc = breaches_fire(&batch, &d, now, &res)) != 0)
+		later = d.due > later ? d.due : later;
+		if ((rc = breaches_fire(&batch, &d, later, &res)) != 0)
 			FUZZ_FAIL("breaches_fire: %s", store_strerror(rc));
+		if (s_ctx.verbose)
+			fprintf(stderr, "fire   INC %llu rule %d at %lld: %s\n",
+				(unsigned long long)d.incident, d.rule, (long long)later,
+				res.pubs ? "breach" : "nothing");
 		s_publish(&res);
 		batch_result_clear(&res);
 	}
 	deadline_heap_release(&due);
 	if ((rc = batch_finish(&batch)) != 0)
 		FUZZ_FAIL("batch_finish: %s", store_strerror(rc));
-	/* The reads again, now seeing the batch's writes. */
-	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1 };
+	/* The reads again, now seeing the batch's writes and breaches. */
+	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = later, .uptime_s = 1 };
 	for (size_t i = 0; i < n; i++) {
 		s_frame_t *f = &frames[i];
 		if (!f->op || (f->op->flags & OP_WRITES))
@@ -454,17 +475,20 @@ static void s_load_config(void)
 		FUZZ_FAIL("time zone %s", s_ctx.cfg->calendar.timezone);
 }
 
-/* Commits every seed at its arrival time, then the deadlines due by NOW, as at a start-up. */
+/*
+ * Commits every seed at its arrival time, then the deadlines due by NOW, as at a start-up;
+ * the deadlines after NOW stay in s_ctx.pending.
+ */
 static void s_seed(void)
 {
-	deadline_heap_t armed;
-	deadline_heap_init(&armed);
+	deadline_heap_t *armed = &s_ctx.pending;
+	deadline_heap_init(armed);
 	for (size_t i = 0; i < sizeof s_seeds / sizeof s_seeds[0]; i++) {
 		s_frame_t f = { .raw = s_seeds[i].request, .len = strlen(s_seeds[i].request) };
 		s_frame_take(&f);
 		if (!f.op)
 			FUZZ_FAIL("seed %zu refused", i);
-		s_apply(&f, 1, true, true, s_time(s_seeds[i].received), &armed);
+		s_apply(&f, 1, true, true, s_time(s_seeds[i].received), armed);
 		if (!f.reply[1] || strncmp(f.reply[1], "{\"ok\":true", 10) != 0)
 			FUZZ_FAIL("seed %zu: %s", i, f.reply[1] ? f.reply[1] : "no reply");
 		s_frame_release(&f);
@@ -476,7 +500,8 @@ static void s_seed(void)
 	int rc = store_txn_begin(s_ctx.store, true, &txn);
 	if (rc == 0)
 		rc = batch_start(&batch, s_ctx.cfg, s_ctx.cache, &txn, s_ctx.now, true, &s_ctx.log);
-	while (rc == 0 && deadline_heap_pop(&armed, &d) && d.due <= s_ctx.now) {
+	while (rc == 0 && deadline_heap_peek(armed) && deadline_heap_peek(armed)->due <= s_ctx.now &&
+	       deadline_heap_pop(armed, &d)) {
 		batch_result_t res;
 		batch_result_init(&res);
 		rc = breaches_fire(&batch, &d, s_ctx.now, &res);
@@ -488,7 +513,6 @@ static void s_seed(void)
 		FUZZ_FAIL("seeding deadlines: %s", store_strerror(rc));
 	incident_cache_clean(s_ctx.cache);
 	log_buf_discard(&s_ctx.log);
-	deadline_heap_release(&armed);
 }
 
 static void s_close(void)
@@ -497,6 +521,7 @@ static void s_close(void)
 	store_destroy(&s_ctx.store);
 	config_destroy(&s_ctx.cfg);
 	log_buf_free(&s_ctx.log);
+	deadline_heap_release(&s_ctx.pending);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -508,7 +533,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	s_ctx.verbose = getenv("FUZZ_VERBOSE") != NULL;
 	s_load_config();
 	s_open_store();
-	s_ctx.cache = incident_cache_new(1024, FRAMES_MAX * 4);
+	s_ctx.cache = incident_cache_new(32, FRAMES_MAX * 4);
 	if (!s_ctx.cache)
 		abort();
 	s_ctx.now = s_time(NOW);
