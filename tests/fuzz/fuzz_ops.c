@@ -129,6 +129,7 @@ typedef struct {
 	const char *id_text;  /* the scanned id, a span of raw */
 	size_t id_len;
 	char *reply[2];       /* the reply of each run of the batch (writes) */
+	uint64_t incident;    /* the incident of an accepted event, else 0 */
 } s_frame_t;
 
 static struct {
@@ -142,11 +143,29 @@ static struct {
 	bool verbose;         /* $FUZZ_VERBOSE: print every reply (reading a reproducer) */
 } s_ctx;
 
-/* Done with a reply frame: printed with $FUZZ_VERBOSE, then freed. */
-static void s_reply_done(const char *what, const s_frame_t *f, char *reply)
+/*
+ * A reply frame is a JSON object with a boolean "ok"; a refusal has an "error" with a code of
+ * the contract and a message.
+ */
+static void s_check_reply(const char *reply)
 {
 	if (!reply)
 		FUZZ_FAIL("no memory for a reply");
+	json_t *r = json_loads(reply, 0, NULL), *ok = json_object_get(r, "ok");
+	const char *code = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+	const char *message =
+		json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	if (!json_is_boolean(ok) ||
+	    (json_is_false(ok) && (!code || wire_code_from_name(code) == WIRE_OK || !message ||
+				   message[0] == '\0')))
+		FUZZ_FAIL("a malformed reply: %s", reply);
+	json_decref(r);
+}
+
+/* Done with a reply frame: checked, printed with $FUZZ_VERBOSE, then freed. */
+static void s_reply_done(const char *what, const s_frame_t *f, char *reply)
+{
+	s_check_reply(reply);
 	if (s_ctx.verbose)
 		fprintf(stderr, "%-6s %.*s\n    -> %s\n", what, (int)f->len, f->raw, reply);
 	free(reply);
@@ -229,103 +248,149 @@ static void s_check_unchanged(const batch_t *b, const s_mark_t *was, const s_fra
 		FUZZ_FAIL("refused %.*s: published or changed an incident", (int)f->len, f->raw);
 }
 
+/* The request a write frame makes: its scanned event on the fast path, else its json_t. */
+static op_request_t s_request(const s_frame_t *f, bool scanned, int64_t now)
+{
+	return (op_request_t){ .json = scanned ? NULL : f->req, .event = scanned ? &f->ev : NULL,
+			       .raw = f->raw, .raw_len = f->len, .received_ms = now };
+}
+
+/*
+ * Applies one write frame in batch: its reply goes to f->reply[fast], its deadlines to due
+ * (or, with arm, those not yet due to arm).
+ */
+static void s_write(batch_t *batch, s_frame_t *f, bool fast, int64_t now, deadline_heap_t *due,
+		    deadline_heap_t *arm)
+{
+	bool scanned = fast && f->scanned;
+	op_request_t req = s_request(f, scanned, now);
+	batch_result_t res;
+	s_mark_t mark;
+	batch_result_init(&res);
+	s_mark(batch, &mark);
+	int rc = ops_write(f->op, batch, &req, &res);
+	if (rc != 0)
+		FUZZ_FAIL("%s returned %s for %.*s", f->op->name, store_strerror(rc), (int)f->len,
+			  f->raw);
+	if (res.err.code == WIRE_INTERNAL)
+		FUZZ_FAIL("internal error: %s", res.err.message);
+	if (!res.event.set && !res.fields)
+		s_check_unchanged(batch, &mark, f);
+	f->incident = res.event.set ? res.event.incident : 0;
+	s_publish(&res);
+	for (size_t k = 0; k < res.n_arm; k++)
+		if (deadline_heap_push(arm && res.arm[k].due > now ? arm : due, res.arm[k]) != 0)
+			abort();
+	f->reply[fast] = s_write_reply(f, scanned, &res);
+	s_check_reply(f->reply[fast]);
+	if (s_ctx.verbose)
+		fprintf(stderr, "%-6s %.*s\n    -> %s\n", scanned ? "scan" : "write", (int)f->len,
+			f->raw, f->reply[fast]);
+	batch_result_clear(&res);
+}
+
+/* A retry of an accepted event, later in the same batch, is a duplicate of the same incident. */
+static void s_retry(batch_t *batch, const s_frame_t *f, bool fast, int64_t now)
+{
+	op_request_t req = s_request(f, fast && f->scanned, now);
+	batch_result_t res;
+	batch_result_init(&res);
+	int rc = ops_write(f->op, batch, &req, &res);
+	if (rc != 0 || !res.event.set || !res.event.duplicate || res.event.incident != f->incident)
+		FUZZ_FAIL("the retry of %.*s (INC %llu) is not a duplicate: %s", (int)f->len, f->raw,
+			  (unsigned long long)f->incident, res.event.set ? "other incident"
+							      : res.err.message);
+	batch_result_clear(&res);
+}
+
+/*
+ * Time passes: each deadline of due comes up at its due time (or now, when already past), in
+ * order, as the server's timer fires them in later batches with nothing else between. Returns
+ * the time reached.
+ */
+static int64_t s_fire(batch_t *batch, deadline_heap_t *due, int64_t now)
+{
+	deadline_t d;
+	while (deadline_heap_pop(due, &d)) {
+		batch_result_t res;
+		batch_result_init(&res);
+		now = d.due > now ? d.due : now;
+		int rc = breaches_fire(batch, &d, now, &res);
+		if (rc != 0)
+			FUZZ_FAIL("breaches_fire: %s", store_strerror(rc));
+		if (s_ctx.verbose)
+			fprintf(stderr, "fire   INC %llu rule %d at %lld: %s\n",
+				(unsigned long long)d.incident, d.rule, (long long)now,
+				res.pubs ? "breach" : "nothing");
+		s_publish(&res);
+		batch_result_clear(&res);
+	}
+	return now;
+}
+
+/* Answers a read frame inside the batch's transaction txn, at now. */
+static void s_read_in(store_txn_t *txn, const s_frame_t *f, int64_t now)
+{
+	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1 };
+	batch_result_t res;
+	batch_result_init(&res);
+	int rc = f->op->read(txn, &ctx, f->req, &res);
+	if (rc != 0)
+		FUZZ_FAIL("%s returned %s inside the batch", f->op->name, store_strerror(rc));
+	if (res.err.code == WIRE_INTERNAL)
+		FUZZ_FAIL("internal error: %s", res.err.message);
+	size_t len;
+	const json_t *id = json_object_get(f->req, "id");
+	s_reply_done("batch", f,
+		     res.fields ? wire_reply_ok(res.fields, id, &len) : wire_reply_error(&res.err, id, &len));
+	res.fields = NULL; /* stolen */
+	batch_result_clear(&res);
+}
+
+static bool s_is_write(const s_frame_t *f)
+{
+	return f->op && (f->op->flags & OP_WRITES);
+}
+
 /*
  * Applies the write frames in one batch (scanned events through the fast path when fast is
- * true, else through their json_t), then lets time pass: the deadlines come up in due order
- * and fire. Then answers the read frames inside the same transaction, at the time reached.
- * Commits when commit is true (the seeds), else aborts. Each write's reply goes to
- * frames[i].reply[fast]. With arm (the seeds), only deadlines already due fire, the others go
- * to *arm; without (an input), every deadline the batch armed and every one the seeds left
- * pending fires.
+ * true, else through their json_t), retries each accepted event, then lets time pass (the
+ * deadlines fire), then answers the read frames inside the same transaction, at the time
+ * reached. Commits when commit is true (the seeds), else aborts. With arm (the seeds), only
+ * deadlines already due fire, the others go to *arm; without (an input), every deadline the
+ * batch armed and every one the seeds left pending fires.
  */
 static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t now,
 		    deadline_heap_t *arm)
 {
 	store_txn_t txn;
 	batch_t batch = { 0 };
+	deadline_heap_t due;
 	int rc = store_txn_begin(s_ctx.store, true, &txn);
 	if (rc == 0)
 		rc = batch_start(&batch, s_ctx.cfg, s_ctx.cache, &txn, now, true, &s_ctx.log);
 	if (rc != 0)
 		FUZZ_FAIL("cannot begin a batch: %s", store_strerror(rc));
-	deadline_heap_t due;
 	deadline_heap_init(&due);
 	for (size_t i = 0; !arm && i < s_ctx.pending.n; i++)
 		if (deadline_heap_push(&due, s_ctx.pending.items[i]) != 0)
 			abort();
-	for (size_t i = 0; i < n; i++) {
-		s_frame_t *f = &frames[i];
-		if (!f->op || !(f->op->flags & OP_WRITES))
-			continue;
-		bool scanned = fast && f->scanned;
-		op_request_t req = { .json = scanned ? NULL : f->req, .event = scanned ? &f->ev : NULL,
-				     .raw = f->raw, .raw_len = f->len, .received_ms = now };
-		batch_result_t res;
-		s_mark_t mark;
-		batch_result_init(&res);
-		s_mark(&batch, &mark);
-		if ((rc = ops_write(f->op, &batch, &req, &res)) != 0)
-			FUZZ_FAIL("%s returned %s for %.*s", f->op->name, store_strerror(rc),
-				  (int)f->len, f->raw);
-		if (res.err.code == WIRE_INTERNAL)
-			FUZZ_FAIL("internal error: %s", res.err.message);
-		if (!res.event.set && !res.fields)
-			s_check_unchanged(&batch, &mark, f);
-		s_publish(&res);
-		for (size_t k = 0; k < res.n_arm; k++)
-			if (deadline_heap_push(arm && res.arm[k].due > now ? arm : &due, res.arm[k]) != 0)
-				abort();
-		f->reply[fast] = s_write_reply(f, scanned, &res);
-		if (s_ctx.verbose)
-			fprintf(stderr, "%-6s %.*s\n    -> %s\n", scanned ? "scan" : "write", (int)f->len,
-				f->raw, f->reply[fast]);
-		batch_result_clear(&res);
-	}
-	/*
-	 * Time passes: each deadline comes up at its due time (or now, when already past), in
-	 * order, as the server's timer fires them in later batches with nothing else between.
-	 */
-	int64_t later = now;
-	deadline_t d;
-	while (deadline_heap_pop(&due, &d)) {
-		batch_result_t res;
-		batch_result_init(&res);
-		later = d.due > later ? d.due : later;
-		if ((rc = breaches_fire(&batch, &d, later, &res)) != 0)
-			FUZZ_FAIL("breaches_fire: %s", store_strerror(rc));
-		if (s_ctx.verbose)
-			fprintf(stderr, "fire   INC %llu rule %d at %lld: %s\n",
-				(unsigned long long)d.incident, d.rule, (long long)later,
-				res.pubs ? "breach" : "nothing");
-		s_publish(&res);
-		batch_result_clear(&res);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (s_is_write(&frames[i]))
+			s_write(&batch, &frames[i], fast, now, &due, arm);
+	for (size_t i = 0; !commit && i < n; i++)
+		if (s_is_write(&frames[i]) && frames[i].incident)
+			s_retry(&batch, &frames[i], fast, now);
+	int64_t later = s_fire(&batch, &due, now);
 	deadline_heap_release(&due);
 	if ((rc = batch_finish(&batch)) != 0)
 		FUZZ_FAIL("batch_finish: %s", store_strerror(rc));
-	/* The reads again, now seeing the batch's writes and breaches. */
-	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = later, .uptime_s = 1 };
-	for (size_t i = 0; i < n; i++) {
-		s_frame_t *f = &frames[i];
-		if (!f->op || (f->op->flags & OP_WRITES))
-			continue;
-		batch_result_t res;
-		batch_result_init(&res);
-		if ((rc = f->op->read(&txn, &ctx, f->req, &res)) != 0)
-			FUZZ_FAIL("%s returned %s inside the batch", f->op->name, store_strerror(rc));
-		if (res.err.code == WIRE_INTERNAL)
-			FUZZ_FAIL("internal error: %s", res.err.message);
-		size_t len;
-		s_reply_done("batch", f,
-			     res.fields ? wire_reply_ok(res.fields, json_object_get(f->req, "id"), &len)
-					: wire_reply_error(&res.err, json_object_get(f->req, "id"), &len));
-		res.fields = NULL;
-		batch_result_clear(&res);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (frames[i].op && !s_is_write(&frames[i]))
+			s_read_in(&txn, &frames[i], later);
 	if (commit) {
 		if ((rc = store_txn_commit(&txn)) != 0)
 			FUZZ_FAIL("commit: %s", store_strerror(rc));
-		incident_cache_clean(s_ctx.cache);
 	} else {
 		store_txn_abort(&txn);
 		incident_cache_clear(s_ctx.cache);
