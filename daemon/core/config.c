@@ -1327,10 +1327,19 @@ static void s_check_stages(parser_t *p, section_t *sec)
 	cfg->major_stage = config_stage_index(cfg, "major_declared");
 }
 
+/* True when the stage key of sec was given a name; an empty value (reported) is none. */
+static bool s_stage_named(const section_t *sec, const char *key)
+{
+	const option_t *opt = s_option_find(sec->kind, key);
+	return opt && sec->stage_name[opt - s_options] != NULL;
+}
+
 static void s_check_sla(parser_t *p, section_t *sec, const char *where, bool stages_ok)
 {
 	const config_rule_t *sla = &p->cfg->rules[sec->idx];
-	if (stages_ok && sla->start >= sla->stop)
+	/* Only two stages that were named have an order: an unset index is -1 (or 0). */
+	if (stages_ok && s_stage_named(sec, "start") && s_stage_named(sec, "stop") &&
+	    sla->start >= sla->stop)
 		s_error(p, s_key_line(sec, "stop"),
 		        "%s: stop: stage \"%s\" does not come after start \"%s\" in [stages] order",
 		        where, p->cfg->stages[sla->stop], p->cfg->stages[sla->start]);

@@ -524,6 +524,21 @@ static void test_sla_errors(void **state)
 	config_destroy(&cfg);
 }
 
+/*
+ * A start or stop key with an empty value is that one error. Found by fuzz_config: an empty
+ * stop kept the index -1, and the order check then printed stages[-1] (--check-config crashed).
+ */
+static void test_sla_empty_stage(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS("[sla s]\nstart = detected\nstop =\ncategory.1 = 30m\n",
+	              FILE_NAME ":3: sla s: stop: empty value");
+	EXPECT_ERRORS("[sla s]\nstart =\nstop = detected\ncategory.1 = 30m\n",
+	              FILE_NAME ":2: sla s: start: empty value");
+	EXPECT_ERRORS("[sla s]\nstart =\nstop =\ncategory.1 = 30m\n",
+	              FILE_NAME ":2: sla s: start: empty value", FILE_NAME ":3: sla s: stop: empty value");
+}
+
 static void test_calendar_errors(void **state)
 {
 	(void)state;
@@ -858,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_stage_errors),
 		cmocka_unit_test(test_sla_errors),
+		cmocka_unit_test(test_sla_empty_stage),
 		cmocka_unit_test(test_calendar_errors),
 		cmocka_unit_test(test_hook_errors),
 		cmocka_unit_test(test_hook_bounds),
