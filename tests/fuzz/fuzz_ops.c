@@ -7,9 +7,11 @@
  * problems through the same ops (s_seeds) so that get, list, breaches, report and the problem
  * ops reach their deep paths.
  *
- * An input is up to FRAMES_MAX request frames, one per line. Each frame goes the way the
- * server takes it (daemon/edge/server.c s_dispatch): wire_event_scan() first, else
- * wire_request_decode() and ops_find(); a read op is answered through ops_read() on the
+ * An input is up to FRAMES_MAX request frames, one per line. A line that starts with "@p " is
+ * sent by a provider key for csp-north, one with "@v " by a viewer key (the marker is not part
+ * of the frame); any other by the anonymous operator of a daemon without CURVE. Each frame goes
+ * the way the server takes it (daemon/edge/server.c s_dispatch): wire_event_scan() first, else
+ * wire_request_decode() and ops_find(), then the role check (forbidden); a read op is answered through ops_read() on the
  * committed store; the write ops are applied in order in one write transaction through a
  * batch, as the writer's group commit does (daemon/edge/writer.c s_apply): batch_start(),
  * ops_write() for each, the deadlines they armed that are already due fired by breaches_fire(),
@@ -22,6 +24,7 @@
  *    would be a bug of the op;
  *  - a refused write leaves the batch as it was: no record added or removed in any database,
  *    no id or publish seq handed out, no incident marked changed, nothing to publish;
+ *  - a reply to a provider key names no other provider (in any "provider" field at any depth);
  *  - the fast path agrees with the general one: when the scanner took an event, the whole batch
  *    is applied again with every frame decoded by jansson, and every reply is byte for byte
  *    the same.
@@ -117,10 +120,17 @@ static const struct {
 	{ "2021-03-03T09:00:00Z", "{\"op\":\"problem.create\",\"title\":\"Unused\"}" },
 };
 
+/* The callers a frame may have: a provider key for one provider, a viewer key. */
+static char *s_north[] = { "csp-north" };
+static const op_caller_t s_provider = { .name = "fuzz-provider", .role = ROLE_PROVIDER,
+					.providers = s_north, .n_providers = 1 };
+static const op_caller_t s_viewer = { .name = "fuzz-viewer", .role = ROLE_VIEWER };
+
 /* One frame of the input, as the server would hold it. */
 typedef struct {
 	const char *raw;
 	size_t len;
+	const op_caller_t *caller;
 	const op_t *op;
 	json_t *req;          /* decoded by jansson (for a scanned event too, for the second run) */
 	bool scanned;         /* wire_event_scan() took it */
@@ -163,9 +173,45 @@ static void s_check_reply(const char *reply)
 }
 
 /* Done with a reply frame: checked, printed with $FUZZ_VERBOSE, then freed. */
+/*
+ * True when json, at any depth, has a "provider" that is not caller's (its one provider; not
+ * op_caller_sees(), the code under test).
+ */
+static bool s_shows_other(const json_t *json, const op_caller_t *caller)
+{
+	const char *key;
+	json_t *value;
+	size_t i;
+	if (json_is_array(json))
+		json_array_foreach(json, i, value)
+			if (s_shows_other(value, caller))
+				return true;
+	if (json_is_object(json))
+		json_object_foreach((json_t *)json, key, value)
+			if ((strcmp(key, "provider") == 0 && json_is_string(value) &&
+			     strcmp(json_string_value(value), caller->providers[0]) != 0) ||
+			    s_shows_other(value, caller))
+				return true;
+	return false;
+}
+
+/* A reply to a provider key names no other provider's incident, breach or figures. */
+static void s_check_scope(const s_frame_t *f, const char *reply)
+{
+	if (f->caller->role != ROLE_PROVIDER)
+		return;
+	json_t *r = json_loads(reply, 0, NULL);
+	bool other = s_shows_other(r, f->caller);
+	json_decref(r);
+	if (other)
+		FUZZ_FAIL("a provider key for %s was shown another provider: %.*s -> %s",
+			  f->caller->providers[0], (int)f->len, f->raw, reply);
+}
+
 static void s_reply_done(const char *what, const s_frame_t *f, char *reply)
 {
 	s_check_reply(reply);
+	s_check_scope(f, reply);
 	if (s_ctx.verbose)
 		fprintf(stderr, "%-6s %.*s\n    -> %s\n", what, (int)f->len, f->raw, reply);
 	free(reply);
@@ -252,7 +298,8 @@ static void s_check_unchanged(const batch_t *b, const s_mark_t *was, const s_fra
 static op_request_t s_request(const s_frame_t *f, bool scanned, int64_t now)
 {
 	return (op_request_t){ .json = scanned ? NULL : f->req, .event = scanned ? &f->ev : NULL,
-			       .raw = f->raw, .raw_len = f->len, .received_ms = now };
+			       .raw = f->raw, .raw_len = f->len, .received_ms = now,
+			       .caller = f->caller };
 }
 
 /*
@@ -283,6 +330,7 @@ static void s_write(batch_t *batch, s_frame_t *f, bool fast, int64_t now, deadli
 			abort();
 	f->reply[fast] = s_write_reply(f, scanned, &res);
 	s_check_reply(f->reply[fast]);
+	s_check_scope(f, f->reply[fast]);
 	if (s_ctx.verbose)
 		fprintf(stderr, "%-6s %.*s\n    -> %s\n", scanned ? "scan" : "write", (int)f->len,
 			f->raw, f->reply[fast]);
@@ -331,7 +379,7 @@ static int64_t s_fire(batch_t *batch, deadline_heap_t *due, int64_t now)
 /* Answers a read frame inside the batch's transaction txn, at now. */
 static void s_read_in(store_txn_t *txn, const s_frame_t *f, int64_t now)
 {
-	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1 };
+	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1, .caller = f->caller };
 	batch_result_t res;
 	batch_result_init(&res);
 	int rc = f->op->read(txn, &ctx, f->req, &res);
@@ -401,7 +449,7 @@ static void s_apply(s_frame_t *frames, size_t n, bool fast, bool commit, int64_t
 /* A read op on the committed store, as the server answers it. */
 static void s_read(const s_frame_t *f, int64_t now)
 {
-	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1 };
+	op_context_t ctx = { .cfg = s_ctx.cfg, .now_ms = now, .uptime_s = 1, .caller = f->caller };
 	batch_result_t res;
 	batch_result_init(&res);
 	ops_read(f->op, s_ctx.store, &ctx, f->req, &res);
@@ -441,6 +489,11 @@ static void s_frame_take(s_frame_t *f)
 	if (!f->op) {
 		wire_error_set(&err, WIRE_UNKNOWN_OP, "op: unknown operation \"%s\"", name);
 		s_reply_done("frame", f, wire_reply_error(&err, json_object_get(f->req, "id"), &len));
+	} else if (!(f->op->roles & OP_ROLE(f->caller->role))) {
+		wire_error_set(&err, WIRE_FORBIDDEN, "op: %s is not allowed to a %s key",
+			       f->op->name, config_role_name(f->caller->role));
+		s_reply_done("frame", f, wire_reply_error(&err, json_object_get(f->req, "id"), &len));
+		f->op = NULL;
 	}
 }
 
@@ -460,8 +513,14 @@ static size_t s_split(const uint8_t *data, size_t size, s_frame_t *frames)
 	while (p < end && n < FRAMES_MAX) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *stop = nl ? nl : end;
+		const op_caller_t *caller = &op_anonymous;
+		if (stop - p >= 3 && p[0] == '@' && (p[1] == 'p' || p[1] == 'v') && p[2] == ' ') {
+			caller = p[1] == 'p' ? &s_provider : &s_viewer;
+			p += 3;
+		}
 		if (stop > p)
-			frames[n++] = (s_frame_t){ .raw = p, .len = (size_t)(stop - p) };
+			frames[n++] = (s_frame_t){ .raw = p, .len = (size_t)(stop - p),
+						   .caller = caller };
 		p = stop + 1;
 	}
 	return n;
@@ -549,7 +608,8 @@ static void s_seed(void)
 	deadline_heap_t *armed = &s_ctx.pending;
 	deadline_heap_init(armed);
 	for (size_t i = 0; i < sizeof s_seeds / sizeof s_seeds[0]; i++) {
-		s_frame_t f = { .raw = s_seeds[i].request, .len = strlen(s_seeds[i].request) };
+		s_frame_t f = { .raw = s_seeds[i].request, .len = strlen(s_seeds[i].request),
+			       .caller = &op_anonymous };
 		s_frame_take(&f);
 		if (!f.op)
 			FUZZ_FAIL("seed %zu refused", i);
