@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,17 +12,7 @@
 
 #include <zmq.h>
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "proto/errbuf.h"
 
 /*
  * How a message names a value by where it came from: "--key a.key" for an option,
@@ -44,12 +33,12 @@ static int s_read_file(const char *path, const char *origin, char *text, struct 
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return s_fail(err, errlen, "%s: cannot open: %s", origin, strerror(errno));
+		return errbuf_fail(err, errlen, "%s: cannot open: %s", origin, strerror(errno));
 	size_t len = 0;
 	int rc = fstat(fd, st);
 	if (rc == 0 && !S_ISREG(st->st_mode)) {
 		close(fd);
-		return s_fail(err, errlen, "%s: not a regular file", origin);
+		return errbuf_fail(err, errlen, "%s: not a regular file", origin);
 	}
 	while (rc == 0 && len <= CURVE_FILE_MAX) {
 		ssize_t n = read(fd, text + len, CURVE_FILE_MAX + 1 - len);
@@ -64,9 +53,9 @@ static int s_read_file(const char *path, const char *origin, char *text, struct 
 	int saved = errno;
 	close(fd);
 	if (rc != 0)
-		return s_fail(err, errlen, "%s: cannot read: %s", origin, strerror(saved));
+		return errbuf_fail(err, errlen, "%s: cannot read: %s", origin, strerror(saved));
 	if (len > CURVE_FILE_MAX)
-		return s_fail(err, errlen, "%s: too large to be a key file", origin);
+		return errbuf_fail(err, errlen, "%s: too large to be a key file", origin);
 	text[len] = '\0';
 	return 0;
 }
@@ -82,7 +71,7 @@ static int s_parse_file(const char *path, const char *origin, keyfile_t *keys, s
 	/* The text may hold a secret key: leave no copy of it on the stack. */
 	explicit_bzero(text, sizeof text);
 	if (rc != 0)
-		return s_fail(err, errlen, "%s: %s", origin, why);
+		return errbuf_fail(err, errlen, "%s: %s", origin, why);
 	return 0;
 }
 
@@ -97,20 +86,21 @@ int curve_read_pair(const char *path, const char *from, curve_t *out, char *err,
 	int rc = -1;
 	char derived[KEYFILE_Z85_BUFSZ];
 	if (keys.secret_key[0] == '\0')
-		s_fail(err, errlen,
-		       "%s: no secret key in the file (%s takes the key pair written by "
-		       "'incidentctl keygen FILE', not FILE.pub)",
-		       origin, from);
+		errbuf_fail(err, errlen,
+			    "%s: no secret key in the file (%s takes the key pair written by "
+			    "'incidentctl keygen FILE', not FILE.pub)",
+			    origin, from);
 	else if (st.st_mode & (S_IRGRP | S_IROTH))
-		s_fail(err, errlen,
-		       "%s: permissions %04o are too open: the secret key must not be readable by "
-		       "group or others (chmod 600 %s)",
-		       origin, (unsigned)(st.st_mode & 07777), path);
+		errbuf_fail(
+			err, errlen,
+			"%s: permissions %04o are too open: the secret key must not be readable by "
+			"group or others (chmod 600 %s)",
+			origin, (unsigned)(st.st_mode & 07777), path);
 	else if (keys.public_key[0] == '\0')
-		s_fail(err, errlen, "%s: no public key in the file", origin);
+		errbuf_fail(err, errlen, "%s: no public key in the file", origin);
 	else if (zmq_curve_public(derived, keys.secret_key) != 0 ||
 		 strcmp(derived, keys.public_key) != 0)
-		s_fail(err, errlen, "%s: the public key is not the secret key's", origin);
+		errbuf_fail(err, errlen, "%s: the public key is not the secret key's", origin);
 	else
 		rc = 0;
 	if (rc == 0) {
@@ -131,9 +121,9 @@ int curve_read_server_key(const char *text, const char *from, curve_t *out, char
 	char origin[512];
 	s_origin(from, text, origin, sizeof origin);
 	if (access(text, F_OK) != 0)
-		return s_fail(err, errlen,
-			      "%s: neither a key (40 characters of Z85) nor a key file: %s", origin,
-			      strerror(errno));
+		return errbuf_fail(err, errlen,
+				   "%s: neither a key (40 characters of Z85) nor a key file: %s",
+				   origin, strerror(errno));
 	keyfile_t keys;
 	struct stat st;
 	if (s_parse_file(text, origin, &keys, &st, err, errlen) != 0)
@@ -143,7 +133,7 @@ int curve_read_server_key(const char *text, const char *from, curve_t *out, char
 		memcpy(out->server_key, keys.public_key, sizeof out->server_key);
 	explicit_bzero(&keys, sizeof keys);
 	if (!has_public)
-		return s_fail(err, errlen, "%s: no public key in the file", origin);
+		return errbuf_fail(err, errlen, "%s: no public key in the file", origin);
 	return 0;
 }
 
@@ -155,17 +145,18 @@ int curve_load(const char *key_file, const char *key_from, const char *server_ke
 		return 0;
 	char origin[512];
 	if (server_key == NULL)
-		return s_fail(err, errlen,
-			      "%s is %s but not the daemon's public key (--server-key or "
-			      "$INCIDENTD_SERVER_KEY): CURVE needs both",
-			      s_origin(key_from, key_file, origin, sizeof origin),
-			      key_from[0] == '$' ? "set" : "given");
+		return errbuf_fail(err, errlen,
+				   "%s is %s but not the daemon's public key (--server-key or "
+				   "$INCIDENTD_SERVER_KEY): CURVE needs both",
+				   s_origin(key_from, key_file, origin, sizeof origin),
+				   key_from[0] == '$' ? "set" : "given");
 	if (key_file == NULL)
-		return s_fail(err, errlen,
-			      "%s is %s but not the client's key pair (--key or $INCIDENTD_KEY): "
-			      "CURVE needs both",
-			      s_origin(server_from, server_key, origin, sizeof origin),
-			      server_from[0] == '$' ? "set" : "given");
+		return errbuf_fail(
+			err, errlen,
+			"%s is %s but not the client's key pair (--key or $INCIDENTD_KEY): "
+			"CURVE needs both",
+			s_origin(server_from, server_key, origin, sizeof origin),
+			server_from[0] == '$' ? "set" : "given");
 	if (curve_read_pair(key_file, key_from, out, err, errlen) != 0 ||
 	    curve_read_server_key(server_key, server_from, out, err, errlen) != 0) {
 		explicit_bzero(out, sizeof *out);

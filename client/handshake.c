@@ -4,7 +4,6 @@
 #include "client/handshake.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,17 +41,6 @@ static int64_t s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void s_say(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void s_say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 handshake_t *handshake_new(void *ctx, void *sock, const char *endpoint, bool curve)
 {
 	handshake_t *self = calloc(1, sizeof *self);
@@ -61,7 +49,7 @@ handshake_t *handshake_new(void *ctx, void *sock, const char *endpoint, bool cur
 	self->sock = sock;
 	self->curve = curve;
 	snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
-	s_say(self->hint, sizeof self->hint, "the daemon may not be running there");
+	snprintf(self->hint, sizeof self->hint, "the daemon may not be running there");
 	/* One monitor address per watched socket: several may share a context. */
 	char address[64];
 	snprintf(address, sizeof address, "inproc://incidentctl.handshake.%p", sock);
@@ -97,11 +85,12 @@ void handshake_destroy(handshake_t **self_p)
 static void s_on_auth_failure(handshake_t *self, uint32_t status)
 {
 	if (status == S_ZAP_REFUSED)
-		s_say(self->error, sizeof self->error, "the daemon refused this key");
+		snprintf(self->error, sizeof self->error, "the daemon refused this key");
 	else
-		s_say(self->error, sizeof self->error,
-		      "the daemon at %s could not check this key (its authentication answered %u)",
-		      self->endpoint, (unsigned)status);
+		snprintf(self->error, sizeof self->error,
+			 "the daemon at %s could not check this key (its authentication "
+			 "answered %u)",
+			 self->endpoint, (unsigned)status);
 	self->fatal = -EACCES;
 }
 
@@ -114,26 +103,27 @@ static void s_on_protocol_failure(handshake_t *self, uint32_t code)
 	const char *e = self->endpoint;
 	if (!self->curve) {
 		if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-			s_say(self->hint, sizeof self->hint,
-			      "the daemon requires CURVE keys (--key and --server-key)");
+			snprintf(self->hint, sizeof self->hint,
+				 "the daemon requires CURVE keys (--key and --server-key)");
 		else
-			s_say(self->hint, sizeof self->hint,
-			      "the handshake failed (ZeroMQ protocol error 0x%08x)",
-			      (unsigned)code);
+			snprintf(self->hint, sizeof self->hint,
+				 "the handshake failed (ZeroMQ protocol error 0x%08x)",
+				 (unsigned)code);
 		return;
 	}
 	if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-		s_say(self->error, sizeof self->error,
-		      "the daemon at %s does not use CURVE: leave out --key and --server-key", e);
+		snprintf(self->error, sizeof self->error,
+			 "the daemon at %s does not use CURVE: leave out --key and --server-key",
+			 e);
 	else if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
-		s_say(self->error, sizeof self->error,
-		      "the CURVE handshake with %s failed (a cryptographic error): is --server-key "
-		      "the daemon's public key?",
-		      e);
+		snprintf(self->error, sizeof self->error,
+			 "the CURVE handshake with %s failed (a cryptographic error): is "
+			 "--server-key the daemon's public key?",
+			 e);
 	else
-		s_say(self->error, sizeof self->error,
-		      "the handshake with %s failed (ZeroMQ protocol error 0x%08x)", e,
-		      (unsigned)code);
+		snprintf(self->error, sizeof self->error,
+			 "the handshake with %s failed (ZeroMQ protocol error 0x%08x)", e,
+			 (unsigned)code);
 	self->fatal = -EPROTO;
 }
 
@@ -143,20 +133,20 @@ static void s_on_silent_failure(handshake_t *self)
 	const char *e = self->endpoint;
 	self->silent++;
 	if (!self->curve) {
-		s_say(self->hint, sizeof self->hint,
-		      "the daemon closed the connection during the handshake: it may require CURVE "
-		      "keys (--key and --server-key)");
+		snprintf(self->hint, sizeof self->hint,
+			 "the daemon closed the connection during the handshake: it may require "
+			 "CURVE keys (--key and --server-key)");
 		return;
 	}
-	s_say(self->hint, sizeof self->hint,
-	      "the daemon closed the connection during the CURVE handshake: is --server-key its "
-	      "public key?");
+	snprintf(self->hint, sizeof self->hint,
+		 "the daemon closed the connection during the CURVE handshake: is --server-key its "
+		 "public key?");
 	if (self->silent < HANDSHAKE_MAX_SILENT_FAILURES)
 		return;
-	s_say(self->error, sizeof self->error,
-	      "the daemon at %s closed the connection during the CURVE handshake %d times: "
-	      "--server-key is probably not its public key",
-	      e, self->silent);
+	snprintf(self->error, sizeof self->error,
+		 "the daemon at %s closed the connection during the CURVE handshake %d times: "
+		 "--server-key is probably not its public key",
+		 e, self->silent);
 	self->fatal = -EPROTO;
 }
 
@@ -165,11 +155,11 @@ static void s_on_event(handshake_t *self, uint16_t event, uint32_t value)
 	switch (event) {
 	case ZMQ_EVENT_CONNECTED:
 		if (!self->connected)
-			s_say(self->hint, sizeof self->hint,
-			      "connected, but the handshake did not complete%s",
-			      self->curve ? ""
-					  : ": the daemon may require CURVE keys (--key and "
-					    "--server-key)");
+			snprintf(self->hint, sizeof self->hint,
+				 "connected, but the handshake did not complete%s",
+				 self->curve ? ""
+					     : ": the daemon may require CURVE keys (--key and "
+					       "--server-key)");
 		self->connected = true;
 		break;
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:

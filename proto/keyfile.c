@@ -4,10 +4,11 @@
 #include "proto/keyfile.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "proto/errbuf.h"
 
 /* The Z85 alphabet (ZeroMQ RFC 32), in the order of the digits' values. */
 static const char s_z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -46,18 +47,6 @@ int keyfile_z85_decode(const char *text, unsigned char out[KEYFILE_KEY_BYTES])
 	return 0;
 }
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Trims spaces at both ends of [*start, *end). */
 static void s_trim(const char **start, const char **end)
 {
@@ -73,8 +62,8 @@ static int s_line(const char *p, const char *end, int line, keyfile_t *out, char
 {
 	const char *eq = memchr(p, '=', (size_t)(end - p));
 	if (eq == NULL)
-		return s_fail(err, errlen, "line %d: expected \"public = KEY\" or \"secret = KEY\"",
-			      line);
+		return errbuf_fail(err, errlen,
+				   "line %d: expected \"public = KEY\" or \"secret = KEY\"", line);
 	const char *name = p, *name_end = eq, *value = eq + 1, *value_end = end;
 	s_trim(&name, &name_end);
 	s_trim(&value, &value_end);
@@ -83,16 +72,17 @@ static int s_line(const char *p, const char *end, int line, keyfile_t *out, char
 		     : name_len == 6 && memcmp(name, "secret", 6) == 0 ? out->secret_key
 								      : NULL;
 	if (slot == NULL)
-		return s_fail(err, errlen, "line %d: unknown name \"%.*s\" (expected public or secret)",
-			      line, (int)(name_len < 32 ? name_len : 32), name);
+		return errbuf_fail(err, errlen,
+				   "line %d: unknown name \"%.*s\" (expected public or secret)",
+				   line, (int)(name_len < 32 ? name_len : 32), name);
 	if (slot[0] != '\0')
-		return s_fail(err, errlen, "line %d: %.6s is given twice", line, name);
+		return errbuf_fail(err, errlen, "line %d: %.6s is given twice", line, name);
 	char key[KEYFILE_Z85_BUFSZ] = "";
 	if (value_len == KEYFILE_Z85_LEN)
 		memcpy(key, value, KEYFILE_Z85_LEN);
 	if (!keyfile_z85_ok(key))
-		return s_fail(err, errlen, "line %d: %.6s: not a key (40 characters of Z85)", line,
-			      name);
+		return errbuf_fail(err, errlen, "line %d: %.6s: not a key (40 characters of Z85)",
+				   line, name);
 	memcpy(slot, key, KEYFILE_Z85_BUFSZ);
 	return 0;
 }
@@ -112,7 +102,7 @@ int keyfile_parse(const char *text, keyfile_t *out, char *err, size_t errlen)
 		p = nl ? nl + 1 : NULL;
 	}
 	if (out->public_key[0] == '\0' && out->secret_key[0] == '\0')
-		return s_fail(err, errlen, "no key in the file");
+		return errbuf_fail(err, errlen, "no key in the file");
 	return 0;
 }
 
