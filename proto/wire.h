@@ -120,6 +120,9 @@ int wire_get_id(const json_t *obj, const char *field, bool required, int kind /*
 
 /* The sources an event may come from; "provider" when the event names none. */
 typedef enum { SOURCE_PROVIDER = 0, SOURCE_MONITORING, SOURCE_USER, SOURCE_OPERATOR } wire_source_t;
+#define WIRE_N_SOURCES 4
+/* A set of sources: bit (1u << source) for each. */
+#define WIRE_ALL_SOURCES ((1u << WIRE_N_SOURCES) - 1)
 const char *wire_source_name(wire_source_t source);
 
 /*

@@ -28,17 +28,26 @@
 #include "daemon/core/config.h"
 #include "daemon/core/deadline_heap.h"
 #include "daemon/core/incident.h"
+#include "daemon/core/rule.h"
 #include "daemon/store/batch.h"
 #include "daemon/store/store.h"
 
 /*
- * After an event recorded stage on inc: starts, stops or breaches every rule the stage
- * concerns. became_major is true when this event made inc major (which starts the clocks of
- * major-only rules). New breaches are appended to reply_breaches (the event's reply) and
- * published. now_ms is the arrival time.
+ * The clocks of cfg's rules on inc before a report of stage from source is applied: one per
+ * rule into clocks (cfg->n_rules), computed for the rules such a report concerns.
  */
-int breaches_on_event(batch_t *batch, incident_t *inc, int stage, bool became_major,
-		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches);
+void breaches_clocks(const config_t *cfg, const incident_t *inc, int stage, wire_source_t source,
+		     rule_clock_t *clocks);
+
+/*
+ * After an event added the report `added` to inc: starts, moves, stops or breaches every rule
+ * whose clock moved from before (breaches_clocks() before the report was applied), and raises
+ * the user-first breach of before_user rules on a user's first report. New breaches are
+ * appended to reply_breaches (the event's reply) and published. now_ms is the arrival time.
+ */
+int breaches_on_event(batch_t *batch, incident_t *inc, const incident_report_t *added,
+		      const rule_clock_t *before, int64_t now_ms, batch_result_t *res,
+		      json_t *reply_breaches);
 
 /*
  * A problem record was linked to inc for the first time at now_ms: stops the clock of every
