@@ -485,15 +485,18 @@ s_list_decode_filters(const json_t *req, wire_list_t *list, wire_error_t *err)
 {
 	int64_t category = 0;
 	bool major = false, breached = false, has_major = false, has_breached = false;
+	bool user_first = false, has_user_first = false;
 	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &list->provider, NULL, err)
 	    || wire_get_int(req, "category", false, 1, 5, &category, NULL, err)
 	    || wire_get_bool(req, "major", false, &major, &has_major, err)
 	    || wire_get_bool(req, "breached", false, &breached, &has_breached, err)
+	    || wire_get_bool(req, "user_first", false, &user_first, &has_user_first, err)
 	    || wire_get_id(req, "problem", false, ID_PROBLEM, &list->problem, NULL, err))
 		return -1;
 	list->category = (int) category;
 	list->major = has_major ? major : -1;
 	list->breached = has_breached ? breached : -1;
+	list->user_first = has_user_first ? user_first : -1;
 	return 0;
 }
 

@@ -172,6 +172,7 @@ typedef struct {
 	int category;              /* 0: any */
 	int major;                 /* -1 any, 0 false, 1 true */
 	int breached;              /* -1 any, 0 false, 1 true */
+	int user_first;            /* -1 any, 0 false, 1 true */
 	uint64_t problem;          /* 0: any; else the PBI number */
 	unsigned limit;            /* 1..1000, default 100 */
 	uint64_t cursor;           /* 0: from the newest; else list ids below this one */

@@ -85,7 +85,8 @@ int op_get(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_r
 }
 
 /* True when inc passes every filter of list, and caller may see it. */
-static bool s_list_match(const wire_list_t *list, const op_caller_t *caller, const incident_t *inc)
+static bool s_list_match(const wire_list_t *list, const op_caller_t *caller, const config_t *cfg,
+			 const incident_t *inc)
 {
 	if (list->provider && strcmp(list->provider, inc->provider) != 0)
 		return false;
@@ -96,6 +97,8 @@ static bool s_list_match(const wire_list_t *list, const op_caller_t *caller, con
 	if (list->major >= 0 && list->major != (int)inc->major)
 		return false;
 	if (list->problem && list->problem != inc->problem)
+		return false;
+	if (list->user_first >= 0 && list->user_first != (int)incident_user_first(inc, cfg))
 		return false;
 	if (list->breached >= 0) {
 		json_t *b = inc->extra ? json_object_get(inc->extra, "breaches") : NULL;
@@ -123,7 +126,7 @@ static int s_list_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void 
 		return 0; /* an index entry without its record: nothing to show */
 	if (rc != 0)
 		return rc;
-	if (s_list_match(a->list, a->caller, inc) && !(*row_out = incident_summary(inc, a->cfg)))
+	if (s_list_match(a->list, a->caller, a->cfg, inc) && !(*row_out = incident_summary(inc, a->cfg)))
 		rc = -ENOMEM;
 	incident_destroy(&inc);
 	return rc;

@@ -57,6 +57,36 @@ static int s_digest_save(store_txn_t *txn, const config_t *cfg, const incident_t
 	return store_put(txn, STORE_OPENED, key, sizeof key, digest, len);
 }
 
+int incidents_digests_rebuild(store_txn_t *txn, const config_t *cfg, size_t *count)
+{
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	*count = 0;
+	int rc = store_cursor_open(txn, STORE_OPENED, &cursor);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		incident_t *inc;
+		if (k.mv_size != 16)
+			continue;
+		int lrc = incidents_load(txn, cfg, store_u64_decode((unsigned char *)k.mv_data + 8), &inc);
+		if (lrc == MDB_NOTFOUND || lrc == MDB_CORRUPTED)
+			continue;
+		if ((rc = lrc) != 0)
+			break;
+		unsigned char digest[INCIDENT_DIGEST_MAX];
+		MDB_val d = { incident_digest_encode(inc, cfg, digest), digest };
+		incident_destroy(&inc);
+		/* In place: the cursor stays on the entry it rewrites. */
+		if ((rc = mdb_cursor_put(cursor, &k, &d, MDB_CURRENT)) != 0)
+			break;
+		(*count)++;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int incidents_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
 {
 	unsigned char key[8];

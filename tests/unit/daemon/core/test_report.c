@@ -337,7 +337,7 @@ static void s_play(size_t *next, const char *before)
 }
 
 static const char s_november[] =
-	"{\"month\": \"2020-11\", \"providers\": [{\"provider\": \"rdp-1\", \"opened\": 8,"
+	"{\"month\": \"2020-11\", \"providers\": [{\"provider\": \"rdp-1\", \"opened\": 8, \"user_first\": 0,"
 	" \"resolved\": 2, \"open_at_start\": 0, \"open_at_end\": 6,"
 	" \"open\": [\"INC000000000001\", \"INC000000000002\", \"INC000000000003\","
 	"            \"INC000000000004\", \"INC000000000005\", \"INC000000000006\"],"
@@ -361,7 +361,7 @@ static void test_december_2020(void **state)
 	json_t *december = s_report("2020-12", "2021-02-01T00:00:00Z", NULL);
 	assert_json(december,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"rdp-1\","
-		    " \"opened\": 9, \"resolved\": 10, \"open_at_start\": 6, \"open_at_end\": 5,"
+		    " \"opened\": 9, \"user_first\": 0, \"resolved\": 10, \"open_at_start\": 6, \"open_at_end\": 5,"
 		    " \"open\": [\"INC000000000005\", \"INC000000000006\", \"INC000000000013\","
 		    "            \"INC000000000014\", \"INC000000000015\"],"
 		    " \"sla\": {\"provider_notification\": {\"met\": 1, \"breached\": 1,"
@@ -441,17 +441,17 @@ static void test_incidents_across_months(void **state)
 	json_t *oct = s_report("2020-10", now, NULL);
 	assert_json(oct,
 		    "{\"month\": \"2020-10\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 1, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 1,"
+		    " \"opened\": 1, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000041\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM "}]}");
 
 	json_t *nov = s_report("2020-11", now, NULL);
 	assert_json(nov,
 		    "{\"month\": \"2020-11\", \"providers\": ["
-		    " {\"provider\": \"gone\", \"opened\": 1, \"resolved\": 1,"
+		    " {\"provider\": \"gone\", \"opened\": 1, \"user_first\": 0, \"resolved\": 1,"
 		    "  \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
 		    "  \"problem_rules\": " NO_PROBLEM "},"
-		    " {\"provider\": \"span\", \"opened\": 2, \"resolved\": 0,"
+		    " {\"provider\": \"span\", \"opened\": 2, \"user_first\": 0, \"resolved\": 0,"
 		    "  \"open_at_start\": 1, \"open_at_end\": 3,"
 		    "  \"open\": [\"INC000000000041\", \"INC000000000042\", \"INC000000000043\"],"
 		    "  \"sla\": " NO_SLA ", \"problem_rules\": " NO_PROBLEM "}]}");
@@ -460,14 +460,14 @@ static void test_incidents_across_months(void **state)
 	json_t *dec = s_report("2020-12", now, NULL);
 	assert_json(dec,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 0, \"resolved\": 1, \"open_at_start\": 3, \"open_at_end\": 2,"
+		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 3, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000041\", \"INC000000000043\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM "}]}");
 
 	json_t *jan = s_report("2021-01", now, NULL);
 	assert_json(jan,
 		    "{\"month\": \"2021-01\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 0, \"resolved\": 1, \"open_at_start\": 2, \"open_at_end\": 1,"
+		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 2, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000043\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM "}]}");
 
@@ -556,7 +556,7 @@ static void test_rule_figures(void **state)
 	 * that the figure is not lost.
 	 */
 	assert_json(s_entry(dec, "late-link"),
-		    "{\"provider\": \"late-link\", \"opened\": 0, \"resolved\": 0,"
+		    "{\"provider\": \"late-link\", \"opened\": 0, \"user_first\": 0, \"resolved\": 0,"
 		    " \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": {\"major_problem\": {\"met\": 1, \"breached\": 0,"
 		    "  \"percent_met\": 100.0, \"categories\": {"
@@ -642,7 +642,7 @@ static void test_provider_filter(void **state)
 	json_t *one = s_report("2020-12", now, "rdp-2");
 	assert_json(one,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"rdp-2\","
-		    " \"opened\": 2, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 2,"
+		    " \"opened\": 2, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000001\", \"INC000000000004\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM "}]}");
 
