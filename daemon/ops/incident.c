@@ -183,30 +183,32 @@ static int s_list_opened_row(store_txn_t *txn, uint64_t id, const MDB_val *value
 	return s_list_row(txn, id, value, arg, row_out);
 }
 
-/* Refuses (not_found) a problem filter that names no problem record; true when refused. */
-static bool s_problem_missing(store_txn_t *txn, uint64_t problem, int *rc, wire_error_t *err)
+/*
+ * Checks that the problem a list filters on exists: 0 when it does, 1 when it does not (the
+ * request is refused: not_found in err), or a negative code.
+ */
+static int s_problem_check(store_txn_t *txn, uint64_t problem, wire_error_t *err)
 {
 	unsigned char key[8];
 	MDB_val v;
 	char id[ID_BUFSZ];
 	store_u64_encode(problem, key);
-	*rc = store_get(txn, STORE_PROBLEMS, key, sizeof key, &v);
-	if (*rc != MDB_NOTFOUND)
-		return false;
-	*rc = 0;
+	int rc = store_get(txn, STORE_PROBLEMS, key, sizeof key, &v);
+	if (rc != MDB_NOTFOUND)
+		return rc;
 	wire_error_set(err, WIRE_NOT_FOUND, "problem: %s not found", id_format(ID_PROBLEM, problem, id));
-	return true;
+	return 1;
 }
 
 int op_list(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
 {
 	wire_list_t list;
-	int rc = 0;
-	if (wire_list_decode(req, &list, &res->err) < 0 ||
-	    (list.problem && s_problem_missing(txn, list.problem, &rc, &res->err)))
+	int rc;
+	if (wire_list_decode(req, &list, &res->err) < 0)
 		return batch_refuse(res);
-	if (rc != 0)
-		return rc;
+	/* A filter that names nothing is a mistake to say, not an empty answer. */
+	if (list.problem && (rc = s_problem_check(txn, list.problem, &res->err)) != 0)
+		return rc == 1 ? batch_refuse(res) : rc;
 	list_args_t args = { ctx->cfg, &list, ctx->caller };
 	if (list.sort == LIST_OLDEST)
 		return page_walk_timed(txn, STORE_OPENED, list.cursor_at, list.cursor, list.limit,
