@@ -59,7 +59,9 @@ static int s_incident_of(store_txn_t *txn, const breach_filter_t *f, uint64_t id
 	MDB_val v;
 	*inc_out = NULL;
 	store_u64_encode(id, key);
-	int rc = f->status == LIST_ALL ? 0 : store_get(txn, status_dbs[f->status], key, sizeof key, &v);
+	int rc = 0;
+	if (f->status != LIST_ALL)
+		rc = store_get(txn, status_dbs[f->status], key, sizeof key, &v);
 	if (rc == 0)
 		rc = incidents_load(txn, f->cfg, id, inc_out);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -84,7 +86,8 @@ static int s_row(store_txn_t *txn, uint64_t id, const MDB_val *value, void *arg,
 
 int op_breaches(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
 {
-	breach_filter_t f = { NULL, NULL, INT64_MIN, -1, LIST_ALL, ctx->now_ms, ctx->cfg, ctx->caller };
+	breach_filter_t f = { NULL, NULL, INT64_MIN, -1, LIST_ALL, ctx->now_ms, ctx->cfg,
+			      ctx->caller };
 	unsigned limit;
 	uint64_t after;
 	bool running, has_running;

@@ -70,8 +70,8 @@ static int s_visit(const deadline_t *d, void *arg)
 	if (pass && json_array_size(w->rows) == w->limit) {
 		w->more = true;
 		rc = 1;
-	} else if (pass && json_array_append_new(w->rows, s_row(d, inc, cfg, w->ctx->now_ms)) != 0) {
-		rc = -ENOMEM;
+	} else if (pass) {
+		rc = json_array_append_new(w->rows, s_row(d, inc, cfg, w->ctx->now_ms)) ? -ENOMEM : 0;
 	}
 	incident_destroy(&inc);
 	return rc;

@@ -73,7 +73,8 @@ static int s_get_target(store_txn_t *txn, const json_t *req, uint64_t *id, char 
 		return 0;
 	}
 	if (!json_object_get(req, "provider") && !json_object_get(req, "ref")) {
-		wire_error_set(&res->err, WIRE_BAD_REQUEST, "incident: missing (or provider and ref)");
+		wire_error_set(&res->err, WIRE_BAD_REQUEST,
+			       "incident: missing (or provider and ref)");
 		return 1;
 	}
 	if (wire_get_string(req, "provider", true, WIRE_PROVIDER_MAX, &provider, NULL, &res->err) < 0 ||
@@ -196,7 +197,8 @@ static int s_problem_check(store_txn_t *txn, uint64_t problem, wire_error_t *err
 	int rc = store_get(txn, STORE_PROBLEMS, key, sizeof key, &v);
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	wire_error_set(err, WIRE_NOT_FOUND, "problem: %s not found", id_format(ID_PROBLEM, problem, id));
+	wire_error_set(err, WIRE_NOT_FOUND, "problem: %s not found",
+		       id_format(ID_PROBLEM, problem, id));
 	return 1;
 }
 
