@@ -500,6 +500,12 @@ static void test_get_by_ref(void **state)
 	r = h_requestf(d, "{s:s}", "op", "get");
 	CHECK_ERROR(r, "bad_request", "incident");
 	json_decref(r);
+	/* incident wins over provider and ref. */
+	r = h_requestf(d, "{s:s, s:s, s:s, s:s}", "op", "get", "incident", "INC000000000001",
+		       "provider", "acme", "ref", "path/to/B");
+	CHECK_OK(r);
+	CHECK_STR(json_object_get(r, "incident"), "ref", "A-1");
+	json_decref(r);
 	r = h_requestf(d, "{s:s, s:s, s:i}", "op", "get", "provider", "acme", "ref", 1);
 	CHECK_ERROR(r, "bad_request", "ref");
 	json_decref(r);
