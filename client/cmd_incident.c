@@ -1,5 +1,9 @@
-/* list and show: incident summaries as a table, one incident with timeline and verdicts. */
+/*
+ * list and show: incident summaries as a table (newest or oldest first), one incident (by INC
+ * id or PROVIDER/REF) with timeline and verdicts.
+ */
 #include <stdbool.h>
+#include <string.h>
 
 #include "client/args.h"
 #include "client/commands.h"
@@ -41,6 +45,7 @@ static void s_render_list(const json_t *reply, void *arg)
 
 int cmd_list(cli_t *cli, int argc, char **argv)
 {
+	static const char *oldest; /* --oldest: aged incidents first */
 	static const arg_spec_t flags[] = {
 		{"--status", ARG_STRING, "status", false, NULL},
 		{"--provider", ARG_STRING, "provider", false, NULL},
@@ -50,10 +55,25 @@ int cmd_list(cli_t *cli, int argc, char **argv)
 		{"--problem", ARG_STRING, "problem", false, NULL},
 		{"--limit", ARG_INT, "limit", false, NULL},
 		{"--cursor", ARG_STRING, "cursor", false, NULL},
+		{"--oldest", ARG_TRUE, NULL, false, &oldest},
 		{NULL, ARG_STRING, NULL, false, NULL},
 	};
 	static const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, OP_LIST, &def, s_render_list, NULL);
+	json_t *req = json_pack("{s:s}", "op", OP_LIST);
+	json_t *reply = NULL;
+	int status, npos;
+	oldest = NULL;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	if (oldest != NULL)
+		json_object_set_new(req, "sort", json_string("oldest"));
+	status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		s_render_list(reply, NULL);
+	json_decref(reply);
+	return status;
 }
 
 /* The identity and state of an incident as aligned "key  value" lines. */
@@ -205,19 +225,37 @@ static void s_render_incident(const json_t *reply)
 	}
 }
 
+/*
+ * Names the incident of show in req: an INC id, or PROVIDER/REF (split at the first '/', since
+ * refs are more likely than provider names to hold one). Returns 0 or a usage error's status.
+ */
+static int s_show_target(const char *arg, json_t *req)
+{
+	const char *slash = strchr(arg, '/');
+	if (slash == NULL) {
+		json_object_set_new(req, "incident", json_string(arg));
+		return CLI_EXIT_OK;
+	}
+	if (slash == arg || slash[1] == '\0')
+		return cli_usage_error("show: '%s' is neither INC nor PROVIDER/REF", arg);
+	json_object_set_new(req, "provider", json_stringn(arg, (size_t)(slash - arg)));
+	json_object_set_new(req, "ref", json_string(slash + 1));
+	return CLI_EXIT_OK;
+}
+
 int cmd_show(cli_t *cli, int argc, char **argv)
 {
-	static const char *const positional[] = {"INC", NULL};
+	static const char *const positional[] = {"INC|PROVIDER/REF", NULL};
 	static const args_def_t def = {.positional = positional};
 	json_t *req = json_pack("{s:s}", "op", OP_GET);
 	json_t *reply = NULL;
 	char *pos[1];
 	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, pos, &npos, &status)) {
+	if (!args_parse(cli, argc, argv, &def, req, pos, &npos, &status) ||
+	    (status = s_show_target(pos[0], req)) != CLI_EXIT_OK) {
 		json_decref(req);
 		return status;
 	}
-	json_object_set_new(req, "incident", json_string(pos[0]));
 	status = cli_request(cli, req, &reply);
 	if (reply != NULL && !cli->json)
 		s_render_incident(reply);

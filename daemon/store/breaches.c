@@ -525,3 +525,30 @@ int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t
 		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg)
+{
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	int rc = store_cursor_open(txn, STORE_DEADLINES, &cursor);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= 16)
+			continue;
+		const unsigned char *b = k.mv_data;
+		int rule = rule_find(cfg, (const char *)b + 16, k.mv_size - 16);
+		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
+		uint64_t breach;
+		if (rule < 0)
+			continue; /* a rule no longer configured: it will never fire */
+		if ((rc = s_breach_find(txn, d.incident, cfg->rules[rule].name, &breach)) != 0)
+			break;
+		if (!breach && (rc = fn(&d, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}

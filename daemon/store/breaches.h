@@ -78,4 +78,15 @@ json_t *breaches_of_incident(store_txn_t *txn, const incident_t *inc, int64_t no
  */
 int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap);
 
+/*
+ * Calls fn(d, arg) for every pending deadline of the store, soonest first (by due time, then
+ * incident number, then rule name): the deadlines of rules still configured (d->rule is the
+ * index in cfg->rules) whose incident has no breach of that rule yet. Whether the rule's clock
+ * has stopped is the caller's to check on the incident (the store drops a deadline when its
+ * clock stops). The first nonzero return of fn ends the walk and is returned (a positive value
+ * stops it early, a negative one is an error). Returns 0 or a negative code.
+ */
+int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg);
+
 #endif
