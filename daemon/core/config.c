@@ -132,7 +132,7 @@ static const option_t s_options[] = {
 	 NO_CHOICES, false, NULL},
 	{SEC_DAEMON, "map_size", OPT_SIZE, C_OFF(map_size), 0, INT64_C(1) << 20, INT64_C(1) << 40,
 	 NO_CHOICES, false, NULL},
-	{SEC_DAEMON, "max_clock_skew", OPT_CLOCK_MS, C_OFF(max_clock_skew_ms), 0, 0, DAY_MS,
+	{SEC_DAEMON, "max_clock_skew", OPT_CLOCK_MS, C_OFF(max_clock_skew_ms), 0, 1, DAY_MS,
 	 NO_CHOICES, false, NULL},
 
 	{SEC_STAGES, "order", OPT_ORDER, C_OFF(stages), C_OFF(n_stages), 0, 0, NO_CHOICES, false,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "daemon/core/config.h"
+#include "proto/wire.h"
 
 #define FILE_NAME "fuzz.conf"
 

@@ -149,6 +149,22 @@ static void test_seed_story(void **state)
 		    ack_due <= h_now_ms() + 15 * MIN_MS);
 	json_decref(got);
 
+	/* Pending deadlines: not the breached rule's; the acknowledgement's and resolution's. */
+	r = h_requestf(d, "{s:s, s:s}", "op", "deadlines", "provider", "csp-north");
+	CHECK_OK(r);
+	size_t i;
+	json_t *row;
+	bool ack = false, resolution = false;
+	json_array_foreach(json_object_get(r, "deadlines"), i, row) {
+		const char *sla = json_string_value(json_object_get(row, "sla"));
+		if (strcmp(sla, "provider_notification") == 0)
+			fail_msg("a breached rule has no pending deadline: %s", h_dump(r));
+		ack = ack || strcmp(sla, "operator_acknowledgement") == 0;
+		resolution = resolution || strcmp(sla, "resolution") == 0;
+	}
+	assert_true(ack && resolution);
+	json_decref(r);
+
 	json_t *mine = s_breaches_of(d, inc);
 	assert_int_equal(json_array_size(mine), 1);
 	b = json_array_get(mine, 0);

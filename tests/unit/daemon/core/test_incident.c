@@ -930,12 +930,88 @@ static void test_record_text_refuses_what_jansson_refuses(void **state)
 	incident_destroy(&inc);
 }
 
+/*
+ * Each source's report of a stage is its own: the same source again is a conflict, another
+ * source is recorded beside it; order is checked within a source only; the timeline is in
+ * stage order, then reported time; records and digests keep every report.
+ */
+static void test_reports_per_source(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_new_incident();
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("P1", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(40), &err), 0);
+	ev = s_event("U1", "detected");
+	ev.source = SOURCE_USER;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(50), &err), 0); /* after P1: another source */
+	ev = s_event("U2", "detected");
+	ev.source = SOURCE_USER;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(10), &err), -1);
+	assert_int_equal(err.code, WIRE_CONFLICT);
+	assert_string_equal(err.message,
+			    "stage: detected from user is already recorded for INC000000000001 by event U1");
+	ev = s_event("P2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(45), &err), -1); /* after its own notified */
+	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
+	ev = s_event("M1", "detected");
+	ev.source = SOURCE_MONITORING;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(5), &err), 0);
+
+	assert_int_equal(inc->n_reports, 3);
+	assert_string_equal(inc->reports[0].event_id, "M1");
+	assert_string_equal(inc->reports[1].event_id, "U1");
+	assert_string_equal(inc->reports[2].event_id, "P1");
+	assert_true(incident_has_stage(inc, DETECTED));
+	assert_false(incident_has_stage(inc, RESOLVED));
+	assert_non_null(incident_report_of(inc, DETECTED, SOURCE_USER));
+	assert_null(incident_report_of(inc, DETECTED, SOURCE_PROVIDER));
+	assert_int_equal(incident_stage_time(inc, DETECTED, WIRE_ALL_SOURCES, false), AT(5));
+	assert_int_equal(incident_stage_time(inc, DETECTED, 1u << SOURCE_USER, false), AT(50));
+	assert_int_equal(incident_stage_time(inc, DETECTED, 1u << SOURCE_PROVIDER, false), INT64_MIN);
+	assert_int_equal(incident_stage_time(inc, DETECTED, WIRE_ALL_SOURCES, true), AT(6));
+	assert_int_equal(incident_opened_at(inc, &cfg), AT(5));
+	assert_int_equal(incident_first_from(inc, SOURCE_USER), AT(51));
+
+	/* The record and the digest keep all three, in the same order. */
+	json_t *record = incident_to_record(inc, &cfg);
+	assert_non_null(record);
+	assert_int_equal(json_array_size(json_object_get(record, "timeline")), 3);
+	incident_t *back = incident_from_record(record, &cfg);
+	assert_non_null(back);
+	assert_int_equal(back->n_reports, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(back->reports[i].source, inc->reports[i].source);
+		assert_string_equal(back->reports[i].event_id, inc->reports[i].event_id);
+	}
+	s_assert_record_text(inc, &cfg);
+	unsigned char buf[INCIDENT_DIGEST_MAX];
+	incident_digest_t dd;
+	assert_int_equal(incident_digest_decode(buf, incident_digest_encode(inc, &cfg, buf), &cfg, &dd), 0);
+	assert_int_equal(dd.inc.n_reports, 3);
+	assert_int_equal(dd.inc.reports[1].source, SOURCE_USER);
+	assert_int_equal(incident_opened_at(&dd.inc, &cfg), AT(5));
+	assert_true(incident_user_first(&dd.inc, &cfg) == incident_user_first(inc, &cfg));
+
+	/* A record holding two reports of one stage by one source is malformed. */
+	json_t *twice = json_deep_copy(record);
+	json_array_append(json_object_get(twice, "timeline"),
+			  json_array_get(json_object_get(twice, "timeline"), 0));
+	assert_null(incident_from_record(twice, &cfg));
+	json_decref(twice);
+	json_decref(record);
+	incident_destroy(&back);
+	incident_destroy(&inc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_requires_category_and_title),
 		cmocka_unit_test(test_stages_arrive_in_any_order),
 		cmocka_unit_test(test_repeat_stage_is_conflict_and_first_wins),
+		cmocka_unit_test(test_reports_per_source),
 		cmocka_unit_test(test_times_must_not_decrease_along_order),
 		cmocka_unit_test(test_equal_times_are_allowed),
 		cmocka_unit_test(test_status_follows_resolved_and_closed),

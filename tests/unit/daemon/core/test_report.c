@@ -707,6 +707,38 @@ static void test_report_wants(void **state)
 	report_destroy(NULL);
 }
 
+/*
+ * user_first counts the user-first incidents opened in the month: a user's report arrived
+ * before any other source's notified. Opened the month before, or told first: not counted.
+ */
+static void test_user_first_count(void **state)
+{
+	(void)state;
+	incident_t *told_late = s_new(1, "rdp-1", 2, false);
+	wire_event_t ev = s_event("rdp-1", DETECTED, 2, false);
+	ev.source = SOURCE_USER;
+	assert_non_null(incident_apply_event(told_late, &s_cfg, DETECTED, &ev,
+					     T("2020-12-03T10:00:00Z"), T("2020-12-03T10:01:00Z"), NULL));
+	s_stage_rx(told_late, NOTIFIED, "2020-12-03T10:30:00Z", "2020-12-03T10:40:00Z");
+	incident_t *told_first = s_new(2, "rdp-1", 2, false);
+	s_stage(told_first, DETECTED, "2020-12-04T10:00:00Z");
+	s_stage(told_first, NOTIFIED, "2020-12-04T10:05:00Z");
+	assert_non_null(incident_apply_event(told_first, &s_cfg, RESOLVED, &ev,
+					     T("2020-12-04T11:00:00Z"), T("2020-12-04T11:00:00Z"), NULL));
+	incident_t *november = s_new(3, "rdp-1", 2, false);
+	assert_non_null(incident_apply_event(november, &s_cfg, DETECTED, &ev,
+					     T("2020-11-30T10:00:00Z"), T("2020-11-30T10:00:00Z"), NULL));
+	json_t *r = s_report("2020-12", "2021-01-10T00:00:00Z", NULL);
+	json_t *p = json_array_get(json_object_get(r, "providers"), 0);
+	assert_int_equal(json_integer_value(json_object_get(p, "opened")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p, "user_first")), 1);
+	json_decref(r);
+	r = s_report("2020-11", "2021-01-10T00:00:00Z", NULL);
+	p = json_array_get(json_object_get(r, "providers"), 0);
+	assert_int_equal(json_integer_value(json_object_get(p, "user_first")), 1);
+	json_decref(r);
+}
+
 int main(void)
 {
 	s_config_init();
@@ -724,6 +756,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_provider_filter, s_teardown),
 		cmocka_unit_test_teardown(test_many_providers, s_teardown),
 		cmocka_unit_test_teardown(test_report_wants, s_teardown),
+		cmocka_unit_test_teardown(test_user_first_count, s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
