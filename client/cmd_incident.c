@@ -42,15 +42,15 @@ static void s_render_list(const json_t *reply, void *arg)
 int cmd_list(cli_t *cli, int argc, char **argv)
 {
 	static const arg_spec_t flags[] = {
-		{"--status", ARG_STRING, "status", false, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--category", ARG_INT, "category", false, NULL},
-		{"--major", ARG_TRUE, "major", false, NULL},
-		{"--breached", ARG_TRUE, "breached", false, NULL},
-		{"--problem", ARG_STRING, "problem", false, NULL},
-		{"--limit", ARG_INT, "limit", false, NULL},
-		{"--cursor", ARG_STRING, "cursor", false, NULL},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--status", ARG_CHOICE, "status", false, NULL, 0, 0, CLI_LIST_STATUSES},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--category", ARG_INT, "category", false, NULL, 1, CLI_CATEGORY_MAX, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL, 0, 0, NULL},
+		{"--breached", ARG_TRUE, "breached", false, NULL, 0, 0, NULL},
+		{"--problem", ARG_STRING, "problem", false, NULL, 0, 0, NULL},
+		{"--limit", ARG_INT, "limit", false, NULL, 1, CLI_LIST_LIMIT_MAX, NULL},
+		{"--cursor", ARG_STRING, "cursor", false, NULL, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
 	return args_run_request(cli, argc, argv, OP_LIST, &def, s_render_list, NULL);
@@ -138,10 +138,12 @@ static void s_render_timeline(const json_t *timeline)
 /* What a verdict's numbers mean in words: "late by 1h5m", "3m20s left", "due T". */
 static const char *s_verdict_detail(const json_t *v, char *buf, size_t size)
 {
-	char dur[RENDER_BUFSZ];
+	char dur[RENDER_BUFSZ], due_buf[RENDER_BUFSZ];
 	const json_t *late = json_object_get(v, "late_by_ms");
 	const json_t *left = json_object_get(v, "remaining_ms");
-	const char *due = json_string_value(json_object_get(v, "due"));
+	const char *due = json_is_string(json_object_get(v, "due"))
+				  ? render_value(v, "due", due_buf)
+				  : NULL;
 	size_t len = 0;
 	buf[0] = '\0';
 	if (json_is_integer(late))

@@ -300,19 +300,19 @@ int cmd_push(cli_t *cli, int argc, char **argv)
 {
 	const char *file = NULL;
 	const arg_spec_t flags[] = {
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--event-id", ARG_STRING, "event_id", false, NULL},
-		{"--ref", ARG_STRING, "ref", false, NULL},
-		{"--stage", ARG_STRING, "stage", false, NULL},
-		{"--at", ARG_STRING, "at", false, NULL},
-		{"--category", ARG_INT, "category", false, NULL},
-		{"--title", ARG_STRING, "title", false, NULL},
-		{"--service", ARG_STRING, "service", false, NULL},
-		{"--description", ARG_STRING, "description", false, NULL},
-		{"--major", ARG_TRUE, "major", false, NULL},
-		{"--source", ARG_STRING, "source", false, NULL},
-		{"-f", ARG_STRING, NULL, false, &file},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--event-id", ARG_STRING, "event_id", false, NULL, 0, 0, NULL},
+		{"--ref", ARG_STRING, "ref", false, NULL, 0, 0, NULL},
+		{"--stage", ARG_STRING, "stage", false, NULL, 0, 0, NULL},
+		{"--at", ARG_TIME, "at", false, NULL, 0, 0, NULL},
+		{"--category", ARG_INT, "category", false, NULL, 1, CLI_CATEGORY_MAX, NULL},
+		{"--title", ARG_STRING, "title", false, NULL, 0, 0, NULL},
+		{"--service", ARG_STRING, "service", false, NULL, 0, 0, NULL},
+		{"--description", ARG_STRING, "description", false, NULL, 0, 0, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL, 0, 0, NULL},
+		{"--source", ARG_CHOICE, "source", false, NULL, 0, 0, CLI_SOURCES},
+		{"-f", ARG_STRING, NULL, false, &file, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.name = "push", .flags = flags};
 	json_t *req = json_pack("{s:s}", "op", OP_EVENT);

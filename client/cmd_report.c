@@ -161,11 +161,22 @@ int cmd_report(cli_t *cli, int argc, char **argv)
 {
 	const char *csv = NULL;
 	const arg_spec_t flags[] = {
-		{"--month", ARG_STRING, "month", true, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--csv", ARG_TRUE, NULL, false, &csv},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--month", ARG_MONTH, "month", true, NULL, 0, 0, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--csv", ARG_TRUE, NULL, false, &csv, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, OP_REPORT, &def, s_render, &csv);
+	json_t *req = json_pack("{s:s}", "op", OP_REPORT);
+	int status, npos;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	/* Both print the report, each its own way: one of them would be silently ignored. */
+	if (csv != NULL && cli->json) {
+		json_decref(req);
+		return cli_usage_error("report: --csv and --json cannot be combined");
+	}
+	return args_send(cli, req, s_render, &csv);
 }

@@ -206,8 +206,8 @@ int cmd_watch(cli_t *cli, int argc, char **argv)
 	const char *env = getenv("INCIDENTD_PUBLISH");
 	const char *endpoint = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_PUBLISH;
 	const arg_spec_t flags[] = {
-		{"--publish", ARG_STRING, NULL, false, &endpoint},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--publish", ARG_STRING, NULL, false, &endpoint, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.flags = flags, .more = true};
 	char **topics = calloc((size_t)argc, sizeof *topics);
