@@ -17,10 +17,10 @@
 static void s_render_list(const json_t *reply, void *arg)
 {
 	(void)arg;
-	static const char *const headers[] = {"ID",     "PROVIDER", "REF",        "CAT",  "MAJOR",
-					      "STATUS", "OPENED",   "LAST_STAGE", "TITLE"};
-	static const char *const fields[] = {"id",     "provider",  "ref",        "category", "major",
-					     "status", "opened_at", "last_stage", "title"};
+	static const char *const headers[] = {"ID",     "PROVIDER", "REF",        "CAT",        "MAJOR",
+					      "STATUS", "OPENED",   "LAST_STAGE", "USER_FIRST", "TITLE"};
+	static const char *const fields[] = {"id",     "provider",  "ref",        "category",   "major",
+					     "status", "opened_at", "last_stage", "user_first", "title"};
 	enum { N = sizeof headers / sizeof headers[0] };
 	const json_t *list = json_object_get(reply, "incidents");
 	table_t *table = table_new(N, headers);
@@ -47,16 +47,17 @@ int cmd_list(cli_t *cli, int argc, char **argv)
 {
 	static const char *oldest; /* --oldest: aged incidents first */
 	static const arg_spec_t flags[] = {
-		{"--status", ARG_STRING, "status", false, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--category", ARG_INT, "category", false, NULL},
-		{"--major", ARG_TRUE, "major", false, NULL},
-		{"--breached", ARG_TRUE, "breached", false, NULL},
-		{"--problem", ARG_STRING, "problem", false, NULL},
-		{"--limit", ARG_INT, "limit", false, NULL},
-		{"--cursor", ARG_STRING, "cursor", false, NULL},
-		{"--oldest", ARG_TRUE, NULL, false, &oldest},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--status", ARG_CHOICE, "status", false, NULL, 0, 0, CLI_LIST_STATUSES},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--category", ARG_INT, "category", false, NULL, 1, CLI_CATEGORY_MAX, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL, 0, 0, NULL},
+		{"--breached", ARG_TRUE, "breached", false, NULL, 0, 0, NULL},
+		{"--user-first", ARG_TRUE, "user_first", false, NULL, 0, 0, NULL},
+		{"--problem", ARG_STRING, "problem", false, NULL, 0, 0, NULL},
+		{"--limit", ARG_INT, "limit", false, NULL, 1, CLI_LIST_LIMIT_MAX, NULL},
+		{"--cursor", ARG_STRING, "cursor", false, NULL, 0, 0, NULL},
+		{"--oldest", ARG_TRUE, NULL, false, &oldest, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
 	json_t *req = json_pack("{s:s}", "op", OP_LIST);
@@ -86,6 +87,7 @@ static void s_render_header(const json_t *inc)
 		{"incident", "id", true},      {"provider", "provider", true},
 		{"ref", "ref", true},          {"category", "category", true},
 		{"major", "major", true},      {"status", "status", true},
+		{"user first", "user_first", false},
 		{"opened", "opened_at", false}, {"title", "title", true},
 		{"service", "service", false}, {"problem", "problem", true},
 		{"description", "description", false},
@@ -158,10 +160,12 @@ static void s_render_timeline(const json_t *timeline)
 /* What a verdict's numbers mean in words: "late by 1h5m", "3m20s left", "due T". */
 static const char *s_verdict_detail(const json_t *v, char *buf, size_t size)
 {
-	char dur[RENDER_BUFSZ];
+	char dur[RENDER_BUFSZ], due_buf[RENDER_BUFSZ];
 	const json_t *late = json_object_get(v, "late_by_ms");
 	const json_t *left = json_object_get(v, "remaining_ms");
-	const char *due = json_string_value(json_object_get(v, "due"));
+	const char *due = json_is_string(json_object_get(v, "due"))
+				  ? render_value(v, "due", due_buf)
+				  : NULL;
 	size_t len = 0;
 	buf[0] = '\0';
 	if (json_is_integer(late))

@@ -53,11 +53,11 @@ int cmd_due(cli_t *cli, int argc, char **argv)
 {
 	static const char *within, *limit;
 	static const arg_spec_t flags[] = {
-		{"--within", ARG_STRING, NULL, false, &within},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--sla", ARG_STRING, "sla", false, NULL},
-		{"--limit", ARG_STRING, NULL, false, &limit},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--within", ARG_STRING, NULL, false, &within, 0, 0, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--sla", ARG_STRING, "sla", false, NULL, 0, 0, NULL},
+		{"--limit", ARG_STRING, NULL, false, &limit, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
 	json_t *req = json_pack("{s:s}", "op", OP_DEADLINES);
@@ -149,8 +149,8 @@ int cmd_overdue(cli_t *cli, int argc, char **argv)
 {
 	static const char *provider;
 	static const arg_spec_t flags[] = {
-		{"--provider", ARG_STRING, NULL, false, &provider},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--provider", ARG_STRING, NULL, false, &provider, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
 	int status, npos;

@@ -8,6 +8,7 @@
 #include "client/args.h"
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/tz.h"
 
 static const struct {
 	const char *name;
@@ -37,6 +38,9 @@ static void s_defaults(cli_t *cli)
 	cli->key_from = "$INCIDENTD_KEY";
 	cli->server_key = s_env("INCIDENTD_SERVER_KEY");
 	cli->server_key_from = "$INCIDENTD_SERVER_KEY";
+	const char *zone = s_env("INCIDENTD_TZ");
+	cli->zone = zone != NULL ? zone : TZ_DEFAULT;
+	cli->zone_from = "$INCIDENTD_TZ";
 }
 
 int main(int argc, char **argv)

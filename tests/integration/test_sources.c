@@ -195,6 +195,19 @@ static void test_seed_story(void **state)
 	CHECK_INT(pn, "met", 0);
 	json_decref(r);
 
+	/* incidentctl shows it: show's header, list --user-first. */
+	h_run_t run;
+	CTL(d, &run, "show", "csp-north/N-1");
+	CHECK_EXIT(&run, 0);
+	expect_in(run.out, "user first  yes", "show");
+	expect_in(run.out, "user_first", "show's breach row");
+	h_run_clear(&run);
+	CTL(d, &run, "list", "--user-first", "--status", "all");
+	CHECK_EXIT(&run, 0);
+	expect_in(run.out, inc, "list --user-first");
+	expect_in(run.out, "USER_FIRST", "list's header");
+	h_run_clear(&run);
+
 	/* Once per incident and rule: not again after a restart, nor for another user report. */
 	assert_int_equal(h_stop(d), 0);
 	assert_int_equal(h_start(d), 0);
