@@ -492,42 +492,13 @@ json_t *breaches_of_incident(store_txn_t *txn, const incident_t *inc, int64_t no
 	return out;
 }
 
-int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
-{
-	store_txn_t txn;
-	MDB_cursor *cursor;
-	MDB_val k, v;
-	int rc = store_txn_begin(store, false, &txn);
-	if (rc != 0)
-		return rc;
-	if ((rc = store_cursor_open(&txn, STORE_DEADLINES, &cursor)) != 0) {
-		store_txn_abort(&txn);
-		return rc;
-	}
-	size_t unknown = 0;
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= 16)
-			continue;
-		const unsigned char *b = k.mv_data;
-		int rule = rule_find(cfg, (const char *)b + 16, k.mv_size - 16);
-		if (rule < 0) {
-			unknown++;
-			continue;
-		}
-		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
-		if ((rc = deadline_heap_push(heap, d)) != 0)
-			break;
-	}
-	mdb_cursor_close(cursor);
-	store_txn_abort(&txn);
-	if (unknown)
-		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
-			    int (*fn)(const deadline_t *d, void *arg), void *arg)
+/*
+ * Calls fn(d, arg) for every entry of the deadlines database whose rule is still configured,
+ * soonest first; counts in *unknown those of other rules. The first nonzero return of fn ends
+ * the walk and is returned. Returns 0 or a negative code.
+ */
+static int s_deadlines_each(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg, size_t *unknown)
 {
 	MDB_cursor *cursor;
 	MDB_val k, v;
@@ -540,15 +511,58 @@ int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
 			continue;
 		const unsigned char *b = k.mv_data;
 		int rule = rule_find(cfg, (const char *)b + 16, k.mv_size - 16);
+		if (rule < 0) {
+			(*unknown)++; /* a rule no longer configured: it will never fire */
+			continue;
+		}
 		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
-		uint64_t breach;
-		if (rule < 0)
-			continue; /* a rule no longer configured: it will never fire */
-		if ((rc = s_breach_find(txn, d.incident, cfg->rules[rule].name, &breach)) != 0)
-			break;
-		if (!breach && (rc = fn(&d, arg)) != 0)
+		if ((rc = fn(&d, arg)) != 0)
 			break;
 	}
 	mdb_cursor_close(cursor);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_heap_push(const deadline_t *d, void *heap)
+{
+	return deadline_heap_push(heap, *d);
+}
+
+int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+{
+	store_txn_t txn;
+	size_t unknown = 0;
+	int rc = store_txn_begin(store, false, &txn);
+	if (rc != 0)
+		return rc;
+	rc = s_deadlines_each(&txn, cfg, s_heap_push, heap, &unknown);
+	store_txn_abort(&txn);
+	if (unknown)
+		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
+	return rc;
+}
+
+/* What breaches_walk_deadlines() passes through to the caller's fn. */
+typedef struct {
+	store_txn_t *txn;
+	const config_t *cfg;
+	int (*fn)(const deadline_t *d, void *arg);
+	void *arg;
+} unbreached_walk_t;
+
+/* Passes d on unless its incident has a breach of the rule already. */
+static int s_unbreached(const deadline_t *d, void *arg)
+{
+	const unbreached_walk_t *w = arg;
+	uint64_t breach;
+	int rc = s_breach_find(w->txn, d->incident, w->cfg->rules[d->rule].name, &breach);
+	return rc != 0 ? rc : breach ? 0 : w->fn(d, w->arg);
+}
+
+int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg)
+{
+	unbreached_walk_t w = { txn, cfg, fn, arg };
+	size_t unknown = 0;
+	return s_deadlines_each(txn, cfg, s_unbreached, &w, &unknown);
 }
