@@ -271,8 +271,13 @@ static void s_render_event(const json_t *reply)
 	const json_t *breach;
 	json_array_foreach(json_object_get(reply, "breaches"), i, breach) {
 		char sla[RENDER_BUFSZ], late[RENDER_BUFSZ];
-		printf("breach %s: late by %s\n", render_value(breach, "sla", sla),
-		       render_value(breach, "late_by_ms", late));
+		const char *detected = json_string_value(json_object_get(breach, "detected"));
+		/* A user-first breach is not about lateness: say what happened. */
+		if (detected && strcmp(detected, "user_first") == 0)
+			printf("breach %s: a user reported it first\n", render_value(breach, "sla", sla));
+		else
+			printf("breach %s: late by %s\n", render_value(breach, "sla", sla),
+			       render_value(breach, "late_by_ms", late));
 	}
 }
 

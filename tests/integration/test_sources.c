@@ -345,6 +345,19 @@ static void test_user_after_deadline_passed(void **state)
 	h_pass(d);
 }
 
+/* incidentctl push says what a user-first breach is, not "late by 0s". */
+static void test_push_says_user_first(void **state)
+{
+	h_daemon_t *d = *state;
+	h_run_t run;
+	CTL(d, &run, "push", "--provider", "acme", "--event-id", "desk-1", "--ref", "U-1", "--stage",
+	    "detected", "--source", "user", "--category", "2", "--title", "Down");
+	CHECK_EXIT(&run, 0);
+	expect_in(run.out, "breach provider_notification: a user reported it first", "push");
+	h_run_clear(&run);
+	h_pass(d);
+}
+
 /* An `at` further in the future than max_clock_skew (5m by default) is bad_request. */
 static void test_times_in_the_future_refused(void **state)
 {
@@ -468,6 +481,7 @@ int main(void)
 		DAEMON_TEST(test_user_after_notification),
 		DAEMON_TEST(test_user_after_deadline_passed),
 		DAEMON_TEST(test_times_in_the_future_refused),
+		DAEMON_TEST(test_push_says_user_first),
 		cmocka_unit_test_setup_teardown(test_max_clock_skew_configured, s_setup_no_skew,
 						teardown_daemon),
 		cmocka_unit_test(test_upgrade_from_0_1_0),
