@@ -1198,6 +1198,9 @@ static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 	} else if (kind == SEC_CLIENT) {
 		/* No role until its key sets one (role is required). */
 		((config_client_t *)(void *)(grown + *n * size))->role = ROLE_N_ROLES;
+	} else if (kind == SEC_MEASURE) {
+		/* No target until a good one is read: a bad one is not compared with the minimum. */
+		((config_measure_t *)(void *)(grown + *n * size))->target = -1;
 	}
 	return (long)(*n)++;
 }
@@ -1564,7 +1567,7 @@ static void s_check_measure(parser_t *p, section_t *sec, const char *where)
 	config_measure_t *m = &p->cfg->measures[sec->idx];
 	m->line = sec->line;
 	m->has_minimum = s_key_set(sec, "minimum") != 0;
-	if (m->has_minimum && s_key_set(sec, "target") != 0 && m->minimum > m->target)
+	if (m->has_minimum && m->target >= 0 && m->minimum > m->target)
 		s_error(p, s_key_line(sec, "minimum"), "%s: minimum: %d.%02d%% is above the target "
 		        "(%d.%02d%%)", where, m->minimum / 100, m->minimum % 100, m->target / 100,
 		        m->target % 100);

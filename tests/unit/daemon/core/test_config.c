@@ -922,6 +922,10 @@ static void test_measure_errors(void **state)
 	              FILE_NAME ":11: measure m: categories: rule p has no target for category 1");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 90%\nminimum = 95%\n",
 	              FILE_NAME ":8: measure m: minimum: 95.00% is above the target (90.00%)");
+	/* A bad target is that one error, not also a minimum above it. */
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95\nminimum = 90%\n",
+	              FILE_NAME ":7: measure m: target: expected a percentage 0% to 100% (e.g. 95% "
+	                        "or 99.5%), not \"95\"");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\nwithin = 1d\n",
 	              FILE_NAME ":8: measure m: unknown key \"within\"");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\ntarget = 96%\n",
