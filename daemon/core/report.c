@@ -15,9 +15,11 @@
  * not shown, would make the figures disagree with the incidents' own verdicts.
  *
  * Measures need each provider's figures for the REPORT_MONTHS months ending with the report's
- * month, not only its own: they are counted in the same pass. A rule that some measure uses
- * counts every verdict that fell in that window (month by month, report->month_starts); the
- * others count only in the month, as before, so that rules nobody measures cost no more. A
+ * month, not only its own: they are counted in the same pass. A rule counts the verdicts of
+ * the categories some measure of it covers over that whole window (month by month,
+ * report->month_starts), and its other categories, like the rules no measure uses, in the
+ * month alone, as before: verdicts nobody asked for cost nothing (a working-time deadline goes
+ * through the time-zone database, and the window is most of a long history). A
  * provider whose only figures are in the earlier months is tallied but not listed: which
  * providers are listed does not depend on the measures.
  */
@@ -78,7 +80,7 @@ struct report {
 	unsigned char *outcome; /* per rule, for the incident being added: REPORT_* below */
 	unsigned char *outcome_month; /* per rule: the month of the window it counted in */
 	size_t n_measures;
-	int64_t *count_from;   /* per rule: the start of the window it counts in */
+	int64_t *count_from;   /* per rule and category (COUNT_FROM()): where it starts counting */
 	int64_t month_starts[REPORT_MONTHS + 1]; /* the window's months; [REPORT_MONTHS] is end */
 };
 
@@ -224,13 +226,21 @@ static void s_window_init(report_t *r)
 	r->month_starts[REPORT_MONTHS] = r->end;
 }
 
-/* Every rule counts from the month's start; a measured one from the window's. */
+/* Where rule i starts counting incidents of category c (1..5) in report r. */
+#define COUNT_FROM(r, i, c) ((r)->count_from[(i) * (CONFIG_MAX_CATEGORY + 1) + (size_t)(c)])
+
+/* Every rule counts from the month's start; in a measure's categories from the window's. */
 static void s_count_from_init(report_t *r)
 {
 	for (size_t i = 0; i < r->n_rules; i++)
-		r->count_from[i] = r->start;
-	for (size_t m = 0; m < r->n_measures; m++)
-		r->count_from[r->cfg->measures[m].rule] = r->month_starts[0];
+		for (int c = 0; c <= CONFIG_MAX_CATEGORY; c++)
+			COUNT_FROM(r, i, c) = r->start;
+	for (size_t m = 0; m < r->n_measures; m++) {
+		const config_measure_t *measure = &r->cfg->measures[m];
+		for (int c = 1; c <= CONFIG_MAX_CATEGORY; c++)
+			if ((measure->categories & (1u << c)) != 0)
+				COUNT_FROM(r, (size_t)measure->rule, c) = r->month_starts[0];
+	}
 }
 
 report_t *report_new(const config_t *cfg, int64_t start, int64_t end, int64_t now,
@@ -248,7 +258,8 @@ report_t *report_new(const config_t *cfg, int64_t start, int64_t end, int64_t no
 	r->slots = malloc(r->n_slots * sizeof *r->slots);
 	r->outcome = calloc(r->n_rules ? r->n_rules : 1, sizeof *r->outcome);
 	r->outcome_month = calloc(r->n_rules ? r->n_rules : 1, sizeof *r->outcome_month);
-	r->count_from = calloc(r->n_rules ? r->n_rules : 1, sizeof *r->count_from);
+	r->count_from = calloc((r->n_rules ? r->n_rules : 1) * (CONFIG_MAX_CATEGORY + 1),
+			       sizeof *r->count_from);
 	r->n_measures = cfg->n_measures;
 	r->only = provider ? strdup(provider) : NULL;
 	if (!r->slots || !r->outcome || !r->outcome_month || !r->count_from ||
@@ -289,15 +300,16 @@ static unsigned char s_window_month(const report_t *r, int64_t t)
 
 /*
  * How rule i counts inc: REPORT_MET, REPORT_BREACHED or REPORT_UNCOUNTED, and in which month of
- * the window (*month). A rule no measure uses counts in the report's month alone.
+ * the window (*month). Outside the categories its measures cover, a rule counts in the
+ * report's month alone.
  */
 static unsigned char s_rule_outcome(const report_t *r, size_t i, const incident_t *inc,
 				    unsigned char *month)
 {
 	const config_rule_t *rule = &r->cfg->rules[i];
-	int64_t from = r->count_from[i];
 	if (!rule_applies(rule, inc))
 		return REPORT_UNCOUNTED;
+	int64_t from = COUNT_FROM(r, i, inc->category); /* rule_applies(): category 1..5 */
 	/*
 	 * A stop before the window settles the verdict before it too: met at the stop, or
 	 * breached at a due earlier still. Skipping those spares the deadline computation (working
