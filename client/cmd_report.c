@@ -123,8 +123,9 @@ static const char *s_categories_text(const json_t *measure, char buf[RENDER_BUFS
 	buf[0] = '\0';
 	json_array_foreach(json_object_get(measure, "categories"), i, c)
 		if (used + 24 < RENDER_BUFSZ)
-			used += (size_t)snprintf(buf + used, RENDER_BUFSZ - used, "%s%" JSON_INTEGER_FORMAT,
-						 used ? " " : "", json_integer_value(c));
+			used += (size_t)snprintf(buf + used, RENDER_BUFSZ - used,
+						 "%s%" JSON_INTEGER_FORMAT, used ? " " : "",
+						 json_integer_value(c));
 	return buf;
 }
 

@@ -1028,8 +1028,8 @@ static int s_set_percent(char *base, const option_t *opt, const char *value, cha
 	*FIELD(int, base, opt->offset) = (int)(whole * 100 + frac);
 	return 0;
 bad:
-	snprintf(err, ERR_MAX, "expected a percentage 0%% to 100%% (e.g. 95%% or 99.5%%), not \"%s\"",
-	         value);
+	snprintf(err, ERR_MAX,
+	         "expected a percentage 0%% to 100%% (e.g. 95%% or 99.5%%), not \"%s\"", value);
 	return -1;
 }
 
@@ -1199,7 +1199,7 @@ static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 		/* No role until its key sets one (role is required). */
 		((config_client_t *)(void *)(grown + *n * size))->role = ROLE_N_ROLES;
 	} else if (kind == SEC_MEASURE) {
-		/* No target until a good one is read: a bad one is not compared with the minimum. */
+		/* No target until a good one is read: a bad one is not compared with minimum. */
 		((config_measure_t *)(void *)(grown + *n * size))->target = -1;
 	}
 	return (long)(*n)++;
@@ -1587,8 +1587,9 @@ static void s_check_measure(parser_t *p, section_t *sec, const char *where)
 		m->categories = covered;
 	for (int c = 1; c <= CONFIG_MAX_CATEGORY; c++)
 		if ((m->categories & ~covered & (1u << c)) != 0)
-			s_error(p, s_key_line(sec, "categories"), "%s: categories: rule %s has no target "
-			        "for category %d", where, rule->name, c);
+			s_error(p, s_key_line(sec, "categories"),
+			        "%s: categories: rule %s has no target for category %d", where,
+			        rule->name, c);
 }
 
 /* The time zone must be one the system has (as the caller's env says). */

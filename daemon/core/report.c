@@ -566,7 +566,8 @@ static json_t *s_categories_json(unsigned categories)
 {
 	json_t *arr = json_array();
 	for (int c = 1; arr && c <= CONFIG_MAX_CATEGORY; c++)
-		if ((categories & (1u << c)) != 0 && json_array_append_new(arr, json_integer(c)) != 0)
+		if ((categories & (1u << c)) != 0 &&
+		    json_array_append_new(arr, json_integer(c)) != 0)
 			json_decref(arr), arr = NULL;
 	return arr;
 }
@@ -583,10 +584,10 @@ static json_t *s_measure_json(const report_t *r, size_t m, const report_provider
 	int64_t run, in_window;
 	s_below_counts(measure, window, &run, &in_window);
 	bool counted = month->met + month->breached > 0;
+	json_t *minimum = measure->has_minimum ? s_level_json(measure->minimum) : json_null();
 	json_t *obj = json_pack("{s:s, s:o, s:o, s:o}", "rule", r->cfg->rules[measure->rule].name,
 				"categories", s_categories_json(measure->categories), "target",
-				s_level_json(measure->target), "minimum",
-				measure->has_minimum ? s_level_json(measure->minimum) : json_null());
+				s_level_json(measure->target), "minimum", minimum);
 	json_t *figures = s_figures_json(month->met, month->breached);
 	json_t *below = json_pack("{s:o, s:I, s:I}", "level",
 				  counted ? json_string(s_level_name(measure, month)) : json_null(),
@@ -605,7 +606,8 @@ static json_t *s_measures_json(const report_t *r, const report_provider_t *p)
 {
 	json_t *obj = json_object();
 	for (size_t m = 0; obj && m < r->n_measures; m++)
-		if (json_object_set_new(obj, r->cfg->measures[m].name, s_measure_json(r, m, p)) != 0)
+		if (json_object_set_new(obj, r->cfg->measures[m].name,
+					s_measure_json(r, m, p)) != 0)
 			json_decref(obj), obj = NULL;
 	return obj;
 }

@@ -915,7 +915,8 @@ static void test_measure_errors(void **state)
 	                        "[problem_rule] of that name)");
 	EXPECT_ERRORS(SLA_OK "[measure m]\ntarget = 95%\n",
 	              FILE_NAME ":5: measure m: rule is missing");
-	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\n", FILE_NAME ":5: measure m: target is missing");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\n",
+	              FILE_NAME ":5: measure m: target is missing");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\ncategories = 1, 2\n",
 	              FILE_NAME ":8: measure m: categories: rule s has no target for category 2");
 	EXPECT_ERRORS(SLA_OK PROBLEM_CAT2 "[measure m]\nrule = p\ncategories = 1\ntarget = 95%\n",
@@ -932,7 +933,8 @@ static void test_measure_errors(void **state)
 	              FILE_NAME ":8: measure m: duplicate key \"target\" (first set at line 7)");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\n[measure m]\n",
 	              FILE_NAME ":8: duplicate section [measure m] (first at line 5)");
-	EXPECT_ERRORS("[measure]\n", FILE_NAME ":1: section [measure] needs a name: [measure NAME]");
+	EXPECT_ERRORS("[measure]\n",
+	              FILE_NAME ":1: section [measure] needs a name: [measure NAME]");
 	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 6,7\ncategories = 1, 6\n",
 	              FILE_NAME ":7: measure m: target: expected a percentage 0% to 100% (e.g. 95% "
 	                        "or 99.5%), not \"6,7\"",
@@ -945,8 +947,9 @@ static void test_measure_errors(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char text[256], msg[256];
 		snprintf(text, sizeof text, SLA_OK "[measure m]\nrule = s\ntarget = %s\n", bad[i]);
-		snprintf(msg, sizeof msg, FILE_NAME ":7: measure m: target: expected a percentage 0%% "
-		         "to 100%% (e.g. 95%% or 99.5%%), not \"%s\"", bad[i]);
+		snprintf(msg, sizeof msg,
+		         FILE_NAME ":7: measure m: target: expected a percentage 0%% to 100%% "
+		         "(e.g. 95%% or 99.5%%), not \"%s\"", bad[i]);
 		EXPECT_ERRORS(text, msg);
 	}
 }

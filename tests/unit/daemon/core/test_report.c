@@ -746,7 +746,8 @@ static void s_notified(const char *provider, int year, int mon, int cat, bool me
 {
 	char detected[32], notified[32], resolved[32];
 	snprintf(detected, sizeof detected, "%04d-%02d-10T10:00:00Z", year, mon);
-	snprintf(notified, sizeof notified, "%04d-%02d-10T%s:00Z", year, mon, met ? "10:10" : "13:00");
+	snprintf(notified, sizeof notified, "%04d-%02d-10T%s:00Z", year, mon,
+		 met ? "10:10" : "13:00");
 	snprintf(resolved, sizeof resolved, "%04d-%02d-11T10:00:00Z", year, mon);
 	incident_t *inc = s_new(s_n_incs + 1, provider, cat, false);
 	s_stage(inc, DETECTED, detected);
@@ -799,14 +800,15 @@ static void test_measure_17_of_23(void **state)
 				    "provider_notification"),
 		    "{\"met\": 1, \"breached\": 1, \"percent_met\": 50.0, \"categories\": {"
 		    " \"1\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
-		    " \"2\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0}, \"3\": " Z "}}");
+		    " \"2\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0},"
+		    " \"3\": " Z "}}");
 
 	/* November 2020 looks back to December 2018: 1 + 6 + 16 below, the run 16. */
 	json_t *nov = s_report("2020-11", "2021-03-01T00:00:00Z", NULL);
 	const json_t *m = s_measure(nov, "pm", "PM_notify");
 	assert_int_equal(s_int(m, "months_below_target"), 16);
 	assert_int_equal(s_int(m, "below_target_in_24"), 23);
-	/* July 2019 itself: at target, so no run; below in the 6 months before it and in it none. */
+	/* July 2019: at target, so no run; below in December 2018 and January to June 2019. */
 	json_t *jul = s_report("2019-07", "2021-03-01T00:00:00Z", NULL);
 	assert_json(s_measure(jul, "pm", "PM_notify"),
 		    "{\"rule\": \"provider_notification\", \"categories\": [1, 2, 3],"
@@ -874,7 +876,10 @@ static void s_month_figures(const char *provider, int n, int met)
 		s_notified(provider, 2020, 12, 1, i < met);
 }
 
-/* Levels at their boundaries: exactly the target is at target, exactly the minimum is not below it. */
+/*
+ * Levels at their boundaries: exactly the target is at target; exactly the minimum is below
+ * target, not below the minimum.
+ */
 static void test_measure_levels(void **state)
 {
 	(void)state;
@@ -909,8 +914,8 @@ static void test_measure_levels(void **state)
 						    "percent_met")) == 90.0);
 	assert_true(json_real_value(json_object_get(s_measure(dec, "just-below", "PM_notify"),
 						    "percent_met")) == 94.99);
-	assert_true(json_real_value(json_object_get(
-			    s_measure(dec, "rounds-to-target", "PM_notify"), "percent_met")) == 95.0);
+	const json_t *rounded = s_measure(dec, "rounds-to-target", "PM_notify");
+	assert_true(json_real_value(json_object_get(rounded, "percent_met")) == 95.0);
 	json_decref(dec);
 }
 
