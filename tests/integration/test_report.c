@@ -641,6 +641,37 @@ static void test_measures(void **state)
 	h_pass(d);
 }
 
+/* incidentd --check-config lists every error of [measure] sections with FILE:LINE, exit 1. */
+static void test_measures_check_config(void **state)
+{
+	h_daemon_t *d = *state;
+	char path[H_PATH_MAX], conf[4096];
+	snprintf(conf, sizeof conf,
+		 "%s" /* 22 lines */
+		 "[measure PM_a]\nrule = no_such_rule\ntarget = 95%%\n"
+		 "[measure PM_b]\nrule = provider_notification\ntarget = 90%%\nminimum = 95%%\n"
+		 "[measure PM_c]\nrule = provider_notification\ntarget = 95\n",
+		 h_default_config);
+	assert_int_equal(h_write_file(d, "measures.conf", conf, path), 0);
+	char *argv[] = {(char *)INCIDENTD_BIN, (char *)"-c", path, (char *)"--check-config", NULL};
+	h_run_t r;
+	assert_int_equal(h_run(d->dir, argv, NULL, 10000, &r), 0);
+	CHECK_EXIT(&r, 1);
+	const char *want[] = {
+		":24: measure PM_a: rule: unknown rule \"no_such_rule\"",
+		":29: measure PM_b: minimum: 95.00% is above the target (90.00%)",
+		":32: measure PM_c: target: expected a percentage",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char line[H_PATH_MAX + 128];
+		snprintf(line, sizeof line, "%s%s", path, want[i]);
+		if (strstr(r.out, line) == NULL)
+			fail_msg("--check-config should print \"%s\"; stdout:\n%s", line, r.out);
+	}
+	h_run_clear(&r);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rule_figures, setup_reported_clock,
 						teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_measures, setup_measures, teardown_daemon),
+		DAEMON_TEST(test_measures_check_config),
 	};
 	return cmocka_run_group_tests_name("integration/report", tests, NULL, NULL);
 }
