@@ -1,8 +1,7 @@
 /*
  * report: the monthly report per provider. On a terminal it is two tables (incident counts,
- * then rule figures), then the performance measures with their levels marked; with --csv it is
- * one flat CSV table, a row per provider, rule and category, then a row per provider and
- * measure (kind "measure", with the measure's own columns filled), for spreadsheets.
+ * then rule figures); with --csv it is one flat CSV table, a row per provider, rule and
+ * category, for spreadsheets.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,7 +73,14 @@ static void s_add_rules(table_t *t, const char **cells, size_t nprefix, const ch
 	}
 }
 
-/* --- measures ------------------------------------------------------------------------------ */
+/*
+ * --- measures ----------------------------------------------------------------------------------
+ *
+ * The performance measures: on a terminal a table of their own after the rule figures, a line
+ * per provider and measure with the level marked so that it stands out; in CSV a row per
+ * provider and measure after its rule rows, kind "measure", filling the columns after
+ * percent_met that rule rows leave empty (the CSV stays one flat table).
+ */
 
 /*
  * A level as the table shows it, marked so that it stands out: "target", "below target !",
