@@ -1,6 +1,7 @@
 #include "client/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,46 +9,17 @@
 
 #include <zmq.h>
 
+#include "client/help.h"
 #include "client/render.h"
 #include "client/rpc.h"
+#include "client/tz.h"
 
-static const char s_usage[] =
-	"usage: incidentctl [-e ENDPOINT] [--timeout MS] [--json]\n"
-	"                   [--key FILE --server-key KEY|FILE] COMMAND [ARGS]\n"
-	"\n"
-	"commands:\n"
-	"  push --provider P --event-id E --ref R --stage S [--at T] [--category N]\n"
-	"       [--title T] [--service S] [--description D] [--major] [--source SRC]\n"
-	"  push -f FILE|-           one JSON event object per line\n"
-	"  list [--status S] [--provider P] [--category N] [--major] [--breached]\n"
-	"       [--problem PBI] [--limit N] [--cursor C]\n"
-	"  show INC                 an incident with its timeline and SLA verdicts\n"
-	"  breaches [--provider P] [--sla NAME] [--since T] [--limit N] [--cursor C]\n"
-	"  problem create --title T [--description D]\n"
-	"  problem update PBI [--status S] [--root-cause TEXT] [--workaround TEXT]\n"
-	"  problem link PBI INC | problem unlink PBI INC\n"
-	"  problem show PBI | problem list [--status S] [--limit N] [--cursor C]\n"
-	"  report --month YYYY-MM [--provider P] [--csv]\n"
-	"  watch [--publish ENDPOINT] [TOPIC ...]\n"
-	"  status\n"
-	"  keygen FILE              a new CURVE key pair: FILE (mode 0600) and FILE.pub\n"
-	"\n"
-	"options:\n"
-	"  -e, --endpoint ENDPOINT  API endpoint (default $INCIDENTD_API, then " CLI_DEFAULT_API ")\n"
-	"  --timeout MS             how long to wait for an answer (default 5000)\n"
-	"  --json                   print the daemon's JSON replies, one per line\n"
-	"  --key FILE               connect with CURVE using this key pair, from keygen\n"
-	"                           (default $INCIDENTD_KEY)\n"
-	"  --server-key KEY|FILE    the daemon's public key, or a key file holding it\n"
-	"                           (default $INCIDENTD_SERVER_KEY); CURVE needs both\n"
-	"  -h, --help               show this help\n"
-	"\n"
-	"exit status: 0 success, 1 the daemon answered with an error (or refused the key),\n"
-	"2 usage error, 3 no answer within the timeout\n";
+/* The command being read, for usage errors; NULL before one is known. */
+static const char *s_command;
 
-void cli_usage(FILE *out)
+void cli_set_command(const char *command)
 {
-	fputs(s_usage, out);
+	s_command = command;
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -57,9 +29,14 @@ int cli_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fputc('\n', stderr);
 	/* The usage line, not all the commands: the mistake should stay in view. */
-	fprintf(stderr, "\n%.*s", (int)(strstr(s_usage, "\n\n") - s_usage + 1), s_usage);
-	fputs("Try 'incidentctl --help' for the commands.\n", stderr);
+	help_synopsis(stderr, s_command);
+	if (s_command != NULL)
+		fprintf(stderr, "Try 'incidentctl %s --help' for its options and values.\n",
+			s_command);
+	else
+		fputs("Try 'incidentctl --help' for the commands.\n", stderr);
 	return CLI_EXIT_USAGE;
 }
 
@@ -68,10 +45,23 @@ int cli_parse_long(const char *flag, const char *text, long min, long max, long 
 	char *end;
 	errno = 0;
 	long n = strtol(text, &end, 10);
-	if (text[0] == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-		return cli_usage_error("%s: bad number '%s'", flag, text);
+	if (text[0] == '\0' || *end != '\0' || errno != 0)
+		return cli_usage_error("%s: '%s' is not a number", flag, text);
+	if ((n < min || n > max) && max >= INT_MAX)
+		return cli_usage_error("%s: %ld is out of range: at least %ld", flag, n, min);
+	if (n < min || n > max)
+		return cli_usage_error("%s: %ld is out of range: %ld to %ld", flag, n, min, max);
 	*out = n;
 	return 0;
+}
+
+int cli_zone(const cli_t *cli)
+{
+	if (tz_use(cli->zone) != 0)
+		return cli_usage_error("%s: unknown time zone '%s' (an IANA name such as "
+				       "Europe/Paris, or UTC)",
+				       cli->zone_from, cli->zone);
+	return CLI_EXIT_OK;
 }
 
 void cli_reply_error(const json_t *reply, const char **code_out, const char **message_out)

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "client/contract.h"
 #include "client/curve.h"
 
 /* Exit statuses of the contract. */
@@ -21,10 +22,6 @@ enum {
 	CLI_EXIT_USAGE = 2,     /* bad command line */
 	CLI_EXIT_NO_ANSWER = 3, /* no answer within the timeout */
 };
-
-#define CLI_DEFAULT_API "tcp://127.0.0.1:7420"
-#define CLI_DEFAULT_PUBLISH "tcp://127.0.0.1:7421"
-#define CLI_DEFAULT_TIMEOUT_MS 5000
 
 /* The global options; set by main() and by any command that sees them after its name. */
 typedef struct {
@@ -36,26 +33,39 @@ typedef struct {
 	const char *key_from;        /* "--key" or "$INCIDENTD_KEY", for messages */
 	const char *server_key;      /* the daemon's public key or key file: --server-key ... */
 	const char *server_key_from; /* "--server-key" or "$INCIDENTD_SERVER_KEY" */
+	/* The zone of human output (client/tz.h); borrowed from argv or the environment. */
+	const char *zone;      /* --tz, $INCIDENTD_TZ or TZ_DEFAULT */
+	const char *zone_from; /* "--tz" or "$INCIDENTD_TZ", for messages */
 } cli_t;
 
 /* Milliseconds of a monotonic clock, for timeouts and pacing; unrelated to wall time. */
 int64_t cli_clock_ms(void);
 
-/* Prints the full usage text to out. */
-void cli_usage(FILE *out);
+/*
+ * Names the command being read ("list", "problem update"; borrowed, a string literal in
+ * practice), so that a usage error shows its synopsis and points to its --help.
+ */
+void cli_set_command(const char *command);
 
 /*
- * Reports a usage error on stderr: "incidentctl: MESSAGE", the usage line and a pointer to
- * --help.
+ * Reports a usage error on stderr: "incidentctl: MESSAGE", the usage line (of the command
+ * named by cli_set_command(), else the general one) and a pointer to --help.
  * Returns CLI_EXIT_USAGE so that a command can `return cli_usage_error(...)`.
  */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Parses a decimal integer in [min, max] for the option named flag. Returns 0 and stores
- * *out, or reports a usage error and returns CLI_EXIT_USAGE.
+ * *out, or reports a usage error (a malformed number, or one out of the range) and returns
+ * CLI_EXIT_USAGE.
  */
 int cli_parse_long(const char *flag, const char *text, long min, long max, long *out);
+
+/*
+ * Makes cli->zone the zone of human output (tz_use()). Returns CLI_EXIT_OK, or reports a usage
+ * error naming the option or variable and returns CLI_EXIT_USAGE when there is no such zone.
+ */
+int cli_zone(const cli_t *cli);
 
 /*
  * Reads the error of a reply that is not "ok": true. *code_out and *message_out point into

@@ -21,12 +21,12 @@ static void s_render(const json_t *reply, void *arg)
 int cmd_breaches(cli_t *cli, int argc, char **argv)
 {
 	static const arg_spec_t flags[] = {
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--sla", ARG_STRING, "sla", false, NULL},
-		{"--since", ARG_STRING, "since", false, NULL},
-		{"--limit", ARG_INT, "limit", false, NULL},
-		{"--cursor", ARG_STRING, "cursor", false, NULL},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--sla", ARG_STRING, "sla", false, NULL, 0, 0, NULL},
+		{"--since", ARG_SINCE, "since", false, NULL, 0, 0, NULL},
+		{"--limit", ARG_INT, "limit", false, NULL, 1, CLI_BREACHES_LIMIT_MAX, NULL},
+		{"--cursor", ARG_STRING, "cursor", false, NULL, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
 	return args_run_request(cli, argc, argv, OP_BREACHES, &def, s_render, NULL);

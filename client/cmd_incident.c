@@ -1,5 +1,9 @@
-/* list and show: incident summaries as a table, one incident with timeline and verdicts. */
+/*
+ * list and show: incident summaries as a table (newest or oldest first), one incident (by INC
+ * id or PROVIDER/REF) with timeline and verdicts.
+ */
 #include <stdbool.h>
+#include <string.h>
 
 #include "client/args.h"
 #include "client/commands.h"
@@ -13,10 +17,10 @@
 static void s_render_list(const json_t *reply, void *arg)
 {
 	(void)arg;
-	static const char *const headers[] = {"ID",     "PROVIDER", "REF",        "CAT",  "MAJOR",
-					      "STATUS", "OPENED",   "LAST_STAGE", "TITLE"};
-	static const char *const fields[] = {"id",     "provider",  "ref",        "category", "major",
-					     "status", "opened_at", "last_stage", "title"};
+	static const char *const headers[] = {"ID",     "PROVIDER", "REF",        "CAT",        "MAJOR",
+					      "STATUS", "OPENED",   "LAST_STAGE", "USER_FIRST", "TITLE"};
+	static const char *const fields[] = {"id",     "provider",  "ref",        "category",   "major",
+					     "status", "opened_at", "last_stage", "user_first", "title"};
 	enum { N = sizeof headers / sizeof headers[0] };
 	const json_t *list = json_object_get(reply, "incidents");
 	table_t *table = table_new(N, headers);
@@ -41,19 +45,36 @@ static void s_render_list(const json_t *reply, void *arg)
 
 int cmd_list(cli_t *cli, int argc, char **argv)
 {
+	static const char *oldest; /* --oldest: aged incidents first */
 	static const arg_spec_t flags[] = {
-		{"--status", ARG_STRING, "status", false, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--category", ARG_INT, "category", false, NULL},
-		{"--major", ARG_TRUE, "major", false, NULL},
-		{"--breached", ARG_TRUE, "breached", false, NULL},
-		{"--problem", ARG_STRING, "problem", false, NULL},
-		{"--limit", ARG_INT, "limit", false, NULL},
-		{"--cursor", ARG_STRING, "cursor", false, NULL},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--status", ARG_CHOICE, "status", false, NULL, 0, 0, CLI_LIST_STATUSES},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--category", ARG_INT, "category", false, NULL, 1, CLI_CATEGORY_MAX, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL, 0, 0, NULL},
+		{"--breached", ARG_TRUE, "breached", false, NULL, 0, 0, NULL},
+		{"--user-first", ARG_TRUE, "user_first", false, NULL, 0, 0, NULL},
+		{"--problem", ARG_STRING, "problem", false, NULL, 0, 0, NULL},
+		{"--limit", ARG_INT, "limit", false, NULL, 1, CLI_LIST_LIMIT_MAX, NULL},
+		{"--cursor", ARG_STRING, "cursor", false, NULL, 0, 0, NULL},
+		{"--oldest", ARG_TRUE, NULL, false, &oldest, 0, 0, NULL},
+		{0},
 	};
 	static const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, OP_LIST, &def, s_render_list, NULL);
+	json_t *req = json_pack("{s:s}", "op", OP_LIST);
+	json_t *reply = NULL;
+	int status, npos;
+	oldest = NULL;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	if (oldest != NULL)
+		json_object_set_new(req, "sort", json_string("oldest"));
+	status = cli_request(cli, req, &reply);
+	if (reply != NULL && !cli->json)
+		s_render_list(reply, NULL);
+	json_decref(reply);
+	return status;
 }
 
 /* The identity and state of an incident as aligned "key  value" lines. */
@@ -66,6 +87,7 @@ static void s_render_header(const json_t *inc)
 		{"incident", "id", true},      {"provider", "provider", true},
 		{"ref", "ref", true},          {"category", "category", true},
 		{"major", "major", true},      {"status", "status", true},
+		{"user first", "user_first", false},
 		{"opened", "opened_at", false}, {"title", "title", true},
 		{"service", "service", false}, {"problem", "problem", true},
 		{"description", "description", false},
@@ -138,10 +160,12 @@ static void s_render_timeline(const json_t *timeline)
 /* What a verdict's numbers mean in words: "late by 1h5m", "3m20s left", "due T". */
 static const char *s_verdict_detail(const json_t *v, char *buf, size_t size)
 {
-	char dur[RENDER_BUFSZ];
+	char dur[RENDER_BUFSZ], due_buf[RENDER_BUFSZ];
 	const json_t *late = json_object_get(v, "late_by_ms");
 	const json_t *left = json_object_get(v, "remaining_ms");
-	const char *due = json_string_value(json_object_get(v, "due"));
+	const char *due = json_is_string(json_object_get(v, "due"))
+				  ? render_value(v, "due", due_buf)
+				  : NULL;
 	size_t len = 0;
 	buf[0] = '\0';
 	if (json_is_integer(late))
@@ -205,19 +229,37 @@ static void s_render_incident(const json_t *reply)
 	}
 }
 
+/*
+ * Names the incident of show in req: an INC id, or PROVIDER/REF (split at the first '/', since
+ * refs are more likely than provider names to hold one). Returns 0 or a usage error's status.
+ */
+static int s_show_target(const char *arg, json_t *req)
+{
+	const char *slash = strchr(arg, '/');
+	if (slash == NULL) {
+		json_object_set_new(req, "incident", json_string(arg));
+		return CLI_EXIT_OK;
+	}
+	if (slash == arg || slash[1] == '\0')
+		return cli_usage_error("show: '%s' is neither INC nor PROVIDER/REF", arg);
+	json_object_set_new(req, "provider", json_stringn(arg, (size_t)(slash - arg)));
+	json_object_set_new(req, "ref", json_string(slash + 1));
+	return CLI_EXIT_OK;
+}
+
 int cmd_show(cli_t *cli, int argc, char **argv)
 {
-	static const char *const positional[] = {"INC", NULL};
+	static const char *const positional[] = {"INC|PROVIDER/REF", NULL};
 	static const args_def_t def = {.positional = positional};
 	json_t *req = json_pack("{s:s}", "op", OP_GET);
 	json_t *reply = NULL;
 	char *pos[1];
 	int status, npos;
-	if (!args_parse(cli, argc, argv, &def, req, pos, &npos, &status)) {
+	if (!args_parse(cli, argc, argv, &def, req, pos, &npos, &status) ||
+	    (status = s_show_target(pos[0], req)) != CLI_EXIT_OK) {
 		json_decref(req);
 		return status;
 	}
-	json_object_set_new(req, "incident", json_string(pos[0]));
 	status = cli_request(cli, req, &reply);
 	if (reply != NULL && !cli->json)
 		s_render_incident(reply);

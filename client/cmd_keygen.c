@@ -21,23 +21,6 @@
 #define KEYGEN_PAIR_MODE 0600
 #define KEYGEN_PUBLIC_MODE 0644
 
-static const char s_help[] =
-	"usage: incidentctl keygen FILE\n"
-	"\n"
-	"Makes a new CURVE key pair and writes FILE (mode 0600: the lines 'public = KEY' and\n"
-	"'secret = KEY') and FILE.pub (mode 0644: the public line). Existing files are never\n"
-	"overwritten. Prints the public key.\n"
-	"\n"
-	"A client's pair: connect with 'incidentctl --key FILE --server-key DAEMON_KEY ...' (or\n"
-	"$INCIDENTD_KEY and $INCIDENTD_SERVER_KEY), and let the key in with a section of the\n"
-	"daemon's config: '[client NAME]', 'key = KEY' (or the path of FILE.pub) and\n"
-	"'role = provider|operator|viewer' (a provider also needs 'providers = P, ...').\n"
-	"The daemon's pair: 'secret_key = FILE' under [security]; clients give FILE.pub or the\n"
-	"key as --server-key.\n"
-	"\n"
-	"exit status: 0 written, 1 not written (a file exists, a directory is missing, ...),\n"
-	"2 usage error\n";
-
 /*
  * Creates path (it must not exist) with mode whatever the umask, and writes text to it.
  * Returns 0, or a negative errno with path not left behind.
@@ -127,7 +110,7 @@ static void s_print_done(const char *path, const char *pub_path, const char *pub
 int cmd_keygen(cli_t *cli, int argc, char **argv)
 {
 	static const char *const positional[] = {"FILE", NULL};
-	const args_def_t def = {.name = "keygen", .positional = positional, .help = s_help};
+	const args_def_t def = {.name = "keygen", .positional = positional};
 	char *pos[1];
 	int status, npos;
 	if (!args_parse(cli, argc, argv, &def, NULL, pos, &npos, &status))

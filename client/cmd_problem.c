@@ -8,6 +8,7 @@
 
 #include "client/args.h"
 #include "client/commands.h"
+#include "client/help.h"
 #include "client/render.h"
 #include "proto/op.h"
 
@@ -115,21 +116,21 @@ static void s_render_list(const json_t *reply, char **pos)
 }
 
 static const arg_spec_t s_create_flags[] = {
-	{"--title", ARG_STRING, "title", true, NULL},
-	{"--description", ARG_STRING, "description", false, NULL},
-	{NULL, ARG_STRING, NULL, false, NULL},
+	{"--title", ARG_STRING, "title", true, NULL, 0, 0, NULL},
+	{"--description", ARG_STRING, "description", false, NULL, 0, 0, NULL},
+	{0},
 };
 static const arg_spec_t s_update_flags[] = {
-	{"--status", ARG_STRING, "status", false, NULL},
-	{"--root-cause", ARG_STRING, "root_cause", false, NULL},
-	{"--workaround", ARG_STRING, "workaround", false, NULL},
-	{NULL, ARG_STRING, NULL, false, NULL},
+	{"--status", ARG_CHOICE, "status", false, NULL, 0, 0, CLI_PROBLEM_STATUSES},
+	{"--root-cause", ARG_STRING, "root_cause", false, NULL, 0, 0, NULL},
+	{"--workaround", ARG_STRING, "workaround", false, NULL, 0, 0, NULL},
+	{0},
 };
 static const arg_spec_t s_list_flags[] = {
-	{"--status", ARG_STRING, "status", false, NULL},
-	{"--limit", ARG_INT, "limit", false, NULL},
-	{"--cursor", ARG_STRING, "cursor", false, NULL},
-	{NULL, ARG_STRING, NULL, false, NULL},
+	{"--status", ARG_CHOICE, "status", false, NULL, 0, 0, CLI_PROBLEM_STATUSES},
+	{"--limit", ARG_INT, "limit", false, NULL, 1, CLI_LIST_LIMIT_MAX, NULL},
+	{"--cursor", ARG_STRING, "cursor", false, NULL, 0, 0, NULL},
+	{0},
 };
 static const char *const s_pbi[] = {"PBI", NULL};
 static const char *const s_pbi_inc[] = {"PBI", "INC", NULL};
@@ -143,24 +144,25 @@ static const struct {
 	bool needs_change;             /* at least one flag must be given */
 	void (*render)(const json_t *reply, char **pos);
 } s_subs[] = {
-	{"create", OP_PROBLEM_CREATE, {"problem create", s_create_flags, NULL, false, NULL}, NULL,
+	{"create", OP_PROBLEM_CREATE, {"problem create", s_create_flags, NULL, false}, NULL,
 	 false, s_render_created},
-	{"update", OP_PROBLEM_UPDATE, {"problem update", s_update_flags, s_pbi, false, NULL},
+	{"update", OP_PROBLEM_UPDATE, {"problem update", s_update_flags, s_pbi, false},
 	 s_pbi_fields, true, s_render_updated},
-	{"link", OP_PROBLEM_LINK, {"problem link", NULL, s_pbi_inc, false, NULL}, s_pbi_inc_fields,
+	{"link", OP_PROBLEM_LINK, {"problem link", NULL, s_pbi_inc, false}, s_pbi_inc_fields,
 	 false, s_render_linked},
-	{"unlink", OP_PROBLEM_UNLINK, {"problem unlink", NULL, s_pbi_inc, false, NULL},
+	{"unlink", OP_PROBLEM_UNLINK, {"problem unlink", NULL, s_pbi_inc, false},
 	 s_pbi_inc_fields, false, s_render_unlinked},
-	{"show", OP_PROBLEM_GET, {"problem show", NULL, s_pbi, false, NULL}, s_pbi_fields, false,
+	{"show", OP_PROBLEM_GET, {"problem show", NULL, s_pbi, false}, s_pbi_fields, false,
 	 s_render_record},
-	{"list", OP_PROBLEM_LIST, {"problem list", s_list_flags, NULL, false, NULL}, NULL, false,
+	{"list", OP_PROBLEM_LIST, {"problem list", s_list_flags, NULL, false}, NULL, false,
 	 s_render_list},
 };
 
 int cmd_problem(cli_t *cli, int argc, char **argv)
 {
+	cli_set_command("problem");
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		cli_usage(stdout);
+		help_command(stdout, "problem");
 		return CLI_EXIT_OK;
 	}
 	if (argc < 2)

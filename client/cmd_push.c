@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/args.h"
@@ -34,6 +35,7 @@ typedef struct {
 	size_t ninflight;
 	long sent, accepted, duplicate, refused;
 	bool progress;    /* stderr is a terminal: keep a progress line there */
+	long total;       /* lines of the input when known (a regular file), else -1 */
 	int64_t drawn_ms; /* when the progress line was last drawn */
 } s_batch_t;
 
@@ -42,10 +44,40 @@ static void s_progress(s_batch_t *b, bool force)
 {
 	if (!b->progress || (!force && cli_clock_ms() - b->drawn_ms < PUSH_PROGRESS_MS))
 		return;
-	fprintf(stderr, "\rsent %ld, accepted %ld, duplicate %ld, refused %ld", b->sent,
+	if (b->total >= 0)
+		fprintf(stderr, "\rline %ld of %ld: ", b->line, b->total);
+	else
+		fprintf(stderr, "\rline %ld: ", b->line);
+	/* Erasing the rest of the line keeps no tail of a longer line drawn before. */
+	fprintf(stderr, "sent %ld, accepted %ld, duplicate %ld, refused %ld\033[K", b->sent,
 		b->accepted, b->duplicate, b->refused);
 	fflush(stderr);
 	b->drawn_ms = cli_clock_ms();
+}
+
+/*
+ * The number of lines left in in when it is a regular file (a last line without a line break
+ * counts), read and then rewound to where it was; -1 for a pipe or terminal, whose end is
+ * unknown.
+ */
+static long s_count_lines(FILE *in)
+{
+	struct stat st;
+	long start = ftell(in);
+	if (start < 0 || fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	char buf[65536];
+	long lines = 0;
+	size_t n;
+	char last = '\n';
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+		for (const char *p = buf; (p = memchr(p, '\n', n - (size_t)(p - buf))) != NULL; p++)
+			lines++;
+		last = buf[n - 1];
+	}
+	if (ferror(in) || fseek(in, start, SEEK_SET) != 0)
+		return -1;
+	return lines + (last != '\n');
 }
 
 /* Reports a refused line, wiping the progress line first so the message stands alone. */
@@ -213,6 +245,8 @@ static int s_push_file(const cli_t *cli, const char *path)
 		fprintf(stderr, "incidentctl: %s: %s\n", path, strerror(errno));
 		return CLI_EXIT_USAGE;
 	}
+	/* Counting first costs a read of the file, worth it only when someone watches. */
+	b.total = b.progress ? s_count_lines(b.in) : -1;
 	b.rpc = rpc_new(cli->endpoint, &b.creds);
 	if (b.rpc == NULL)
 		status = cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
@@ -266,19 +300,19 @@ int cmd_push(cli_t *cli, int argc, char **argv)
 {
 	const char *file = NULL;
 	const arg_spec_t flags[] = {
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--event-id", ARG_STRING, "event_id", false, NULL},
-		{"--ref", ARG_STRING, "ref", false, NULL},
-		{"--stage", ARG_STRING, "stage", false, NULL},
-		{"--at", ARG_STRING, "at", false, NULL},
-		{"--category", ARG_INT, "category", false, NULL},
-		{"--title", ARG_STRING, "title", false, NULL},
-		{"--service", ARG_STRING, "service", false, NULL},
-		{"--description", ARG_STRING, "description", false, NULL},
-		{"--major", ARG_TRUE, "major", false, NULL},
-		{"--source", ARG_STRING, "source", false, NULL},
-		{"-f", ARG_STRING, NULL, false, &file},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--event-id", ARG_STRING, "event_id", false, NULL, 0, 0, NULL},
+		{"--ref", ARG_STRING, "ref", false, NULL, 0, 0, NULL},
+		{"--stage", ARG_STRING, "stage", false, NULL, 0, 0, NULL},
+		{"--at", ARG_TIME, "at", false, NULL, 0, 0, NULL},
+		{"--category", ARG_INT, "category", false, NULL, 1, CLI_CATEGORY_MAX, NULL},
+		{"--title", ARG_STRING, "title", false, NULL, 0, 0, NULL},
+		{"--service", ARG_STRING, "service", false, NULL, 0, 0, NULL},
+		{"--description", ARG_STRING, "description", false, NULL, 0, 0, NULL},
+		{"--major", ARG_TRUE, "major", false, NULL, 0, 0, NULL},
+		{"--source", ARG_CHOICE, "source", false, NULL, 0, 0, CLI_SOURCES},
+		{"-f", ARG_STRING, NULL, false, &file, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.name = "push", .flags = flags};
 	json_t *req = json_pack("{s:s}", "op", OP_EVENT);

@@ -1,7 +1,7 @@
 /*
  * report: the monthly report per provider. On a terminal it is two tables (incident counts,
- * then rule figures); with --csv it is one flat CSV table, a row per provider, rule and
- * category, for spreadsheets.
+ * then rule figures) and the ids of the incidents open at the month's end; with --csv it is one
+ * flat CSV table, a row per provider, rule and category, for spreadsheets.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +18,9 @@ static const char *const s_prov_fields[] = {"provider", "opened", "resolved", "o
 enum { PROV_N = sizeof s_prov_fields / sizeof s_prov_fields[0], FIG_N = 6, MAX_COLS = 11 };
 /* The CSV's columns after the figures', filled on measure rows only. */
 enum { MEASURE_CSV_N = 6, CSV_COLS = MAX_COLS + MEASURE_CSV_N, MEASURE_N = 11 };
+
+/* Ids of open incidents per line, after the provider's name: 5 of 15 characters fit in 100. */
+#define REPORT_IDS_PER_LINE 5
 
 /* Adds one row of figures (met, breached, percent) after the first nprefix cells. */
 static void s_add_figures(table_t *t, const char **cells, size_t nprefix, const char *kind,
@@ -234,6 +237,38 @@ static void s_add_provider(table_t *counts, table_t *figures, table_t *measures,
 		s_add_measures(measures, cells[0], json_object_get(prov, "measures"));
 }
 
+/*
+ * The ids open at the month's end ("open" of each provider), a provider a paragraph:
+ * "rdp  INC000000000003 INC000000000004 ..." wrapped under the first id. Nothing when none is.
+ */
+static void s_print_open(const json_t *providers)
+{
+	size_t width = 0, i, j;
+	const json_t *prov, *id;
+	json_array_foreach(providers, i, prov) {
+		const char *name = json_string_value(json_object_get(prov, "provider"));
+		if (json_array_size(json_object_get(prov, "open")) > 0 && name != NULL &&
+		    strlen(name) > width)
+			width = strlen(name);
+	}
+	if (width == 0)
+		return;
+	puts("\nopen at the end of the month:");
+	json_array_foreach(providers, i, prov) {
+		const char *name = json_string_value(json_object_get(prov, "provider"));
+		const json_t *open = json_object_get(prov, "open");
+		if (name == NULL || json_array_size(open) == 0)
+			continue;
+		printf("%-*s", (int)width, name);
+		json_array_foreach(open, j, id) {
+			if (j > 0 && j % REPORT_IDS_PER_LINE == 0)
+				printf("\n%-*s", (int)width, "");
+			printf("  %s", json_is_string(id) ? json_string_value(id) : "?");
+		}
+		putchar('\n');
+	}
+}
+
 static void s_render(const json_t *reply, void *arg)
 {
 	bool csv = *(const char **)arg != NULL; /* --csv given */
@@ -264,6 +299,7 @@ static void s_render(const json_t *reply, void *arg)
 			puts("no providers");
 		else
 			table_print(counts, stdout, 0);
+		s_print_open(providers);
 		if (table_rows(figures) > 0) {
 			putchar('\n');
 			table_print(figures, stdout, 0);
@@ -279,11 +315,22 @@ int cmd_report(cli_t *cli, int argc, char **argv)
 {
 	const char *csv = NULL;
 	const arg_spec_t flags[] = {
-		{"--month", ARG_STRING, "month", true, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL},
-		{"--csv", ARG_TRUE, NULL, false, &csv},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--month", ARG_MONTH, "month", true, NULL, 0, 0, NULL},
+		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--csv", ARG_TRUE, NULL, false, &csv, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.flags = flags};
-	return args_run_request(cli, argc, argv, OP_REPORT, &def, s_render, &csv);
+	json_t *req = json_pack("{s:s}", "op", OP_REPORT);
+	int status, npos;
+	if (!args_parse(cli, argc, argv, &def, req, NULL, &npos, &status)) {
+		json_decref(req);
+		return status;
+	}
+	/* Both print the report, each its own way: one of them would be silently ignored. */
+	if (csv != NULL && cli->json) {
+		json_decref(req);
+		return cli_usage_error("report: --csv and --json cannot be combined");
+	}
+	return args_send(cli, req, s_render, &csv);
 }

@@ -84,6 +84,30 @@ static void s_print_summary(const json_t *body, const char *raw)
 	putchar('\n');
 }
 
+/*
+ * Prints one message as a JSON line {"topic": TOPIC, "message": BODY}, BODY the daemon's text
+ * itself when it is one line of JSON (re-encoded otherwise: a JSON string when it is no JSON).
+ */
+static void s_print_json(const char *topic, const char *raw, const json_t *body)
+{
+	json_t *t = json_string(topic);
+	char *topic_text = t != NULL ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
+	json_decref(t);
+	if (body != NULL && raw != NULL && strchr(raw, '\n') == NULL) {
+		printf("{\"topic\":%s,\"message\":%s}\n", topic_text ? topic_text : "null", raw);
+	} else {
+		json_t *line = json_pack("{s:s?, s:O?}", "topic", topic, "message", body);
+		if (line != NULL && body == NULL)
+			json_object_set_new(line, "message", raw != NULL ? json_string(raw) : json_null());
+		char *text = line != NULL ? json_dumps(line, JSON_COMPACT) : NULL;
+		puts(text != NULL ? text : "{\"topic\":null,\"message\":null}");
+		free(text);
+		json_decref(line);
+	}
+	free(topic_text);
+	fflush(stdout);
+}
+
 /* Receives and prints one whole message (topic frame, body frame). */
 static void s_show_message(void *sock, int json)
 {
@@ -96,7 +120,7 @@ static void s_show_message(void *sock, int json)
 		goto out;
 	json_t *body = raw != NULL ? json_loads(raw, 0, NULL) : NULL;
 	if (json) {
-		render_json_line(raw != NULL ? raw : "null", body);
+		s_print_json(topic, raw, body);
 	} else {
 		char seq[RENDER_BUFSZ];
 		printf("%s  %s  ", topic, render_value(body, "seq", seq));
@@ -182,8 +206,8 @@ int cmd_watch(cli_t *cli, int argc, char **argv)
 	const char *env = getenv("INCIDENTD_PUBLISH");
 	const char *endpoint = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_PUBLISH;
 	const arg_spec_t flags[] = {
-		{"--publish", ARG_STRING, NULL, false, &endpoint},
-		{NULL, ARG_STRING, NULL, false, NULL},
+		{"--publish", ARG_STRING, NULL, false, &endpoint, 0, 0, NULL},
+		{0},
 	};
 	const args_def_t def = {.flags = flags, .more = true};
 	char **topics = calloc((size_t)argc, sizeof *topics);

@@ -16,11 +16,17 @@ int cmd_push(cli_t *cli, int argc, char **argv);
 /* list: incident summaries, filtered and paged (cmd_incident.c). */
 int cmd_list(cli_t *cli, int argc, char **argv);
 
-/* show INC: an incident with its timeline and verdicts (cmd_incident.c). */
+/* show INC|PROVIDER/REF: an incident with its timeline and verdicts (cmd_incident.c). */
 int cmd_show(cli_t *cli, int argc, char **argv);
 
 /* breaches: recorded SLA breaches (cmd_breaches.c). */
 int cmd_breaches(cli_t *cli, int argc, char **argv);
+
+/* due: pending deadlines, soonest first (cmd_views.c). */
+int cmd_due(cli_t *cli, int argc, char **argv);
+
+/* overdue: running breaches of open incidents, latest first (cmd_views.c). */
+int cmd_overdue(cli_t *cli, int argc, char **argv);
 
 /* problem create|update|link|unlink|show|list (cmd_problem.c). */
 int cmd_problem(cli_t *cli, int argc, char **argv);

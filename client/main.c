@@ -8,6 +8,7 @@
 #include "client/args.h"
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/tz.h"
 
 static const struct {
 	const char *name;
@@ -16,6 +17,7 @@ static const struct {
 	{"push", cmd_push},         {"list", cmd_list},       {"show", cmd_show},
 	{"breaches", cmd_breaches}, {"problem", cmd_problem}, {"report", cmd_report},
 	{"status", cmd_status},     {"watch", cmd_watch},     {"keygen", cmd_keygen},
+	{"due", cmd_due},           {"overdue", cmd_overdue},
 };
 
 /* A variable of the environment, or NULL when it is unset or empty. */
@@ -36,6 +38,9 @@ static void s_defaults(cli_t *cli)
 	cli->key_from = "$INCIDENTD_KEY";
 	cli->server_key = s_env("INCIDENTD_SERVER_KEY");
 	cli->server_key_from = "$INCIDENTD_SERVER_KEY";
+	const char *zone = s_env("INCIDENTD_TZ");
+	cli->zone = zone != NULL ? zone : TZ_DEFAULT;
+	cli->zone_from = "$INCIDENTD_TZ";
 }
 
 int main(int argc, char **argv)

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/tz.h"
+#include "proto/rfc3339.h"
+
 struct table {
 	size_t ncols;
 	const char *const *headers;
@@ -205,11 +208,32 @@ static int s_is_duration(const char *key)
 	return len > 3 && strcmp(key + len - 3, "_ms") == 0;
 }
 
+/* True when a member name marks a time: "at", "due" and every "..._at" ("opened_at"). */
+static int s_is_time(const char *key)
+{
+	size_t len = strlen(key);
+	return strcmp(key, "at") == 0 || strcmp(key, "due") == 0 ||
+	       (len > 3 && strcmp(key + len - 3, "_at") == 0);
+}
+
+/* A time the daemon sent (UTC) in the zone of human output; the text as is when unreadable. */
+static const char *s_time(const char *text, char buf[RENDER_BUFSZ])
+{
+	int64_t ms;
+	char local[TZ_BUFSZ];
+	if (rfc3339_parse(text, &ms) != 0)
+		return text;
+	snprintf(buf, RENDER_BUFSZ, "%s", tz_format(ms, local));
+	return buf;
+}
+
 const char *render_value(const json_t *obj, const char *key, char buf[RENDER_BUFSZ])
 {
 	const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
 	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
 	case JSON_STRING:
+		if (s_is_time(key))
+			return s_time(json_string_value(v), buf);
 		return json_string_value(v);
 	case JSON_INTEGER:
 		if (s_is_duration(key))

@@ -73,10 +73,12 @@ void render_pairs(FILE *out, size_t n, const char *const *keys, const char *cons
 char *render_duration(int64_t ms, int plus, char buf[RENDER_BUFSZ]);
 
 /*
- * The text of obj[key] for a table cell: a string as is, an integer in decimal (a duration
- * as render_duration() writes it when key ends in "_ms", the contract's mark of a duration),
- * a real with one decimal, true "yes", false "no", absent or null "-"; arrays and objects
- * compact JSON (truncated). Returns a string borrowed from obj or buf (RENDER_BUFSZ bytes).
+ * The text of obj[key] for a table cell: a string as is (a time, when key is "at", "due" or
+ * ends in "_at", in the zone of client/tz.h as tz_format() writes it), an integer in decimal
+ * (a duration as render_duration() writes it when key ends in "_ms", the contract's mark of a
+ * duration), a real with one decimal, true "yes", false "no", absent or null "-"; arrays and
+ * objects compact JSON (truncated). Returns a string borrowed from obj or buf (RENDER_BUFSZ
+ * bytes).
  */
 const char *render_value(const json_t *obj, const char *key, char buf[RENDER_BUFSZ]);
 

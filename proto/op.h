@@ -9,6 +9,7 @@
 #define OP_GET "get"
 #define OP_LIST "list"
 #define OP_BREACHES "breaches"
+#define OP_DEADLINES "deadlines"
 #define OP_PROBLEM_CREATE "problem.create"
 #define OP_PROBLEM_UPDATE "problem.update"
 #define OP_PROBLEM_LINK "problem.link"

@@ -440,23 +440,69 @@ wire_event_content(const json_t *req)
 /*
  * Cursors are "c" and the incident number in base 36, lower case, no leading zeros: short,
  * clearly not an incident id, and with exactly one spelling so that parsing can be strict.
+ * A cursor of the opening order is "o", the opening time (its bits with the sign flipped, as
+ * the store sorts it), ".", and the incident number, each the same way.
  */
 static const char s_base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/* Writes n in base 36 at out (at most 13 digits, no NUL); returns the number written. */
+static size_t
+s_base36_put(uint64_t n, char *out)
+{
+	char digits[16];
+	size_t len = 0;
+	do {
+		digits[len++] = s_base36[n % 36];
+		n /= 36;
+	} while (n > 0);
+	for (size_t i = 0; i < len; i++)
+		out[i] = digits[len - 1 - i];
+	return len;
+}
+
+/*
+ * Reads a base-36 number of at most max from text, up to the first byte that is not a digit
+ * (*end_out then points at it): at least one digit, no leading zero (0 is "0"). Returns 0 or
+ * -1.
+ */
+static int
+s_base36_get(const char *text, uint64_t max, uint64_t *out, const char **end_out)
+{
+	uint64_t n = 0;
+	const char *p = text;
+	const char *digit;
+	if (p[0] == '0' && p[1] != '\0' && strchr(s_base36, p[1]) != NULL)
+		return -1;
+	for (; *p != '\0' && (digit = strchr(s_base36, *p)) != NULL; p++) {
+		uint64_t d = (uint64_t) (digit - s_base36);
+		if (n > (max - d) / 36)
+			return -1;
+		n = n * 36 + d;
+	}
+	*out = n;
+	*end_out = p;
+	return p > text ? 0 : -1;
+}
 
 /** The cursor that continues a listing below incident number last_id. */
 char *
 wire_cursor_format(uint64_t last_id, char out[WIRE_CURSOR_BUFSZ])
 {
-	char digits[WIRE_CURSOR_BUFSZ];
-	size_t n = 0;
-	do {
-		digits[n++] = s_base36[last_id % 36];
-		last_id /= 36;
-	} while (last_id > 0);
 	out[0] = 'c';
-	for (size_t i = 0; i < n; i++)
-		out[1 + i] = digits[n - 1 - i];
-	out[1 + n] = '\0';
+	out[1 + s_base36_put(last_id, out + 1)] = '\0';
+	return out;
+}
+
+/** The cursor that continues a listing in opening order after (last_at, last_id). */
+char *
+wire_cursor_format_opened(int64_t last_at, uint64_t last_id, char out[WIRE_CURSOR_BUFSZ])
+{
+	size_t len = 0;
+	out[len++] = 'o';
+	len += s_base36_put((uint64_t) last_at ^ (UINT64_C(1) << 63), out + len);
+	out[len++] = '.';
+	len += s_base36_put(last_id, out + len);
+	out[len] = '\0';
 	return out;
 }
 
@@ -464,18 +510,22 @@ wire_cursor_format(uint64_t last_id, char out[WIRE_CURSOR_BUFSZ])
 static int
 s_cursor_parse(const char *text, uint64_t *out)
 {
-	if (text[0] != 'c' || text[1] == '\0' || text[1] == '0')
+	const char *end;
+	if (text[0] != 'c' || s_base36_get(text + 1, ID_MAX, out, &end) != 0 || *end != '\0')
 		return -1;
-	uint64_t n = 0;
-	for (const char *p = text + 1; *p != '\0'; p++) {
-		const char *digit = strchr(s_base36, *p);
-		if (digit == NULL)
-			return -1;
-		n = n * 36 + (uint64_t) (digit - s_base36);
-		if (n > ID_MAX)
-			return -1;
-	}
-	*out = n;
+	return *out != 0 ? 0 : -1;
+}
+
+/* Parses a cursor made by wire_cursor_format_opened(). */
+static int
+s_cursor_opened_parse(const char *text, int64_t *at_out, uint64_t *id_out)
+{
+	const char *end;
+	uint64_t at;
+	if (text[0] != 'o' || s_base36_get(text + 1, UINT64_MAX, &at, &end) != 0 || *end != '.'
+	    || s_base36_get(end + 1, ID_MAX, id_out, &end) != 0 || *end != '\0' || *id_out == 0)
+		return -1;
+	*at_out = (int64_t) (at ^ (UINT64_C(1) << 63));
 	return 0;
 }
 
@@ -485,15 +535,47 @@ s_list_decode_filters(const json_t *req, wire_list_t *list, wire_error_t *err)
 {
 	int64_t category = 0;
 	bool major = false, breached = false, has_major = false, has_breached = false;
+	bool user_first = false, has_user_first = false;
 	if (wire_get_string(req, "provider", false, WIRE_PROVIDER_MAX, &list->provider, NULL, err)
 	    || wire_get_int(req, "category", false, 1, 5, &category, NULL, err)
 	    || wire_get_bool(req, "major", false, &major, &has_major, err)
 	    || wire_get_bool(req, "breached", false, &breached, &has_breached, err)
+	    || wire_get_bool(req, "user_first", false, &user_first, &has_user_first, err)
 	    || wire_get_id(req, "problem", false, ID_PROBLEM, &list->problem, NULL, err))
 		return -1;
 	list->category = (int) category;
 	list->major = has_major ? major : -1;
 	list->breached = has_breached ? breached : -1;
+	list->user_first = has_user_first ? user_first : -1;
+	return 0;
+}
+
+/*
+ * The "sort" of a "list" request, then its "limit" and "cursor": a cursor continues the
+ * order it was made in, so one of the other order is refused as malformed.
+ */
+static int
+s_list_decode_page(const json_t *req, wire_list_t *list, wire_error_t *err)
+{
+	static const char *const sorts[] = { "newest", "oldest" };
+	int sort = LIST_NEWEST;
+	if (s_get_choice(req, "sort", sorts, NAME_COUNT(sorts), &sort, err))
+		return -1;
+	list->sort = (wire_list_sort_t) sort;
+	if (sort == LIST_NEWEST)
+		return wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &list->limit,
+				     &list->cursor, err);
+	int64_t limit = WIRE_LIST_DEFAULT_LIMIT;
+	if (wire_get_int(req, "limit", false, 1, WIRE_LIST_MAX_LIMIT, &limit, NULL, err))
+		return -1;
+	list->limit = (unsigned) limit;
+	json_t *cursor = json_object_get(req, "cursor");
+	if (cursor != NULL && !json_is_null(cursor)
+	    && (!json_is_string(cursor)
+		|| s_cursor_opened_parse(json_string_value(cursor), &list->cursor_at,
+					 &list->cursor)))
+		return wire_error_set(err, WIRE_BAD_REQUEST,
+				      "cursor: not a cursor from a previous list sorted oldest first");
 	return 0;
 }
 
@@ -502,15 +584,23 @@ int
 wire_list_decode(const json_t *req, wire_list_t *list, wire_error_t *err)
 {
 	memset(list, 0, sizeof *list);
-	int status = LIST_OPEN;
-	unsigned limit = 0;
-	if (s_get_choice(req, "status", s_status_names, NAME_COUNT(s_status_names), &status, err)
+	list->status = LIST_OPEN;
+	if (wire_get_status(req, "status", &list->status, err)
 	    || s_list_decode_filters(req, list, err)
-	    || wire_get_page(req, WIRE_LIST_DEFAULT_LIMIT, WIRE_LIST_MAX_LIMIT, &limit, &list->cursor,
-			     err))
+	    || s_list_decode_page(req, list, err))
 		return -1;
-	list->status = (wire_list_status_t) status;
-	list->limit = limit;
+	return 0;
+}
+
+/** Decodes an optional incident status filter. */
+int
+wire_get_status(const json_t *req, const char *field, wire_list_status_t *status_out,
+		wire_error_t *err)
+{
+	int status = (int) *status_out;
+	if (s_get_choice(req, field, s_status_names, NAME_COUNT(s_status_names), &status, err))
+		return -1;
+	*status_out = (wire_list_status_t) status;
 	return 0;
 }
 

@@ -120,6 +120,9 @@ int wire_get_id(const json_t *obj, const char *field, bool required, int kind /*
 
 /* The sources an event may come from; "provider" when the event names none. */
 typedef enum { SOURCE_PROVIDER = 0, SOURCE_MONITORING, SOURCE_USER, SOURCE_OPERATOR } wire_source_t;
+#define WIRE_N_SOURCES 4
+/* A set of sources: bit (1u << source) for each. */
+#define WIRE_ALL_SOURCES ((1u << WIRE_N_SOURCES) - 1)
 const char *wire_source_name(wire_source_t source);
 
 /*
@@ -159,6 +162,17 @@ json_t *wire_event_content(const json_t *req);
 /* Status filter of "list". */
 typedef enum { LIST_OPEN = 0, LIST_RESOLVED, LIST_CLOSED, LIST_ALL } wire_list_status_t;
 
+/*
+ * Decodes an optional incident status filter: "open", "resolved", "closed" or "all" (any
+ * other value is bad_request naming field); *status_out is left as it was when the field is
+ * absent. Returns 0 or -1.
+ */
+int wire_get_status(const json_t *req, const char *field, wire_list_status_t *status_out,
+		    wire_error_t *err);
+
+/* The order of "list": newest (highest id) first, or oldest (earliest opened_at) first. */
+typedef enum { LIST_NEWEST = 0, LIST_OLDEST } wire_list_sort_t;
+
 #define WIRE_LIST_DEFAULT_LIMIT 100
 #define WIRE_LIST_MAX_LIMIT 1000
 
@@ -169,14 +183,18 @@ typedef struct {
 	int category;              /* 0: any */
 	int major;                 /* -1 any, 0 false, 1 true */
 	int breached;              /* -1 any, 0 false, 1 true */
+	int user_first;            /* -1 any, 0 false, 1 true */
 	uint64_t problem;          /* 0: any; else the PBI number */
 	unsigned limit;            /* 1..1000, default 100 */
 	uint64_t cursor;           /* 0: from the newest; else list ids below this one */
+	wire_list_sort_t sort;     /* LIST_NEWEST when absent */
+	int64_t cursor_at;         /* LIST_OLDEST with a cursor: list after (cursor_at, cursor) */
 } wire_list_t;
 
 /*
  * Decodes a "list" request. The cursor is opaque to clients; it is produced by
- * wire_cursor_format() and a malformed one is bad_request "cursor: ...". Returns 0 or -1.
+ * wire_cursor_format() (sort newest) or wire_cursor_format_opened() (sort oldest), and a
+ * malformed one, or one of the other sort, is bad_request "cursor: ...". Returns 0 or -1.
  */
 int wire_list_decode(const json_t *req, wire_list_t *list, wire_error_t *err);
 
@@ -189,10 +207,16 @@ int wire_get_page(const json_t *req, unsigned default_limit, unsigned max_limit,
 		  unsigned *limit_out, uint64_t *cursor_out, wire_error_t *err);
 
 /* Size of a buffer that holds a formatted cursor, NUL included. */
-#define WIRE_CURSOR_BUFSZ 24
+#define WIRE_CURSOR_BUFSZ 32
 
 /* The cursor that continues a listing after record number last_id. Returns out. */
 char *wire_cursor_format(uint64_t last_id, char out[WIRE_CURSOR_BUFSZ]);
+
+/*
+ * The cursor that continues a listing in opening order after the incident number last_id
+ * opened at last_at (ms), for "list" with sort oldest. Returns out.
+ */
+char *wire_cursor_format_opened(int64_t last_at, uint64_t last_id, char out[WIRE_CURSOR_BUFSZ]);
 
 /* Adds "key": RFC 3339 string of ms to obj. Returns 0 or -1 (allocation). */
 int wire_set_time(json_t *obj, const char *key, int64_t ms);

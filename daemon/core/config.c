@@ -11,6 +11,7 @@
 #include "daemon/core/config.h"
 
 #include "proto/rfc3339.h"
+#include "proto/wire.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,6 +90,7 @@ typedef enum {
 	OPT_APPLIES,   /* config_applies_t, int category at extra */
 	OPT_ROLE,      /* config_role_t */
 	OPT_NAMES,     /* char ** + size_t count at extra: names of 1..64 characters */
+	OPT_SOURCES,   /* unsigned: a set of sources (bit 1 << wire_source_t), comma-separated */
 	OPT_PERCENT,   /* int: a percentage "95%", "99.5%" (0..100, two decimals at most), kept
 	                  in hundredths of a percent */
 	OPT_CATEGORIES, /* unsigned: bit set of categories 1..5, a comma list */
@@ -115,6 +117,7 @@ typedef struct {
 #define M_OFF(field) offsetof(config_measure_t, field)
 #define NO_CHOICES {NULL, NULL}
 #define CLOCK_OR_WORKING {"clock", "working"}
+#define ALL_SOURCES "provider, monitoring, user, operator"
 /* The longest a rule's target may be (a working day or hour counts as a day or an hour). */
 #define TARGET_MAX_MS (366 * DAY_MS)
 #define TARGET(n) \
@@ -135,11 +138,14 @@ static const option_t s_options[] = {
 	 NO_CHOICES, false, NULL},
 	{SEC_DAEMON, "map_size", OPT_SIZE, C_OFF(map_size), 0, INT64_C(1) << 20, INT64_C(1) << 40,
 	 NO_CHOICES, false, NULL},
+	{SEC_DAEMON, "max_clock_skew", OPT_CLOCK_MS, C_OFF(max_clock_skew_ms), 0, 1, DAY_MS,
+	 NO_CHOICES, false, NULL},
 
 	{SEC_STAGES, "order", OPT_ORDER, C_OFF(stages), C_OFF(n_stages), 0, 0, NO_CHOICES, false,
 	 NULL},
 	{SEC_STAGES, "resolved", OPT_STAGE, C_OFF(resolved_stage), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_STAGES, "closed", OPT_STAGE, C_OFF(closed_stage), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_STAGES, "notified", OPT_STAGE, C_OFF(notified_stage), 0, 0, 0, NO_CHOICES, false, NULL},
 
 	{SEC_CALENDAR, "days", OPT_DAYS, C_OFF(calendar.days), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_CALENDAR, "hours", OPT_HOURS, C_OFF(calendar.start_minute), C_OFF(calendar.end_minute),
@@ -153,6 +159,14 @@ static const option_t s_options[] = {
 	{SEC_SLA, "stop", OPT_STAGE, R_OFF(stop), 0, 0, 0, NO_CHOICES, true, NULL},
 	{SEC_SLA, "stop_clock", OPT_CHOICE, R_OFF(stop_clock_reported), 0, 0, 0,
 	 {"received", "reported"}, false, "received"},
+	{SEC_SLA, "start_clock", OPT_CHOICE, R_OFF(start_clock_received), 0, 0, 0,
+	 {"reported", "received"}, false, "reported"},
+	{SEC_SLA, "start_sources", OPT_SOURCES, R_OFF(start_sources), 0, 0, 0, NO_CHOICES, false,
+	 ALL_SOURCES},
+	{SEC_SLA, "stop_sources", OPT_SOURCES, R_OFF(stop_sources), 0, 0, 0, NO_CHOICES, false,
+	 ALL_SOURCES},
+	{SEC_SLA, "before_user", OPT_CHOICE, R_OFF(before_user), 0, 0, 0, {"false", "true"}, false,
+	 "false"},
 	{SEC_SLA, "major", OPT_CHOICE, R_OFF(major_only), 0, 0, 0, {"false", "true"}, false,
 	 "false"},
 	{SEC_SLA, "calendar", OPT_CHOICE, R_OFF(working_calendar), 0, 0, 0, CLOCK_OR_WORKING, false,
@@ -184,6 +198,10 @@ static const option_t s_options[] = {
 	{SEC_PROBLEM_RULE, "applies", OPT_APPLIES, R_OFF(applies), R_OFF(applies_category), 0, 0,
 	 NO_CHOICES, false, "all"},
 	{SEC_PROBLEM_RULE, "start", OPT_STAGE, R_OFF(start), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_PROBLEM_RULE, "start_clock", OPT_CHOICE, R_OFF(start_clock_received), 0, 0, 0,
+	 {"reported", "received"}, false, "reported"},
+	{SEC_PROBLEM_RULE, "start_sources", OPT_SOURCES, R_OFF(start_sources), 0, 0, 0, NO_CHOICES,
+	 false, ALL_SOURCES},
 	{SEC_PROBLEM_RULE, "within", OPT_DURATION, R_OFF(within), 0, 0, TARGET_MAX_MS, NO_CHOICES,
 	 true, NULL},
 	{SEC_PROBLEM_RULE, "calendar", OPT_CHOICE, R_OFF(working_calendar), 0, 0, 0,
@@ -1005,6 +1023,34 @@ static int s_set_names(char *base, const option_t *opt, const char *value, char 
 	return 0;
 }
 
+/* A set of sources: names of wire_source_t, at least one, no repeats. */
+static int s_set_sources(char *base, const option_t *opt, const char *value, char *err)
+{
+	char **list;
+	size_t n;
+	unsigned set = 0;
+	if (s_split_list(value, &list, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int src = -1;
+		for (int k = 0; k < WIRE_N_SOURCES && src < 0; k++)
+			if (strcmp(list[i], wire_source_name((wire_source_t)k)) == 0)
+				src = k;
+		if (src < 0 || (set & (1u << src))) {
+			snprintf(err, ERR_MAX, src < 0 ? "\"%.64s\" is not a source (provider, monitoring, "
+			                                 "user, operator)"
+			                               : "\"%.64s\" is listed twice",
+			         list[i]);
+			s_strv_free(list);
+			return -1;
+		}
+		set |= 1u << src;
+	}
+	s_strv_free(list);
+	*FIELD(unsigned, base, opt->offset) = set;
+	return 0;
+}
+
 /*
  * A percentage: digits, at most two decimals, and '%' ("95%", "99.5%", "100%"), 0 to 100, kept
  * in hundredths of a percent. The sign is required: "0.95" could mean 95% or 0.95%.
@@ -1121,6 +1167,7 @@ static int s_option_set(section_t *sec, char *base, const option_t *opt, const c
 	case OPT_APPLIES: return s_set_applies(base, opt, value, err);
 	case OPT_ROLE: return s_set_role(base, opt, value, err);
 	case OPT_NAMES: return s_set_names(base, opt, value, err);
+	case OPT_SOURCES: return s_set_sources(base, opt, value, err);
 	case OPT_PERCENT: return s_set_percent(base, opt, value, err);
 	case OPT_CATEGORIES: return s_set_categories(base, opt, value, err);
 	case OPT_STAGE: break;
@@ -1386,6 +1433,15 @@ static int s_resolve_stages(parser_t *p, section_t *sec, const char *where)
 		if (opt->type != OPT_STAGE || sec->stage_name[i] == NULL)
 			continue;
 		int stage = config_stage_index(p->cfg, sec->stage_name[i]);
+		/*
+		 * The notified stage (what makes an incident user-first) is optional: a file whose
+		 * order has no stage of the built-in name, and that names none, has none.
+		 */
+		if (stage < 0 && sec->kind == SEC_STAGES && strcmp(opt->key, "notified") == 0
+		    && sec->key_line[i] == 0) {
+			*FIELD(int, s_section_base(p, sec), opt->offset) = -1;
+			continue;
+		}
 		if (stage < 0) {
 			s_error(p, s_key_line(sec, opt->key), "%s: %s: unknown stage \"%s\"", where,
 			        opt->key, sec->stage_name[i]);

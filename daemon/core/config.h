@@ -70,8 +70,10 @@ extern const config_rule_kind_info_t config_rule_kinds[RULE_N_KINDS];
 typedef enum { APPLIES_ALL = 0, APPLIES_MAJOR, APPLIES_CATEGORY } config_applies_t;
 
 /*
- * One rule, of any kind: the clock starts at the start stage's reported time and runs until
- * what stops it (config_rule_kinds[kind].stops_at); the target is the incident's category's.
+ * One rule, of any kind: the clock starts at the start stage's time (its earliest report from
+ * start_sources: reported time, or arrival with start_clock = received) and runs until what
+ * stops it (config_rule_kinds[kind].stops_at: the stop stage's earliest report from
+ * stop_sources, under stop_clock); the target is the incident's category's.
  * A rule applies to an incident when it has a target for its category (and the incident is
  * major, for a major-only rule). A problem rule's `applies` and `within` are turned into the
  * same targets: `within` for every category it applies to.
@@ -82,6 +84,10 @@ typedef struct {
 	int start;                /* stage index into config_t.stages */
 	int stop;                 /* RULE_STOPS_AT_STAGE: the stop stage's index, after start */
 	bool stop_clock_reported; /* false: "received" (the default) */
+	bool start_clock_received; /* false: "reported" (the default) */
+	unsigned start_sources;   /* the sources whose reports start the clock (bit 1 << source) */
+	unsigned stop_sources;    /* ... and stop it (stage rules) */
+	bool before_user;         /* also breached when a user reports before the stop */
 	bool major_only;          /* major = true, or applies = major */
 	bool working_calendar;    /* calendar = working */
 	bool has_target[CONFIG_MAX_CATEGORY + 1]; /* index 1..5 */
@@ -164,6 +170,7 @@ typedef struct config {
 	size_t n_publish;
 	size_t max_request_bytes; /* default 65536 */
 	size_t map_size;          /* initial LMDB map size in bytes; default 64 MiB; grows when full */
+	int64_t max_clock_skew_ms; /* an event's `at` may be this far after its arrival; default 5m */
 
 	/* [stages] */
 	char *stages[CONFIG_MAX_STAGES]; /* names in order */
@@ -171,6 +178,7 @@ typedef struct config {
 	int resolved_stage;       /* index of the stage from which an incident counts as resolved */
 	int closed_stage;         /* index of the closed stage */
 	int major_stage;          /* index of "major_declared", or -1 when order has none */
+	int notified_stage;       /* "the provider told the operator" (user-first); -1: none */
 
 	config_calendar_t calendar;
 	config_security_t security;

@@ -86,60 +86,147 @@ static int s_transition_error(wire_error_t *err, const char *later, int64_t late
 			      rfc3339_format(earlier_ms, earlier_at));
 }
 
-int incident_check_stage(const incident_t *inc, const config_t *cfg, int stage, int64_t at_ms,
-			 wire_error_t *err)
+const incident_report_t *incident_report_of(const incident_t *inc, int stage, wire_source_t source)
+{
+	for (size_t i = 0; i < inc->n_reports; i++)
+		if (inc->reports[i].stage == stage && inc->reports[i].source == source)
+			return &inc->reports[i];
+	return NULL;
+}
+
+bool incident_has_stage(const incident_t *inc, int stage)
+{
+	for (size_t i = 0; i < inc->n_reports; i++)
+		if (inc->reports[i].stage == stage)
+			return true;
+	return false;
+}
+
+int64_t incident_stage_time(const incident_t *inc, int stage, unsigned sources, bool received)
+{
+	int64_t t = INT64_MIN;
+	for (size_t i = 0; i < inc->n_reports; i++) {
+		const incident_report_t *r = &inc->reports[i];
+		if (r->stage != stage || !(sources & (1u << r->source)))
+			continue;
+		int64_t ms = received ? r->received_ms : r->at_ms;
+		if (t == INT64_MIN || ms < t)
+			t = ms;
+	}
+	return t;
+}
+
+int64_t incident_first_from(const incident_t *inc, wire_source_t source)
+{
+	int64_t t = INT64_MIN;
+	for (size_t i = 0; i < inc->n_reports; i++) {
+		const incident_report_t *r = &inc->reports[i];
+		if (r->source == source && (t == INT64_MIN || r->received_ms < t))
+			t = r->received_ms;
+	}
+	return t;
+}
+
+bool incident_user_first(const incident_t *inc, const config_t *cfg)
+{
+	int64_t user = incident_first_from(inc, SOURCE_USER);
+	if (user == INT64_MIN)
+		return false;
+	if (cfg->notified_stage < 0)
+		return true;
+	int64_t told = incident_stage_time(inc, cfg->notified_stage,
+					   WIRE_ALL_SOURCES & ~(1u << SOURCE_USER), true);
+	return told == INT64_MIN || user < told;
+}
+
+int incident_check_stage(const incident_t *inc, const config_t *cfg, int stage,
+			 wire_source_t source, int64_t at_ms, wire_error_t *err)
 {
 	int n = s_n_stages(cfg);
 	if (stage < 0 || stage >= n)
 		return wire_error_set(err, WIRE_BAD_REQUEST, "stage: not a configured stage");
-	const incident_stage_t *st = &inc->stages[stage];
-	if (st->recorded) {
+	const incident_report_t *same = incident_report_of(inc, stage, source);
+	if (same) {
 		char id[ID_BUFSZ];
-		return wire_error_set(err, WIRE_CONFLICT, "stage: %s is already recorded for %s by event %s",
-				      cfg->stages[stage], id_format(ID_INCIDENT, inc->id, id),
-				      st->event_id ? st->event_id : "(unknown)");
+		return wire_error_set(err, WIRE_CONFLICT,
+				      "stage: %s from %s is already recorded for %s by event %s",
+				      cfg->stages[stage], wire_source_name(source),
+				      id_format(ID_INCIDENT, inc->id, id),
+				      same->event_id ? same->event_id : "(unknown)");
 	}
-	/* Equal times are allowed: two stages may well be reported in the same minute. */
-	for (int i = 0; i < n; i++) {
-		const incident_stage_t *other = &inc->stages[i];
-		if (!other->recorded)
+	/* Within one source only; equal times are allowed: two stages may share a minute. */
+	for (size_t i = 0; i < inc->n_reports; i++) {
+		const incident_report_t *other = &inc->reports[i];
+		if (other->source != source)
 			continue;
-		if (i < stage && other->at_ms > at_ms)
-			return s_transition_error(err, cfg->stages[stage], at_ms, cfg->stages[i],
-						  other->at_ms);
-		if (i > stage && other->at_ms < at_ms)
-			return s_transition_error(err, cfg->stages[i], other->at_ms, cfg->stages[stage],
-						  at_ms);
+		if (other->stage < stage && other->at_ms > at_ms)
+			return s_transition_error(err, cfg->stages[stage], at_ms,
+						  cfg->stages[other->stage], other->at_ms);
+		if (other->stage > stage && other->at_ms < at_ms)
+			return s_transition_error(err, cfg->stages[other->stage], other->at_ms,
+						  cfg->stages[stage], at_ms);
 	}
 	return 0;
 }
 
-int incident_apply_event(incident_t *inc, const config_t *cfg, int stage, const wire_event_t *ev,
-			 int64_t at_ms, int64_t received_ms, const char *by)
+/* True when report a comes before b in the timeline: stage, reported time, arrival, source. */
+static bool s_report_before(const incident_report_t *a, const incident_report_t *b)
 {
-	if (stage < 0 || stage >= s_n_stages(cfg) || !ev->event_id)
-		return -1;
-	char *event_id = strdup(ev->event_id), *by_copy = by ? strdup(by) : NULL;
-	if (!event_id || (by && !by_copy)) {
-		free(event_id);
-		free(by_copy);
-		return -1;
-	}
-	incident_stage_t *st = &inc->stages[stage];
-	free(st->event_id);
-	free(st->by);
-	*st = (incident_stage_t){
-		.recorded = true,
+	if (a->stage != b->stage)
+		return a->stage < b->stage;
+	if (a->at_ms != b->at_ms)
+		return a->at_ms < b->at_ms;
+	if (a->received_ms != b->received_ms)
+		return a->received_ms < b->received_ms;
+	return a->source < b->source;
+}
+
+/*
+ * Inserts r (its strings now owned by inc) in timeline order. Returns the report in place, or
+ * NULL on allocation failure (r's strings are then still the caller's).
+ */
+static incident_report_t *s_insert_report(incident_t *inc, const incident_report_t *r)
+{
+	if (inc->n_reports >= INCIDENT_MAX_REPORTS)
+		return NULL;
+	incident_report_t *grown = realloc(inc->reports, (inc->n_reports + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	inc->reports = grown;
+	size_t at = inc->n_reports;
+	while (at > 0 && s_report_before(r, &grown[at - 1]))
+		at--;
+	memmove(&grown[at + 1], &grown[at], (inc->n_reports - at) * sizeof *grown);
+	grown[at] = *r;
+	inc->n_reports++;
+	return &grown[at];
+}
+
+const incident_report_t *incident_apply_event(incident_t *inc, const config_t *cfg, int stage,
+					      const wire_event_t *ev, int64_t at_ms,
+					      int64_t received_ms, const char *by)
+{
+	if (stage < 0 || stage >= s_n_stages(cfg) || !ev->event_id
+	    || (unsigned)ev->source >= WIRE_N_SOURCES)
+		return NULL;
+	incident_report_t r = {
+		.stage = stage,
+		.source = ev->source,
 		.at_ms = at_ms,
 		.received_ms = received_ms,
-		.event_id = event_id,
-		.source = ev->source,
-		.by = by_copy,
+		.event_id = strdup(ev->event_id),
+		.by = by ? strdup(by) : NULL,
 	};
+	incident_report_t *added = r.event_id && (!by || r.by) ? s_insert_report(inc, &r) : NULL;
+	if (!added) {
+		free(r.event_id);
+		free(r.by);
+		return NULL;
+	}
 	/* Major is a one-way flag: once declared, no later event can make an incident minor. */
 	if ((ev->has_major && ev->major) || stage == cfg->major_stage)
 		inc->major = true;
-	return 0;
+	return added;
 }
 
 incident_status_t incident_status(const incident_t *inc, const config_t *cfg)
@@ -157,13 +244,12 @@ incident_status_t incident_status(const incident_t *inc, const config_t *cfg)
 
 int64_t incident_opened_at(const incident_t *inc, const config_t *cfg)
 {
+	(void)cfg;
 	/* Stages arrive in any order, so a backfilled detection can open the incident earlier. */
 	int64_t opened = INT64_MIN;
-	for (int i = 0; i < s_n_stages(cfg); i++) {
-		const incident_stage_t *st = &inc->stages[i];
-		if (st->recorded && (opened == INT64_MIN || st->at_ms < opened))
-			opened = st->at_ms;
-	}
+	for (size_t i = 0; i < inc->n_reports; i++)
+		if (opened == INT64_MIN || inc->reports[i].at_ms < opened)
+			opened = inc->reports[i].at_ms;
 	return opened;
 }
 
@@ -171,36 +257,33 @@ int64_t incident_resolved_at(const incident_t *inc, const config_t *cfg)
 {
 	if (cfg->resolved_stage < 0)
 		return INT64_MIN;
-	for (int i = cfg->resolved_stage; i < s_n_stages(cfg); i++)
-		if (inc->stages[i].recorded)
-			return inc->stages[i].at_ms;
+	/* Reports are in stage order, the earliest first within a stage. */
+	for (size_t i = 0; i < inc->n_reports; i++)
+		if (inc->reports[i].stage >= cfg->resolved_stage)
+			return inc->reports[i].at_ms;
 	return INT64_MIN;
 }
 
 int incident_last_stage(const incident_t *inc, const config_t *cfg)
 {
-	for (int i = s_n_stages(cfg) - 1; i >= 0; i--)
-		if (inc->stages[i].recorded)
-			return i;
-	return -1;
+	(void)cfg;
+	return inc->n_reports > 0 ? inc->reports[inc->n_reports - 1].stage : -1;
 }
 
-/* The storage timeline: recorded stages in order, then the orphans kept from the last load. */
+/* The storage timeline: every report in timeline order, then the orphans kept from the last load. */
 static json_t *s_record_timeline(const incident_t *inc, const config_t *cfg)
 {
 	json_t *timeline = json_array();
 	if (!timeline)
 		return NULL;
-	for (int i = 0; i < s_n_stages(cfg); i++) {
-		const incident_stage_t *st = &inc->stages[i];
-		if (!st->recorded)
-			continue;
-		json_t *entry = json_pack("{s:s, s:I, s:I, s:s, s:s}", "stage", cfg->stages[i],
-					  "at", (json_int_t)st->at_ms, "received_at",
-					  (json_int_t)st->received_ms, "event_id", st->event_id,
-					  "source", wire_source_name(st->source));
+	for (size_t k = 0; k < inc->n_reports; k++) {
+		const incident_report_t *r = &inc->reports[k];
+		json_t *entry = json_pack("{s:s, s:I, s:I, s:s, s:s}", "stage", cfg->stages[r->stage],
+					  "at", (json_int_t)r->at_ms, "received_at",
+					  (json_int_t)r->received_ms, "event_id", r->event_id,
+					  "source", wire_source_name(r->source));
 		/* Who recorded it, when anyone did: records of an anonymous daemon stay as they were. */
-		if (entry && st->by && json_object_set_new(entry, "by", json_string(st->by)) != 0)
+		if (entry && r->by && json_object_set_new(entry, "by", json_string(r->by)) != 0)
 			json_decref(entry), entry = NULL;
 		if (json_array_append_new(timeline, entry) != 0)
 			goto fail;
@@ -287,19 +370,18 @@ static bool s_record_packable(const incident_t *inc, const config_t *cfg)
 	    || !s_packable(inc->title, true) || !s_packable(inc->service, true)
 	    || !s_packable(inc->description, true))
 		return false;
-	for (int i = 0; i < s_n_stages(cfg); i++) {
-		const incident_stage_t *st = &inc->stages[i];
-		if (st->recorded && (!s_packable(cfg->stages[i], false)
-				     || !s_packable(st->event_id, false)
-				     || !s_packable(st->by, true)
-				     || !wire_source_name(st->source)))
+	for (size_t k = 0; k < inc->n_reports; k++) {
+		const incident_report_t *r = &inc->reports[k];
+		if (r->stage < 0 || r->stage >= s_n_stages(cfg) || !s_packable(cfg->stages[r->stage], false)
+		    || !s_packable(r->event_id, false) || !s_packable(r->by, true)
+		    || !wire_source_name(r->source))
 			return false;
 	}
 	return true;
 }
 
-/* Writes one recorded stage's timeline entry, members in s_record_timeline()'s order. */
-static void s_write_stage(jsonw_t *w, const char *name, const incident_stage_t *st)
+/* Writes one report's timeline entry, members in s_record_timeline()'s order. */
+static void s_write_report(jsonw_t *w, const char *name, const incident_report_t *st)
 {
 	jsonw_lit(w, "{\"stage\":");
 	jsonw_str(w, name);
@@ -318,15 +400,13 @@ static void s_write_stage(jsonw_t *w, const char *name, const incident_stage_t *
 	jsonw_raw(w, "}", 1);
 }
 
-/* Writes the timeline as s_record_timeline() builds it: recorded stages, then the orphans. */
+/* Writes the timeline as s_record_timeline() builds it: the reports, then the orphans. */
 static void s_write_timeline(jsonw_t *w, const incident_t *inc, const config_t *cfg)
 {
 	const char *sep = "[";
-	for (int i = 0; i < s_n_stages(cfg); i++) {
-		if (!inc->stages[i].recorded)
-			continue;
+	for (size_t k = 0; k < inc->n_reports; k++) {
 		jsonw_lit(w, sep);
-		s_write_stage(w, cfg->stages[i], &inc->stages[i]);
+		s_write_report(w, cfg->stages[inc->reports[k].stage], &inc->reports[k]);
 		sep = ",";
 	}
 	json_t *orphans = inc->extra ? json_object_get(inc->extra, ORPHAN_TIMELINE) : NULL;
@@ -478,23 +558,28 @@ static int s_source_from_name(const char *name)
 	return -1;
 }
 
-/* Reads a timeline entry of a configured stage. Returns 0 or -1 (malformed or a repeat). */
-static int s_read_stage(incident_t *inc, int stage, const json_t *entry)
+/*
+ * Reads a timeline entry of a configured stage. Returns 0 or -1 (malformed, or a second report
+ * of the stage by the same source).
+ */
+static int s_read_report(incident_t *inc, int stage, const json_t *entry)
 {
-	incident_stage_t *st = &inc->stages[stage];
+	incident_report_t r = { .stage = stage };
 	json_int_t at, received;
 	const json_t *source = json_object_get(entry, "source");
 	int src = json_is_string(source) ? s_source_from_name(json_string_value(source)) : -1;
-	if (st->recorded || src < 0 || s_read_int(entry, "at", INT64_MIN, INT64_MAX, &at)
+	if (src < 0 || incident_report_of(inc, stage, (wire_source_t)src)
+	    || s_read_int(entry, "at", INT64_MIN, INT64_MAX, &at)
 	    || s_read_int(entry, "received_at", INT64_MIN, INT64_MAX, &received)
-	    || s_read_string(entry, "event_id", true, &st->event_id)
+	    || s_read_string(entry, "event_id", true, &r.event_id)
 	    || (!json_is_null(json_object_get(entry, "by"))
-		&& s_read_string(entry, "by", false, &st->by)))
+		&& s_read_string(entry, "by", false, &r.by))
+	    || (r.source = (wire_source_t)src, r.at_ms = at, r.received_ms = received,
+		!s_insert_report(inc, &r))) {
+		free(r.event_id);
+		free(r.by);
 		return -1;
-	st->recorded = true;
-	st->at_ms = at;
-	st->received_ms = received;
-	st->source = (wire_source_t)src;
+	}
 	return 0;
 }
 
@@ -523,7 +608,7 @@ static int s_read_timeline(incident_t *inc, const json_t *timeline, const config
 		if (!json_is_object(entry) || !json_is_string(name))
 			return -1;
 		int stage = config_stage_index(cfg, json_string_value(name));
-		int rc = stage >= 0 && stage < s_n_stages(cfg) ? s_read_stage(inc, stage, entry)
+		int rc = stage >= 0 && stage < s_n_stages(cfg) ? s_read_report(inc, stage, entry)
 							     : s_keep_orphan(inc, entry);
 		if (rc != 0)
 			return -1;
@@ -581,20 +666,18 @@ static json_t *s_new_with_id(const incident_t *inc)
 	return obj;
 }
 
-/* The wire timeline: recorded stages in configured order, times as RFC 3339. */
+/* The wire timeline: one entry per report, in timeline order, times as RFC 3339. */
 static json_t *s_wire_timeline(const incident_t *inc, const config_t *cfg)
 {
 	json_t *timeline = json_array();
-	for (int i = 0; timeline && i < s_n_stages(cfg); i++) {
-		const incident_stage_t *st = &inc->stages[i];
-		if (!st->recorded)
-			continue;
-		json_t *entry = json_pack("{s:s}", "stage", cfg->stages[i]);
-		if (!entry || wire_set_time(entry, "at", st->at_ms)
-		    || wire_set_time(entry, "received_at", st->received_ms)
-		    || json_object_set_new(entry, "event_id", json_string(st->event_id))
-		    || json_object_set_new(entry, "source", json_string(wire_source_name(st->source)))
-		    || json_object_set_new(entry, "by", st->by ? json_string(st->by) : json_null())
+	for (size_t k = 0; timeline && k < inc->n_reports; k++) {
+		const incident_report_t *r = &inc->reports[k];
+		json_t *entry = json_pack("{s:s, s:s}", "stage", cfg->stages[r->stage], "source",
+					  wire_source_name(r->source));
+		if (!entry || wire_set_time(entry, "at", r->at_ms)
+		    || wire_set_time(entry, "received_at", r->received_ms)
+		    || json_object_set_new(entry, "event_id", json_string(r->event_id))
+		    || json_object_set_new(entry, "by", r->by ? json_string(r->by) : json_null())
 		    || json_array_append_new(timeline, entry) != 0) {
 			json_decref(entry);
 			json_decref(timeline);
@@ -616,6 +699,7 @@ json_t *incident_to_wire(const incident_t *inc, const config_t *cfg)
 	if (!obj || !fields || !json_is_array(json_object_get(fields, "timeline"))
 	    || json_object_update(obj, fields) != 0
 	    || s_set_time_or_null(obj, "opened_at", incident_opened_at(inc, cfg)) != 0
+	    || json_object_set_new(obj, "user_first", json_boolean(incident_user_first(inc, cfg)))
 	    || wire_set_id(obj, "problem", ID_PROBLEM, inc->problem) != 0)
 		json_decref(obj), obj = NULL;
 	json_decref(fields);
@@ -633,7 +717,8 @@ json_t *incident_summary(const incident_t *inc, const config_t *cfg)
 				   "last_stage", last >= 0 ? cfg->stages[last] : NULL);
 	if (!obj || !fields || json_object_update(obj, fields) != 0
 	    || s_set_time_or_null(obj, "opened_at", incident_opened_at(inc, cfg)) != 0
-	    || wire_set_id(obj, "problem", ID_PROBLEM, inc->problem) != 0)
+	    || wire_set_id(obj, "problem", ID_PROBLEM, inc->problem) != 0
+	    || json_object_set_new(obj, "user_first", json_boolean(incident_user_first(inc, cfg))))
 		json_decref(obj), obj = NULL;
 	json_decref(fields);
 	return obj;
@@ -649,10 +734,11 @@ void incident_destroy(incident_t **inc_p)
 	free(inc->title);
 	free(inc->service);
 	free(inc->description);
-	for (int i = 0; i < CONFIG_MAX_STAGES; i++) {
-		free(inc->stages[i].event_id);
-		free(inc->stages[i].by);
+	for (size_t k = 0; k < inc->n_reports; k++) {
+		free(inc->reports[k].event_id);
+		free(inc->reports[k].by);
 	}
+	free(inc->reports);
 	json_decref(inc->extra);
 	free(inc);
 	*inc_p = NULL;
@@ -672,7 +758,8 @@ int incident_note_first_link(incident_t *inc, int64_t ms)
 
 /* --- digest ------------------------------------------------------------------------------ */
 
-#define DIGEST_VERSION 1
+/* 1: one report per stage (0.1.0); 2: per stage and source. */
+#define DIGEST_VERSION 2
 
 /* FNV-1a over the stage names in order: digests made under another order are refused. */
 static uint32_t s_stages_fingerprint(const config_t *cfg)
@@ -703,8 +790,8 @@ static const unsigned char *s_get64(const unsigned char *p, uint64_t *v)
 
 /*
  * Layout (little-endian): version u8, stage fingerprint u32, id u64, category u8, major u8,
- * first_link i64, provider length u8 and bytes and a NUL, stage count u8, then per recorded stage:
- * index u8, at i64, received i64.
+ * first_link i64, provider length u8 and bytes and a NUL, report count u8, then per report in
+ * timeline order: stage index u8, source u8, at i64, received i64.
  */
 size_t incident_digest_encode(const incident_t *inc, const config_t *cfg, unsigned char *buf)
 {
@@ -722,20 +809,20 @@ size_t incident_digest_encode(const incident_t *inc, const config_t *cfg, unsign
 	memcpy(p, inc->provider, plen);
 	p += plen;
 	*p++ = '\0'; /* so that a decoded provider is a C string pointing into the buffer */
-	unsigned char *count = p++;
-	*count = 0;
-	for (int i = 0; i < s_n_stages(cfg); i++) {
-		if (!inc->stages[i].recorded)
-			continue;
-		*p++ = (unsigned char)i;
-		p = s_put64(p, (uint64_t)inc->stages[i].at_ms);
-		p = s_put64(p, (uint64_t)inc->stages[i].received_ms);
-		(*count)++;
+	/* At most INCIDENT_MAX_REPORTS (128) reports: the count fits a byte. */
+	*p++ = (unsigned char)inc->n_reports;
+	for (size_t k = 0; k < inc->n_reports; k++) {
+		const incident_report_t *r = &inc->reports[k];
+		*p++ = (unsigned char)r->stage;
+		*p++ = (unsigned char)r->source;
+		p = s_put64(p, (uint64_t)r->at_ms);
+		p = s_put64(p, (uint64_t)r->received_ms);
 	}
 	return (size_t)(p - buf);
 }
 
-int incident_digest_decode(const void *buf, size_t len, const config_t *cfg, incident_t *out)
+int incident_digest_decode(const void *buf, size_t len, const config_t *cfg,
+			   incident_digest_t *out)
 {
 	const unsigned char *p = buf, *end = p + len;
 	uint64_t v;
@@ -744,29 +831,32 @@ int incident_digest_decode(const void *buf, size_t len, const config_t *cfg, inc
 	uint32_t fp = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
 	if (fp != s_stages_fingerprint(cfg))
 		return -1;
-	memset(out, 0, sizeof *out);
-	p = s_get64(p + 5, &out->id);
-	out->category = *p++;
-	out->major = *p++ != 0;
+	incident_t *inc = &out->inc;
+	memset(inc, 0, sizeof *inc);
+	p = s_get64(p + 5, &inc->id);
+	inc->category = *p++;
+	inc->major = *p++ != 0;
 	p = s_get64(p, &v);
-	out->first_link = (int64_t)v;
+	inc->first_link = (int64_t)v;
 	size_t plen = *p++;
 	if ((size_t)(end - p) < plen + 2 || p[plen] != '\0')
 		return -1;
-	out->provider = (char *)p;
+	inc->provider = (char *)p;
 	p += plen + 1;
 	unsigned n = *p++;
-	if ((size_t)(end - p) != (size_t)n * 17)
+	if (n > INCIDENT_MAX_REPORTS || (size_t)(end - p) != (size_t)n * 18)
 		return -1;
-	for (unsigned k = 0; k < n; k++, p += 17) {
-		if (p[0] >= s_n_stages(cfg))
+	inc->reports = out->reports;
+	for (unsigned k = 0; k < n; k++, p += 18) {
+		if (p[0] >= s_n_stages(cfg) || p[1] >= WIRE_N_SOURCES)
 			return -1;
-		incident_stage_t *st = &out->stages[p[0]];
-		st->recorded = true;
-		s_get64(p + 1, &v);
-		st->at_ms = (int64_t)v;
-		s_get64(p + 9, &v);
-		st->received_ms = (int64_t)v;
+		incident_report_t *r = &out->reports[k];
+		*r = (incident_report_t){ .stage = p[0], .source = (wire_source_t)p[1] };
+		s_get64(p + 2, &v);
+		r->at_ms = (int64_t)v;
+		s_get64(p + 10, &v);
+		r->received_ms = (int64_t)v;
 	}
+	inc->n_reports = n;
 	return 0;
 }

@@ -50,6 +50,7 @@ typedef struct {
 	char *name;
 	bool listed;           /* open in the month, or counted a rule figure in it */
 	int64_t opened;
+	int64_t user_first; /* of those opened: a user's report came before the notification */
 	int64_t resolved;
 	int64_t open_at_start;
 	int64_t open_at_end;
@@ -413,6 +414,7 @@ int report_add(report_t *report, const incident_t *inc)
 	if (s.open_at_end && s_push_open_id(p, inc->id) != 0)
 		return -ENOMEM;
 	p->opened += s.opened;
+	p->user_first += s.opened && incident_user_first(inc, cfg);
 	p->resolved += s.resolved;
 	p->open_at_start += s.open_at_start;
 	p->open_at_end += s.open_at_end;
@@ -614,8 +616,9 @@ static json_t *s_measures_json(const report_t *r, const report_provider_t *p)
 
 static json_t *s_provider_json(const report_t *r, const report_provider_t *p)
 {
-	json_t *obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "provider", p->name, "opened",
-				(json_int_t)p->opened, "resolved", (json_int_t)p->resolved,
+	json_t *obj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "provider", p->name, "opened",
+				(json_int_t)p->opened, "user_first", (json_int_t)p->user_first,
+				"resolved", (json_int_t)p->resolved,
 				"open_at_start", (json_int_t)p->open_at_start, "open_at_end",
 				(json_int_t)p->open_at_end, "open", s_open_json(p));
 	if (obj && (s_rules_json(r, p, obj) != 0 ||

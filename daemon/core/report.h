@@ -8,7 +8,8 @@
  *    and resolves at incident_resolved_at (a closed incident without a resolved stage
  *    resolves at its closed time); an incident resolved after the month counts as open at
  *    the month's end: a past month is reported as it stood then;
- *  - per provider: opened (opened in the month), resolved (resolved in the month),
+ *  - per provider: opened (opened in the month), user_first (of those, the user-first ones:
+ *    incident_user_first()), resolved (resolved in the month),
  *    open_at_start, open_at_end, open (the ids open at the month's end, ascending);
  *  - every provider with an incident open at some moment of the month is listed (opened
  *    before the end and not resolved before the start), sorted by name;

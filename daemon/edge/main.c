@@ -159,7 +159,8 @@ int main(int argc, char **argv)
 	if (tz_use(cfg->calendar.timezone) < 0)
 		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
 
-	store_t *store = store_open(cfg->data_dir, cfg->map_size, &schema_current, err, sizeof err);
+	store_schema_t schema = schema_for(cfg);
+	store_t *store = store_open(cfg->data_dir, cfg->map_size, &schema, err, sizeof err);
 	if (!store)
 		fatalx("cannot start: %s", err);
 	alerts_t *alerts = alerts_new(store, cfg);

@@ -18,7 +18,11 @@
 #include "daemon/store/incidents.h"
 #include "proto/ids.h"
 #include "proto/jsonw.h"
+#include "proto/rfc3339.h"
 #include "proto/topic.h"
+
+/* Rules whose clocks an event keeps on the stack; more are allocated. */
+#define EVENT_CLOCKS_ON_STACK 32
 
 /* The event reply: {"incident", "duplicate", "status", "breaches"}. Takes breaches. */
 static void s_event_reply(batch_result_t *res, const incident_t *inc, const config_t *cfg,
@@ -175,12 +179,11 @@ static json_t *s_message_head(const incident_t *inc)
 	return body;
 }
 
-/* Publishes incident.opened (for a new incident) and incident.stage. */
-static int s_event_publish(batch_t *batch, batch_result_t *res, const incident_t *inc, int stage,
-			   bool opened)
+/* Publishes incident.opened (for a new incident) and incident.stage of the report st. */
+static int s_event_publish(batch_t *batch, batch_result_t *res, const incident_t *inc,
+			   const incident_report_t *st, bool opened)
 {
 	const config_t *cfg = batch->cfg;
-	const incident_stage_t *st = &inc->stages[stage];
 	int rc = 0;
 	/* A message nobody would get is not built; batch_publish() still counts its seq. */
 	if (opened) {
@@ -195,7 +198,7 @@ static int s_event_publish(batch_t *batch, batch_result_t *res, const incident_t
 	}
 	json_t *body = rc == 0 && batch_wanted(batch, TOPIC_INCIDENT_STAGE) ? s_message_head(inc) : NULL;
 	if (body) {
-		wire_set_string(body, "stage", cfg->stages[stage]);
+		wire_set_string(body, "stage", cfg->stages[st->stage]);
 		wire_set_string(body, "event_id", st->event_id);
 		wire_set_string(body, "source", wire_source_name(st->source));
 		wire_set_string(body, "status", incident_status_name(incident_status(inc, cfg)));
@@ -255,17 +258,25 @@ static int s_event_commit(batch_t *batch, const op_request_t *req, const wire_ev
 	int64_t at = ev->has_at ? ev->at_ms : req->received_ms;
 	int was_status = opened ? -1 : (int)incident_status(inc, cfg);
 	int64_t was_opened = opened ? INT64_MIN : incident_opened_at(inc, cfg);
-	bool was_major = inc->major;
-	if (incident_apply_event(inc, cfg, stage, ev, at, req->received_ms, req->caller->name) < 0)
+	/* The rules' clocks before the report, to see which it moves. */
+	rule_clock_t small[EVENT_CLOCKS_ON_STACK];
+	rule_clock_t *before = cfg->n_rules <= EVENT_CLOCKS_ON_STACK
+				       ? small
+				       : malloc(cfg->n_rules * sizeof *before);
+	if (!before)
 		return -ENOMEM;
-	json_t *breaches = json_array();
+	breaches_clocks(cfg, inc, stage, ev->source, before);
+	const incident_report_t *added =
+		incident_apply_event(inc, cfg, stage, ev, at, req->received_ms, req->caller->name);
+	json_t *breaches = added ? json_array() : NULL;
 	int rc = breaches ? 0 : -ENOMEM;
 	/* Messages go out in this order: opened, stage, then any breach the stage revealed. */
 	if (rc == 0)
-		rc = s_event_publish(batch, res, inc, stage, opened);
+		rc = s_event_publish(batch, res, inc, added, opened);
 	if (rc == 0)
-		rc = breaches_on_event(batch, inc, stage, inc->major && !was_major, req->received_ms,
-				       res, breaches);
+		rc = breaches_on_event(batch, inc, added, before, req->received_ms, res, breaches);
+	if (before != small)
+		free(before);
 	if (rc == 0)
 		rc = s_event_log(batch, req, ev, inc->id, breaches);
 	if (rc == 0 && opened)
@@ -285,7 +296,7 @@ static int s_event_new(batch_t *batch, const op_request_t *req, const wire_event
 		       incident_t *inc, bool opened, batch_result_t *res)
 {
 	int64_t at = ev->has_at ? ev->at_ms : req->received_ms;
-	if (incident_check_stage(inc, batch->cfg, stage, at, &res->err) < 0) {
+	if (incident_check_stage(inc, batch->cfg, stage, ev->source, at, &res->err) < 0) {
 		if (opened)
 			incident_destroy(&inc);
 		return batch_refuse(res);
@@ -335,6 +346,15 @@ int op_event(batch_t *batch, const op_request_t *req, batch_result_t *res)
 	int stage = config_stage_index(batch->cfg, ev.stage);
 	if (stage < 0) {
 		wire_error_set(&res->err, WIRE_BAD_REQUEST, "stage: unknown stage \"%s\"", ev.stage);
+		return batch_refuse(res);
+	}
+	if (ev.has_at && ev.at_ms > req->received_ms &&
+	    ev.at_ms - req->received_ms > batch->cfg->max_clock_skew_ms) {
+		char at[RFC3339_BUFSZ];
+		wire_error_set(&res->err, WIRE_BAD_REQUEST,
+			       "at: %s is in the future (more than max_clock_skew, %lld ms, after its "
+			       "arrival)", rfc3339_format(ev.at_ms, at),
+			       (long long)batch->cfg->max_clock_skew_ms);
 		return batch_refuse(res);
 	}
 	uint64_t seq, id;

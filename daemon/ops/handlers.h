@@ -18,6 +18,10 @@ int op_list(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_
 int op_breaches(store_txn_t *txn, const op_context_t *ctx, const json_t *req,
 		batch_result_t *res);
 
+/* deadlines.c */
+int op_deadlines(store_txn_t *txn, const op_context_t *ctx, const json_t *req,
+		 batch_result_t *res);
+
 /* problem.c */
 int op_problem_create(batch_t *batch, const op_request_t *req, batch_result_t *res);
 int op_problem_update(batch_t *batch, const op_request_t *req, batch_result_t *res);

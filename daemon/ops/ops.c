@@ -17,6 +17,7 @@ static const op_t s_ops[] = {
 	{ OP_GET, 0, ROLES_ALL, NULL, op_get },
 	{ OP_LIST, OP_WALKS, ROLES_ALL, NULL, op_list },
 	{ OP_BREACHES, OP_WALKS, ROLES_ALL, NULL, op_breaches },
+	{ OP_DEADLINES, OP_WALKS, ROLES_ALL, NULL, op_deadlines },
 	{ OP_PROBLEM_CREATE, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_create, NULL },
 	{ OP_PROBLEM_UPDATE, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_update, NULL },
 	{ OP_PROBLEM_LINK, OP_WRITES, OP_ROLE(ROLE_OPERATOR), op_problem_link, NULL },

@@ -19,10 +19,13 @@
 static int s_report_add(store_txn_t *txn, const op_context_t *ctx, report_t *report,
 			const MDB_val *k, const MDB_val *v)
 {
-	incident_t digest, *inc;
+	incident_digest_t digest;
+	incident_t *inc;
 	/* A provider key's report holds its providers' incidents alone. */
 	if (incident_digest_decode(v->mv_data, v->mv_size, ctx->cfg, &digest) == 0)
-		return op_caller_sees(ctx->caller, digest.provider) ? report_add(report, &digest) : 0;
+		return op_caller_sees(ctx->caller, digest.inc.provider)
+			       ? report_add(report, &digest.inc)
+			       : 0;
 	if (incidents_load(txn, ctx->cfg, store_u64_decode((unsigned char *)k->mv_data + 8), &inc) != 0)
 		return 0;
 	int rc = op_caller_sees(ctx->caller, inc->provider) ? report_add(report, inc) : 0;

@@ -213,7 +213,9 @@ static int s_raise(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t 
 		return rc ? rc : -ENOMEM;
 	char bid[ID_BUFSZ], due_text[RFC3339_BUFSZ];
 	log_buf_info(batch->log, "breach %s: %s of %s/%s %s (%s)", id_format(ID_BREACH, id, bid), name,
-		 inc->provider, inc->ref, detected[0] == 'd' ? "deadline passed" : "late on arrival",
+		 inc->provider, inc->ref,
+		 detected[0] == 'd' ? "deadline passed"
+		 : detected[0] == 'u' ? "a user reported it first" : "late on arrival",
 		 rfc3339_format(due, due_text));
 	if (reply_breaches)
 		json_array_append(reply_breaches, wire);
@@ -287,27 +289,6 @@ static int s_breach_stop(store_txn_t *txn, uint64_t id, int64_t stopped_at)
 	return rc;
 }
 
-/* The rule's clock started (its start stage arrived, or the incident became major). */
-static int s_on_start(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t stop,
-		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
-{
-	if (stop != INT64_MIN)
-		return stop > due ? s_raise(batch, inc, i, due, stop, "on_arrival", now_ms, res,
-					    reply_breaches)
-				  : 0;
-	if (now_ms > due)
-		return s_raise(batch, inc, i, due, INT64_MIN, "on_arrival", now_ms, res,
-			       reply_breaches);
-	if (due == CALENDAR_NEVER)
-		return 0; /* a calendar with no working time: never due */
-	rule_key_t key;
-	s_deadline_key(&key, due, inc->id, batch->cfg->rules[i].name);
-	int rc = store_put(batch->txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
-	if (rc == 0)
-		rc = batch_arm(res, (deadline_t){ due, inc->id, i });
-	return rc;
-}
-
 /* The rule's clock stopped (its stop stage, or a problem's first link) while it ran. */
 static int s_on_stop(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t stop,
 		     int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
@@ -330,24 +311,111 @@ static int s_on_stop(batch_t *batch, incident_t *inc, int i, int64_t due, int64_
 	return 0;
 }
 
-int breaches_on_event(batch_t *batch, incident_t *inc, int stage, bool became_major,
-		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
+/* Drops the pending deadline of rule i at due (there may be none). */
+static int s_deadline_drop(batch_t *batch, const incident_t *inc, int i, int64_t due)
+{
+	rule_key_t key;
+	s_deadline_key(&key, due, inc->id, batch->cfg->rules[i].name);
+	int rc = store_del(batch->txn, STORE_DEADLINES, key.bytes, key.len);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * An event moved the clock of rule i from before to after (a start or stop report, an earlier
+ * one from another source, or the incident becoming major). A breach already raised only
+ * learns of the stop; otherwise the rule is breached on arrival when the event revealed it
+ * late (its stop past due by its clock, or arriving after the due time; or a start reported so
+ * far back that its deadline passed), else its deadline waits, moved to the new due time.
+ */
+static int s_on_clock(batch_t *batch, incident_t *inc, int i, rule_clock_t before,
+		      rule_clock_t after, int64_t now_ms, batch_result_t *res, json_t *reply_breaches)
+{
+	const config_rule_t *rule = &batch->cfg->rules[i];
+	int rc = 0;
+	if (before.due != INT64_MIN && before.stop == INT64_MIN)
+		rc = s_deadline_drop(batch, inc, i, before.due);
+	uint64_t existing;
+	if (rc == 0)
+		rc = s_breach_find(batch->txn, inc->id, rule->name, &existing);
+	if (rc != 0)
+		return rc;
+	if (existing)
+		return after.stop != INT64_MIN && before.stop == INT64_MIN
+			       ? s_breach_stop(batch->txn, existing, after.stop)
+			       : 0;
+	if (after.due == INT64_MIN)
+		return 0;
+	if (after.stop != INT64_MIN) {
+		if (after.stop > after.due || rule_stop_arrival(rule, inc) > after.due)
+			return s_raise(batch, inc, i, after.due, after.stop, "on_arrival", now_ms, res,
+				       reply_breaches);
+		return 0;
+	}
+	if (now_ms > after.due)
+		return s_raise(batch, inc, i, after.due, INT64_MIN, "on_arrival", now_ms, res,
+			       reply_breaches);
+	if (after.due == CALENDAR_NEVER)
+		return 0; /* a calendar with no working time: never due */
+	rule_key_t key;
+	s_deadline_key(&key, after.due, inc->id, rule->name);
+	rc = store_put(batch->txn, STORE_DEADLINES, key.bytes, key.len, "", 0);
+	if (rc == 0)
+		rc = batch_arm(res, (deadline_t){ after.due, inc->id, i });
+	return rc;
+}
+
+/*
+ * A user's report arrived: a before_user rule with no stop yet, and not already breached, is
+ * breached now ("user_first", due at the report's arrival); its pending deadline goes, as the
+ * rule is breached. Only the first user report can do so (rule_user_first_due()).
+ */
+static int s_on_user(batch_t *batch, incident_t *inc, int i, rule_clock_t before, int64_t now_ms,
+		     batch_result_t *res, json_t *reply_breaches)
+{
+	const config_rule_t *rule = &batch->cfg->rules[i];
+	int64_t due = rule_applies(rule, inc) ? rule_user_first_due(batch->cfg, rule, inc) : INT64_MIN;
+	uint64_t existing;
+	if (due == INT64_MIN)
+		return 0;
+	int rc = s_breach_find(batch->txn, inc->id, rule->name, &existing);
+	if (rc != 0 || existing)
+		return rc;
+	if (before.due != INT64_MIN && before.stop == INT64_MIN &&
+	    (rc = s_deadline_drop(batch, inc, i, before.due)) != 0)
+		return rc;
+	return s_raise(batch, inc, i, due, INT64_MIN, "user_first", now_ms, res, reply_breaches);
+}
+
+void breaches_clocks(const config_t *cfg, const incident_t *inc, int stage, wire_source_t source,
+		     rule_clock_t *clocks)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const config_rule_t *rule = &cfg->rules[i];
+		clocks[i] = rule_concerns(rule, stage, source, inc->major)
+				    ? rule_clock(cfg, rule, inc)
+				    : (rule_clock_t){ false, INT64_MIN, INT64_MIN };
+	}
+}
+
+int breaches_on_event(batch_t *batch, incident_t *inc, const incident_report_t *added,
+		      const rule_clock_t *before, int64_t now_ms, batch_result_t *res,
+		      json_t *reply_breaches)
 {
 	const config_t *cfg = batch->cfg;
+	bool first_user = added->source == SOURCE_USER &&
+			  incident_first_from(inc, SOURCE_USER) == added->received_ms;
 	int rc = 0;
 	for (size_t i = 0; i < cfg->n_rules && rc == 0; i++) {
 		const config_rule_t *rule = &cfg->rules[i];
-		/* Becoming major starts the clock of a rule for major incidents only. */
-		bool started = stage == rule->start || (became_major && rule->major_only);
-		bool stopped = stage == rule->stop;
-		if (!(started || stopped) || !inc->stages[rule->start].recorded ||
-		    !rule_applies(rule, inc))
+		if (!before[i].concerned)
 			continue;
-		int64_t due = rule_due(cfg, rule, inc), stop = rule_stop(rule, inc);
-		if (stopped)
-			rc = s_on_stop(batch, inc, (int)i, due, stop, now_ms, res, reply_breaches);
-		else
-			rc = s_on_start(batch, inc, (int)i, due, stop, now_ms, res, reply_breaches);
+		/* The user-first breach first: a rule it breaches needs no deadline. */
+		if (rule->before_user && first_user)
+			rc = s_on_user(batch, inc, (int)i, before[i], now_ms, res, reply_breaches);
+		rule_clock_t after = rule_clock(cfg, rule, inc);
+		if (rc == 0 && (after.due != before[i].due || after.stop != before[i].stop))
+			rc = s_on_clock(batch, inc, (int)i, before[i], after, now_ms, res,
+					reply_breaches);
 	}
 	return rc;
 }
@@ -358,11 +426,10 @@ int breaches_on_link(batch_t *batch, incident_t *inc, int64_t now_ms, batch_resu
 	int rc = 0;
 	for (size_t i = 0; i < cfg->n_rules && rc == 0; i++) {
 		const config_rule_t *rule = &cfg->rules[i];
-		if (config_rule_kinds[rule->kind].stops_at != RULE_STOPS_AT_LINK ||
-		    !inc->stages[rule->start].recorded || !rule_applies(rule, inc))
+		int64_t due = rule_applies(rule, inc) ? rule_due(cfg, rule, inc) : INT64_MIN;
+		if (config_rule_kinds[rule->kind].stops_at != RULE_STOPS_AT_LINK || due == INT64_MIN)
 			continue;
-		rc = s_on_stop(batch, inc, (int)i, rule_due(cfg, rule, inc), now_ms, now_ms, res,
-			       NULL);
+		rc = s_on_stop(batch, inc, (int)i, due, now_ms, now_ms, res, NULL);
 	}
 	return rc;
 }
@@ -425,19 +492,19 @@ json_t *breaches_of_incident(store_txn_t *txn, const incident_t *inc, int64_t no
 	return out;
 }
 
-int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+/*
+ * Calls fn(d, arg) for every entry of the deadlines database whose rule is still configured,
+ * soonest first; counts in *unknown those of other rules. The first nonzero return of fn ends
+ * the walk and is returned. Returns 0 or a negative code.
+ */
+static int s_deadlines_each(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg, size_t *unknown)
 {
-	store_txn_t txn;
 	MDB_cursor *cursor;
 	MDB_val k, v;
-	int rc = store_txn_begin(store, false, &txn);
+	int rc = store_cursor_open(txn, STORE_DEADLINES, &cursor);
 	if (rc != 0)
 		return rc;
-	if ((rc = store_cursor_open(&txn, STORE_DEADLINES, &cursor)) != 0) {
-		store_txn_abort(&txn);
-		return rc;
-	}
-	size_t unknown = 0;
 	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= 16)
@@ -445,16 +512,57 @@ int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t
 		const unsigned char *b = k.mv_data;
 		int rule = rule_find(cfg, (const char *)b + 16, k.mv_size - 16);
 		if (rule < 0) {
-			unknown++;
+			(*unknown)++; /* a rule no longer configured: it will never fire */
 			continue;
 		}
 		deadline_t d = { store_i64_decode(b), store_u64_decode(b + 8), rule };
-		if ((rc = deadline_heap_push(heap, d)) != 0)
+		if ((rc = fn(&d, arg)) != 0)
 			break;
 	}
 	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_heap_push(const deadline_t *d, void *heap)
+{
+	return deadline_heap_push(heap, *d);
+}
+
+int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap)
+{
+	store_txn_t txn;
+	size_t unknown = 0;
+	int rc = store_txn_begin(store, false, &txn);
+	if (rc != 0)
+		return rc;
+	rc = s_deadlines_each(&txn, cfg, s_heap_push, heap, &unknown);
 	store_txn_abort(&txn);
 	if (unknown)
 		log_warnx("%zu pending deadline(s) belong to rules no longer configured; ignored", unknown);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return rc;
+}
+
+/* What breaches_walk_deadlines() passes through to the caller's fn. */
+typedef struct {
+	store_txn_t *txn;
+	const config_t *cfg;
+	int (*fn)(const deadline_t *d, void *arg);
+	void *arg;
+} unbreached_walk_t;
+
+/* Passes d on unless its incident has a breach of the rule already. */
+static int s_unbreached(const deadline_t *d, void *arg)
+{
+	const unbreached_walk_t *w = arg;
+	uint64_t breach;
+	int rc = s_breach_find(w->txn, d->incident, w->cfg->rules[d->rule].name, &breach);
+	return rc != 0 ? rc : breach ? 0 : w->fn(d, w->arg);
+}
+
+int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg)
+{
+	unbreached_walk_t w = { txn, cfg, fn, arg };
+	size_t unknown = 0;
+	return s_deadlines_each(txn, cfg, s_unbreached, &w, &unknown);
 }

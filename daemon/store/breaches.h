@@ -28,17 +28,26 @@
 #include "daemon/core/config.h"
 #include "daemon/core/deadline_heap.h"
 #include "daemon/core/incident.h"
+#include "daemon/core/rule.h"
 #include "daemon/store/batch.h"
 #include "daemon/store/store.h"
 
 /*
- * After an event recorded stage on inc: starts, stops or breaches every rule the stage
- * concerns. became_major is true when this event made inc major (which starts the clocks of
- * major-only rules). New breaches are appended to reply_breaches (the event's reply) and
- * published. now_ms is the arrival time.
+ * The clocks of cfg's rules on inc before a report of stage from source is applied: one per
+ * rule into clocks (cfg->n_rules), computed for the rules such a report concerns.
  */
-int breaches_on_event(batch_t *batch, incident_t *inc, int stage, bool became_major,
-		      int64_t now_ms, batch_result_t *res, json_t *reply_breaches);
+void breaches_clocks(const config_t *cfg, const incident_t *inc, int stage, wire_source_t source,
+		     rule_clock_t *clocks);
+
+/*
+ * After an event added the report `added` to inc: starts, moves, stops or breaches every rule
+ * whose clock moved from before (breaches_clocks() before the report was applied), and raises
+ * the user-first breach of before_user rules on a user's first report. New breaches are
+ * appended to reply_breaches (the event's reply) and published. now_ms is the arrival time.
+ */
+int breaches_on_event(batch_t *batch, incident_t *inc, const incident_report_t *added,
+		      const rule_clock_t *before, int64_t now_ms, batch_result_t *res,
+		      json_t *reply_breaches);
 
 /*
  * A problem record was linked to inc for the first time at now_ms: stops the clock of every
@@ -68,5 +77,16 @@ json_t *breaches_of_incident(store_txn_t *txn, const incident_t *inc, int64_t no
  * configuration no longer has are logged and left alone. Returns 0 or a negative code.
  */
 int breaches_load_deadlines(store_t *store, const config_t *cfg, deadline_heap_t *heap);
+
+/*
+ * Calls fn(d, arg) for every pending deadline of the store, soonest first (by due time, then
+ * incident number, then rule name): the deadlines of rules still configured (d->rule is the
+ * index in cfg->rules) whose incident has no breach of that rule yet. Whether the rule's clock
+ * has stopped is the caller's to check on the incident (the store drops a deadline when its
+ * clock stops). The first nonzero return of fn ends the walk and is returned (a positive value
+ * stops it early, a negative one is an error). Returns 0 or a negative code.
+ */
+int breaches_walk_deadlines(store_txn_t *txn, const config_t *cfg,
+			    int (*fn)(const deadline_t *d, void *arg), void *arg);
 
 #endif

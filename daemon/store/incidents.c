@@ -57,6 +57,55 @@ static int s_digest_save(store_txn_t *txn, const config_t *cfg, const incident_t
 	return store_put(txn, STORE_OPENED, key, sizeof key, digest, len);
 }
 
+int incidents_digests_rebuild(store_txn_t *txn, const config_t *cfg, size_t *count)
+{
+	MDB_cursor *cursor;
+	MDB_val k, v;
+	*count = 0;
+	/*
+	 * The keys first, then the writes: a value that grows in place (MDB_CURRENT) can split
+	 * the page under the cursor, and a walk that writes as it goes was seen to skip entries.
+	 */
+	unsigned char (*keys)[16] = NULL;
+	size_t n = 0, cap = 0;
+	int rc = store_cursor_open(txn, STORE_OPENED, &cursor);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16)
+			continue;
+		if (n == cap) {
+			size_t grown_cap = cap ? 2 * cap : 1024;
+			void *grown = realloc(keys, grown_cap * sizeof *keys);
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			keys = grown;
+			cap = grown_cap;
+		}
+		memcpy(keys[n++], k.mv_data, 16);
+	}
+	mdb_cursor_close(cursor);
+	rc = rc == MDB_NOTFOUND ? 0 : rc;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		incident_t *inc;
+		int lrc = incidents_load(txn, cfg, store_u64_decode(keys[i] + 8), &inc);
+		if (lrc == MDB_NOTFOUND || lrc == MDB_CORRUPTED)
+			continue;
+		if ((rc = lrc) != 0)
+			break;
+		unsigned char digest[INCIDENT_DIGEST_MAX];
+		size_t len = incident_digest_encode(inc, cfg, digest);
+		incident_destroy(&inc);
+		if ((rc = store_put(txn, STORE_OPENED, keys[i], 16, digest, len)) == 0)
+			(*count)++;
+	}
+	free(keys);
+	return rc;
+}
+
 int incidents_save(store_txn_t *txn, const config_t *cfg, const incident_t *inc)
 {
 	unsigned char key[8];

@@ -60,6 +60,13 @@ int incidents_add_event(store_txn_t *txn, const char *provider, const char *even
 int incidents_of_provider(store_txn_t *txn, const char *provider,
 			  int (*fn)(uint64_t id, void *arg), void *arg);
 
+/*
+ * Rewrites the digest of every incident in the opened-time index from its record under cfg
+ * (a migration: digests written by an older layout). Records that do not load are left as
+ * they are (the report then reads them itself). *count: how many were rewritten.
+ */
+int incidents_digests_rebuild(store_txn_t *txn, const config_t *cfg, size_t *count);
+
 /* The number of events provider reported (dedup) into *count. Returns 0 or a negative code. */
 int incidents_count_events(store_txn_t *txn, const char *provider, size_t *count);
 

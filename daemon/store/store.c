@@ -101,7 +101,7 @@ static int s_migrate(store_txn_t *txn, const store_schema_t *schema, uint64_t fr
 		size_t count = 0;
 		if (step->to <= from)
 			continue;
-		int rc = step->run(txn, &count);
+		int rc = step->run(txn, schema->arg, &count);
 		if (rc != 0)
 			return rc;
 		char line[256];

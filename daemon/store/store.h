@@ -68,7 +68,7 @@ typedef struct {
 typedef struct {
 	uint64_t to;          /* the version the step leads to */
 	const char *done;     /* the log line, with %zu for the count */
-	int (*run)(store_txn_t *txn, size_t *count);
+	int (*run)(store_txn_t *txn, const void *arg, size_t *count);
 } store_migration_t;
 
 /* The schema a store is opened with: its version, and the steps up from older versions. */
@@ -76,6 +76,7 @@ typedef struct {
 	uint64_t version;
 	const store_migration_t *steps; /* in order of their `to` */
 	size_t n_steps;
+	const void *arg;                /* given to every step (the daemon's configuration) */
 } store_schema_t;
 
 /*

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "daemon/core/config.h"
+#include "proto/wire.h"
 
 #define FILE_NAME "fuzz.conf"
 
@@ -40,6 +41,10 @@ static void s_check_stages(const config_t *cfg)
 			  cfg->closed_stage, n);
 	if (cfg->major_stage != config_stage_index(cfg, "major_declared"))
 		FUZZ_FAIL("major stage %d", cfg->major_stage);
+	if (cfg->notified_stage < -1 || cfg->notified_stage >= n)
+		FUZZ_FAIL("notified stage %d of %d", cfg->notified_stage, n);
+	if (cfg->max_clock_skew_ms < 0)
+		FUZZ_FAIL("max_clock_skew %lld", (long long)cfg->max_clock_skew_ms);
 }
 
 static void s_check_rules(const config_t *cfg)
@@ -62,6 +67,10 @@ static void s_check_rules(const config_t *cfg)
 			any |= r->has_target[c];
 		if (!any && r->kind == RULE_SLA)
 			FUZZ_FAIL("rule %s has no target", r->name);
+		/* Every rule counts some source, or its clock could never start or stop. */
+		if (r->start_sources == 0 || (r->start_sources & ~WIRE_ALL_SOURCES) ||
+		    (r->kind == RULE_SLA && (r->stop_sources == 0 || (r->stop_sources & ~WIRE_ALL_SOURCES))))
+			FUZZ_FAIL("rule %s: sources %#x, %#x", r->name, r->start_sources, r->stop_sources);
 	}
 }
 

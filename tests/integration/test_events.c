@@ -354,9 +354,17 @@ static char *s_raw(h_daemon_t *d, const char *frame)
 static void test_fast_and_general_paths_agree(void **state)
 {
 	h_daemon_t *d = *state;
-	const char *opening = "{\"op\":\"event\",\"id\":7,\"provider\":\"acme\",\"event_id\":\"f-1\","
-			      "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"2030-01-01T10:00:00Z\","
-			      "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\"}";
+	/* Times of ten minutes ago: in the past (max_clock_skew), and none of them late. */
+	int64_t t0 = (h_now_ms() / 60000 - 10) * 60000;
+	char at0[32], at5[32], at6[32], before[32], opening[512], frame[512];
+	utc_ms_format(t0, at0);
+	utc_ms_format(t0 + 5 * 60000, at5);
+	utc_ms_format(t0 + 6 * 60000, at6);
+	utc_ms_format(t0 - 60 * 60000, before);
+	snprintf(opening, sizeof opening,
+		 "{\"op\":\"event\",\"id\":7,\"provider\":\"acme\",\"event_id\":\"f-1\","
+		 "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"%s\","
+		 "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\"}", at0);
 	CHECK_RAW(d, opening,
 		  "{\"ok\":true,\"id\":7,\"incident\":\"" I1 "\",\"duplicate\":false,"
 		  "\"status\":\"open\",\"breaches\":[]}");
@@ -364,28 +372,36 @@ static void test_fast_and_general_paths_agree(void **state)
 	CHECK_RAW(d, opening,
 		  "{\"ok\":true,\"id\":7,\"incident\":\"" I1 "\",\"duplicate\":true,"
 		  "\"status\":\"open\",\"breaches\":[]}");
-	char *r = s_raw(d, "{\"op\":\"event\",\"id\":\"c\",\"provider\":\"acme\",\"event_id\":\"f-1\","
-			   "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"2030-01-01T10:00:00Z\","
-			   "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\",\"x\":1}");
+	snprintf(frame, sizeof frame,
+		 "{\"op\":\"event\",\"id\":\"c\",\"provider\":\"acme\",\"event_id\":\"f-1\","
+		 "\"ref\":\"F1\",\"stage\":\"detected\",\"at\":\"%s\","
+		 "\"category\":3,\"title\":\"caf\\u00e9 \\\"quoted\\\"\",\"x\":1}", at0);
+	char *r = s_raw(d, frame);
 	json_t *reply = json_loads(r, 0, NULL);
 	free(r);
 	CHECK_ERROR(reply, "conflict", "event_id");
 	CHECK_STR(reply, "id", "c");
 	json_decref(reply);
 	/* An unknown member and an object id take jansson's path: the same reply format. */
-	CHECK_RAW(d, "{\"op\":\"event\",\"id\":\"s\",\"provider\":\"acme\",\"event_id\":\"f-2\","
-		     "\"ref\":\"F1\",\"stage\":\"notified\",\"at\":\"2030-01-01T10:05:00Z\",\"v2\":{}}",
+	snprintf(frame, sizeof frame,
+		 "{\"op\":\"event\",\"id\":\"s\",\"provider\":\"acme\",\"event_id\":\"f-2\","
+		 "\"ref\":\"F1\",\"stage\":\"notified\",\"at\":\"%s\",\"v2\":{}}", at5);
+	CHECK_RAW(d, frame,
 		  "{\"ok\":true,\"id\":\"s\",\"incident\":\"" I1 "\",\"duplicate\":false,"
 		  "\"status\":\"open\",\"breaches\":[]}");
 	/* A real id (jansson's path) is echoed as other replies echo it: 15 significant digits. */
-	CHECK_RAW(d, "{\"op\":\"event\",\"id\":{\"r\":0.1},\"provider\":\"acme\","
-		     "\"event_id\":\"f-4\",\"ref\":\"F1\",\"stage\":\"acknowledged\","
-		     "\"at\":\"2030-01-01T10:06:00Z\"}",
+	snprintf(frame, sizeof frame,
+		 "{\"op\":\"event\",\"id\":{\"r\":0.1},\"provider\":\"acme\","
+		 "\"event_id\":\"f-4\",\"ref\":\"F1\",\"stage\":\"acknowledged\","
+		 "\"at\":\"%s\"}", at6);
+	CHECK_RAW(d, frame,
 		  "{\"ok\":true,\"id\":{\"r\":0.1},\"incident\":\"" I1 "\",\"duplicate\":false,"
 		  "\"status\":\"open\",\"breaches\":[]}");
 	/* Refused after the fast path: the reply still echoes the id. */
-	r = s_raw(d, "{\"op\":\"event\",\"id\":-9,\"provider\":\"acme\",\"event_id\":\"f-3\","
-		     "\"ref\":\"F1\",\"stage\":\"resolved\",\"at\":\"2030-01-01T09:00:00Z\"}");
+	snprintf(frame, sizeof frame,
+		 "{\"op\":\"event\",\"id\":-9,\"provider\":\"acme\",\"event_id\":\"f-3\","
+		 "\"ref\":\"F1\",\"stage\":\"resolved\",\"at\":\"%s\"}", before);
+	r = s_raw(d, frame);
 	reply = json_loads(r, 0, NULL);
 	free(r);
 	CHECK_ERROR(reply, "invalid_transition", "at");

@@ -626,6 +626,95 @@ test_cursor_round_trip(void **state)
 }
 
 static void
+test_list_sort(void **state)
+{
+	(void) state;
+	wire_list_t list;
+	wire_error_t err;
+	json_t *req = s_json("{\"sort\":\"newest\"}");
+	assert_int_equal(wire_list_decode(req, &list, &err), 0);
+	assert_int_equal(list.sort, LIST_NEWEST);
+	json_decref(req);
+	req = s_json("{}");
+	assert_int_equal(wire_list_decode(req, &list, &err), 0);
+	assert_int_equal(list.sort, LIST_NEWEST);
+	json_decref(req);
+	req = s_json("{\"sort\":\"oldest\",\"limit\":7}");
+	assert_int_equal(wire_list_decode(req, &list, &err), 0);
+	assert_int_equal(list.sort, LIST_OLDEST);
+	assert_int_equal(list.limit, 7);
+	assert_int_equal(list.cursor, 0);
+	json_decref(req);
+	s_assert_list_error("{\"sort\":\"age\"}", "sort: must be one of newest, oldest");
+	s_assert_list_error("{\"sort\":true}", "sort: must be one of newest, oldest");
+	s_assert_list_error("{\"sort\":\"oldest\",\"limit\":0}",
+			    "limit: must be an integer from 1 to 1000");
+}
+
+static void
+test_cursor_opened_round_trip(void **state)
+{
+	(void) state;
+	static const struct {
+		int64_t at;
+		uint64_t id;
+	} marks[] = { { 0, 1 }, { 1610421240000, 42 }, { 253402300799999, ID_MAX },
+		      { -1, 7 }, { INT64_MAX, 1 }, { INT64_MIN, 2 } };
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+		char cursor[WIRE_CURSOR_BUFSZ];
+		wire_cursor_format_opened(marks[i].at, marks[i].id, cursor);
+		assert_true(strlen(cursor) < WIRE_CURSOR_BUFSZ);
+		json_t *req = json_pack("{s:s, s:s}", "sort", "oldest", "cursor", cursor);
+		wire_list_t list;
+		wire_error_t err;
+		assert_int_equal(wire_list_decode(req, &list, &err), 0);
+		assert_int_equal(list.cursor_at, marks[i].at);
+		assert_int_equal(list.cursor, marks[i].id);
+		json_decref(req);
+		/* A cursor continues the order it was made in, and no other. */
+		req = json_pack("{s:s}", "cursor", cursor);
+		assert_int_equal(wire_list_decode(req, &list, &err), -1);
+		assert_string_equal(err.message, "cursor: not a cursor from a previous list");
+		json_decref(req);
+	}
+	char newest[WIRE_CURSOR_BUFSZ];
+	wire_cursor_format(5, newest);
+	json_t *req = json_pack("{s:s, s:s}", "sort", "oldest", "cursor", newest);
+	wire_list_t list;
+	wire_error_t err;
+	assert_int_equal(wire_list_decode(req, &list, &err), -1);
+	assert_string_equal(err.message,
+			    "cursor: not a cursor from a previous list sorted oldest first");
+	json_decref(req);
+	static const char *const bad[] = { "o", "o.", "o1.", "o.1", "o01.1", "o1.0", "o1.1.",
+					   "o1-1", "o1.czzzzzzzz", "ozzzzzzzzzzzzzz.1" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		req = json_pack("{s:s, s:s}", "sort", "oldest", "cursor", bad[i]);
+		assert_int_equal(wire_list_decode(req, &list, &err), -1);
+		assert_int_equal(err.code, WIRE_BAD_REQUEST);
+		json_decref(req);
+	}
+}
+
+static void
+test_get_status(void **state)
+{
+	(void) state;
+	wire_list_status_t status = LIST_ALL;
+	wire_error_t err;
+	json_t *req = s_json("{\"status\":\"resolved\"}");
+	assert_int_equal(wire_get_status(req, "status", &status, &err), 0);
+	assert_int_equal(status, LIST_RESOLVED);
+	assert_int_equal(wire_get_status(req, "other", &status, &err), 0);
+	assert_int_equal(status, LIST_RESOLVED);
+	json_decref(req);
+	req = s_json("{\"status\":\"running\"}");
+	assert_int_equal(wire_get_status(req, "status", &status, &err), -1);
+	assert_string_equal(err.message, "status: must be one of open, resolved, closed, all");
+	json_decref(req);
+}
+
+static void
 test_set_time_and_id(void **state)
 {
 	(void) state;
@@ -665,6 +754,9 @@ main(void)
 		cmocka_unit_test(test_list_decode_all_fields),
 		cmocka_unit_test(test_list_decode_errors),
 		cmocka_unit_test(test_cursor_round_trip),
+		cmocka_unit_test(test_list_sort),
+		cmocka_unit_test(test_cursor_opened_round_trip),
+		cmocka_unit_test(test_get_status),
 		cmocka_unit_test(test_set_time_and_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 
 #include "daemon/core/config.h"
 #include "proto/rfc3339.h"
+#include "proto/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +184,16 @@ static void test_default_values(void **state)
 	assert_false(sla->stop_clock_reported);
 	assert_false(sla->major_only);
 	assert_false(sla->working_calendar);
+	/* The shipped policy: the provider's own detection, its own notification, before_user. */
+	assert_int_equal(sla->start_sources, (1u << SOURCE_PROVIDER) | (1u << SOURCE_MONITORING));
+	assert_int_equal(sla->stop_sources, 1u << SOURCE_PROVIDER);
+	assert_false(sla->start_clock_received);
+	assert_true(sla->before_user);
+	assert_true(cfg->rules[1].start_clock_received); /* acknowledgement: from the arrival */
+	assert_int_equal(cfg->rules[2].start_sources, WIRE_ALL_SOURCES);
+	assert_false(cfg->rules[2].before_user);
+	assert_int_equal(cfg->notified_stage, 1);
+	assert_int_equal(cfg->max_clock_skew_ms, 5 * 60000);
 	static const int64_t targets[] = {0, 30 * 60000, 30 * 60000, 2 * 3600000, 86400000,
 	                                  86400000};
 	for (int c = 1; c <= 5; c++) {
@@ -954,6 +965,64 @@ static void test_measure_errors(void **state)
 	}
 }
 
+/*
+ * The keys of reports from several sources: start_sources and stop_sources (names, no repeats,
+ * at least one; all four by default), start_clock, before_user, [stages] notified (optional when
+ * a file's order has no stage of that name) and [daemon] max_clock_skew.
+ */
+static void test_sources_keys(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok(SLA_OK "start_sources = monitoring,provider\nstop_sources = operator\n"
+	                                  "start_clock = received\nbefore_user = true\n"
+	                                  "[problem_rule p]\nstart = resolved\n"
+	                                  "within = 1d\nstart_sources = user\n");
+	const config_rule_t *r = &cfg->rules[0];
+	assert_int_equal(r->start_sources, (1u << SOURCE_PROVIDER) | (1u << SOURCE_MONITORING));
+	assert_int_equal(r->stop_sources, 1u << SOURCE_OPERATOR);
+	assert_true(r->start_clock_received);
+	assert_true(r->before_user);
+	assert_int_equal(cfg->rules[1].start_sources, 1u << SOURCE_USER);
+	config_destroy(&cfg);
+	cfg = s_parse_ok(SLA_OK "[problem_rule p]\nstart = resolved\nwithin = 1d\n");
+	assert_int_equal(cfg->rules[0].start_sources, WIRE_ALL_SOURCES);
+	assert_int_equal(cfg->rules[0].stop_sources, WIRE_ALL_SOURCES);
+	assert_false(cfg->rules[0].start_clock_received);
+	assert_false(cfg->rules[0].before_user);
+	assert_int_equal(cfg->rules[1].start_sources, WIRE_ALL_SOURCES);
+	config_destroy(&cfg);
+
+	EXPECT_ERRORS(SLA_OK "start_sources = provider, customer\n",
+	              FILE_NAME ":5: sla s: start_sources: \"customer\" is not a source (provider, "
+	                        "monitoring, user, operator)");
+	EXPECT_ERRORS(SLA_OK "stop_sources = user, user\n",
+	              FILE_NAME ":5: sla s: stop_sources: \"user\" is listed twice");
+	EXPECT_ERRORS(SLA_OK "start_clock = sent\n",
+	              FILE_NAME ":5: sla s: start_clock: expected reported or received, not \"sent\"");
+	EXPECT_ERRORS("[problem_rule p]\nstart = resolved\nwithin = 1d\nbefore_user = true\n",
+	              FILE_NAME ":4: problem_rule p: unknown key \"before_user\"");
+
+	/* notified: the built-in name when the order has it, none when not, an error when named. */
+	cfg = s_parse_ok("[stages]\norder = opened, fixed\nresolved = fixed\nclosed = fixed\n");
+	assert_int_equal(cfg->notified_stage, -1);
+	config_destroy(&cfg);
+	cfg = s_parse_ok("[stages]\norder = opened, told, fixed\nresolved = fixed\nclosed = fixed\n"
+	                 "notified = told\n");
+	assert_int_equal(cfg->notified_stage, 1);
+	config_destroy(&cfg);
+	EXPECT_ERRORS("[stages]\norder = opened, fixed\nresolved = fixed\nclosed = fixed\n"
+	              "notified = told\n",
+	              FILE_NAME ":5: stages: notified: unknown stage \"told\"");
+
+	cfg = s_parse_ok("[daemon]\nmax_clock_skew = 30s\n");
+	assert_int_equal(cfg->max_clock_skew_ms, 30000);
+	config_destroy(&cfg);
+	EXPECT_ERRORS("[daemon]\nmax_clock_skew = 2d\n",
+	              FILE_NAME ":2: daemon: max_clock_skew: 2d is out of range 1ms..1d");
+	EXPECT_ERRORS("[daemon]\nmax_clock_skew = 1wd\n",
+	              FILE_NAME ":2: daemon: max_clock_skew: \"1wd\" is working time; use ms, s, m, h or d");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_stage_errors),
 		cmocka_unit_test(test_sla_errors),
+		cmocka_unit_test(test_sources_keys),
 		cmocka_unit_test(test_sla_empty_stage),
 		cmocka_unit_test(test_calendar_errors),
 		cmocka_unit_test(test_hook_errors),

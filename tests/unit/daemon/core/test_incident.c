@@ -35,6 +35,7 @@ static config_t s_config(void)
 		cfg.stages[i] = s_default_order[i];
 	cfg.n_stages = N_STAGES;
 	cfg.resolved_stage = RESOLVED;
+	cfg.notified_stage = NOTIFIED;
 	cfg.closed_stage = CLOSED;
 	cfg.major_stage = MAJOR_DECLARED;
 	return cfg;
@@ -58,10 +59,29 @@ static wire_event_t s_event(const char *event_id, const char *stage)
 static int s_push(incident_t *inc, const config_t *cfg, int stage, const wire_event_t *ev,
 		  int64_t at_ms, wire_error_t *err)
 {
-	if (incident_check_stage(inc, cfg, stage, at_ms, err) != 0)
+	if (incident_check_stage(inc, cfg, stage, ev->source, at_ms, err) != 0)
 		return -1;
-	assert_int_equal(incident_apply_event(inc, cfg, stage, ev, at_ms, at_ms + 60000, NULL), 0);
+	assert_non_null(incident_apply_event(inc, cfg, stage, ev, at_ms, at_ms + 60000, NULL));
 	return 0;
+}
+
+/* The first report of stage (any source), NULL when none. */
+static incident_report_t *s_rep(incident_t *inc, int stage)
+{
+	for (size_t i = 0; i < inc->n_reports; i++)
+		if (inc->reports[i].stage == stage)
+			return &inc->reports[i];
+	return NULL;
+}
+
+/* Forgets every report of inc. */
+static void s_clear_reports(incident_t *inc)
+{
+	for (size_t i = 0; i < inc->n_reports; i++) {
+		free(inc->reports[i].event_id);
+		free(inc->reports[i].by);
+	}
+	inc->n_reports = 0;
 }
 
 /* A new incident INC000000000001 opened by s_event("E1", "detected"), nothing recorded. */
@@ -124,9 +144,9 @@ static void test_repeat_stage_is_conflict_and_first_wins(void **state)
 	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(5), &err), -1);
 	assert_int_equal(err.code, WIRE_CONFLICT);
 	assert_string_equal(err.message,
-			    "stage: notified is already recorded for INC000000000001 by event E1");
-	assert_int_equal(inc->stages[NOTIFIED].at_ms, AT(10));
-	assert_string_equal(inc->stages[NOTIFIED].event_id, "E1");
+			    "stage: notified from provider is already recorded for INC000000000001 by event E1");
+	assert_int_equal(s_rep(inc, NOTIFIED)->at_ms, AT(10));
+	assert_string_equal(s_rep(inc, NOTIFIED)->event_id, "E1");
 	incident_destroy(&inc);
 }
 
@@ -145,7 +165,7 @@ static void test_times_must_not_decrease_along_order(void **state)
 	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
 	assert_string_equal(err.message, "at: notified (2021-01-12T03:10:00.000Z) is earlier than "
 					 "detected (2021-01-12T03:20:00.000Z)");
-	assert_false(inc->stages[NOTIFIED].recorded);
+	assert_false((s_rep(inc, NOTIFIED) != NULL));
 	incident_destroy(&inc);
 
 	/* An earlier stage reported after a later recorded one, several stages apart. */
@@ -157,7 +177,7 @@ static void test_times_must_not_decrease_along_order(void **state)
 	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
 	assert_string_equal(err.message, "at: resolved (2021-01-12T03:30:00.000Z) is earlier than "
 					 "detected (2021-01-12T03:40:00.000Z)");
-	assert_false(inc->stages[DETECTED].recorded);
+	assert_false((s_rep(inc, DETECTED) != NULL));
 	incident_destroy(&inc);
 }
 
@@ -364,29 +384,31 @@ static void test_digest_round_trip(void **state)
 	size_t len = incident_digest_encode(inc, &cfg, buf);
 	assert_true(len > 0 && len <= sizeof buf);
 
-	incident_t d;
-	assert_int_equal(incident_digest_decode(buf, len, &cfg, &d), 0);
+	incident_digest_t dd;
+	incident_t *dp = &dd.inc;
+	assert_int_equal(incident_digest_decode(buf, len, &cfg, &dd), 0);
+	incident_t d = *dp;
 	assert_int_equal(d.id, inc->id);
 	assert_string_equal(d.provider, "csp-north");
 	assert_int_equal(d.category, 2);
 	assert_true(d.major);
 	assert_int_equal(incident_first_link(&d), AT(70));
-	for (int i = 0; i < N_STAGES; i++) {
-		assert_int_equal(d.stages[i].recorded, inc->stages[i].recorded);
-		if (d.stages[i].recorded) {
-			assert_int_equal(d.stages[i].at_ms, inc->stages[i].at_ms);
-			assert_int_equal(d.stages[i].received_ms, inc->stages[i].received_ms);
-		}
+	assert_int_equal(d.n_reports, inc->n_reports);
+	for (size_t i = 0; i < d.n_reports; i++) {
+		assert_int_equal(d.reports[i].stage, inc->reports[i].stage);
+		assert_int_equal(d.reports[i].source, inc->reports[i].source);
+		assert_int_equal(d.reports[i].at_ms, inc->reports[i].at_ms);
+		assert_int_equal(d.reports[i].received_ms, inc->reports[i].received_ms);
 	}
 	assert_int_equal(incident_opened_at(&d, &cfg), incident_opened_at(inc, &cfg));
 
 	/* Truncated, or made under another stage order: the caller must read the record. */
-	assert_int_equal(incident_digest_decode(buf, len - 1, &cfg, &d), -1);
-	assert_int_equal(incident_digest_decode(buf, 3, &cfg, &d), -1);
+	assert_int_equal(incident_digest_decode(buf, len - 1, &cfg, &dd), -1);
+	assert_int_equal(incident_digest_decode(buf, 3, &cfg, &dd), -1);
 	config_t other = s_config();
 	other.stages[1] = "acknowledged";
 	other.stages[2] = "notified";
-	assert_int_equal(incident_digest_decode(buf, len, &other, &d), -1);
+	assert_int_equal(incident_digest_decode(buf, len, &other, &dd), -1);
 	incident_destroy(&inc);
 }
 
@@ -422,9 +444,9 @@ static void test_record_keeps_stage_missing_from_config(void **state)
 	/* Once the stage is configured again it is a recorded stage once more. */
 	incident_t *restored = incident_from_record(written, &full);
 	assert_non_null(restored);
-	assert_true(restored->stages[WORKAROUND].recorded);
-	assert_int_equal(restored->stages[WORKAROUND].at_ms, AT(55));
-	assert_string_equal(restored->stages[WORKAROUND].event_id, "E3");
+	assert_true((s_rep(restored, WORKAROUND) != NULL));
+	assert_int_equal(s_rep(restored, WORKAROUND)->at_ms, AT(55));
+	assert_string_equal(s_rep(restored, WORKAROUND)->event_id, "E3");
 
 	incident_destroy(&restored);
 	json_decref(written);
@@ -516,7 +538,7 @@ static void test_wire_view(void **state)
 		"  {\"stage\": \"workaround\", \"at\": \"2021-01-12T03:55:00.000Z\","
 		"   \"received_at\": \"2021-01-12T03:56:00.000Z\", \"event_id\": \"E3\","
 		"   \"source\": \"provider\", \"by\": null}],"
-		" \"problem\": \"PBI000000000007\"}",
+		" \"problem\": \"PBI000000000007\", \"user_first\": true}",
 		0, NULL);
 	assert_non_null(expected);
 	if (!json_equal(wire, expected)) {
@@ -539,7 +561,7 @@ static void test_wire_view_of_empty_incident(void **state)
 		"{\"id\": \"INC000000000001\", \"provider\": \"csp-north\", \"ref\": \"R-1\","
 		" \"category\": 2, \"title\": \"Comms hubs offline\", \"service\": null,"
 		" \"description\": null, \"major\": false, \"status\": \"open\","
-		" \"opened_at\": null, \"timeline\": [], \"problem\": null}",
+		" \"opened_at\": null, \"timeline\": [], \"problem\": null, \"user_first\": false}",
 		0, NULL);
 	assert_non_null(expected);
 	assert_true(json_equal(wire, expected));
@@ -569,7 +591,8 @@ static void test_summary(void **state)
 		"{\"id\": \"INC000000000042\", \"provider\": \"csp-north\", \"ref\": \"R-1\","
 		" \"category\": 2, \"title\": \"Comms hubs offline\", \"major\": true,"
 		" \"status\": \"resolved\", \"opened_at\": \"2021-01-12T03:00:00.000Z\","
-		" \"last_stage\": \"resolved\", \"problem\": \"PBI000000000007\"}",
+		" \"last_stage\": \"resolved\", \"problem\": \"PBI000000000007\","
+		" \"user_first\": true}",
 		0, NULL);
 	assert_non_null(expected);
 	if (!json_equal(row, expected)) {
@@ -703,7 +726,7 @@ static void test_record_text_strings_and_escapes(void **state)
 		s_set_string(&inc->service, titles[(i + 1) % n]);
 		s_set_string(&inc->description, titles[(i + 2) % n]);
 		s_set_string(&inc->ref, titles[(i + 3) % n]);
-		s_set_string(&inc->stages[DETECTED].event_id, titles[(i + 4) % n]);
+		s_set_string(&s_rep(inc, DETECTED)->event_id, titles[(i + 4) % n]);
 		inc->major = i % 2 == 0;
 		s_assert_record_text(inc, &cfg);
 	}
@@ -749,9 +772,8 @@ static void test_record_text_stages_times_and_links(void **state)
 		ev = s_event(id, s_default_order[rec[i].stage]);
 		ev.source = rec[i].source;
 		/* Some recorded by a client (CURVE), some anonymously: `by` only when there is one. */
-		assert_int_equal(incident_apply_event(inc, &cfg, rec[i].stage, &ev, rec[i].at,
-						      rec[i].received, i % 2 ? "csp-north-mon" : NULL),
-				 0);
+		assert_non_null(incident_apply_event(inc, &cfg, rec[i].stage, &ev, rec[i].at,
+						      rec[i].received, i % 2 ? "csp-north-mon" : NULL));
 		s_assert_record_text(inc, &cfg);
 	}
 	assert_true(inc->major);
@@ -851,8 +873,7 @@ static void test_record_text_orphan_timeline(void **state)
 	s_assert_record_text(loaded, &small);
 
 	/* Only orphans: the timeline starts with one. */
-	for (int i = 0; i < N_STAGES; i++)
-		loaded->stages[i].recorded = false;
+	s_clear_reports(loaded);
 	s_assert_record_text(loaded, &small);
 
 	/* Under the full order again the orphans are stages once more. */
@@ -861,8 +882,8 @@ static void test_record_text_orphan_timeline(void **state)
 	assert_non_null(again);
 	incident_t *restored = incident_from_record(again, &full);
 	assert_non_null(restored);
-	assert_true(restored->stages[WORKAROUND].recorded);
-	assert_true(restored->stages[ACKNOWLEDGED].recorded);
+	assert_true((s_rep(restored, WORKAROUND) != NULL));
+	assert_true((s_rep(restored, ACKNOWLEDGED) != NULL));
 	s_assert_record_text(restored, &full);
 
 	incident_destroy(&restored);
@@ -886,7 +907,7 @@ static void test_record_text_refuses_what_jansson_refuses(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		incident_t *inc = s_full_incident(&cfg);
 		char **fields[] = { &inc->title, &inc->service, &inc->description, &inc->provider,
-				    &inc->ref, &inc->stages[NOTIFIED].event_id };
+				    &inc->ref, &s_rep(inc, NOTIFIED)->event_id };
 		s_set_string(fields[i % 6], bad[i]);
 		s_assert_both_refuse(inc, &cfg);
 		incident_destroy(&inc);
@@ -898,14 +919,89 @@ static void test_record_text_refuses_what_jansson_refuses(void **state)
 	s_assert_record_text(inc, &cfg);
 
 	/* A recorded stage without an event id, an unknown source, no provider. */
-	s_set_string(&inc->stages[DETECTED].event_id, NULL);
+	s_set_string(&s_rep(inc, DETECTED)->event_id, NULL);
 	s_assert_both_refuse(inc, &cfg);
-	s_set_string(&inc->stages[DETECTED].event_id, "E1");
-	inc->stages[NOTIFIED].source = (wire_source_t)9;
+	s_set_string(&s_rep(inc, DETECTED)->event_id, "E1");
+	s_rep(inc, NOTIFIED)->source = (wire_source_t)9;
 	s_assert_both_refuse(inc, &cfg);
-	inc->stages[NOTIFIED].source = SOURCE_USER;
+	s_rep(inc, NOTIFIED)->source = SOURCE_USER;
 	s_set_string(&inc->provider, NULL);
 	s_assert_both_refuse(inc, &cfg);
+	incident_destroy(&inc);
+}
+
+/*
+ * Each source's report of a stage is its own: the same source again is a conflict, another
+ * source is recorded beside it; order is checked within a source only; the timeline is in
+ * stage order, then reported time; records and digests keep every report.
+ */
+static void test_reports_per_source(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	incident_t *inc = s_new_incident();
+	wire_error_t err = { 0 };
+	wire_event_t ev = s_event("P1", "notified");
+	assert_int_equal(s_push(inc, &cfg, NOTIFIED, &ev, AT(40), &err), 0);
+	ev = s_event("U1", "detected");
+	ev.source = SOURCE_USER;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(50), &err), 0); /* after P1: another source */
+	ev = s_event("U2", "detected");
+	ev.source = SOURCE_USER;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(10), &err), -1);
+	assert_int_equal(err.code, WIRE_CONFLICT);
+	assert_string_equal(err.message,
+			    "stage: detected from user is already recorded for INC000000000001 by event U1");
+	ev = s_event("P2", "detected");
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(45), &err), -1); /* after its own notified */
+	assert_int_equal(err.code, WIRE_INVALID_TRANSITION);
+	ev = s_event("M1", "detected");
+	ev.source = SOURCE_MONITORING;
+	assert_int_equal(s_push(inc, &cfg, DETECTED, &ev, AT(5), &err), 0);
+
+	assert_int_equal(inc->n_reports, 3);
+	assert_string_equal(inc->reports[0].event_id, "M1");
+	assert_string_equal(inc->reports[1].event_id, "U1");
+	assert_string_equal(inc->reports[2].event_id, "P1");
+	assert_true(incident_has_stage(inc, DETECTED));
+	assert_false(incident_has_stage(inc, RESOLVED));
+	assert_non_null(incident_report_of(inc, DETECTED, SOURCE_USER));
+	assert_null(incident_report_of(inc, DETECTED, SOURCE_PROVIDER));
+	assert_int_equal(incident_stage_time(inc, DETECTED, WIRE_ALL_SOURCES, false), AT(5));
+	assert_int_equal(incident_stage_time(inc, DETECTED, 1u << SOURCE_USER, false), AT(50));
+	assert_int_equal(incident_stage_time(inc, DETECTED, 1u << SOURCE_PROVIDER, false), INT64_MIN);
+	assert_int_equal(incident_stage_time(inc, DETECTED, WIRE_ALL_SOURCES, true), AT(6));
+	assert_int_equal(incident_opened_at(inc, &cfg), AT(5));
+	assert_int_equal(incident_first_from(inc, SOURCE_USER), AT(51));
+
+	/* The record and the digest keep all three, in the same order. */
+	json_t *record = incident_to_record(inc, &cfg);
+	assert_non_null(record);
+	assert_int_equal(json_array_size(json_object_get(record, "timeline")), 3);
+	incident_t *back = incident_from_record(record, &cfg);
+	assert_non_null(back);
+	assert_int_equal(back->n_reports, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(back->reports[i].source, inc->reports[i].source);
+		assert_string_equal(back->reports[i].event_id, inc->reports[i].event_id);
+	}
+	s_assert_record_text(inc, &cfg);
+	unsigned char buf[INCIDENT_DIGEST_MAX];
+	incident_digest_t dd;
+	assert_int_equal(incident_digest_decode(buf, incident_digest_encode(inc, &cfg, buf), &cfg, &dd), 0);
+	assert_int_equal(dd.inc.n_reports, 3);
+	assert_int_equal(dd.inc.reports[1].source, SOURCE_USER);
+	assert_int_equal(incident_opened_at(&dd.inc, &cfg), AT(5));
+	assert_true(incident_user_first(&dd.inc, &cfg) == incident_user_first(inc, &cfg));
+
+	/* A record holding two reports of one stage by one source is malformed. */
+	json_t *twice = json_deep_copy(record);
+	json_array_append(json_object_get(twice, "timeline"),
+			  json_array_get(json_object_get(twice, "timeline"), 0));
+	assert_null(incident_from_record(twice, &cfg));
+	json_decref(twice);
+	json_decref(record);
+	incident_destroy(&back);
 	incident_destroy(&inc);
 }
 
@@ -915,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(test_open_requires_category_and_title),
 		cmocka_unit_test(test_stages_arrive_in_any_order),
 		cmocka_unit_test(test_repeat_stage_is_conflict_and_first_wins),
+		cmocka_unit_test(test_reports_per_source),
 		cmocka_unit_test(test_times_must_not_decrease_along_order),
 		cmocka_unit_test(test_equal_times_are_allowed),
 		cmocka_unit_test(test_status_follows_resolved_and_closed),

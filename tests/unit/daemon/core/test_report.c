@@ -62,6 +62,7 @@ static void s_config_init(void)
 		s_cfg.stages[i] = s_stage_names[i];
 	s_cfg.n_stages = N_STAGES;
 	s_cfg.resolved_stage = RESOLVED;
+	s_cfg.notified_stage = NOTIFIED;
 	s_cfg.closed_stage = CLOSED;
 	s_cfg.major_stage = MAJOR_DECLARED;
 	s_cfg.calendar = (config_calendar_t){
@@ -72,7 +73,8 @@ static void s_config_init(void)
 	};
 	config_rule_t *rule = &s_rules[0];
 	*rule = (config_rule_t){
-		.name = "provider_notification", .kind = RULE_SLA, .start = DETECTED, .stop = NOTIFIED
+		.name = "provider_notification", .kind = RULE_SLA, .start_sources = WIRE_ALL_SOURCES,
+		.stop_sources = WIRE_ALL_SOURCES, .start = DETECTED, .stop = NOTIFIED
 	};
 	rule->has_target[1] = rule->has_target[2] = rule->has_target[3] = true;
 	rule->target[1] = rule->target[2] = (config_duration_t){ DURATION_CLOCK, 30 * MINUTE_MS };
@@ -80,7 +82,7 @@ static void s_config_init(void)
 	/* A problem rule as the parser leaves it: applies = major, within 2 days on the clock. */
 	rule = &s_rules[1];
 	*rule = (config_rule_t){
-		.name = "major_problem", .kind = RULE_PROBLEM, .start = RESOLVED, .stop = -1,
+		.name = "major_problem", .kind = RULE_PROBLEM, .start_sources = WIRE_ALL_SOURCES, .start = RESOLVED, .stop = -1,
 		.major_only = true, .applies = APPLIES_MAJOR,
 		.within = { DURATION_CLOCK, 2 * DAY_MS },
 	};
@@ -153,9 +155,8 @@ static incident_t *s_new(uint64_t id, const char *provider, int category, bool m
 static void s_stage_rx(incident_t *inc, int stage, const char *at, const char *received)
 {
 	wire_event_t ev = s_event(inc->provider, stage, inc->category, false);
-	assert_int_equal(incident_apply_event(inc, &s_cfg, stage, &ev, T(at),
-					      T(received ? received : at), NULL),
-			 0);
+	assert_non_null(incident_apply_event(inc, &s_cfg, stage, &ev, T(at),
+					      T(received ? received : at), NULL));
 }
 
 static void s_stage(incident_t *inc, int stage, const char *at)
@@ -338,7 +339,7 @@ static void s_play(size_t *next, const char *before)
 }
 
 static const char s_november[] =
-	"{\"month\": \"2020-11\", \"providers\": [{\"provider\": \"rdp-1\", \"opened\": 8,"
+	"{\"month\": \"2020-11\", \"providers\": [{\"provider\": \"rdp-1\", \"opened\": 8, \"user_first\": 0,"
 	" \"resolved\": 2, \"open_at_start\": 0, \"open_at_end\": 6,"
 	" \"open\": [\"INC000000000001\", \"INC000000000002\", \"INC000000000003\","
 	"            \"INC000000000004\", \"INC000000000005\", \"INC000000000006\"],"
@@ -362,7 +363,7 @@ static void test_december_2020(void **state)
 	json_t *december = s_report("2020-12", "2021-02-01T00:00:00Z", NULL);
 	assert_json(december,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"rdp-1\","
-		    " \"opened\": 9, \"resolved\": 10, \"open_at_start\": 6, \"open_at_end\": 5,"
+		    " \"opened\": 9, \"user_first\": 0, \"resolved\": 10, \"open_at_start\": 6, \"open_at_end\": 5,"
 		    " \"open\": [\"INC000000000005\", \"INC000000000006\", \"INC000000000013\","
 		    "            \"INC000000000014\", \"INC000000000015\"],"
 		    " \"sla\": {\"provider_notification\": {\"met\": 1, \"breached\": 1,"
@@ -442,17 +443,17 @@ static void test_incidents_across_months(void **state)
 	json_t *oct = s_report("2020-10", now, NULL);
 	assert_json(oct,
 		    "{\"month\": \"2020-10\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 1, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 1,"
+		    " \"opened\": 1, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000041\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_t *nov = s_report("2020-11", now, NULL);
 	assert_json(nov,
 		    "{\"month\": \"2020-11\", \"providers\": ["
-		    " {\"provider\": \"gone\", \"opened\": 1, \"resolved\": 1,"
+		    " {\"provider\": \"gone\", \"opened\": 1, \"user_first\": 0, \"resolved\": 1,"
 		    "  \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
 		    "  \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "},"
-		    " {\"provider\": \"span\", \"opened\": 2, \"resolved\": 0,"
+		    " {\"provider\": \"span\", \"opened\": 2, \"user_first\": 0, \"resolved\": 0,"
 		    "  \"open_at_start\": 1, \"open_at_end\": 3,"
 		    "  \"open\": [\"INC000000000041\", \"INC000000000042\", \"INC000000000043\"],"
 		    "  \"sla\": " NO_SLA ", \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
@@ -461,14 +462,14 @@ static void test_incidents_across_months(void **state)
 	json_t *dec = s_report("2020-12", now, NULL);
 	assert_json(dec,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 0, \"resolved\": 1, \"open_at_start\": 3, \"open_at_end\": 2,"
+		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 3, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000041\", \"INC000000000043\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_t *jan = s_report("2021-01", now, NULL);
 	assert_json(jan,
 		    "{\"month\": \"2021-01\", \"providers\": [{\"provider\": \"span\","
-		    " \"opened\": 0, \"resolved\": 1, \"open_at_start\": 2, \"open_at_end\": 1,"
+		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 2, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000043\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
@@ -557,7 +558,7 @@ static void test_rule_figures(void **state)
 	 * that the figure is not lost.
 	 */
 	assert_json(s_entry(dec, "late-link"),
-		    "{\"provider\": \"late-link\", \"opened\": 0, \"resolved\": 0,"
+		    "{\"provider\": \"late-link\", \"opened\": 0, \"user_first\": 0, \"resolved\": 0,"
 		    " \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": {\"major_problem\": {\"met\": 1, \"breached\": 0,"
 		    "  \"percent_met\": 100.0, \"categories\": {"
@@ -644,7 +645,7 @@ static void test_provider_filter(void **state)
 	json_t *one = s_report("2020-12", now, "rdp-2");
 	assert_json(one,
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"rdp-2\","
-		    " \"opened\": 2, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 2,"
+		    " \"opened\": 2, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000001\", \"INC000000000004\"], \"sla\": " NO_SLA ","
 		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
@@ -946,6 +947,38 @@ static void test_measure_categories(void **state)
 	json_decref(one);
 }
 
+/*
+ * user_first counts the user-first incidents opened in the month: a user's report arrived
+ * before any other source's notified. Opened the month before, or told first: not counted.
+ */
+static void test_user_first_count(void **state)
+{
+	(void)state;
+	incident_t *told_late = s_new(1, "rdp-1", 2, false);
+	wire_event_t ev = s_event("rdp-1", DETECTED, 2, false);
+	ev.source = SOURCE_USER;
+	assert_non_null(incident_apply_event(told_late, &s_cfg, DETECTED, &ev,
+					     T("2020-12-03T10:00:00Z"), T("2020-12-03T10:01:00Z"), NULL));
+	s_stage_rx(told_late, NOTIFIED, "2020-12-03T10:30:00Z", "2020-12-03T10:40:00Z");
+	incident_t *told_first = s_new(2, "rdp-1", 2, false);
+	s_stage(told_first, DETECTED, "2020-12-04T10:00:00Z");
+	s_stage(told_first, NOTIFIED, "2020-12-04T10:05:00Z");
+	assert_non_null(incident_apply_event(told_first, &s_cfg, RESOLVED, &ev,
+					     T("2020-12-04T11:00:00Z"), T("2020-12-04T11:00:00Z"), NULL));
+	incident_t *november = s_new(3, "rdp-1", 2, false);
+	assert_non_null(incident_apply_event(november, &s_cfg, DETECTED, &ev,
+					     T("2020-11-30T10:00:00Z"), T("2020-11-30T10:00:00Z"), NULL));
+	json_t *r = s_report("2020-12", "2021-01-10T00:00:00Z", NULL);
+	json_t *p = json_array_get(json_object_get(r, "providers"), 0);
+	assert_int_equal(json_integer_value(json_object_get(p, "opened")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p, "user_first")), 1);
+	json_decref(r);
+	r = s_report("2020-11", "2021-01-10T00:00:00Z", NULL);
+	p = json_array_get(json_object_get(r, "providers"), 0);
+	assert_int_equal(json_integer_value(json_object_get(p, "user_first")), 1);
+	json_decref(r);
+}
+
 int main(void)
 {
 	s_config_init();
@@ -963,6 +996,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_provider_filter, s_teardown),
 		cmocka_unit_test_teardown(test_many_providers, s_teardown),
 		cmocka_unit_test_teardown(test_report_wants, s_teardown),
+		cmocka_unit_test_teardown(test_user_first_count, s_teardown),
 		cmocka_unit_test_teardown(test_measure_17_of_23, s_measures_teardown),
 		cmocka_unit_test_teardown(test_measure_gaps, s_measures_teardown),
 		cmocka_unit_test_teardown(test_measure_levels, s_measures_teardown),

@@ -60,6 +60,7 @@ static config_t s_config(void)
 		cfg.stages[i] = s_stage_names[i];
 	cfg.n_stages = N_STAGES;
 	cfg.resolved_stage = RESOLVED;
+	cfg.notified_stage = NOTIFIED;
 	cfg.closed_stage = CLOSED;
 	cfg.major_stage = MAJOR_DECLARED;
 	cfg.calendar = s_cal;
@@ -69,8 +70,9 @@ static config_t s_config(void)
 /* detected -> notified, category 2 within 30 minutes on the clock, stop clock received. */
 static config_rule_t s_rule(void)
 {
-	config_rule_t rule = { .name = "provider_notification", .kind = RULE_SLA, .start = DETECTED,
-			       .stop = NOTIFIED };
+	config_rule_t rule = { .name = "provider_notification", .kind = RULE_SLA,
+			       .start_sources = WIRE_ALL_SOURCES, .stop_sources = WIRE_ALL_SOURCES,
+			       .start = DETECTED, .stop = NOTIFIED };
 	rule.has_target[1] = rule.has_target[2] = true;
 	rule.target[1] = s_clock(30 * MINUTE_MS);
 	rule.target[2] = s_clock(30 * MINUTE_MS);
@@ -105,8 +107,21 @@ static void s_record(incident_t *inc, const config_t *cfg, int stage, int64_t at
 	char id[16];
 	snprintf(id, sizeof id, "E%d", stage + 1);
 	wire_event_t ev = s_event(id, s_stage_names[stage], inc->category);
-	assert_int_equal(incident_apply_event(inc, cfg, stage, &ev, at_ms, received_ms, NULL), 0);
+	assert_non_null(incident_apply_event(inc, cfg, stage, &ev, at_ms, received_ms, NULL));
 }
+
+/* Records source's report of stage, reported at at_ms and received at received_ms. */
+static void s_record_from(incident_t *inc, const config_t *cfg, int stage, wire_source_t source,
+			  int64_t at_ms, int64_t received_ms)
+{
+	char id[32];
+	snprintf(id, sizeof id, "E%d-%s", stage + 1, wire_source_name(source));
+	wire_event_t ev = s_event(id, s_stage_names[stage], inc->category);
+	ev.source = source;
+	assert_non_null(incident_apply_event(inc, cfg, stage, &ev, at_ms, received_ms, NULL));
+}
+
+#define SRC(s) (1u << (s))
 
 static void test_verdict_names(void **state)
 {
@@ -272,7 +287,7 @@ static void test_problem_rule_stops_at_link(void **state)
 {
 	(void)state;
 	config_t cfg = s_config();
-	config_rule_t rule = { .name = "needs_problem", .kind = RULE_PROBLEM, .start = RESOLVED,
+	config_rule_t rule = { .name = "needs_problem", .kind = RULE_PROBLEM, .start_sources = WIRE_ALL_SOURCES, .start = RESOLVED,
 			       .stop = -1, .major_only = true };
 	for (int c = 1; c <= 5; c++) {
 		rule.has_target[c] = true;
@@ -311,6 +326,139 @@ static void test_rule_find(void **state)
 	assert_int_equal(rule_find(&cfg, "a", 1), 0);
 }
 
+/*
+ * A rule counts only its sources: a user's detection does not start a provider rule; the
+ * earliest report among the start sources starts it, by its reported time or its arrival
+ * (start_clock); a user's notified does not stop it, the provider's does.
+ */
+static void test_start_and_stop_sources_and_clocks(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	config_rule_t rule = s_rule();
+	rule.start_sources = SRC(SOURCE_PROVIDER) | SRC(SOURCE_MONITORING);
+	rule.stop_sources = SRC(SOURCE_PROVIDER);
+	incident_t *inc = s_incident(2);
+	int64_t t0 = T("2021-01-12T03:00:00Z");
+
+	s_record_from(inc, &cfg, DETECTED, SOURCE_USER, t0, t0 + MINUTE_MS);
+	assert_int_equal(rule_start(&rule, inc), INT64_MIN);
+	assert_int_equal(rule_verdict(&cfg, &rule, inc, t0 + DAY_MS).kind, VERDICT_NOT_STARTED);
+	/* A stage's time for everything else: the earliest report of any source. */
+	assert_int_equal(incident_stage_time(inc, DETECTED, WIRE_ALL_SOURCES, false), t0);
+
+	s_record_from(inc, &cfg, DETECTED, SOURCE_PROVIDER, t0 + 20 * MINUTE_MS, t0 + 40 * MINUTE_MS);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_MONITORING, t0 - 10 * MINUTE_MS, t0 + 30 * MINUTE_MS);
+	assert_int_equal(rule_start(&rule, inc), t0 - 10 * MINUTE_MS);
+	assert_int_equal(rule_due(&cfg, &rule, inc), t0 + 20 * MINUTE_MS);
+	rule.start_clock_received = true; /* the earliest arrival: the monitoring's */
+	assert_int_equal(rule_start(&rule, inc), t0 + 30 * MINUTE_MS);
+	assert_int_equal(rule_due(&cfg, &rule, inc), t0 + 60 * MINUTE_MS);
+
+	s_record_from(inc, &cfg, NOTIFIED, SOURCE_USER, t0 + 5 * MINUTE_MS, t0 + 6 * MINUTE_MS);
+	assert_int_equal(rule_stop(&rule, inc), INT64_MIN);
+	s_record_from(inc, &cfg, NOTIFIED, SOURCE_PROVIDER, t0 + 45 * MINUTE_MS, t0 + 50 * MINUTE_MS);
+	assert_int_equal(rule_stop(&rule, inc), t0 + 50 * MINUTE_MS);
+	assert_int_equal(rule_stop_arrival(&rule, inc), t0 + 50 * MINUTE_MS);
+	rule.stop_clock_reported = true;
+	assert_int_equal(rule_stop(&rule, inc), t0 + 45 * MINUTE_MS);
+	rule_verdict_t v = rule_verdict(&cfg, &rule, inc, t0 + DAY_MS);
+	assert_int_equal(v.kind, VERDICT_MET);
+	incident_destroy(&inc);
+}
+
+/*
+ * before_user: the first user report, arriving while the rule had no stop and was not past
+ * due, is the breach (due at its arrival, late until the stop or now); otherwise there is none
+ * and the verdict is the rule's own.
+ */
+static void test_user_first_breach(void **state)
+{
+	(void)state;
+	config_t cfg = s_config();
+	config_rule_t rule = s_rule();
+	rule.start_sources = SRC(SOURCE_PROVIDER) | SRC(SOURCE_MONITORING);
+	rule.stop_sources = SRC(SOURCE_PROVIDER);
+	int64_t t0 = T("2021-01-12T03:00:00Z");
+
+	/* The seed: the user calls first, the monitoring's earlier detection comes later. */
+	incident_t *inc = s_incident(2);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_USER, t0, t0 + MINUTE_MS);
+	assert_int_equal(rule_user_first_due(&cfg, &rule, inc), INT64_MIN); /* not before_user */
+	rule.before_user = true;
+	assert_int_equal(rule_user_first_due(&cfg, &rule, inc), t0 + MINUTE_MS);
+	rule_verdict_t v = rule_verdict(&cfg, &rule, inc, t0 + 11 * MINUTE_MS);
+	assert_int_equal(v.kind, VERDICT_BREACHED);
+	assert_int_equal(v.due, t0 + MINUTE_MS);
+	assert_int_equal(v.late_by_ms, 10 * MINUTE_MS);
+	assert_int_equal(v.stopped_at, INT64_MIN);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_MONITORING, t0 - 40 * MINUTE_MS, t0 + 2 * MINUTE_MS);
+	s_record_from(inc, &cfg, NOTIFIED, SOURCE_PROVIDER, t0 + 2 * MINUTE_MS, t0 + 3 * MINUTE_MS);
+	v = rule_verdict(&cfg, &rule, inc, t0 + DAY_MS);
+	assert_int_equal(v.kind, VERDICT_BREACHED);
+	assert_int_equal(v.due, t0 + MINUTE_MS);
+	assert_int_equal(v.stopped_at, t0 + 3 * MINUTE_MS);
+	assert_int_equal(v.late_by_ms, 2 * MINUTE_MS);
+	assert_true(incident_user_first(inc, &cfg));
+	incident_destroy(&inc);
+
+	/* The provider notified first: no user-first breach, a met verdict; not user-first. */
+	inc = s_incident(2);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_PROVIDER, t0, t0);
+	s_record_from(inc, &cfg, NOTIFIED, SOURCE_PROVIDER, t0 + 5 * MINUTE_MS, t0 + 5 * MINUTE_MS);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_USER, t0 + 6 * MINUTE_MS, t0 + 6 * MINUTE_MS);
+	assert_int_equal(rule_user_first_due(&cfg, &rule, inc), INT64_MIN);
+	assert_int_equal(rule_verdict(&cfg, &rule, inc, t0 + DAY_MS).kind, VERDICT_MET);
+	assert_false(incident_user_first(inc, &cfg));
+	incident_destroy(&inc);
+
+	/* Past due before the user called: the deadline is the breach, not the call. */
+	inc = s_incident(2);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_PROVIDER, t0, t0);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_USER, t0 + 31 * MINUTE_MS, t0 + 31 * MINUTE_MS);
+	assert_int_equal(rule_user_first_due(&cfg, &rule, inc), INT64_MIN);
+	v = rule_verdict(&cfg, &rule, inc, t0 + 40 * MINUTE_MS);
+	assert_int_equal(v.kind, VERDICT_BREACHED);
+	assert_int_equal(v.due, t0 + 30 * MINUTE_MS);
+	incident_destroy(&inc);
+
+	/*
+	 * A start reported far back but arriving after the call does not undo the call's breach:
+	 * what counts is what had arrived when the user called.
+	 */
+	inc = s_incident(2);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_USER, t0, t0 + 10 * MINUTE_MS);
+	s_record_from(inc, &cfg, DETECTED, SOURCE_MONITORING, t0 - 3 * HOUR_MS, t0 + 20 * MINUTE_MS);
+	assert_int_equal(rule_user_first_due(&cfg, &rule, inc), t0 + 10 * MINUTE_MS);
+	incident_destroy(&inc);
+
+	/* A user's notified does not count as the provider telling: still user-first. */
+	inc = s_incident(2);
+	s_record_from(inc, &cfg, NOTIFIED, SOURCE_USER, t0, t0);
+	assert_true(incident_user_first(inc, &cfg));
+	cfg.notified_stage = -1; /* no notified stage configured: any user report */
+	assert_true(incident_user_first(inc, &cfg));
+	incident_destroy(&inc);
+}
+
+/* Which reports concern a rule: its start and stop sources, becoming major, a user's report. */
+static void test_rule_concerns(void **state)
+{
+	(void)state;
+	config_rule_t rule = s_rule();
+	rule.start_sources = SRC(SOURCE_PROVIDER) | SRC(SOURCE_MONITORING);
+	rule.stop_sources = SRC(SOURCE_PROVIDER);
+	assert_true(rule_concerns(&rule, DETECTED, SOURCE_MONITORING, false));
+	assert_false(rule_concerns(&rule, DETECTED, SOURCE_USER, false));
+	assert_false(rule_concerns(&rule, NOTIFIED, SOURCE_OPERATOR, false));
+	assert_false(rule_concerns(&rule, RESOLVED, SOURCE_PROVIDER, false));
+	rule.before_user = true;
+	assert_true(rule_concerns(&rule, RESOLVED, SOURCE_USER, false));
+	rule.major_only = true;
+	assert_true(rule_concerns(&rule, RESOLVED, SOURCE_PROVIDER, false));
+	assert_false(rule_concerns(&rule, RESOLVED, SOURCE_PROVIDER, true));
+}
+
 int main(void)
 {
 	setenv("TZ", s_cal.timezone, 1);
@@ -327,6 +475,9 @@ int main(void)
 		cmocka_unit_test(test_verdict_working_calendar),
 		cmocka_unit_test(test_problem_rule_stops_at_link),
 		cmocka_unit_test(test_rule_find),
+		cmocka_unit_test(test_start_and_stop_sources_and_clocks),
+		cmocka_unit_test(test_user_first_breach),
+		cmocka_unit_test(test_rule_concerns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
