@@ -1,7 +1,8 @@
 /*
  * report: the monthly report per provider. On a terminal it is two tables (incident counts,
- * then rule figures) and the ids of the incidents open at the month's end; with --csv it is one
- * flat CSV table, a row per provider, rule and category, for spreadsheets.
+ * then rule figures), the ids of the incidents open at the month's end, then the measures;
+ * with --csv it is one flat CSV table, a row per provider, rule and category, then per
+ * provider and measure, for spreadsheets.
  */
 #include <stdbool.h>
 #include <stdio.h>
