@@ -153,12 +153,14 @@ static const s_help_t s_help[] = {
 	{"report", "report --month YYYY-MM [--provider P] [--csv]",
 	 "The monthly report of a UTC calendar month of reported times, per provider: incidents "
 	 "opened, resolved, open at the month's start and end, the ids of those open at its end, "
-	 "and per rule (and category) met, breached and percent met.\n"
+	 "and per rule (and category) met, breached and percent met; then per performance "
+	 "measure its figures, target/minimum, level (target, 'below target !', 'BELOW MINIMUM "
+	 "!!'), months below target in a row and in the last 24.\n"
 	 "\n"
 	 "  --month YYYY-MM   the month (01 to 12)\n"
 	 "  --provider P      only this provider\n"
-	 "  --csv             one CSV table instead, a row per provider, rule and category; not "
-	 "with --json\n"},
+	 "  --csv             one CSV table instead, a row per provider, rule and category, then "
+	 "per provider and measure (kind 'measure'); not with --json\n"},
 	{"watch", "watch [--publish ENDPOINT] [TOPIC ...]",
 	 "Every message the daemon publishes, one line each as it arrives (topic, seq and the "
 	 "telling members), until Ctrl-C or SIGTERM (exit 0). With --json one line per message: "

@@ -35,6 +35,7 @@ typedef enum {
 	SEC_PROBLEM_RULE,
 	SEC_SECURITY,
 	SEC_CLIENT,
+	SEC_MEASURE,
 	SEC_COUNT
 } section_kind_t;
 
@@ -58,6 +59,7 @@ static const struct {
 	[SEC_PROBLEM_RULE] = {"problem_rule", true, RULE_PROBLEM},
 	[SEC_SECURITY] = {"security", false, NOT_A_RULE},
 	[SEC_CLIENT] = {"client", true, NOT_A_RULE},
+	[SEC_MEASURE] = {"measure", true, NOT_A_RULE},
 };
 
 /* The kinds of rule: how each one's clock stops and where the report lists it. */
@@ -89,6 +91,9 @@ typedef enum {
 	OPT_ROLE,      /* config_role_t */
 	OPT_NAMES,     /* char ** + size_t count at extra: names of 1..64 characters */
 	OPT_SOURCES,   /* unsigned: a set of sources (bit 1 << wire_source_t), comma-separated */
+	OPT_PERCENT,   /* int: a percentage "95%", "99.5%" (0..100, two decimals at most), kept
+	                  in hundredths of a percent */
+	OPT_CATEGORIES, /* unsigned: bit set of categories 1..5, a comma list */
 } option_type_t;
 
 typedef struct {
@@ -109,6 +114,7 @@ typedef struct {
 #define R_OFF(field) offsetof(config_rule_t, field)
 #define H_OFF(field) offsetof(config_hook_t, field)
 #define K_OFF(field) offsetof(config_client_t, field)
+#define M_OFF(field) offsetof(config_measure_t, field)
 #define NO_CHOICES {NULL, NULL}
 #define CLOCK_OR_WORKING {"clock", "working"}
 #define ALL_SOURCES "provider, monitoring, user, operator"
@@ -213,6 +219,13 @@ static const option_t s_options[] = {
 	{SEC_CLIENT, "role", OPT_ROLE, K_OFF(role), 0, 0, 0, NO_CHOICES, true, NULL},
 	{SEC_CLIENT, "providers", OPT_NAMES, K_OFF(providers), K_OFF(n_providers), 0, 0,
 	 NO_CHOICES, false, NULL},
+
+	/* rule and categories are checked against the rules once the whole text is read. */
+	{SEC_MEASURE, "rule", OPT_STRING, M_OFF(rule_name), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_MEASURE, "categories", OPT_CATEGORIES, M_OFF(categories), 0, 0, 0, NO_CHOICES, false,
+	 NULL},
+	{SEC_MEASURE, "target", OPT_PERCENT, M_OFF(target), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_MEASURE, "minimum", OPT_PERCENT, M_OFF(minimum), 0, 0, 0, NO_CHOICES, false, NULL},
 };
 
 #define N_OPTIONS (sizeof s_options / sizeof s_options[0])
@@ -1038,6 +1051,62 @@ static int s_set_sources(char *base, const option_t *opt, const char *value, cha
 	return 0;
 }
 
+/*
+ * A percentage: digits, at most two decimals, and '%' ("95%", "99.5%", "100%"), 0 to 100, kept
+ * in hundredths of a percent. The sign is required: "0.95" could mean 95% or 0.95%.
+ */
+static int s_set_percent(char *base, const option_t *opt, const char *value, char *err)
+{
+	const char *s = value;
+	uint64_t whole, frac = 0;
+	int decimals = 0;
+	if (s_parse_digits(s, &s, &whole) < 0 || whole > 100)
+		goto bad;
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s) && decimals < 3; s++, decimals++)
+			frac = frac * 10 + (uint64_t)(*s - '0');
+		if (decimals == 0 || decimals > 2)
+			goto bad;
+		frac *= decimals == 1 ? 10 : 1;
+	}
+	if (strcmp(s, "%") != 0 || whole * 100 + frac > 10000)
+		goto bad;
+	*FIELD(int, base, opt->offset) = (int)(whole * 100 + frac);
+	return 0;
+bad:
+	snprintf(err, ERR_MAX,
+	         "expected a percentage 0%% to 100%% (e.g. 95%% or 99.5%%), not \"%s\"", value);
+	return -1;
+}
+
+/* A list of categories "1, 2": each 1..5, no repeats. */
+static int s_set_categories(char *base, const option_t *opt, const char *value, char *err)
+{
+	char **list;
+	size_t n;
+	unsigned set = 0;
+	if (s_split_list(value, &list, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = list[i];
+		unsigned bit = c[0] >= '1' && c[0] <= '0' + CONFIG_MAX_CATEGORY && c[1] == '\0'
+		                       ? 1u << (c[0] - '0') : 0;
+		if (bit == 0)
+			snprintf(err, ERR_MAX, "expected categories 1 to %d, not \"%.16s\"",
+			         CONFIG_MAX_CATEGORY, c);
+		else if ((set & bit) != 0)
+			snprintf(err, ERR_MAX, "category %s is listed twice", c);
+		if (bit == 0 || (set & bit) != 0) {
+			s_strv_free(list);
+			return -1;
+		}
+		set |= bit;
+	}
+	s_strv_free(list);
+	*FIELD(unsigned, base, opt->offset) = set;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Sections */
 
@@ -1050,6 +1119,8 @@ static char *s_section_base(parser_t *p, const section_t *sec)
 		return (char *)&p->cfg->hooks[sec->idx];
 	if (sec->kind == SEC_CLIENT)
 		return (char *)&p->cfg->clients[sec->idx];
+	if (sec->kind == SEC_MEASURE)
+		return (char *)&p->cfg->measures[sec->idx];
 	return (char *)p->cfg;
 }
 
@@ -1097,6 +1168,8 @@ static int s_option_set(section_t *sec, char *base, const option_t *opt, const c
 	case OPT_ROLE: return s_set_role(base, opt, value, err);
 	case OPT_NAMES: return s_set_names(base, opt, value, err);
 	case OPT_SOURCES: return s_set_sources(base, opt, value, err);
+	case OPT_PERCENT: return s_set_percent(base, opt, value, err);
+	case OPT_CATEGORIES: return s_set_categories(base, opt, value, err);
 	case OPT_STAGE: break;
 	}
 	/* A stage is only known once [stages] is read, which may come later in the text. */
@@ -1146,12 +1219,15 @@ static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 	int rule_kind = s_kinds[kind].rule_kind;
 	void **array = rule_kind != NOT_A_RULE ? (void **)&cfg->rules
 	               : kind == SEC_HOOK      ? (void **)&cfg->hooks
+	               : kind == SEC_MEASURE   ? (void **)&cfg->measures
 	                                       : (void **)&cfg->clients;
 	size_t *n = rule_kind != NOT_A_RULE ? &cfg->n_rules
 	            : kind == SEC_HOOK      ? &cfg->n_hooks
+	            : kind == SEC_MEASURE   ? &cfg->n_measures
 	                                    : &cfg->n_clients;
 	size_t size = rule_kind != NOT_A_RULE ? sizeof(config_rule_t)
 	              : kind == SEC_HOOK      ? sizeof(config_hook_t)
+	              : kind == SEC_MEASURE   ? sizeof(config_measure_t)
 	                                      : sizeof(config_client_t);
 	char *name_copy = strdup(name);
 	char *grown = name_copy ? realloc(*array, (*n + 1) * size) : NULL;
@@ -1169,6 +1245,9 @@ static long s_named_push(config_t *cfg, section_kind_t kind, const char *name)
 	} else if (kind == SEC_CLIENT) {
 		/* No role until its key sets one (role is required). */
 		((config_client_t *)(void *)(grown + *n * size))->role = ROLE_N_ROLES;
+	} else if (kind == SEC_MEASURE) {
+		/* No target until a good one is read: a bad one is not compared with minimum. */
+		((config_measure_t *)(void *)(grown + *n * size))->target = -1;
 	}
 	return (long)(*n)++;
 }
@@ -1525,6 +1604,50 @@ static void s_check_client_keys(parser_t *p)
 	}
 }
 
+/* The index of the rule named name in cfg->rules, or -1. */
+static int s_rule_index(const config_t *cfg, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < cfg->n_rules; i++)
+		if (strcmp(cfg->rules[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * [measure NAME]: its rule must exist, and cover each category the measure names (by default
+ * it measures every category the rule covers); its minimum, when set, may not exceed its
+ * target.
+ */
+static void s_check_measure(parser_t *p, section_t *sec, const char *where)
+{
+	config_measure_t *m = &p->cfg->measures[sec->idx];
+	m->line = sec->line;
+	m->has_minimum = s_key_set(sec, "minimum") != 0;
+	if (m->has_minimum && m->target >= 0 && m->minimum > m->target)
+		s_error(p, s_key_line(sec, "minimum"), "%s: minimum: %d.%02d%% is above the target "
+		        "(%d.%02d%%)", where, m->minimum / 100, m->minimum % 100, m->target / 100,
+		        m->target % 100);
+	if (m->rule_name == NULL)
+		return; /* missing: said already */
+	m->rule = s_rule_index(p->cfg, m->rule_name);
+	if (m->rule < 0) {
+		s_error(p, s_key_line(sec, "rule"), "%s: rule: unknown rule \"%s\" (no [sla] or "
+		        "[problem_rule] of that name)", where, m->rule_name);
+		return;
+	}
+	const config_rule_t *rule = &p->cfg->rules[m->rule];
+	unsigned covered = 0;
+	for (int c = 1; c <= CONFIG_MAX_CATEGORY; c++)
+		covered |= rule->has_target[c] ? 1u << c : 0;
+	if (!s_key_set(sec, "categories"))
+		m->categories = covered;
+	for (int c = 1; c <= CONFIG_MAX_CATEGORY; c++)
+		if ((m->categories & ~covered & (1u << c)) != 0)
+			s_error(p, s_key_line(sec, "categories"),
+			        "%s: categories: rule %s has no target for category %d", where,
+			        rule->name, c);
+}
+
 /* The time zone must be one the system has (as the caller's env says). */
 static void s_check_calendar(parser_t *p, section_t *sec)
 {
@@ -1558,6 +1681,11 @@ static void s_check_all(parser_t *p)
 			s_check_client(p, sec, where);
 	}
 	s_check_client_keys(p);
+	/* After the loop: a measure may name a rule written after it, resolved only above. */
+	for (size_t i = 0; i < p->n_sections; i++)
+		if (p->sections[i].kind == SEC_MEASURE)
+			s_check_measure(p, &p->sections[i],
+			                s_section_desc(p, &p->sections[i], desc, sizeof desc));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1915,6 +2043,11 @@ void config_destroy(config_t **cfg_p)
 		s_strv_free(cfg->clients[i].providers);
 	}
 	free(cfg->clients);
+	for (size_t i = 0; i < cfg->n_measures; i++) {
+		free(cfg->measures[i].name);
+		free(cfg->measures[i].rule_name);
+	}
+	free(cfg->measures);
 	free(cfg->security.secret_key_path);
 	explicit_bzero(cfg->security.secret_key, sizeof cfg->security.secret_key);
 	free(cfg);

@@ -99,6 +99,23 @@ typedef struct {
 	int line;                 /* where the section starts, for messages */
 } config_rule_t;
 
+/*
+ * [measure NAME]: a performance measure (the oversight group's PMR) over one rule's verdicts in
+ * some of its categories, with a target service level and an optional minimum. Levels are kept
+ * in hundredths of a percent (95% is 9500, 99.5% is 9950), so that comparing a month's figures
+ * with them is exact integer arithmetic.
+ */
+typedef struct {
+	char *name;               /* first member: the parser relies on it */
+	char *rule_name;          /* as written */
+	int rule;                 /* index into config_t.rules of the rule it measures */
+	unsigned categories;      /* bit c set: category c (1..5) counts; default: the rule's */
+	int target;               /* hundredths of a percent, 0..10000 */
+	int minimum;              /* hundredths of a percent, <= target; with has_minimum only */
+	bool has_minimum;
+	int line;
+} config_measure_t;
+
 /* [hook NAME]: where alerts go. Exactly one of exec or url is set. */
 typedef struct {
 	char *name;
@@ -168,6 +185,8 @@ typedef struct config {
 
 	config_rule_t *rules;     /* every rule, in the order of the file, whatever its kind */
 	size_t n_rules;
+	config_measure_t *measures; /* in the order of the file; each names a rule of rules */
+	size_t n_measures;
 	config_hook_t *hooks;
 	size_t n_hooks;
 	config_client_t *clients; /* in the order of the file; names and keys are unique */

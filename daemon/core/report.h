@@ -21,7 +21,18 @@
  *    met in the month its stop time fell in, breached in the month its due time fell in;
  *    pending and not-started incidents are not counted. A rule that does not apply to an
  *    incident does not count it. Every configured rule appears for every listed provider,
- *    with zeros when nothing counted.
+ *    with zeros when nothing counted;
+ *  - per measure ([measure NAME], under "measures" keyed by measure name, every configured
+ *    measure for every listed provider): rule, categories, target, minimum (null when none),
+ *    and met, breached, percent_met of its rule's verdicts in its categories, counted as the
+ *    rule's; level: "target" (percent_met, as shown: rounded to hundredths, >= target),
+ *    "below_minimum" (below the minimum, when set), "below_target", or null when nothing
+ *    counted (a month is below target by the same comparison);
+ *    months_below_target: the run of months below target ending with the latest month that
+ *    counted something (months that counted nothing, this one included, are skipped);
+ *    below_target_in_24: the months below target among this one and the 23 before. Both look
+ *    back over those 24 months only (a run of 24 means 24 or more). A provider's earlier
+ *    months never make it listed.
  */
 #ifndef INCIDENTD_DAEMON_CORE_REPORT_H
 #define INCIDENTD_DAEMON_CORE_REPORT_H
@@ -51,7 +62,9 @@ report_t *report_new(const config_t *cfg, int64_t start, int64_t end, int64_t no
 /*
  * True when an incident opened at opened_at may count in the report: it opened before the
  * month's end. Lets the caller skip loading the others (rules count by due and stop times,
- * which never come before the opening).
+ * which never come before the opening). Every incident opened earlier must be fed, however
+ * long ago: measures count the 24 months ending with this one, and a rule may stop or fall
+ * due long after its incident opened.
  */
 bool report_wants(const report_t *report, int64_t opened_at);
 

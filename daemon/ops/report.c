@@ -1,7 +1,9 @@
 /*
  * report: the op "report", the monthly report (core/report.h), fed from the opened-time index
- * of the store: the incidents in the order they opened, up to the month's end (those opened
- * later cannot count).
+ * of the store: the incidents in the order they opened, from the first ever up to the month's
+ * end (those opened later cannot count). The walk starts at the first incident, not at the
+ * month's start or the measures' 24-month window: an incident opened long before may still
+ * stop or fall due in either.
  */
 #include "daemon/ops/handlers.h"
 

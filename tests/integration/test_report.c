@@ -1,7 +1,8 @@
 /*
  * The monthly report: counts per provider as each month stood (a past month unchanged by later
- * events), the provider filter, the client's table and CSV, bad months, and rule figures
- * counted in the month of the stop (met) or of the due time (breached).
+ * events), the provider filter, the client's table and CSV, bad months, rule figures
+ * counted in the month of the stop (met) or of the due time (breached), and performance
+ * measures over several months (JSON, the client's table, CSV and --json).
  */
 #include "checks.h"
 
@@ -471,6 +472,207 @@ static void test_rule_figures(void **state)
 	h_pass(d);
 }
 
+/*
+ * The defaults on the reported clock (a 2020 notification can be in time) with two measures:
+ * PM_notify over every category, target 95% and minimum 90%; PM_critical over categories 1
+ * and 2, target 99.5% and no minimum.
+ */
+static int setup_measures(void **state)
+{
+	char conf[4096];
+	const char *needle = "stop_clock = received";
+	const char *at = strstr(h_default_config, needle);
+	if (at == NULL)
+		return -1;
+	snprintf(conf, sizeof conf,
+		 "%.*sstop_clock = reported%s\n"
+		 "[measure PM_notify]\nrule = provider_notification\ntarget = 95%%\n"
+		 "minimum = 90%%\n"
+		 "[measure PM_critical]\nrule = provider_notification\ncategories = 1, 2\n"
+		 "target = 99.5%%\n",
+		 (int)(at - h_default_config), h_default_config, at + strlen(needle));
+	return setup_daemon_with(state, conf);
+}
+
+/* An incident of provider detected at `at` (category cat), notified minutes later. */
+static void s_notified(h_daemon_t *d, const char *provider, const char *ref, const char *at,
+		       int cat, int minutes)
+{
+	char eid[64], notified[32];
+	snprintf(eid, sizeof eid, "%s-d", ref);
+	EV(d, provider, eid, ref, "detected", at, cat, NULL);
+	snprintf(notified, sizeof notified, "%.11s%02d:%02d:00Z", at, 10 + minutes / 60,
+		 minutes % 60);
+	snprintf(eid, sizeof eid, "%s-n", ref);
+	EV(d, provider, eid, ref, "notified", notified, 0, NULL);
+}
+
+/* A measure's figures and where it stands; level NULL: null (and percent_met null). */
+#define CHECK_MEASURE(m, met, breached, percent, level, run, in_24)                         \
+	check_measure_((m), (met), (breached), (percent), (level), (run), (in_24), __FILE__,  \
+		       __LINE__)
+static void check_measure_(const json_t *m, int met, int breached, double percent,
+			   const char *level, int run, int in_24, const char *file, int line)
+{
+	check_fig_(m, met, breached, level ? percent : -1, file, line);
+	const json_t *l = json_object_get(m, "level");
+	if (level == NULL ? !json_is_null(l)
+			  : !json_is_string(l) || strcmp(json_string_value(l), level) != 0) {
+		char what[128];
+		snprintf(what, sizeof what, "expected \"level\": %s", level ? level : "null");
+		check_fail_(file, line, m, what);
+	}
+	check_int_(m, "months_below_target", run, file, line);
+	check_int_(m, "below_target_in_24", in_24, file, line);
+}
+
+/*
+ * Performance measures over several months: csp-north is at target in September (1 of 1),
+ * below its minimum in October (1 of 2), counts nothing in November, and is at exactly its
+ * minimum in December (9 of 10: below target). rdp counts nothing in December.
+ */
+static void test_measures(void **state)
+{
+	h_daemon_t *d = *state;
+	/* September through the client, with --at. */
+	h_run_t r;
+	CTL(d, &r, "push", "--provider", "csp-north", "--event-id", "s1-d", "--ref", "S1",
+	    "--stage", "detected", "--at", "2020-09-10T10:00:00Z", "--category", "1", "--title",
+	    "S1");
+	CHECK_EXIT(&r, 0);
+	h_run_clear(&r);
+	CTL(d, &r, "push", "--provider", "csp-north", "--event-id", "s1-n", "--ref", "S1",
+	    "--stage", "notified", "--at", "2020-09-10T10:10:00Z");
+	CHECK_EXIT(&r, 0);
+	h_run_clear(&r);
+	s_notified(d, "csp-north", "O1", "2020-10-05T10:00:00Z", 1, 10);
+	s_notified(d, "csp-north", "O2", "2020-10-06T10:00:00Z", 1, 60);  /* late */
+	for (int i = 0; i < 10; i++) {
+		char ref[16], at[32];
+		snprintf(ref, sizeof ref, "D%d", i);
+		snprintf(at, sizeof at, "2020-12-%02dT10:00:00Z", i + 1);
+		/* 5 of category 1 in time; 4 of category 3 in time, 1 three hours late. */
+		s_notified(d, "csp-north", ref, at, i < 5 ? 1 : 3, i < 9 ? 10 : 180);
+	}
+	EV(d, "rdp", "r1-n", "R1", "notified", "2020-12-10T10:00:00Z", 1, NULL); /* not started */
+
+	json_t *dec = REPORT(d, "2020-12", NULL);
+	CHECK_PROVIDERS(dec, "csp-north,rdp");
+	json_t *measures = json_object_get(PROVIDER(dec, "csp-north"), "measures");
+	json_t *m = json_object_get(measures, "PM_notify");
+	/* Below target in December and October; November counted nothing. */
+	CHECK_MEASURE(m, 9, 1, 90.0, "below_target", 2, 2);
+	CHECK_STR(m, "rule", "provider_notification");
+	json_t *want = json_pack("{s:[iiiii], s:f, s:f}", "categories", 1, 2, 3, 4, 5, "target",
+				 95.0, "minimum", 90.0);
+	const char *key;
+	json_t *v;
+	json_object_foreach(want, key, v)
+		if (!json_equal(json_object_get(m, key), v))
+			check_fail_(__FILE__, __LINE__, m, key);
+	json_decref(want);
+	m = json_object_get(measures, "PM_critical");
+	CHECK_MEASURE(m, 5, 0, 100.0, "target", 0, 1); /* October's category 1 was below */
+	if (!json_is_null(json_object_get(m, "minimum")))
+		check_fail_(__FILE__, __LINE__, m, "expected \"minimum\": null");
+	m = json_object_get(json_object_get(PROVIDER(dec, "rdp"), "measures"), "PM_notify");
+	CHECK_MEASURE(m, 0, 0, -1, NULL, 0, 0);
+	json_decref(dec);
+
+	json_t *oct = REPORT(d, "2020-10", "csp-north");
+	measures = json_object_get(PROVIDER(oct, "csp-north"), "measures");
+	CHECK_MEASURE(json_object_get(measures, "PM_notify"), 1, 1, 50.0, "below_minimum", 1, 1);
+	CHECK_MEASURE(json_object_get(measures, "PM_critical"), 1, 1, 50.0, "below_target", 1, 1);
+	json_decref(oct);
+
+	/* The client: a line per measure with its level marked. */
+	CTL(d, &r, "report", "--month", "2020-10");
+	CHECK_EXIT(&r, 0);
+	if (strstr(r.out, "PM_notify") == NULL || strstr(r.out, "BELOW MINIMUM !!") == NULL ||
+	    strstr(r.out, "95%/90%") == NULL)
+		fail_msg("report should mark PM_notify BELOW MINIMUM !!, 95%%/90%%; stdout:\n%s",
+			 r.out);
+	h_run_clear(&r);
+	CTL(d, &r, "report", "--month", "2020-12");
+	CHECK_EXIT(&r, 0);
+	bool notify_row = false, critical_row = false;
+	for (char *line = r.out; line != NULL && *line != '\0';) {
+		char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char row[512];
+		snprintf(row, sizeof row, "%.*s", (int)len, line);
+		if (strncmp(row, "csp-north", 9) == 0 && strstr(row, "PM_notify") &&
+		    strstr(row, "provider_notification") && strstr(row, " 90.00 ") &&
+		    strstr(row, "below target !"))
+			notify_row = true;
+		if (strncmp(row, "csp-north", 9) == 0 && strstr(row, "PM_critical") &&
+		    strstr(row, "1 2") && strstr(row, "99.5%") && strstr(row, " target "))
+			critical_row = true;
+		line = end ? end + 1 : NULL;
+	}
+	if (!notify_row || !critical_row)
+		fail_msg("report should show PM_notify below target and PM_critical at target; "
+			 "stdout:\n%s", r.out);
+	h_run_clear(&r);
+
+	CTL(d, &r, "report", "--month", "2020-12", "--csv");
+	CHECK_EXIT(&r, 0);
+	if (strstr(r.out, ",measure,target,minimum,level,months_below_target,below_target_in_24\n")
+		    == NULL ||
+	    strstr(r.out, ",measure,provider_notification,1 2 3 4 5,9,1,90.00,PM_notify,95%,90%,"
+			  "below_target,2,2\n") == NULL ||
+	    strstr(r.out, ",measure,provider_notification,1 2,5,0,100.00,PM_critical,99.5%,,"
+			  "target,0,1\n") == NULL ||
+	    strstr(r.out, "rdp,1,0,0,1,measure,provider_notification,1 2 3 4 5,0,0,,PM_notify,"
+			  "95%,90%,,0,0\n") == NULL)
+		fail_msg("report --csv should have a row per provider and measure; stdout:\n%s",
+			 r.out);
+	h_run_clear(&r);
+
+	CTL(d, &r, "--json", "report", "--month", "2020-12", "--provider", "csp-north");
+	CHECK_EXIT(&r, 0);
+	json_t *j = json_loads(r.out, 0, NULL);
+	if (j == NULL)
+		fail_msg("--json report should print JSON; stdout: %s", r.out);
+	CHECK_MEASURE(json_object_get(json_object_get(PROVIDER(j, "csp-north"), "measures"),
+				      "PM_notify"),
+		      9, 1, 90.0, "below_target", 2, 2);
+	json_decref(j);
+	h_run_clear(&r);
+	h_pass(d);
+}
+
+/* incidentd --check-config lists every error of [measure] sections with FILE:LINE, exit 1. */
+static void test_measures_check_config(void **state)
+{
+	h_daemon_t *d = *state;
+	char path[H_PATH_MAX], conf[4096];
+	snprintf(conf, sizeof conf,
+		 "%s" /* 22 lines */
+		 "[measure PM_a]\nrule = no_such_rule\ntarget = 95%%\n"
+		 "[measure PM_b]\nrule = provider_notification\ntarget = 90%%\nminimum = 95%%\n"
+		 "[measure PM_c]\nrule = provider_notification\ntarget = 95\n",
+		 h_default_config);
+	assert_int_equal(h_write_file(d, "measures.conf", conf, path), 0);
+	char *argv[] = {(char *)INCIDENTD_BIN, (char *)"-c", path, (char *)"--check-config", NULL};
+	h_run_t r;
+	assert_int_equal(h_run(d->dir, argv, NULL, 10000, &r), 0);
+	CHECK_EXIT(&r, 1);
+	const char *want[] = {
+		":24: measure PM_a: rule: unknown rule \"no_such_rule\"",
+		":29: measure PM_b: minimum: 95.00% is above the target (90.00%)",
+		":32: measure PM_c: target: expected a percentage",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char line[H_PATH_MAX + 128];
+		snprintf(line, sizeof line, "%s%s", path, want[i]);
+		if (strstr(r.out, line) == NULL)
+			fail_msg("--check-config should print \"%s\"; stdout:\n%s", line, r.out);
+	}
+	h_run_clear(&r);
+	h_pass(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +680,8 @@ int main(void)
 		DAEMON_TEST(test_bad_month),
 		cmocka_unit_test_setup_teardown(test_rule_figures, setup_reported_clock,
 						teardown_daemon),
+		cmocka_unit_test_setup_teardown(test_measures, setup_measures, teardown_daemon),
+		DAEMON_TEST(test_measures_check_config),
 	};
 	return cmocka_run_group_tests_name("integration/report", tests, NULL, NULL);
 }

@@ -871,6 +871,100 @@ static void test_sections_changed(void **state)
 	assert_string_equal(out, "[daemon], [sla s], [hook h]");
 }
 
+/* A problem rule for categories 2 only, beside SLA_OK (category 1), for the measure tests. */
+#define PROBLEM_CAT2 "[problem_rule p]\napplies = category.2\nstart = resolved\nwithin = 2d\n"
+
+/* [measure NAME]: its rule, categories (default: the rule's), target and minimum. */
+static void test_measures(void **state)
+{
+	(void)state;
+	/* A measure may come before the rule it names. */
+	config_t *cfg = s_parse_ok(
+		"[measure m_notify]\nrule = s\ntarget = 95%\nminimum = 90%\n"
+		SLA_OK "category.3 = 2h\n"
+		"[measure m_cat3]\nrule = s\ncategories = 3\ntarget = 99.5%\n"
+		PROBLEM_CAT2
+		"[measure m_problem]\nrule = p ; a problem rule\ntarget = 0.1%\nminimum = 0.05%\n"
+		"[measure m_full]\nrule = s\ncategories = 3, 1\ntarget = 100%\nminimum = 100.0%\n");
+	assert_int_equal(cfg->n_measures, 4);
+	const config_measure_t *m = &cfg->measures[0];
+	assert_string_equal(m->name, "m_notify");
+	assert_string_equal(m->rule_name, "s");
+	assert_string_equal(cfg->rules[m->rule].name, "s");
+	assert_int_equal(m->categories, (1u << 1) | (1u << 3)); /* the rule's categories */
+	assert_int_equal(m->target, 9500);
+	assert_true(m->has_minimum);
+	assert_int_equal(m->minimum, 9000);
+	assert_int_equal(m->line, 1);
+	m = &cfg->measures[1];
+	assert_int_equal(m->categories, 1u << 3);
+	assert_int_equal(m->target, 9950);
+	assert_false(m->has_minimum);
+	m = &cfg->measures[2];
+	assert_string_equal(cfg->rules[m->rule].name, "p");
+	assert_int_equal(m->categories, 1u << 2);
+	assert_int_equal(m->target, 10);
+	assert_int_equal(m->minimum, 5);
+	m = &cfg->measures[3];
+	assert_int_equal(m->categories, (1u << 1) | (1u << 3));
+	assert_int_equal(m->target, 10000);
+	assert_int_equal(m->minimum, 10000);
+	config_destroy(&cfg);
+
+	/* A measure's name is its own: it may repeat a rule's. */
+	cfg = s_parse_ok(SLA_OK "[measure s]\nrule = s\ntarget = 0%\n");
+	assert_int_equal(cfg->n_measures, 1);
+	assert_int_equal(cfg->measures[0].target, 0);
+	config_destroy(&cfg);
+}
+
+static void test_measure_errors(void **state)
+{
+	(void)state;
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = nope\ntarget = 95%\n",
+	              FILE_NAME ":6: measure m: rule: unknown rule \"nope\" (no [sla] or "
+	                        "[problem_rule] of that name)");
+	EXPECT_ERRORS(SLA_OK "[measure m]\ntarget = 95%\n",
+	              FILE_NAME ":5: measure m: rule is missing");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\n",
+	              FILE_NAME ":5: measure m: target is missing");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\ncategories = 1, 2\n",
+	              FILE_NAME ":8: measure m: categories: rule s has no target for category 2");
+	EXPECT_ERRORS(SLA_OK PROBLEM_CAT2 "[measure m]\nrule = p\ncategories = 1\ntarget = 95%\n",
+	              FILE_NAME ":11: measure m: categories: rule p has no target for category 1");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 90%\nminimum = 95%\n",
+	              FILE_NAME ":8: measure m: minimum: 95.00% is above the target (90.00%)");
+	/* A bad target is that one error, not also a minimum above it. */
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95\nminimum = 90%\n",
+	              FILE_NAME ":7: measure m: target: expected a percentage 0% to 100% (e.g. 95% "
+	                        "or 99.5%), not \"95\"");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\nwithin = 1d\n",
+	              FILE_NAME ":8: measure m: unknown key \"within\"");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\ntarget = 96%\n",
+	              FILE_NAME ":8: measure m: duplicate key \"target\" (first set at line 7)");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\n[measure m]\n",
+	              FILE_NAME ":8: duplicate section [measure m] (first at line 5)");
+	EXPECT_ERRORS("[measure]\n",
+	              FILE_NAME ":1: section [measure] needs a name: [measure NAME]");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 6,7\ncategories = 1, 6\n",
+	              FILE_NAME ":7: measure m: target: expected a percentage 0% to 100% (e.g. 95% "
+	                        "or 99.5%), not \"6,7\"",
+	              FILE_NAME ":8: measure m: categories: expected categories 1 to 5, not \"6\"");
+	EXPECT_ERRORS(SLA_OK "[measure m]\nrule = s\ntarget = 95%\ncategories = 1, 1\n",
+	              FILE_NAME ":8: measure m: categories: category 1 is listed twice");
+	/* Percentages: the sign is required, at most two decimals, 0 to 100. */
+	const char *bad[] = {"95", "0.95", "101%", "100.01%", "95.%", "95.125%", "-5%", "9 5%",
+	                     "95%%", "1e2%", ".5%"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[256], msg[256];
+		snprintf(text, sizeof text, SLA_OK "[measure m]\nrule = s\ntarget = %s\n", bad[i]);
+		snprintf(msg, sizeof msg,
+		         FILE_NAME ":7: measure m: target: expected a percentage 0%% to 100%% "
+		         "(e.g. 95%% or 99.5%%), not \"%s\"", bad[i]);
+		EXPECT_ERRORS(text, msg);
+	}
+}
+
 /*
  * The keys of reports from several sources: start_sources and stop_sources (names, no repeats,
  * at least one; all four by default), start_clock, before_user, [stages] notified (optional when
@@ -953,6 +1047,8 @@ int main(void)
 		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_plaintext_only_on_loopback),
 		cmocka_unit_test(test_sections_changed),
+		cmocka_unit_test(test_measures),
+		cmocka_unit_test(test_measure_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

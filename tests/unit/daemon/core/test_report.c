@@ -45,6 +45,8 @@ static config_t s_cfg;
 #define NO_SLA                                                                            \
 	"{\"provider_notification\": {" ZERO_FIGURES ", \"categories\": {"                  \
 	"\"1\": " Z ", \"2\": " Z ", \"3\": " Z "}}}"
+/* Measures, with none configured: an empty object for every provider. */
+#define NO_MEASURES "\"measures\": {}"
 #define NO_PROBLEM                                                                        \
 	"{\"major_problem\": {" ZERO_FIGURES ", \"categories\": {"                          \
 	"\"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"4\": " Z ", \"5\": " Z "}}}"
@@ -103,7 +105,7 @@ static int64_t T(const char *text)
 
 /* --- incidents ----------------------------------------------------------------------------- */
 
-#define MAX_INCIDENTS 600
+#define MAX_INCIDENTS 1500
 
 /* The incidents of one test, destroyed after it by s_teardown(). */
 static incident_t *s_incs[MAX_INCIDENTS];
@@ -345,7 +347,7 @@ static const char s_november[] =
 	"   \"categories\": {\"1\": {\"met\": 6, \"breached\": 1, \"percent_met\": 85.71},"
 	"                    \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
 	"                    \"3\": " Z "}}},"
-	" \"problem_rules\": " NO_PROBLEM "}]}";
+	" \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}";
 
 static void test_december_2020(void **state)
 {
@@ -369,7 +371,7 @@ static void test_december_2020(void **state)
 		    "     \"1\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0},"
 		    "     \"2\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
 		    "     \"3\": " Z "}}},"
-		    " \"problem_rules\": " NO_PROBLEM "}]}");
+		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	/* November again, with every later event recorded: unchanged. */
 	json_t *november_now = s_report("2020-11", "2021-02-01T00:00:00Z", NULL);
@@ -443,18 +445,18 @@ static void test_incidents_across_months(void **state)
 		    "{\"month\": \"2020-10\", \"providers\": [{\"provider\": \"span\","
 		    " \"opened\": 1, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000041\"], \"sla\": " NO_SLA ","
-		    " \"problem_rules\": " NO_PROBLEM "}]}");
+		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_t *nov = s_report("2020-11", now, NULL);
 	assert_json(nov,
 		    "{\"month\": \"2020-11\", \"providers\": ["
 		    " {\"provider\": \"gone\", \"opened\": 1, \"user_first\": 0, \"resolved\": 1,"
 		    "  \"open_at_start\": 0, \"open_at_end\": 0, \"open\": [], \"sla\": " NO_SLA ","
-		    "  \"problem_rules\": " NO_PROBLEM "},"
+		    "  \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "},"
 		    " {\"provider\": \"span\", \"opened\": 2, \"user_first\": 0, \"resolved\": 0,"
 		    "  \"open_at_start\": 1, \"open_at_end\": 3,"
 		    "  \"open\": [\"INC000000000041\", \"INC000000000042\", \"INC000000000043\"],"
-		    "  \"sla\": " NO_SLA ", \"problem_rules\": " NO_PROBLEM "}]}");
+		    "  \"sla\": " NO_SLA ", \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	/* "gone" was resolved before December: closing it then does not resolve it again. */
 	json_t *dec = s_report("2020-12", now, NULL);
@@ -462,14 +464,14 @@ static void test_incidents_across_months(void **state)
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"span\","
 		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 3, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000041\", \"INC000000000043\"], \"sla\": " NO_SLA ","
-		    " \"problem_rules\": " NO_PROBLEM "}]}");
+		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_t *jan = s_report("2021-01", now, NULL);
 	assert_json(jan,
 		    "{\"month\": \"2021-01\", \"providers\": [{\"provider\": \"span\","
 		    " \"opened\": 0, \"user_first\": 0, \"resolved\": 1, \"open_at_start\": 2, \"open_at_end\": 1,"
 		    " \"open\": [\"INC000000000043\"], \"sla\": " NO_SLA ","
-		    " \"problem_rules\": " NO_PROBLEM "}]}");
+		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_decref(sep);
 	json_decref(oct);
@@ -561,7 +563,8 @@ static void test_rule_figures(void **state)
 		    " \"problem_rules\": {\"major_problem\": {\"met\": 1, \"breached\": 0,"
 		    "  \"percent_met\": 100.0, \"categories\": {"
 		    "   \"1\": " Z ", \"2\": " Z ", \"3\": " Z ", \"5\": " Z ","
-		    "   \"4\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0}}}}}");
+		    "   \"4\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0}}}},"
+		    " " NO_MEASURES "}");
 
 	/*
 	 * November: 35 met then (its due, 1 December 00:15, does not matter); 23 started then but
@@ -644,7 +647,7 @@ static void test_provider_filter(void **state)
 		    "{\"month\": \"2020-12\", \"providers\": [{\"provider\": \"rdp-2\","
 		    " \"opened\": 2, \"user_first\": 0, \"resolved\": 0, \"open_at_start\": 0, \"open_at_end\": 2,"
 		    " \"open\": [\"INC000000000001\", \"INC000000000004\"], \"sla\": " NO_SLA ","
-		    " \"problem_rules\": " NO_PROBLEM "}]}");
+		    " \"problem_rules\": " NO_PROBLEM ", " NO_MEASURES "}]}");
 
 	json_t *none = s_report("2020-12", now, "rdp-9");
 	assert_json(none, "{\"month\": \"2020-12\", \"providers\": []}");
@@ -707,6 +710,243 @@ static void test_report_wants(void **state)
 	report_destroy(NULL);
 }
 
+/* --- measures ------------------------------------------------------------------------------ */
+
+/*
+ * The measures of the tests: PM_notify over provider_notification (every category it covers:
+ * 1, 2, 3), target 95%, minimum 90%; PM_cat1 over its category 1 alone, target 95%, no minimum.
+ */
+static config_measure_t s_measures[] = {
+	{ .name = "PM_notify", .rule_name = "provider_notification", .rule = 0,
+	  .categories = (1u << 1) | (1u << 2) | (1u << 3), .target = 9500, .minimum = 9000,
+	  .has_minimum = true },
+	{ .name = "PM_cat1", .rule_name = "provider_notification", .rule = 0,
+	  .categories = 1u << 1, .target = 9500 },
+};
+
+/* Runs after every measure test: the other tests see a config without measures. */
+static int s_measures_teardown(void **state)
+{
+	s_cfg.measures = NULL;
+	s_cfg.n_measures = 0;
+	return s_teardown(state);
+}
+
+static void s_use_measures(void)
+{
+	s_cfg.measures = s_measures;
+	s_cfg.n_measures = sizeof s_measures / sizeof s_measures[0];
+}
+
+/*
+ * An incident of provider opened on the 10th of month (year, mon) at 10:00, category cat,
+ * notified 10 minutes later (met) or 3 hours later (breached), resolved the next day: it
+ * counts in that month alone (every target is at most 2 hours) and is open in no other.
+ */
+static void s_notified(const char *provider, int year, int mon, int cat, bool met)
+{
+	char detected[32], notified[32], resolved[32];
+	snprintf(detected, sizeof detected, "%04d-%02d-10T10:00:00Z", year, mon);
+	snprintf(notified, sizeof notified, "%04d-%02d-10T%s:00Z", year, mon,
+		 met ? "10:10" : "13:00");
+	snprintf(resolved, sizeof resolved, "%04d-%02d-11T10:00:00Z", year, mon);
+	incident_t *inc = s_new(s_n_incs + 1, provider, cat, false);
+	s_stage(inc, DETECTED, detected);
+	s_stage(inc, NOTIFIED, notified);
+	s_stage(inc, RESOLVED, resolved);
+}
+
+/* The measure name of provider's entry in report. */
+static const json_t *s_measure(const json_t *report, const char *provider, const char *name)
+{
+	const json_t *entry = s_entry(report, provider);
+	assert_non_null(entry);
+	const json_t *m = json_object_get(json_object_get(entry, "measures"), name);
+	assert_non_null(m);
+	return m;
+}
+
+/*
+ * The seed's "below Target Service Level for the last 17 months; the 23rd instance in 24
+ * months". December 2020 looks back to January 2019: January to June 2019 below target, July
+ * 2019 at target, August 2019 to December 2020 (17 months) below. December 2018 (below) and
+ * January 2021 (below) are outside the window.
+ */
+static void test_measure_17_of_23(void **state)
+{
+	(void)state;
+	s_use_measures();
+	s_notified("pm", 2018, 12, 1, false);
+	for (int k = 0; k < 24; k++) {
+		int year = 2019 + k / 12, mon = k % 12 + 1;
+		s_notified("pm", year, mon, 1, k == 6); /* July 2019: 100% */
+		if (k == 23)
+			s_notified("pm", year, mon, 2, true); /* December 2020: 1 of 2, 50% */
+	}
+	s_notified("pm", 2021, 1, 1, false);
+	json_t *dec = s_report("2020-12", "2021-03-01T00:00:00Z", NULL);
+	assert_json(s_measure(dec, "pm", "PM_notify"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1, 2, 3],"
+		    " \"target\": 95.0, \"minimum\": 90.0, \"met\": 1, \"breached\": 1,"
+		    " \"percent_met\": 50.0, \"level\": \"below_minimum\","
+		    " \"months_below_target\": 17, \"below_target_in_24\": 23}");
+	/* Category 1 alone: December is 0 of 1; no minimum, so only below target. */
+	assert_json(s_measure(dec, "pm", "PM_cat1"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1],"
+		    " \"target\": 95.0, \"minimum\": null, \"met\": 0, \"breached\": 1,"
+		    " \"percent_met\": 0.0, \"level\": \"below_target\","
+		    " \"months_below_target\": 17, \"below_target_in_24\": 23}");
+	/* The rule's own figures are the month's, as without measures. */
+	assert_json(json_object_get(json_object_get(s_entry(dec, "pm"), "sla"),
+				    "provider_notification"),
+		    "{\"met\": 1, \"breached\": 1, \"percent_met\": 50.0, \"categories\": {"
+		    " \"1\": {\"met\": 0, \"breached\": 1, \"percent_met\": 0.0},"
+		    " \"2\": {\"met\": 1, \"breached\": 0, \"percent_met\": 100.0},"
+		    " \"3\": " Z "}}");
+
+	/* November 2020 looks back to December 2018: 1 + 6 + 16 below, the run 16. */
+	json_t *nov = s_report("2020-11", "2021-03-01T00:00:00Z", NULL);
+	const json_t *m = s_measure(nov, "pm", "PM_notify");
+	assert_int_equal(s_int(m, "months_below_target"), 16);
+	assert_int_equal(s_int(m, "below_target_in_24"), 23);
+	/* July 2019: at target, so no run; below in December 2018 and January to June 2019. */
+	json_t *jul = s_report("2019-07", "2021-03-01T00:00:00Z", NULL);
+	assert_json(s_measure(jul, "pm", "PM_notify"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1, 2, 3],"
+		    " \"target\": 95.0, \"minimum\": 90.0, \"met\": 1, \"breached\": 0,"
+		    " \"percent_met\": 100.0, \"level\": \"target\","
+		    " \"months_below_target\": 0, \"below_target_in_24\": 7}");
+	json_decref(dec);
+	json_decref(nov);
+	json_decref(jul);
+}
+
+/*
+ * Months that counted nothing are skipped: they neither extend nor break a run. When the
+ * report's own month counted nothing, the run is the one ending with the latest month that
+ * counted, and the level is null.
+ */
+static void test_measure_gaps(void **state)
+{
+	(void)state;
+	s_use_measures();
+	s_notified("gaps", 2020, 6, 1, true);   /* at target */
+	s_notified("gaps", 2020, 7, 1, false);  /* below */
+	/* August: nothing */
+	s_notified("gaps", 2020, 9, 2, false);  /* below */
+	s_notified("gaps", 2020, 10, 4, false); /* category 4: no target, counts nothing */
+	s_notified("gaps", 2020, 11, 3, false); /* below */
+	/* December: only an incident of category 4, open, so that the provider is listed. */
+	s_stage(s_new(100, "gaps", 4, false), DETECTED, "2020-12-05T10:00:00Z");
+	/* A provider whose only figures are in earlier months is not listed. */
+	s_notified("old", 2020, 6, 1, false);
+
+	json_t *dec = s_report("2020-12", "2021-03-01T00:00:00Z", NULL);
+	assert_null(s_entry(dec, "old"));
+	assert_json(s_measure(dec, "gaps", "PM_notify"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1, 2, 3],"
+		    " \"target\": 95.0, \"minimum\": 90.0, \"met\": 0, \"breached\": 0,"
+		    " \"percent_met\": null, \"level\": null,"
+		    " \"months_below_target\": 3, \"below_target_in_24\": 3}");
+	/* Category 1 alone: July below, June at target; the rest counted nothing. */
+	const json_t *cat1 = s_measure(dec, "gaps", "PM_cat1");
+	assert_int_equal(s_int(cat1, "months_below_target"), 1);
+	assert_int_equal(s_int(cat1, "below_target_in_24"), 1);
+	assert_true(json_is_null(json_object_get(cat1, "level")));
+
+	/* October counted nothing either: the run ends with September. */
+	json_t *oct = s_report("2020-10", "2021-03-01T00:00:00Z", NULL);
+	assert_int_equal(s_int(s_measure(oct, "gaps", "PM_notify"), "months_below_target"), 2);
+	assert_null(s_entry(oct, "old"));
+	/* June: "old" is listed, its one incident breached. */
+	json_t *jun = s_report("2020-06", "2021-03-01T00:00:00Z", NULL);
+	assert_json(s_measure(jun, "old", "PM_notify"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1, 2, 3],"
+		    " \"target\": 95.0, \"minimum\": 90.0, \"met\": 0, \"breached\": 1,"
+		    " \"percent_met\": 0.0, \"level\": \"below_minimum\","
+		    " \"months_below_target\": 1, \"below_target_in_24\": 1}");
+	json_decref(dec);
+	json_decref(oct);
+	json_decref(jun);
+}
+
+/* n incidents of provider in December 2020, met of them within target. */
+static void s_month_figures(const char *provider, int n, int met)
+{
+	for (int i = 0; i < n; i++)
+		s_notified(provider, 2020, 12, 1, i < met);
+}
+
+/*
+ * Levels at their boundaries: exactly the target is at target; exactly the minimum is below
+ * target, not below the minimum.
+ */
+static void test_measure_levels(void **state)
+{
+	(void)state;
+	s_use_measures();
+	s_month_figures("at-target", 20, 19);   /* 95% */
+	s_month_figures("at-minimum", 20, 18);  /* 90% */
+	s_month_figures("below-minimum", 20, 17); /* 85% */
+	/* The level compares percent_met as shown, rounded to hundredths. */
+	s_month_figures("just-below", 339, 322);   /* 94.985...%: shown as 94.99 */
+	s_month_figures("rounds-to-target", 1019, 968); /* 94.995...%: shown as 95.0 */
+	json_t *dec = s_report("2020-12", "2021-03-01T00:00:00Z", NULL);
+	struct {
+		const char *provider, *level, *level_cat1;
+		int64_t months;
+	} want[] = {
+		{ "at-target", "target", "target", 0 },
+		{ "at-minimum", "below_target", "below_target", 1 },
+		{ "below-minimum", "below_minimum", "below_target", 1 },
+		{ "just-below", "below_target", "below_target", 1 },
+		{ "rounds-to-target", "target", "target", 0 },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const json_t *m = s_measure(dec, want[i].provider, "PM_notify");
+		assert_string_equal(json_string_value(json_object_get(m, "level")), want[i].level);
+		assert_int_equal(s_int(m, "months_below_target"), want[i].months);
+		assert_int_equal(s_int(m, "below_target_in_24"), want[i].months);
+		m = s_measure(dec, want[i].provider, "PM_cat1");
+		assert_string_equal(json_string_value(json_object_get(m, "level")),
+				    want[i].level_cat1);
+	}
+	assert_true(json_real_value(json_object_get(s_measure(dec, "at-minimum", "PM_notify"),
+						    "percent_met")) == 90.0);
+	assert_true(json_real_value(json_object_get(s_measure(dec, "just-below", "PM_notify"),
+						    "percent_met")) == 94.99);
+	const json_t *rounded = s_measure(dec, "rounds-to-target", "PM_notify");
+	assert_true(json_real_value(json_object_get(rounded, "percent_met")) == 95.0);
+	json_decref(dec);
+}
+
+/* A measure's categories restrict what it counts; the rule's figures count every category. */
+static void test_measure_categories(void **state)
+{
+	(void)state;
+	s_use_measures();
+	s_notified("cats", 2020, 12, 1, true);
+	s_notified("cats", 2020, 12, 2, false);
+	s_notified("cats", 2020, 12, 3, false);
+	s_notified("cats", 2020, 12, 4, false); /* no target: counted by neither */
+	json_t *dec = s_report("2020-12", "2021-03-01T00:00:00Z", NULL);
+	const json_t *all = s_measure(dec, "cats", "PM_notify");
+	assert_int_equal(s_int(all, "met"), 1);
+	assert_int_equal(s_int(all, "breached"), 2);
+	assert_string_equal(json_string_value(json_object_get(all, "level")), "below_minimum");
+	assert_json(s_measure(dec, "cats", "PM_cat1"),
+		    "{\"rule\": \"provider_notification\", \"categories\": [1],"
+		    " \"target\": 95.0, \"minimum\": null, \"met\": 1, \"breached\": 0,"
+		    " \"percent_met\": 100.0, \"level\": \"target\","
+		    " \"months_below_target\": 0, \"below_target_in_24\": 0}");
+	/* A provider filter keeps the measures of that provider. */
+	json_t *one = s_report("2020-12", "2021-03-01T00:00:00Z", "cats");
+	assert_true(json_equal(json_object_get(s_entry(one, "cats"), "measures"),
+			       json_object_get(s_entry(dec, "cats"), "measures")));
+	json_decref(dec);
+	json_decref(one);
+}
+
 /*
  * user_first counts the user-first incidents opened in the month: a user's report arrived
  * before any other source's notified. Opened the month before, or told first: not counted.
@@ -757,6 +997,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_many_providers, s_teardown),
 		cmocka_unit_test_teardown(test_report_wants, s_teardown),
 		cmocka_unit_test_teardown(test_user_first_count, s_teardown),
+		cmocka_unit_test_teardown(test_measure_17_of_23, s_measures_teardown),
+		cmocka_unit_test_teardown(test_measure_gaps, s_measures_teardown),
+		cmocka_unit_test_teardown(test_measure_levels, s_measures_teardown),
+		cmocka_unit_test_teardown(test_measure_categories, s_measures_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
