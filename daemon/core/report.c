@@ -314,10 +314,13 @@ static unsigned char s_rule_outcome(const report_t *r, size_t i, const incident_
 	/*
 	 * A stop before the window settles the verdict before it too: met at the stop, or
 	 * breached at a due earlier still. Skipping those spares the deadline computation (working
-	 * time goes through the time-zone database) for the bulk of a long history.
+	 * time goes through the time-zone database) for the bulk of a long history. A user-first
+	 * breach is due at a user report that came before the stop's arrival, which a reported
+	 * stop clock may put after the stop itself: then the arrival decides.
 	 */
 	int64_t stop = rule_stop(rule, inc);
-	if (stop != INT64_MIN && stop < from)
+	if (stop != INT64_MIN && stop < from &&
+	    (!rule->before_user || rule_stop_arrival(rule, inc) < from))
 		return REPORT_UNCOUNTED;
 	rule_verdict_t v = rule_verdict(r->cfg, rule, inc, r->now);
 	int64_t at = v.kind == VERDICT_MET ? v.stopped_at

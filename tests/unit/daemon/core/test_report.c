@@ -82,7 +82,8 @@ static void s_config_init(void)
 	/* A problem rule as the parser leaves it: applies = major, within 2 days on the clock. */
 	rule = &s_rules[1];
 	*rule = (config_rule_t){
-		.name = "major_problem", .kind = RULE_PROBLEM, .start_sources = WIRE_ALL_SOURCES, .start = RESOLVED, .stop = -1,
+		.name = "major_problem", .kind = RULE_PROBLEM, .start_sources = WIRE_ALL_SOURCES,
+		.start = RESOLVED, .stop = -1,
 		.major_only = true, .applies = APPLIES_MAJOR,
 		.within = { DURATION_CLOCK, 2 * DAY_MS },
 	};
@@ -979,6 +980,33 @@ static void test_user_first_count(void **state)
 	json_decref(r);
 }
 
+/*
+ * A user-first breach is counted in the month of the user's report even when the rule's stop,
+ * on a reported clock, is dated in an earlier month: the provider said in November that it
+ * had notified, but its notification arrived in December, after a user's call.
+ */
+static void test_user_first_breach_after_a_reported_stop(void **state)
+{
+	(void)state;
+	config_rule_t saved = s_rules[0];
+	s_rules[0].before_user = true;
+	s_rules[0].stop_clock_reported = true;
+	incident_t *inc = s_new(1, "rdp-1", 2, false);
+	s_stage_rx(inc, DETECTED, "2020-11-30T23:50:00Z", "2020-11-30T23:50:00Z"); /* due 00:20 */
+	wire_event_t ev = s_event("rdp-1", DETECTED, 2, false);
+	ev.source = SOURCE_USER;
+	assert_non_null(incident_apply_event(inc, &s_cfg, DETECTED, &ev, T("2020-12-01T00:05:00Z"),
+					     T("2020-12-01T00:05:00Z"), NULL));
+	s_stage_rx(inc, NOTIFIED, "2020-11-30T23:55:00Z", "2020-12-01T00:10:00Z");
+	json_t *r = s_report("2020-12", "2021-01-10T00:00:00Z", NULL);
+	s_rules[0] = saved;
+	json_t *p = json_array_get(json_object_get(r, "providers"), 0);
+	json_t *pn = json_object_get(json_object_get(p, "sla"), "provider_notification");
+	assert_int_equal(json_integer_value(json_object_get(pn, "breached")), 1);
+	assert_int_equal(json_integer_value(json_object_get(pn, "met")), 0);
+	json_decref(r);
+}
+
 int main(void)
 {
 	s_config_init();
@@ -997,6 +1025,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_many_providers, s_teardown),
 		cmocka_unit_test_teardown(test_report_wants, s_teardown),
 		cmocka_unit_test_teardown(test_user_first_count, s_teardown),
+		cmocka_unit_test_teardown(test_user_first_breach_after_a_reported_stop, s_teardown),
 		cmocka_unit_test_teardown(test_measure_17_of_23, s_measures_teardown),
 		cmocka_unit_test_teardown(test_measure_gaps, s_measures_teardown),
 		cmocka_unit_test_teardown(test_measure_levels, s_measures_teardown),
