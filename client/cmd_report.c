@@ -14,9 +14,9 @@
 #include "proto/op.h"
 
 /* The provider columns, shared by the counts table and the CSV. */
-static const char *const s_prov_fields[] = {"provider", "opened", "resolved", "open_at_start",
-					    "open_at_end"};
-enum { PROV_N = sizeof s_prov_fields / sizeof s_prov_fields[0], FIG_N = 6, MAX_COLS = 11 };
+static const char *const s_prov_fields[] = {"provider",      "opened",     "user_first",
+					    "resolved",      "open_at_start", "open_at_end"};
+enum { PROV_N = sizeof s_prov_fields / sizeof s_prov_fields[0], FIG_N = 6, MAX_COLS = PROV_N + FIG_N };
 /* The CSV's columns after the figures', filled on measure rows only. */
 enum { MEASURE_CSV_N = 6, CSV_COLS = MAX_COLS + MEASURE_CSV_N, MEASURE_N = 11 };
 
@@ -273,11 +273,11 @@ static void s_print_open(const json_t *providers)
 static void s_render(const json_t *reply, void *arg)
 {
 	bool csv = *(const char **)arg != NULL; /* --csv given */
-	static const char *const counts_h[] = {"PROVIDER", "OPENED", "RESOLVED", "OPEN_AT_START",
-					       "OPEN_AT_END"};
+	static const char *const counts_h[] = {"PROVIDER", "OPENED",        "USER_FIRST",
+					       "RESOLVED", "OPEN_AT_START", "OPEN_AT_END"};
 	static const char *const figures_h[] = {"PROVIDER", "KIND", "RULE", "CAT",
 						"MET",      "BREACHED", "PERCENT_MET"};
-	static const char *const csv_h[] = {"provider", "opened",   "resolved", "open_at_start",
+	static const char *const csv_h[] = {"provider", "opened",   "user_first", "resolved", "open_at_start",
 					    "open_at_end", "kind",   "rule",     "category",
 					    "met",      "breached", "percent_met", "measure",
 					    "target", "minimum", "level", "months_below_target",

@@ -152,7 +152,8 @@ static const s_help_t s_help[] = {
 	 H_PAGE(CLI_LIST_LIMIT_MAX, CLI_LIST_LIMIT_DEFAULT)},
 	{"report", "report --month YYYY-MM [--provider P] [--csv]",
 	 "The monthly report of a UTC calendar month of reported times, per provider: incidents "
-	 "opened, resolved, open at the month's start and end, the ids of those open at its end, "
+	 "opened (and how many of them were user-first), resolved, open at the month's start and "
+	 "end, the ids of those open at its end, "
 	 "and per rule (and category) met, breached and percent met; then per performance "
 	 "measure its figures, target/minimum, level (target, 'below target !', 'BELOW MINIMUM "
 	 "!!'), months below target in a row and in the last 24.\n"

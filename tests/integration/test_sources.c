@@ -194,9 +194,14 @@ static void test_seed_story(void **state)
 	CHECK_INT(pn, "breached", strcmp(month, due_month) == 0 ? 1 : 0);
 	CHECK_INT(pn, "met", 0);
 	json_decref(r);
+	h_run_t run;
+	CTL(d, &run, "report", "--month", month, "--provider", "csp-north");
+	CHECK_EXIT(&run, 0);
+	expect_in(run.out, "USER_FIRST", "the report's header");
+	expect_in(run.out, "csp-north  1       1", "the report's row: opened 1, user-first 1");
+	h_run_clear(&run);
 
 	/* incidentctl shows it: show's header, list --user-first. */
-	h_run_t run;
 	CTL(d, &run, "show", "csp-north/N-1");
 	CHECK_EXIT(&run, 0);
 	expect_in(run.out, "user first  yes", "show");
