@@ -565,7 +565,7 @@ static const char *s_level_words(const json_t *measure)
 		return "BELOW MINIMUM";
 	if (strcmp(level, "below_target") == 0)
 		return "below target";
-	return "at target";
+	return strcmp(level, "target") == 0 ? "at target" : level;
 }
 
 static void s_measure_row(FILE *out, const char *name, const json_t *m)
@@ -574,12 +574,17 @@ static void s_measure_row(FILE *out, const char *name, const json_t *m)
 	const json_t *pm = json_object_get(m, "percent_met");
 	const json_t *min = json_object_get(m, "minimum");
 	snprintf(bufs[0], RENDER_BUFSZ, "%.2f%%", json_number_value(pm));
-	snprintf(bufs[1], RENDER_BUFSZ, "%g%% / %s", json_number_value(json_object_get(m, "target")),
-		 json_is_number(min) ? "" : "-");
+	double target = json_number_value(json_object_get(m, "target"));
 	if (json_is_number(min))
-		snprintf(bufs[1], RENDER_BUFSZ, "%g%% / %g%%",
-			 json_number_value(json_object_get(m, "target")), json_number_value(min));
+		snprintf(bufs[1], RENDER_BUFSZ, "%g%% / %g%%", target, json_number_value(min));
+	else
+		snprintf(bufs[1], RENDER_BUFSZ, "%g%% / -", target);
+	/* The class is one of ours, never the daemon's text: attributes hold nothing it sent. */
 	const char *level = json_string_value(json_object_get(m, "level"));
+	const char *cls = level == NULL                           ? "none"
+			  : strcmp(level, "below_minimum") == 0 ? "below_minimum"
+			  : strcmp(level, "below_target") == 0  ? "below_target"
+								: "target";
 	fputs("<tr>", out);
 	s_cell(out, name, false);
 	s_cell(out, render_value(m, "rule", bufs[2]), false);
@@ -587,7 +592,7 @@ static void s_measure_row(FILE *out, const char *name, const json_t *m)
 	s_cell(out, render_value(m, "breached", bufs[4]), true);
 	s_cell(out, json_is_number(pm) ? bufs[0] : NULL, true);
 	s_cell(out, bufs[1], true);
-	fprintf(out, "<td class=\"%s\">", level != NULL ? level : "none");
+	fprintf(out, "<td class=\"%s\">", cls);
 	html_escape(out, s_level_words(m));
 	fputs("</td>", out);
 	s_cell(out, render_value(m, "months_below_target", bufs[5]), true);
@@ -736,6 +741,10 @@ static void s_time_axis(FILE *out, const s_tl_t *g, const char *zone)
 static void s_report_marker(FILE *out, const s_tl_t *g, const json_t *e, int row, int nth)
 {
 	int64_t at = s_time(e, "at"), rec = s_time(e, "received_at");
+	if (at < 0)
+		return; /* not a time: the table below still lists the report */
+	if (rec < 0)
+		rec = at;
 	double y = g->top + g->row_h * (row + 0.62);
 	double xa = s_tx(g, at), xr = s_tx(g, rec);
 	char ta[TZ_BUFSZ], tr[TZ_BUFSZ];
@@ -762,6 +771,8 @@ static void s_report_marker(FILE *out, const s_tl_t *g, const json_t *e, int row
 static void s_breach_marker(FILE *out, const s_tl_t *g, const json_t *b, int nth)
 {
 	int64_t due = s_time(b, "due"), stop = s_time(b, "stopped_at");
+	if (due < 0)
+		return;
 	double x = s_tx(g, due), y = g->top + g->row_h * (g->nrows - 1 + 0.62);
 	fprintf(out,
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#b00\" "
