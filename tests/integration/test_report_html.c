@@ -260,7 +260,7 @@ static void test_report_html(void **state)
 	h_pass(d);
 }
 
-/* Misuse: exit 2 with nothing written; an unwritable file exits 1. */
+/* Misuse: exit 2 with nothing written; an unwritable file exits 1, no daemon 3. */
 static void test_report_html_usage(void **state)
 {
 	h_daemon_t *d = *state;
@@ -295,6 +295,16 @@ static void test_report_html_usage(void **state)
 	CHECK_EXIT(&r, 1);
 	expect_in(r.err, "/nonexistent/dir/r.html", "the error");
 	h_run_clear(&r);
+	/* No daemon there: exit 3, and no half-written file. */
+	char nowhere[H_PATH_MAX + 16];
+	snprintf(nowhere, sizeof nowhere, "ipc://%s/nobody", d->dir);
+	char *argv[] = {(char *)INCIDENTCTL_BIN, (char *)"-e", nowhere, (char *)"--timeout",
+			(char *)"300", (char *)"report", (char *)"--month", (char *)"2026-11",
+			(char *)"--html", (char *)"-o", path, NULL};
+	assert_int_equal(h_run(d->dir, argv, NULL, 10000, &r), 0);
+	CHECK_EXIT(&r, 3);
+	h_run_clear(&r);
+	assert_int_equal(access(path, F_OK), -1);
 	CTL(d, &r, "report", "--help");
 	CHECK_EXIT(&r, 0);
 	expect_in(r.out, "--html", "report --help");
