@@ -2,7 +2,8 @@
  * report: the monthly report per provider. On a terminal it is two tables (incident counts,
  * then rule figures), the ids of the incidents open at the month's end, then the measures;
  * with --csv it is one flat CSV table, a row per provider, rule and category, then per
- * provider and measure, for spreadsheets.
+ * provider and measure, for spreadsheets; with --html it is one self-contained HTML page with
+ * charts of the last twelve months and the month's major incidents (cmd_report_html.c).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -314,11 +315,13 @@ static void s_render(const json_t *reply, void *arg)
 
 int cmd_report(cli_t *cli, int argc, char **argv)
 {
-	const char *csv = NULL;
+	const char *csv = NULL, *html = NULL, *path = NULL, *month = NULL, *provider = NULL;
 	const arg_spec_t flags[] = {
-		{"--month", ARG_MONTH, "month", true, NULL, 0, 0, NULL},
-		{"--provider", ARG_STRING, "provider", false, NULL, 0, 0, NULL},
+		{"--month", ARG_MONTH, "month", true, &month, 0, 0, NULL},
+		{"--provider", ARG_STRING, "provider", false, &provider, 0, 0, NULL},
 		{"--csv", ARG_TRUE, NULL, false, &csv, 0, 0, NULL},
+		{"--html", ARG_TRUE, NULL, false, &html, 0, 0, NULL},
+		{"-o", ARG_STRING, NULL, false, &path, 0, 0, NULL},
 		{0},
 	};
 	const args_def_t def = {.flags = flags};
@@ -332,6 +335,20 @@ int cmd_report(cli_t *cli, int argc, char **argv)
 	if (csv != NULL && cli->json) {
 		json_decref(req);
 		return cli_usage_error("report: --csv and --json cannot be combined");
+	}
+	/* --html is a page of its own: it cannot also be CSV or the daemon's JSON. */
+	if (html != NULL && (csv != NULL || cli->json)) {
+		json_decref(req);
+		return cli_usage_error("report: --html cannot be combined with %s",
+				       csv != NULL ? "--csv" : "--json");
+	}
+	if (path != NULL && html == NULL) {
+		json_decref(req);
+		return cli_usage_error("report: -o FILE is for --html");
+	}
+	if (html != NULL) {
+		json_decref(req);
+		return cmd_report_html(cli, month, provider, path);
 	}
 	return args_send(cli, req, s_render, &csv);
 }

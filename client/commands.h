@@ -34,6 +34,14 @@ int cmd_problem(cli_t *cli, int argc, char **argv);
 /* report --month YYYY-MM: the monthly provider report (cmd_report.c). */
 int cmd_report(cli_t *cli, int argc, char **argv);
 
+/*
+ * report --html: the report of month ("YYYY-MM", already checked) as one self-contained HTML
+ * file, for provider only when not NULL, written to path (stdout when NULL) once every request
+ * was answered (cmd_report_html.c). Returns the exit status: CLI_EXIT_REFUSED also when path
+ * cannot be written.
+ */
+int cmd_report_html(cli_t *cli, const char *month, const char *provider, const char *path);
+
 /* status: the daemon's counters (cmd_status.c). */
 int cmd_status(cli_t *cli, int argc, char **argv);
 

@@ -150,7 +150,8 @@ static const s_help_t s_help[] = {
 	 "\n"
 	 "  --status S        only this status: " CLI_PROBLEM_STATUSES "\n"
 	 H_PAGE(CLI_LIST_LIMIT_MAX, CLI_LIST_LIMIT_DEFAULT)},
-	{"report", "report --month YYYY-MM [--provider P] [--csv]",
+	{"report", "report --month YYYY-MM [--provider P] [--csv]\n"
+		   "report --month YYYY-MM [--provider P] --html [-o FILE]",
 	 "The monthly report of a UTC calendar month of reported times, per provider: incidents "
 	 "opened (and how many of them were user-first), resolved, open at the month's start and "
 	 "end, the ids of those open at its end, "
@@ -161,7 +162,19 @@ static const s_help_t s_help[] = {
 	 "  --month YYYY-MM   the month (01 to 12)\n"
 	 "  --provider P      only this provider\n"
 	 "  --csv             one CSV table instead, a row per provider, rule and category, then "
-	 "per provider and measure (kind 'measure'); not with --json\n"},
+	 "per provider and measure (kind 'measure'); not with --json\n"
+	 "  --html            one self-contained HTML page instead (inline CSS and SVG, no "
+	 "script, nothing fetched), for a review meeting or for print: per provider, incidents "
+	 "opened, resolved and open at month end over the 12 months ending with the month as "
+	 "bars, each measure's percent met by month as a line with its target and minimum, the "
+	 "month's figures as tables; then each major incident open during the month as a "
+	 "timeline, a row per source, each report from its reported time to its arrival, its "
+	 "breaches marked, and its reports as a table. Times in the --tz zone with their offset. "
+	 "Asks the daemon for 12 reports, the major incidents and each one's record. Not with "
+	 "--csv or --json. Print it from a browser (each provider starts a page), or "
+	 "'chromium --headless --print-to-pdf=report.pdf report.html'\n"
+	 "  -o FILE           with --html: write the page to FILE (once every answer came) "
+	 "instead of standard output\n"},
 	{"watch", "watch [--publish ENDPOINT] [TOPIC ...]",
 	 "Every message the daemon publishes, one line each as it arrives (topic, seq and the "
 	 "telling members), until Ctrl-C or SIGTERM (exit 0). With --json one line per message: "

@@ -60,21 +60,43 @@ int tz_use(const char *name)
 	return 0;
 }
 
+/* Whole seconds of ms, rounded down, also before 1970. */
+static time_t s_seconds(int64_t ms)
+{
+	return (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+}
+
+/* "+01:00" of an offset in seconds east of UTC into out (TZ_OFFSET_BUFSZ bytes). */
+static void s_offset_text(long off, char *out)
+{
+	long abs_off = off < 0 ? -off : off;
+	snprintf(out, TZ_OFFSET_BUFSZ, "%c%02ld:%02ld", off < 0 ? '-' : '+', abs_off / 3600 % 100,
+		 abs_off % 3600 / 60);
+}
+
 char *tz_format(int64_t ms, char out[TZ_BUFSZ])
 {
-	/* Whole seconds, rounded down, also before 1970. */
-	time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+	time_t t = s_seconds(ms);
 	struct tm tm;
 	if ((s_local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)) == NULL) {
 		snprintf(out, TZ_BUFSZ, "?");
 		return out;
 	}
-	long off = s_local ? tm.tm_gmtoff : 0;
-	long abs_off = off < 0 ? -off : off;
+	char offset[TZ_OFFSET_BUFSZ];
+	s_offset_text(s_local ? tm.tm_gmtoff : 0, offset);
 	size_t n = strftime(out, TZ_BUFSZ, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, TZ_BUFSZ - n, "%c%02ld:%02ld", off < 0 ? '-' : '+', abs_off / 3600,
-		 abs_off % 3600 / 60);
+	snprintf(out + n, TZ_BUFSZ - n, "%s", offset);
 	return out;
+}
+
+int64_t tz_offset(int64_t ms, char *out)
+{
+	time_t t = s_seconds(ms);
+	struct tm tm;
+	long off = s_local && localtime_r(&t, &tm) != NULL ? tm.tm_gmtoff : 0;
+	if (out != NULL)
+		s_offset_text(off, out);
+	return (int64_t)off * 1000;
 }
 
 int tz_day_start(int64_t days, int64_t *ms_out)

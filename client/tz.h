@@ -33,6 +33,17 @@ int tz_use(const char *name);
  */
 char *tz_format(int64_t ms, char out[TZ_BUFSZ]);
 
+/* Size of a buffer that holds an offset made by tz_offset() ("+05:30"), NUL included. */
+#define TZ_OFFSET_BUFSZ 16
+
+/*
+ * The zone's offset from UTC at ms (milliseconds since the epoch): returns it in milliseconds
+ * east of UTC (Paris in winter: 3600000) and, when out is not NULL, writes it as tz_format()
+ * ends a time ("+01:00") into out (TZ_OFFSET_BUFSZ bytes). Before any tz_use(), and in UTC,
+ * 0 and "+00:00".
+ */
+int64_t tz_offset(int64_t ms, char *out);
+
 /*
  * The first moment of a calendar day in the zone: midnight, or the first time after it when a
  * summer-time change skips midnight. days counts from 1970-01-01 (rfc3339_date_parse()).

@@ -60,6 +60,27 @@ static void test_offsets(void **state)
 	assert_int_equal(tz_use("UTC"), 0);
 }
 
+/* tz_offset(): the offset alone, as a number and as tz_format() ends a time. */
+static void test_offset(void **state)
+{
+	(void)state;
+	char out[TZ_OFFSET_BUFSZ];
+	assert_int_equal(tz_use("UTC"), 0);
+	assert_int_equal(tz_offset(s_ms("2021-07-01T00:00:00Z"), out), 0);
+	assert_string_equal(out, "+00:00");
+	assert_int_equal(tz_use("Europe/Paris"), 0);
+	assert_int_equal(tz_offset(s_ms("2021-01-12T03:14:00Z"), out), 3600000);
+	assert_string_equal(out, "+01:00");
+	assert_int_equal(tz_offset(s_ms("2021-07-12T03:14:00Z"), NULL), 7200000);
+	assert_int_equal(tz_use("Asia/Kolkata"), 0);
+	assert_int_equal(tz_offset(s_ms("2021-01-12T03:14:00Z"), out), 19800000);
+	assert_string_equal(out, "+05:30");
+	assert_int_equal(tz_use("America/St_Johns"), 0);
+	assert_int_equal(tz_offset(s_ms("2021-01-12T03:14:00Z"), out), -12600000);
+	assert_string_equal(out, "-03:30");
+	assert_int_equal(tz_use("UTC"), 0);
+}
+
 /* A date starts at its midnight in the zone, or at the first moment when midnight is skipped. */
 static void test_day_start(void **state)
 {
@@ -99,6 +120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utc),
 		cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_day_start),
 		cmocka_unit_test(test_unknown_zones),
 	};
