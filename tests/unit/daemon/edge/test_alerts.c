@@ -141,7 +141,7 @@ static int s_enqueue(fixture_t *f, const char *topic, const char *body)
 	store_txn_t txn;
 	int queued = -1;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, msg, s_now_ms(), &queued), 0);
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, msg, s_now_ms(), NULL, &queued), 0);
 	assert_int_equal(store_txn_commit(&txn), 0);
 	json_decref(msg);
 	return queued;
