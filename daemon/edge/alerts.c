@@ -36,6 +36,7 @@
 #include "daemon/store/outbox.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
+#include "daemon/sys/metrics.h"
 #include "proto/topic.h"
 
 extern char **environ;
@@ -303,6 +304,21 @@ static void s_report(alerts_worker_t *w, const outbox_entry_t *entry, const aler
 }
 
 /*
+ * Counts a committed outcome in the metrics: the attempt's result, and a delivery that left
+ * the outbox (delivered, given up, or dropped unreadable, which counts as given up).
+ */
+static void s_count(const alerts_worker_t *w, const alerts_outcome_t *out)
+{
+	size_t hook = (size_t)(w - w->alerts->workers);
+	metrics_delivery_t result = out->action == ALERTS_REMOVE_DELIVERED ? METRICS_DELIVERY_OK
+				    : out->action == ALERTS_RETRY	 ? METRICS_DELIVERY_RETRY
+									 : METRICS_DELIVERY_GAVE_UP;
+	metrics_delivery(hook, result);
+	if (out->action != ALERTS_RETRY)
+		metrics_outbox_add(hook, -1);
+}
+
+/*
  * Records the outcomes of the round's attempts and reports them once committed. Returns 0 or
  * the LMDB error that left the deliveries as they were.
  */
@@ -315,8 +331,10 @@ static int s_record(alerts_worker_t *w, alerts_round_t *r)
 		return rc;
 	}
 	for (size_t i = 0; i < r->attempted; i++)
-		if (!r->outcomes[i].gone)
+		if (!r->outcomes[i].gone) {
+			s_count(w, &r->outcomes[i]);
 			s_report(w, &r->entries[i], &r->outcomes[i]);
+		}
 	return 0;
 }
 
@@ -743,16 +761,23 @@ static int s_workers_start(alerts_t *a)
 
 /*
  * Deliveries waiting for a hook the configuration no longer has are kept (a configuration
- * mistake must not lose alerts) but would never be sent: say so at start-up.
+ * mistake must not lose alerts) but would never be sent: say so at start-up. The same walk
+ * of the outbox sets each hook's backlog gauge, which commits then keep up to date.
  */
 static void s_report_orphans(store_t *store, const config_t *cfg)
 {
 	store_txn_t txn;
 	size_t orphans = 0;
-	if (store_txn_begin(store, false, &txn) != 0)
+	size_t *per_hook = calloc(cfg->n_hooks + 1, sizeof *per_hook);
+	if (store_txn_begin(store, false, &txn) != 0) {
+		free(per_hook);
 		return;
-	int rc = outbox_orphans(&txn, cfg, &orphans);
+	}
+	int rc = outbox_orphans(&txn, cfg, &orphans, per_hook);
 	store_txn_abort(&txn);
+	for (size_t i = 0; rc == 0 && per_hook && i < cfg->n_hooks; i++)
+		metrics_outbox_set(i, per_hook[i]);
+	free(per_hook);
 	if (rc == 0 && orphans)
 		log_warnx("outbox: %zu delivery(ies) wait for hooks no longer configured; restore the "
 			  "[hook] section to send them", orphans);

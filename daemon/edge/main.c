@@ -19,6 +19,7 @@
 #include "daemon/store/store.h"
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
+#include "daemon/sys/metrics.h"
 #include "daemon/sys/tz.h"
 
 typedef struct {
@@ -163,6 +164,9 @@ int main(int argc, char **argv)
 	store_t *store = store_open(cfg->data_dir, cfg->map_size, &schema, err, sizeof err);
 	if (!store)
 		fatalx("cannot start: %s", err);
+	/* Before any thread records: the hooks' backlogs are counted by alerts_new(). */
+	if (metrics_init(cfg) != 0)
+		log_warnx("metrics: out of memory; the per-rule and per-hook series are left out");
 	alerts_t *alerts = alerts_new(store, cfg);
 	if (!alerts)
 		fatalx("cannot start: cannot start the hook delivery threads");
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	store_destroy(&store);
+	metrics_release();
 	config_destroy(&cfg);
 	log_info("stopped");
 	return 0;

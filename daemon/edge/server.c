@@ -30,6 +30,7 @@
 #include "daemon/sys/clock.h"
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
+#include "daemon/sys/metrics.h"
 #include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
@@ -297,6 +298,12 @@ static void s_reply(server_t *s, envelope_t *env, char *reply, size_t len)
 	free(reply);
 }
 
+/* Counts an answered request of op (NULL: its op could not be read) that arrived at started_ns. */
+static void s_count(const char *op, wire_code_t code, uint64_t started_ns)
+{
+	metrics_request(op, code == WIRE_OK ? "ok" : wire_code_name(code), clock_since_s(started_ns));
+}
+
 static void s_reply_error(server_t *s, envelope_t *env, const wire_error_t *err, const json_t *id)
 {
 	size_t len;
@@ -523,9 +530,15 @@ static void s_publish(server_t *s, const batch_pub_t *pubs)
 			continue;
 		size_t len;
 		char *body = jsonw_dumps(p->body, &len);
-		/* A PUB socket never blocks: with no room, the message is dropped (seq shows it). */
-		if (body && zmq_send(s->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-			zmq_send(s->pub, body, len, ZMQ_DONTWAIT);
+		/*
+		 * A PUB socket never blocks: with no room, the message is dropped (seq shows it).
+		 * What the socket refuses is counted; a subscriber's full queue drops inside libzmq
+		 * (an XPUB without ZMQ_XPUB_NODROP), which no call here can see.
+		 */
+		if (!body || zmq_send(s->pub, p->topic, strlen(p->topic),
+				      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		    zmq_send(s->pub, body, len, ZMQ_DONTWAIT) < 0)
+			metrics_publish_dropped();
 		free(body);
 	}
 }
@@ -617,6 +630,8 @@ static void s_on_committed(writer_job_t *jobs, void *arg)
 		writer_job_t *job = jobs;
 		jobs = job->next;
 		if (job->request || job->scanned) {
+			s_count(job->op->name, job->event.set || job->fields ? WIRE_OK : job->err.code,
+				job->started_ns);
 			/* len is set by s_job_reply(): not in the same call's arguments. */
 			char *reply = s_job_reply(job, &len);
 			s_reply(s, job->peer, reply, len);
@@ -645,17 +660,20 @@ typedef struct {
 	op_context_t ctx;
 	op_caller_t caller;   /* ctx.caller points here */
 	clients_t *clients;   /* the reference that keeps caller's strings */
+	uint64_t started_ns;  /* when the request arrived */
+	wire_code_t code;     /* the reply's */
 	char *reply;
 	size_t reply_len;
 } pool_read_t;
 
 /* Answers a read-only request into a reply frame (any thread). */
 static char *s_read(const server_t *s, const json_t *req, const op_t *op, const op_context_t *ctx,
-		    size_t *len)
+		    size_t *len, wire_code_t *code)
 {
 	batch_result_t res;
 	batch_result_init(&res);
 	ops_read(op, s->store, ctx, req, &res);
+	*code = res.fields ? WIRE_OK : res.err.code;
 	const json_t *id = json_object_get(req, "id");
 	char *reply = res.fields ? wire_reply_ok(res.fields, id, len)
 				 : wire_reply_error(&res.err, id, len);
@@ -667,7 +685,7 @@ static char *s_read(const server_t *s, const json_t *req, const op_t *op, const 
 static void s_pool_read(uv_work_t *work)
 {
 	pool_read_t *r = work->data;
-	r->reply = s_read(r->server, r->req, r->op, &r->ctx, &r->reply_len);
+	r->reply = s_read(r->server, r->req, r->op, &r->ctx, &r->reply_len, &r->code);
 }
 
 static void s_sockets_close_when_idle(server_t *s);
@@ -678,6 +696,7 @@ static void s_pool_read_done(uv_work_t *work, int status)
 	server_t *s = r->server;
 	(void)status;
 	s->pool_reads--;
+	s_count(r->op->name, r->code, r->started_ns);
 	s_reply(s, r->env, r->reply, r->reply_len);
 	json_decref(r->req);
 	clients_unref(&r->clients);
@@ -701,7 +720,7 @@ static bool s_walks(const op_t *op, const op_caller_t *caller)
  * and req.
  */
 static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_t *op,
-			    const op_caller_t *caller)
+			    const op_caller_t *caller, uint64_t started_ns)
 {
 	op_context_t ctx = {
 		.cfg = s->cfg,
@@ -712,7 +731,8 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_
 	pool_read_t *r = s_walks(op, caller) ? calloc(1, sizeof *r) : NULL;
 	if (r) {
 		*r = (pool_read_t){ .server = s, .env = env, .req = req, .op = op, .ctx = ctx,
-				    .caller = *caller, .clients = clients_ref(s->clients) };
+				    .caller = *caller, .clients = clients_ref(s->clients),
+				    .started_ns = started_ns };
 		r->ctx.caller = &r->caller;
 		r->work.data = r;
 		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
@@ -723,23 +743,32 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_
 		free(r);
 	}
 	size_t len;
-	char *reply = s_read(s, req, op, &ctx, &len);
+	wire_code_t code;
+	char *reply = s_read(s, req, op, &ctx, &len, &code);
+	s_count(op->name, code, started_ns);
 	s_reply(s, env, reply, len);
 	json_decref(req);
 }
+
+/* When a request arrived: its wall-clock time (recorded) and a monotonic one (its duration). */
+typedef struct {
+	int64_t received_ms;
+	uint64_t started_ns;
+} arrival_t;
 
 /*
  * A job for a request frame of caller from env (a copy of the frame in it), or NULL (no
  * memory).
  */
 static writer_job_t *s_job_new(server_t *s, envelope_t *env, const void *body, size_t len,
-			       size_t extra, int64_t received_ms, const op_caller_t *caller)
+			       size_t extra, const arrival_t *at, const op_caller_t *caller)
 {
 	/* The frame lives in the job's own allocation, after the job; extra bytes follow it. */
 	writer_job_t *job = malloc(sizeof *job + len + extra);
 	if (job) {
 		*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = len,
-				       .received_ms = received_ms, .peer = env, .caller = *caller,
+				       .received_ms = at->received_ms, .started_ns = at->started_ns,
+				       .peer = env, .caller = *caller,
 				       .clients = clients_ref(s->clients) };
 		memcpy(job->raw, body, len);
 	}
@@ -752,9 +781,9 @@ static writer_job_t *s_job_new(server_t *s, envelope_t *env, const void *body, s
  * (having taken nothing) when the frame is anything else, which then takes the general path.
  */
 static bool s_submit_scanned(server_t *s, envelope_t *env, const void *body, size_t len,
-			     int64_t received_ms, const op_caller_t *caller)
+			     const arrival_t *at, const op_caller_t *caller)
 {
-	writer_job_t *job = s_job_new(s, env, body, len, len + WIRE_SCAN_SLACK, received_ms, caller);
+	writer_job_t *job = s_job_new(s, env, body, len, len + WIRE_SCAN_SLACK, at, caller);
 	if (!job)
 		return false;
 	job->scanned = true;
@@ -787,31 +816,37 @@ static bool s_allowed(const op_t *op, const op_caller_t *caller, wire_error_t *e
  * answers reads and queues writes for the writer. Takes env.
  */
 static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t len,
-		       int64_t received_ms, const op_caller_t *caller)
+		       const arrival_t *at, const op_caller_t *caller)
 {
 	wire_error_t err;
 	json_t *req = NULL, *id = NULL;
 	const char *name;
 	/* The fast path is the event op's: a caller it is not allowed to takes the general one. */
 	if (!s->stopping && (ops_event()->roles & OP_ROLE(caller->role)) &&
-	    s_submit_scanned(s, env, body, len, received_ms, caller))
+	    s_submit_scanned(s, env, body, len, at, caller))
 		return;
 	if (wire_request_decode(body, len, &req, &name, &id, &err) < 0) {
+		s_count(NULL, err.code, at->started_ns);
 		s_reply_error(s, env, &err, id);
 		json_decref(id);
 		return;
 	}
 	const op_t *op = ops_find(name);
-	if (!op) {
+	bool refused = true;
+	if (!op)
 		wire_error_set(&err, WIRE_UNKNOWN_OP, "op: unknown operation \"%s\"", name);
-		s_reply_error(s, env, &err, json_object_get(req, "id"));
-	} else if (s->stopping) {
+	else if (s->stopping)
 		wire_error_set(&err, WIRE_UNAVAILABLE, "incidentd is stopping");
-		s_reply_error(s, env, &err, json_object_get(req, "id"));
-	} else if (!s_allowed(op, caller, &err)) {
+	else
+		refused = !s_allowed(op, caller, &err);
+	if (refused) {
+		/* An event refused before the writer counts with the writer's refusals. */
+		if (op == ops_event())
+			metrics_event(METRICS_EVENT_REFUSED);
+		s_count(op ? op->name : NULL, err.code, at->started_ns);
 		s_reply_error(s, env, &err, json_object_get(req, "id"));
 	} else if (op->flags & OP_WRITES) {
-		writer_job_t *job = s_job_new(s, env, body, len, 0, received_ms, caller);
+		writer_job_t *job = s_job_new(s, env, body, len, 0, at, caller);
 		if (job) {
 			job->request = req;
 			job->op = op;
@@ -820,7 +855,7 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		}
 		free(env);
 	} else {
-		s_read_dispatch(s, env, req, op, caller);
+		s_read_dispatch(s, env, req, op, caller, at->started_ns);
 		return;
 	}
 	json_decref(req);
@@ -917,7 +952,7 @@ static bool s_recv_one(server_t *s)
 		if (n < MESSAGE_FRAMES)
 			n++;
 	}
-	int64_t received_ms = clock_now_ms();
+	arrival_t at = { clock_now_ms(), clock_mono_ns() };
 	envelope_t *env = malloc(sizeof *env);
 	int first = env && n > 0 ? s_envelope(frames, n, env) : -1;
 	if (first < 0) {
@@ -927,11 +962,12 @@ static bool s_recv_one(server_t *s)
 		zmq_msg_t *body = NULL;
 		op_caller_t caller;
 		if (s_check_body(s, frames, first, n, total, &body, &err) < 0 ||
-		    s_caller(s, body, &caller, &err) < 0)
+		    s_caller(s, body, &caller, &err) < 0) {
+			s_count(NULL, err.code, at.started_ns);
 			s_reply_error(s, env, &err, NULL);
-		else
-			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), received_ms,
-				   &caller);
+		} else {
+			s_dispatch(s, env, zmq_msg_data(body), zmq_msg_size(body), &at, &caller);
+		}
 	}
 	for (int i = 0; i < n; i++)
 		zmq_msg_close(&frames[i]);

@@ -11,6 +11,7 @@
 #include "daemon/store/breaches.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
+#include "daemon/sys/metrics.h"
 
 struct writer {
 	uv_loop_t *loop;
@@ -26,6 +27,7 @@ struct writer {
 	 */
 	batch_result_t *results;
 	log_buf_t log;           /* a batch's log lines, written after its commit */
+	metrics_tally_t tally;   /* a batch's breaches and outbox entries, counted once committed */
 	writer_done_cb done;
 	void *done_arg;
 
@@ -122,6 +124,8 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	if (rc != 0)
 		return rc;
 	rc = batch_start(&batch, w->cfg, w->cache, &txn, now, atomic_load(w->listening), &w->log);
+	metrics_tally_reset(&w->tally);
+	batch.tally = &w->tally;
 	size_t i = 0;
 	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++)
 		rc = s_apply_job(&batch, job, &results[i]);
@@ -131,16 +135,28 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 		store_txn_abort(&txn);
 	else
 		rc = store_txn_commit(&txn);
-	/* What the batch logged is true only once committed. */
-	if (rc == 0)
+	/* What the batch logged and counted is true only once committed. */
+	if (rc == 0) {
 		log_buf_flush(&w->log);
-	else
+		metrics_tally_commit(&w->tally);
+	} else {
 		log_buf_discard(&w->log);
+	}
 	/* The cache may hold changes of a transaction that did not commit. */
 	if (rc != 0)
 		incident_cache_clear(w->cache);
 	*alerts_queued = batch.alerts_queued;
 	return rc;
+}
+
+/* Counts the outcome of an event job, every path to the writer alike (ZeroMQ, HTTP). */
+static void s_count_event(const writer_job_t *job)
+{
+	if (job->op != ops_event() || job->notice_topic)
+		return;
+	metrics_event(!job->event.set	       ? METRICS_EVENT_REFUSED
+		      : job->event.duplicate ? METRICS_EVENT_DUPLICATE
+					     : METRICS_EVENT_ACCEPTED);
 }
 
 /* Moves each job's result (reply fields or error, messages, deadlines) into the job. */
@@ -163,6 +179,7 @@ static void s_finish_jobs(writer_job_t *batch, batch_result_t *results, int rc)
 			res->pubs = NULL;
 			res->arm = NULL;
 		}
+		s_count_event(job);
 		batch_result_clear(res);
 	}
 }
@@ -175,6 +192,7 @@ static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 {
 	batch_result_t *results = w->results;
 	int rc, alerts_queued = 0;
+	uint64_t started = clock_mono_ns();
 	while ((rc = s_apply(w, batch, results, &alerts_queued)) == MDB_MAP_FULL) {
 		if ((rc = store_grow(w->store)) != 0)
 			break;
@@ -182,6 +200,7 @@ static void s_commit_batch(writer_t *w, writer_job_t *batch, size_t n)
 		for (size_t i = 0; i < n; i++)
 			batch_result_clear(&results[i]);
 	}
+	metrics_commit(clock_since_s(started), n);
 	if (rc != 0)
 		log_warnx("commit of %zu requests failed: %s", n, store_strerror(rc));
 	else if (alerts_queued > 0 && w->alerts)
@@ -237,6 +256,7 @@ static void s_on_async(uv_async_t *async)
 static void s_destroy(writer_t *w)
 {
 	incident_cache_destroy(&w->cache);
+	metrics_tally_release(&w->tally);
 	free(w->results);
 	log_buf_free(&w->log);
 	pthread_mutex_destroy(&w->lock);
@@ -268,7 +288,7 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	pthread_cond_init(&w->wake, NULL);
 	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
 	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
-	if (!w->cache || !w->results || uv_async_init(loop, &w->async, s_on_async) != 0) {
+	if (!w->cache || !w->results || metrics_tally_init(&w->tally, cfg) != 0 || uv_async_init(loop, &w->async, s_on_async) != 0) {
 		s_destroy(w);
 		return NULL;
 	}

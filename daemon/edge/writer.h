@@ -49,6 +49,7 @@ typedef struct writer_job {
 				 the job's own allocation, after the job */
 	size_t raw_len;
 	int64_t received_ms;
+	uint64_t started_ns;  /* clock_mono_ns() when the request arrived: its duration metric */
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
 	op_caller_t caller;   /* who sent the request (its strings are clients') */
 	clients_t *clients;   /* owned reference: the client set the caller came from, or NULL */

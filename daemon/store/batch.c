@@ -88,6 +88,7 @@ int batch_start(batch_t *batch, const config_t *cfg, incident_cache_t *cache, st
 	batch->now_ms = now_ms;
 	batch->listening = listening;
 	batch->log = log;
+	batch->tally = NULL;
 	incident_cache_trim(cache);
 	return store_meta_get_u64(txn, "pub_seq", &batch->pub_seq);
 }
@@ -172,7 +173,8 @@ bool batch_wanted(const batch_t *batch, const char *topic)
 static int s_outbox(batch_t *batch, const char *topic, const json_t *msg)
 {
 	int queued = 0;
-	int rc = outbox_enqueue(batch->txn, batch->cfg, topic, msg, batch->now_ms, &queued);
+	int rc = outbox_enqueue(batch->txn, batch->cfg, topic, msg, batch->now_ms, batch->tally,
+				 &queued);
 	batch->alerts_queued += queued;
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "daemon/store/incident_cache.h"
 #include "daemon/store/store.h"
 #include "daemon/sys/log.h"
+#include "daemon/sys/metrics.h"
 #include "proto/wire.h"
 
 /*
@@ -104,6 +105,11 @@ typedef struct {
 	int64_t now_ms;       /* when the batch began */
 	bool listening;       /* some subscriber wants messages (as the batch began) */
 	log_buf_t *log;       /* lines to write once the batch commits (breaches) */
+	/*
+	 * The breaches raised and outbox entries written, for the metrics once the batch commits;
+	 * NULL (set by batch_start()) counts nothing. The writer sets its own after the start.
+	 */
+	metrics_tally_t *tally;
 } batch_t;
 
 /*

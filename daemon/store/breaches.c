@@ -217,6 +217,7 @@ static int s_raise(batch_t *batch, incident_t *inc, int i, int64_t due, int64_t 
 		 detected[0] == 'd' ? "deadline passed"
 		 : detected[0] == 'u' ? "a user reported it first" : "late on arrival",
 		 rfc3339_format(due, due_text));
+	metrics_tally_breach(batch->tally, (size_t)i, detected);
 	if (reply_breaches)
 		json_array_append(reply_breaches, wire);
 	char topic[sizeof TOPIC_BREACH_PREFIX + RULE_NAME_MAX];

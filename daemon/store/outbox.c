@@ -125,7 +125,7 @@ static bool s_not_for(const config_hook_t *hook, const char *topic, const json_t
 }
 
 int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const json_t *msg,
-		   int64_t now_ms, int *queued)
+		   int64_t now_ms, metrics_tally_t *tally, int *queued)
 {
 	char *body = NULL;
 	uint64_t last = 0;
@@ -146,8 +146,10 @@ int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, con
 				break;
 		}
 		rc = s_enqueue_one(txn, hook->name, ++last, topic, body, now_ms);
-		if (rc == 0)
+		if (rc == 0) {
 			(*queued)++;
+			metrics_tally_queued(tally, i);
+		}
 	}
 	if (rc == 0 && *queued > 0)
 		rc = store_meta_put_u64(txn, "last_delivery", last);
@@ -349,28 +351,35 @@ int outbox_retry(store_txn_t *txn, const char *hook, const outbox_entry_t *entry
 	return rc;
 }
 
-/* True when an outbox key (hook name, NUL, id) belongs to a hook of cfg. */
-static bool s_key_has_hook(const config_t *cfg, const MDB_val *k)
+/* The hook of cfg an outbox key (hook name, NUL, id) belongs to; -1 when none. */
+static long s_key_hook(const config_t *cfg, const MDB_val *k)
 {
 	const char *name = k->mv_data;
 	size_t len = strnlen(name, k->mv_size);
 	for (size_t i = 0; i < cfg->n_hooks; i++)
 		if (strlen(cfg->hooks[i].name) == len && memcmp(cfg->hooks[i].name, name, len) == 0)
-			return true;
-	return false;
+			return (long)i;
+	return -1;
 }
 
-int outbox_orphans(store_txn_t *txn, const config_t *cfg, size_t *count)
+int outbox_orphans(store_txn_t *txn, const config_t *cfg, size_t *count, size_t *per_hook)
 {
 	MDB_cursor *cursor;
 	MDB_val k, v;
 	*count = 0;
+	if (per_hook)
+		memset(per_hook, 0, cfg->n_hooks * sizeof *per_hook);
 	int rc = store_cursor_open(txn, STORE_OUTBOX, &cursor);
 	if (rc != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-		*count += !s_key_has_hook(cfg, &k);
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		long hook = s_key_hook(cfg, &k);
+		if (hook < 0)
+			(*count)++;
+		else if (per_hook)
+			per_hook[hook]++;
+	}
 	mdb_cursor_close(cursor);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -31,6 +31,7 @@
 
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
+#include "daemon/sys/metrics.h"
 #include "proto/topic.h"
 
 /* True when topic starts with one of hook's topic prefixes ("breach." when it has none). */
@@ -42,11 +43,11 @@ bool outbox_hook_matches(const config_hook_t *hook, const char *topic);
  * TOPIC_HOOK_GAVE_UP (a hook's give-up) is not queued for the hook its "hook" member names, nor for any hook
  * when its "topic" member is TOPIC_HOOK_GAVE_UP. Delivery ids come from the meta counter
  * "last_delivery". *queued gets the number of entries written (0 when
- * none matched). Returns 0, -ENOMEM, or an LMDB error (MDB_MAP_FULL: abort the transaction,
+ * none matched); tally (may be NULL) counts them per hook, for the metrics. Returns 0, -ENOMEM, or an LMDB error (MDB_MAP_FULL: abort the transaction,
  * grow the map, retry).
  */
 int outbox_enqueue(store_txn_t *txn, const config_t *cfg, const char *topic, const json_t *msg,
-		   int64_t now_ms, int *queued);
+		   int64_t now_ms, metrics_tally_t *tally, int *queued);
 
 /* One delivery copied out of its read transaction. Everything it points to is owned by it. */
 typedef struct {
@@ -88,9 +89,11 @@ int outbox_retry(store_txn_t *txn, const char *hook, const outbox_entry_t *entry
 
 /*
  * In txn: *count gets the number of deliveries waiting for a hook cfg does not have (they are
- * kept, and would be sent again once the hook is back). Returns 0 or an LMDB error.
+ * kept, and would be sent again once the hook is back), and per_hook (NULL, or cfg->n_hooks
+ * counts) the number waiting for each of cfg's hooks. One walk of the outbox: for start-up.
+ * Returns 0 or an LMDB error.
  */
-int outbox_orphans(store_txn_t *txn, const config_t *cfg, size_t *count);
+int outbox_orphans(store_txn_t *txn, const config_t *cfg, size_t *count, size_t *per_hook);
 
 /*
  * The schema 2 migration step: in the write transaction txn, builds outbox_due from every

@@ -280,6 +280,15 @@ size_t store_map_size(store_t *store)
 	return info.me_mapsize;
 }
 
+size_t store_used_bytes(store_t *store)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+		return 0;
+	return ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+}
+
 int store_reader_check(store_t *store)
 {
 	int dead = 0;

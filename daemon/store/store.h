@@ -116,6 +116,12 @@ int store_grow(store_t *store);
 /* The current map size in bytes. */
 size_t store_map_size(store_t *store);
 
+/*
+ * The bytes of the map in use: its pages up to the last one used, times the page size (what
+ * the data file needs, free pages inside it included). O(1): mdb_env_info and mdb_env_stat.
+ */
+size_t store_used_bytes(store_t *store);
+
 /* Clears stale reader slots left by crashed processes; returns how many were cleared. */
 int store_reader_check(store_t *store);
 

@@ -15,4 +15,18 @@ static inline int64_t clock_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A monotonic time in ns, for durations (the metrics): unaffected by changes of the wall clock. */
+static inline uint64_t clock_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The seconds since the monotonic time started_ns. */
+static inline double clock_since_s(uint64_t started_ns)
+{
+	return (double)(clock_mono_ns() - started_ns) / 1e9;
+}
+
 #endif

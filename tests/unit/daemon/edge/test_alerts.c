@@ -16,6 +16,7 @@
 #include "daemon/store/outbox.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
+#include "daemon/sys/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -141,7 +142,7 @@ static int s_enqueue(fixture_t *f, const char *topic, const char *body)
 	store_txn_t txn;
 	int queued = -1;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, msg, s_now_ms(), &queued), 0);
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, msg, s_now_ms(), NULL, &queued), 0);
 	assert_int_equal(store_txn_commit(&txn), 0);
 	json_decref(msg);
 	return queued;
@@ -558,6 +559,44 @@ static void test_exec_hook_failing_gives_up(void **state)
 }
 
 /*
+ * The metrics of deliveries: each hook's backlog counted from the outbox at start, every
+ * attempt's outcome (a failure retried, then successes), the backlog lowered as deliveries
+ * leave the outbox.
+ */
+static void test_deliveries_counted_in_metrics(void **state)
+{
+	fixture_t *f = *state;
+	assert_int_equal(metrics_init(&f->cfg), 0);
+	/* Fails the first attempt of all (it leaves the file), succeeds afterwards. */
+	s_exec_hook(f, "#!/bin/sh\nif [ -f \"$1\" ]; then cat >/dev/null; exit 0; fi\n"
+		       "echo once > \"$1\"\nexit 1\n");
+	f->hooks[0].backoff_ms = 50;
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":1}"), 1);
+	assert_int_equal(s_enqueue(f, "breach.ack", "{\"seq\":2}"), 1);
+	alerts_t *alerts = alerts_new(f->store, &f->cfg);
+	assert_non_null(alerts);
+	metrics_gauges_t none = { .store_read = false };
+	size_t len;
+	char *text = metrics_render(&none, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nincidentd_outbox_pending{hook=\"first\"} 2\n"));
+	free(text);
+	assert_int_equal(alerts_start(alerts, NULL, NULL), 0);
+	alerts_wake(alerts);
+	assert_true(s_outbox_empty(f));
+	alerts_destroy(&alerts);
+	text = metrics_render(&none, &len);
+	assert_non_null(text);
+	if (!strstr(text, "\nincidentd_hook_deliveries_total{hook=\"first\",result=\"ok\"} 2\n") ||
+	    !strstr(text, "\nincidentd_hook_deliveries_total{hook=\"first\",result=\"retry\"} 1\n") ||
+	    !strstr(text, "\nincidentd_hook_deliveries_total{hook=\"first\",result=\"gave_up\"} 0\n") ||
+	    !strstr(text, "\nincidentd_outbox_pending{hook=\"first\"} 0\n"))
+		fail_msg("unexpected metrics:\n%s", text);
+	free(text);
+	metrics_release();
+}
+
+/*
  * Without max_attempts a failing delivery is retried until give_up_after has passed since it
  * was queued (the last attempt at that moment), then given up and published.
  */
@@ -850,6 +889,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_hook_gets_body_on_stdin, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_large_body, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_failing_gives_up, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_deliveries_counted_in_metrics, s_setup,
+						s_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_hook_timeout_kills, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_give_up_after_ends_the_retries, s_setup,
 						s_teardown),

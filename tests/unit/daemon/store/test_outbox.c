@@ -96,7 +96,7 @@ static int s_enqueue_at(fixture_t *f, const char *topic, const char *msg, int64_
 	store_txn_t txn;
 	int queued = -1;
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, value, now_ms, &queued), 0);
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, topic, value, now_ms, NULL, &queued), 0);
 	assert_int_equal(store_txn_commit(&txn), 0);
 	json_decref(value);
 	return queued;
@@ -254,7 +254,7 @@ static void test_enqueue_one_entry_per_matching_hook(void **state)
 	int queued = 0;
 	json_t *msg = json_pack("{s:i}", "seq", 6);
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
-	assert_int_equal(outbox_enqueue(&txn, &f->cfg, "breach.x", msg, at, &queued), 0);
+	assert_int_equal(outbox_enqueue(&txn, &f->cfg, "breach.x", msg, at, NULL, &queued), 0);
 	assert_int_equal(queued, 1);
 	store_txn_abort(&txn);
 	json_decref(msg);
@@ -282,7 +282,7 @@ static void test_enqueue_map_full_is_an_error(void **state)
 	assert_int_equal(store_txn_begin(f->store, true, &txn), 0);
 	int rc = 0, queued = 0, total = 0;
 	for (int i = 0; i < 100 && rc == 0; i++) {
-		rc = outbox_enqueue(&txn, &f->cfg, "breach.big", msg, s_now_ms(), &queued);
+		rc = outbox_enqueue(&txn, &f->cfg, "breach.big", msg, s_now_ms(), NULL, &queued);
 		total += queued;
 	}
 	store_txn_abort(&txn);

@@ -1,0 +1,149 @@
+/*
+ * Tests of daemon/edge/writer.c's metrics, on a real LMDB store and a libuv loop: events
+ * submitted as the server submits them come back committed, and the registry counts each
+ * event's outcome (accepted, duplicate, refused), the group commits and their sizes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/edge/writer.h"
+#include "daemon/store/schema.h"
+#include "daemon/sys/clock.h"
+#include "daemon/sys/metrics.h"
+
+typedef struct {
+	char dir[64];
+	store_t *store;
+	config_t *cfg;
+	uv_loop_t loop;
+	writer_t *writer;
+	atomic_bool listening;
+	size_t done;          /* jobs handed back */
+	size_t expected;
+} fixture_t;
+
+static void s_on_done(writer_job_t *jobs, void *arg)
+{
+	fixture_t *f = arg;
+	while (jobs) {
+		writer_job_t *next = jobs->next;
+		f->done++;
+		writer_job_free(jobs);
+		jobs = next;
+	}
+	if (f->done == f->expected)
+		writer_stop(&f->writer);
+}
+
+static int s_setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/incidentd-writer-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->cfg = config_default();
+	assert_non_null(f->cfg);
+	char err[256];
+	f->store = store_open(f->dir, 1 << 20, &schema_current, err, sizeof err);
+	if (!f->store)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(metrics_init(f->cfg), 0);
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	atomic_init(&f->listening, false);
+	f->writer = writer_new(&f->loop, f->store, f->cfg, NULL, &f->listening, s_on_done, f);
+	assert_non_null(f->writer);
+	*state = f;
+	return 0;
+}
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int s_teardown(void **state)
+{
+	fixture_t *f = *state;
+	writer_stop(&f->writer);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	store_destroy(&f->store);
+	config_destroy(&f->cfg);
+	metrics_release();
+	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Submits the request text as the server's general path does (a decoded request). */
+static void s_submit(fixture_t *f, const char *text)
+{
+	size_t len = strlen(text);
+	writer_job_t *job = malloc(sizeof *job + len);
+	assert_non_null(job);
+	*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = len,
+			       .received_ms = clock_now_ms(), .started_ns = clock_mono_ns(),
+			       .caller = op_anonymous, .op = ops_event() };
+	memcpy(job->raw, text, len);
+	job->request = json_loads(text, 0, NULL);
+	assert_non_null(job->request);
+	f->expected++;
+	writer_submit(f->writer, job);
+}
+
+static void s_has(const char *text, const char *line)
+{
+	char needle[256];
+	snprintf(needle, sizeof needle, "\n%s\n", line);
+	if (!strstr(text, needle))
+		fail_msg("missing line: %s\nin:\n%s", line, text);
+}
+
+static void test_event_outcomes_and_commits(void **state)
+{
+	fixture_t *f = *state;
+	static const char opening[] =
+		"{\"op\":\"event\",\"provider\":\"p\",\"event_id\":\"e1\",\"ref\":\"R1\","
+		"\"stage\":\"detected\",\"category\":3,\"title\":\"t\"}";
+	s_submit(f, opening);
+	s_submit(f, "{\"op\":\"event\",\"provider\":\"p\",\"event_id\":\"e2\",\"ref\":\"R1\","
+		    "\"stage\":\"notified\"}");
+	s_submit(f, opening); /* a retry: a duplicate */
+	s_submit(f, "{\"op\":\"event\",\"provider\":\"p\",\"event_id\":\"e3\",\"ref\":\"R2\","
+		    "\"stage\":\"detected\"}"); /* opens without category: refused */
+	assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(f->done, 4);
+	metrics_gauges_t none = { .store_read = false };
+	size_t len;
+	char *text = metrics_render(&none, &len);
+	assert_non_null(text);
+	s_has(text, "incidentd_events_total{result=\"accepted\"} 2");
+	s_has(text, "incidentd_events_total{result=\"duplicate\"} 1");
+	s_has(text, "incidentd_events_total{result=\"refused\"} 1");
+	s_has(text, "incidentd_batch_events_sum 4");
+	const char *count = strstr(text, "\nincidentd_commit_duration_seconds_count ");
+	assert_non_null(count);
+	long commits = strtol(count + strlen("\nincidentd_commit_duration_seconds_count "), NULL, 10);
+	assert_true(commits >= 1 && commits <= 4);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_event_outcomes_and_commits, s_setup, s_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
