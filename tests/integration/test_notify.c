@@ -262,15 +262,15 @@ static void test_watchdog(void **state)
 	assert_int_equal(h_start(d), 0);
 	int ready = s_rx_wait(rx, 0, "READY=1", 2000);
 	assert_true(ready >= 0);
-	/* 200 ms apart: at least 5 in 1.5 s (1.5 s / 200 ms = 7, less scheduling slack). */
-	int64_t until = h_mono_ms() + 1500;
+	/* 200 ms apart: about 10 in 2 s; a busy machine may delay some, none comes early. */
+	int64_t until = h_mono_ms() + 2000;
 	while (h_mono_ms() < until && s_rx_recv(rx, (int)(until - h_mono_ms())) >= 0)
 		;
 	int pings = 0;
 	for (int i = ready; i < rx->n; i++)
 		pings += s_rx_has(rx, i, "WATCHDOG=1");
-	if (pings < 5 || pings > 9)
-		fail_msg("%d WATCHDOG=1 in 1.5 s with WATCHDOG_USEC=400000 (expected about 7)", pings);
+	if (pings < 5 || pings > 12)
+		fail_msg("%d WATCHDOG=1 in 2 s with WATCHDOG_USEC=400000 (expected about 10)", pings);
 	/* Still pinging while requests are served. */
 	json_t *r = h_requestf(d, "{s:s}", "op", "status");
 	CHECK_OK(r);
