@@ -20,6 +20,7 @@
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/metrics.h"
+#include "daemon/sys/notify.h"
 #include "daemon/sys/tz.h"
 
 typedef struct {
@@ -144,6 +145,56 @@ static void s_raise_nofile(void)
 		log_info("open files limit %llu (raised from %llu)", max, was);
 }
 
+/* A start-up failure: told to systemd as the unit's status, logged, exit 1. */
+__attribute__((noreturn)) static void s_cannot_start(const char *reason)
+{
+	notify_status("cannot start: %s", reason);
+	fatalx("cannot start: %s", reason);
+}
+
+/*
+ * Tells systemd the daemon is ready (READY=1), once its sockets are bound, its store open and
+ * its deadlines loaded, with what it holds and where it listens as the unit's status.
+ */
+static void s_notify_ready(store_t *store, const config_t *cfg)
+{
+	store_txn_t txn;
+	size_t incidents = 0, open = 0, deadlines = 0;
+	if (store_txn_begin(store, false, &txn) == 0) {
+		incidents = store_count(&txn, STORE_INCIDENTS);
+		open = store_count(&txn, STORE_OPEN);
+		deadlines = store_count(&txn, STORE_DEADLINES);
+		store_txn_abort(&txn);
+	}
+	notify_ready("ready: %zu incidents (%zu open), %zu pending deadlines; API on %s%s",
+		     incidents, open, deadlines, cfg->api[0], cfg->n_api > 1 ? " and more" : "");
+}
+
+static void s_on_watchdog(uv_timer_t *timer)
+{
+	(void)timer;
+	notify_watchdog();
+}
+
+/*
+ * With WatchdogSec= in the unit, sends WATCHDOG=1 from the event loop at half the interval:
+ * a loop that stops turning stops the pings and systemd restarts the daemon. The timer does
+ * not keep the loop running (uv_unref): the server's handles decide when uv_run() returns.
+ * Returns true when the timer was started (and must be closed).
+ */
+static bool s_watchdog_start(uv_loop_t *loop, uv_timer_t *timer)
+{
+	uint64_t usec = notify_watchdog_interval_usec();
+	if (usec == 0)
+		return false;
+	uint64_t ms = usec / 1000 > 0 ? usec / 1000 : 1;
+	uv_timer_init(loop, timer);
+	uv_timer_start(timer, s_on_watchdog, ms, ms);
+	uv_unref((uv_handle_t *)timer);
+	log_info("systemd watchdog: WATCHDOG=1 every %llu ms", (unsigned long long)ms);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	options_t opt;
@@ -160,26 +211,35 @@ int main(int argc, char **argv)
 	if (tz_use(cfg->calendar.timezone) < 0)
 		fatalx("cannot start: time zone %s cannot be loaded", cfg->calendar.timezone);
 
+	notify_status("starting: opening the store in %s", cfg->data_dir);
 	store_schema_t schema = schema_for(cfg);
 	store_t *store = store_open(cfg->data_dir, cfg->map_size, &schema, err, sizeof err);
 	if (!store)
-		fatalx("cannot start: %s", err);
+		s_cannot_start(err);
 	/* Before any thread records: the hooks' backlogs are counted by alerts_new(). */
 	if (metrics_init(cfg) != 0)
 		log_warnx("metrics: out of memory; the per-rule and per-hook series are left out");
 	alerts_t *alerts = alerts_new(store, cfg);
 	if (!alerts)
-		fatalx("cannot start: cannot start the hook delivery threads");
+		s_cannot_start("cannot start the hook delivery threads");
 	uv_loop_t loop;
 	uv_loop_init(&loop);
+	notify_status("starting: binding sockets, loading deadlines");
 	server_source_t source = { opt.config_path, conf_text };
 	server_t *server = server_new(&loop, cfg, &source, store, alerts, err, sizeof err);
 	if (!server)
-		fatalx("cannot start: %s", err);
+		s_cannot_start(err);
 	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);
+	s_notify_ready(store, cfg);
+	uv_timer_t watchdog;
+	bool watching = s_watchdog_start(&loop, &watchdog);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 
+	if (watching) {
+		uv_close((uv_handle_t *)&watchdog, NULL);
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
 	server_destroy(&server);
 	alerts_destroy(&alerts);
 	if (uv_loop_close(&loop) != 0)

@@ -31,6 +31,7 @@
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/metrics.h"
+#include "daemon/sys/notify.h"
 #include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
@@ -1048,6 +1049,7 @@ static void s_on_readers(uv_timer_t *timer)
 static void s_on_signal(uv_signal_t *sig, int signum)
 {
 	log_info("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping();
 	server_stop(sig->data);
 }
 
@@ -1478,15 +1480,13 @@ static bool s_clients_changed(const clients_t *was, const clients_t *now)
  * SIGHUP: re-reads the config file's [client] sections and applies them to the next request
  * and handshake, without a restart and without touching a connection (but the publish
  * socket's, when a subscriber's key went). A file with errors changes nothing; changes to
- * other sections are reported and left for a restart.
+ * other sections are reported and left for a restart. Returns 0, or -1 when nothing changed.
  */
-static void s_on_reload(uv_signal_t *sig, int signum)
+static int s_reload(server_t *s)
 {
-	server_t *s = sig->data;
-	(void)signum;
 	if (!s->config_path) {
 		log_warnx("SIGHUP: running on the built-in configuration: no file to re-read");
-		return;
+		return -1;
 	}
 	config_diag_t diag = { 0 };
 	char *text = NULL, changed[512];
@@ -1498,7 +1498,7 @@ static void s_on_reload(uv_signal_t *sig, int signum)
 		log_warnx("reload: %s has errors; the running clients stay as they were",
 			  s->config_path);
 		free(text);
-		return;
+		return -1;
 	}
 	if (s->config_text && config_sections_changed(s->config_text, text, changed,
 						      sizeof changed) > 0)
@@ -1508,13 +1508,26 @@ static void s_on_reload(uv_signal_t *sig, int signum)
 	clients_t *fresh = clients_new(next, next);
 	if (!fresh) {
 		log_warnx("reload: out of memory; the running clients stay as they were");
-		return;
+		return -1;
 	}
 	bool drop = s_clients_changed(s->clients, fresh);
 	clients_unref(&s->clients);
 	s->clients = fresh;
 	if (drop && s->cfg->security.curve)
 		s_pub_rebind(s);
+	return 0;
+}
+
+/* SIGHUP, told to systemd as RELOADING=1 then READY=1 with the outcome. */
+static void s_on_reload(uv_signal_t *sig, int signum)
+{
+	server_t *s = sig->data;
+	(void)signum;
+	notify_reloading();
+	if (s_reload(s) == 0)
+		notify_ready("ready: reloaded, %zu client(s)", clients_config(s->clients)->n_clients);
+	else
+		notify_ready("ready: reload not applied, the running clients stay (see the log)");
 }
 
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t *source,

@@ -683,6 +683,12 @@ static void s_exec_daemon(h_daemon_t *d)
 	}
 	if (d->umask >= 0)
 		umask((mode_t)d->umask);
+	for (int i = 0; i < d->n_env; i++) {
+		if (d->env[i].is_set)
+			setenv(d->env[i].name, d->env[i].value, 1);
+		else
+			unsetenv(d->env[i].name);
+	}
 	dup2(in, 0);
 	dup2(log, 1);
 	dup2(log, 2);
@@ -728,6 +734,22 @@ static int s_wait_ready(h_daemon_t *d)
 		H_START_TIMEOUT_MS);
 	h_close(d, s);
 	return -1;
+}
+
+int h_setenv(h_daemon_t *d, const char *name, const char *value)
+{
+	int i = 0;
+	while (i < d->n_env && strcmp(d->env[i].name, name) != 0)
+		i++;
+	if (i == (int)(sizeof d->env / sizeof d->env[0]) || strlen(name) >= sizeof d->env[i].name ||
+	    (value != NULL && strlen(value) >= sizeof d->env[i].value))
+		return -1;
+	snprintf(d->env[i].name, sizeof d->env[i].name, "%s", name);
+	snprintf(d->env[i].value, sizeof d->env[i].value, "%s", value != NULL ? value : "");
+	d->env[i].is_set = value != NULL;
+	if (i == d->n_env)
+		d->n_env++;
+	return 0;
 }
 
 int h_start(h_daemon_t *d)

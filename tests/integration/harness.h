@@ -51,6 +51,12 @@ typedef struct {
 	int umask;                 /* >= 0: the daemon's umask at exec (h_new sets -1) */
 	h_keys_t server;           /* with CURVE: the daemon's key pair (h_curve()) */
 	const h_keys_t *as;        /* with CURVE: the keys h_socket, h_sub and h_request use */
+	struct {
+		char name[64];
+		char value[H_PATH_MAX]; /* set when is_set, else the variable is removed */
+		bool is_set;
+	} env[8];                  /* h_setenv(): the daemon's environment changes at exec */
+	int n_env;
 } h_daemon_t;
 
 /*
@@ -86,6 +92,13 @@ int h_log_wait(const h_daemon_t *d, const char *needle, int timeout_ms);
  * not answer within H_START_TIMEOUT_MS (the process is then killed).
  */
 int h_start(h_daemon_t *d);
+
+/*
+ * Sets name to value (NULL: removes it) in the environment of the daemon from its next start
+ * on; the test's own environment is untouched. A second call for the same name replaces the
+ * first. Returns 0, or -1 when too many variables or too long a name or value.
+ */
+int h_setenv(h_daemon_t *d, const char *name, const char *value);
 
 /*
  * Sends SIGTERM and waits for the exit. Returns the exit status (0..255), 128+N when it died of
