@@ -14,6 +14,7 @@
 
 #include "daemon/core/config.h"
 #include "daemon/edge/alerts.h"
+#include "daemon/edge/http.h"
 #include "daemon/edge/server.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
@@ -172,10 +173,15 @@ int main(int argc, char **argv)
 	server_t *server = server_new(&loop, cfg, &source, store, alerts, err, sizeof err);
 	if (!server)
 		fatalx("cannot start: %s", err);
+	http_t *http = NULL;
+	if (cfg->http.listen && (http = http_new(&loop, cfg, server, err, sizeof err)) == NULL)
+		fatalx("cannot start: %s", err);
+	/* GET /metrics: served once the metrics module lands (http_set_metrics); 404 until then. */
 	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 
+	http_destroy(&http);
 	server_destroy(&server);
 	alerts_destroy(&alerts);
 	if (uv_loop_close(&loop) != 0)
