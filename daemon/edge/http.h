@@ -1,8 +1,8 @@
 /*
  * http: the HTTP listener ([http] listen), for tools that speak HTTP rather than ZeroMQ.
  *
- * libmicrohttpd runs the sockets on its own thread (MHD_USE_INTERNAL_POLLING_THREAD with
- * epoll). That thread reads and bounds each request (connection memory limit, idle timeout,
+ * libmicrohttpd runs the sockets on its own thread (MHD_USE_POLL_INTERNAL_THREAD).
+ * That thread reads and bounds each request (connection memory limit, idle timeout,
  * the body limited to [daemon] max_request_bytes), checks its method, path and content type,
  * and decodes its JSON. A write is then parked (MHD_suspend_connection) and handed to the event
  * loop (a locked queue and a uv_async), which looks its bearer token up in the server's current
