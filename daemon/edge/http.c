@@ -597,17 +597,17 @@ static enum MHD_Result s_hand_over(http_t *h, struct MHD_Connection *conn, reque
 	task_t *t = r->task;
 	MHD_suspend_connection(conn);
 	r->suspended = true;
+	/* Sent under the lock: the loop sets refusing under it before it closes the async. */
 	pthread_mutex_lock(&h->lock);
 	bool refusing = h->refusing;
 	if (!refusing) {
 		*h->tail = t;
 		h->tail = &t->next;
+		uv_async_send(&h->async);
 	}
 	pthread_mutex_unlock(&h->lock);
-	if (!refusing) {
-		uv_async_send(&h->async);
+	if (!refusing)
 		return MHD_YES;
-	}
 	t->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 	t->body = strdup("{\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":"
 			 "\"incidentd is stopping\"}}");

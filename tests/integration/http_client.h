@@ -18,7 +18,8 @@ void hc_answer_clear(hc_answer_t *a);
 
 /*
  * Sends method to url with body (may be NULL) of content_type (NULL: none) and, when token is
- * not NULL, "Authorization: Bearer TOKEN". Waits at most timeout_ms. Returns 0 with *a filled,
+ * not NULL, "Authorization: Bearer TOKEN" (an https:// url is not verified: the tests'
+ * certificates are self-signed). Waits at most timeout_ms. Returns 0 with *a filled,
  * or -1 (no answer).
  */
 int hc_request(const char *method, const char *url, const char *token, const char *content_type,

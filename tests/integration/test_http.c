@@ -1,7 +1,8 @@
 /*
  * The HTTP listener: the real daemon, real HTTP over 127.0.0.1. Every status of POST
  * /v1/events, tokens (missing, wrong, scoped to a provider, added by SIGHUP), batches, bad
- * input with nothing stored, a slow client that holds nobody up, /healthz and /readyz.
+ * input with nothing stored, a slow client that holds nobody up, /healthz and /readyz,
+ * HTTPS, and a plaintext listen beyond loopback refused.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -355,6 +356,56 @@ static void test_stop(void **state)
 	h_pass(f->d);
 }
 
+/* HTTPS with tls_cert/tls_key (a self-signed pair made here); plaintext beyond loopback refused. */
+static void test_tls_and_plaintext(void **state)
+{
+	(void)state;
+	h_daemon_t *d = h_new(NULL);
+	assert_non_null(d);
+	char *gen[] = {(char *)"/usr/bin/openssl", (char *)"req", (char *)"-x509", (char *)"-newkey",
+		       (char *)"rsa:2048", (char *)"-nodes", (char *)"-subj", (char *)"/CN=127.0.0.1",
+		       (char *)"-days", (char *)"1", (char *)"-keyout", (char *)"http.key",
+		       (char *)"-out", (char *)"http.crt", NULL};
+	h_run_t run;
+	assert_int_equal(h_run(d->dir, gen, NULL, 30000, &run), 0);
+	assert_int_equal(run.status, 0);
+	h_run_clear(&run);
+	int port = h_free_port();
+	char conf[1024], ops[65];
+	hc_token_sha256(OPS_TOKEN, ops);
+	snprintf(conf, sizeof conf, "[http]\nlisten = 127.0.0.1:%d\ntls_cert = %s/http.crt\n"
+		 "tls_key = %s/http.key\n[client ops]\ntoken_sha256 = %s\nrole = operator\n",
+		 port, d->dir, d->dir, ops);
+	assert_int_equal(h_write_file(d, "incidentd.conf", conf, d->conf), 0);
+	assert_int_equal(h_start(d), 0);
+	char url[128];
+	hc_answer_t a;
+	const char *ev = EVENT("tls", "acme", "");
+	snprintf(url, sizeof url, "https://127.0.0.1:%d/v1/events", port);
+	assert_int_equal(hc_request("POST", url, OPS_TOKEN, "application/json", ev, strlen(ev), 5000,
+				    &a), 0);
+	json_decref(CHECK_ANSWER(a, 200, NULL));
+	/* Plain HTTP on the TLS port gets no answer. */
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+	hc_request("GET", url, NULL, NULL, NULL, 0, 2000, &a);
+	assert_int_not_equal(a.status, 200);
+	hc_answer_clear(&a);
+	assert_int_equal(h_stop(d), 0);
+
+	/* A listen beyond loopback without TLS: refused at start, naming it. */
+	snprintf(conf, sizeof conf, "[http]\nlisten = 0.0.0.0:%d\n", port);
+	assert_int_equal(h_write_file(d, "plain.conf", conf, NULL), 0);
+	char *check[] = {(char *)INCIDENTD_BIN, (char *)"-c", (char *)"plain.conf",
+			 (char *)"--check-config", NULL};
+	assert_int_equal(h_run(d->dir, check, NULL, 10000, &run), 0);
+	assert_int_equal(run.status, 1);
+	if (!strstr(run.out, "http listen 0.0.0.0:") || !strstr(run.out, "no tls_cert"))
+		fail_msg("unexpected --check-config output: %s", run.out);
+	h_run_clear(&run);
+	h_pass(d);
+	h_destroy(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +417,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_client, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_reload_adds_token, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_stop, s_setup, s_teardown),
+		cmocka_unit_test(test_tls_and_plaintext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
