@@ -818,10 +818,11 @@ static int s_mhd_start(http_t *h, char *errbuf, size_t errlen)
 	    s_tls_read(h, errbuf, errlen) < 0)
 		return -1;
 	/*
-	 * poll(), not epoll: with MHD 0.9.75's epoll mode a resumed connection's answer waited
-	 * for the thread's next wakeup (p50 5 ms instead of 0.8 ms for one client, bench/README.md).
+	 * epoll: a wakeup costs what is ready, not every connection (poll() scans all of them, up
+	 * to MAX_CONNECTIONS). An early run suggested resumed answers waited longer under epoll;
+	 * an alternating A/B did not reproduce it (bench/README.md).
 	 */
-	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

@@ -1,7 +1,7 @@
 /*
  * http: the HTTP listener ([http] listen), for tools that speak HTTP rather than ZeroMQ.
  *
- * libmicrohttpd runs the sockets on its own thread (MHD_USE_POLL_INTERNAL_THREAD).
+ * libmicrohttpd runs the sockets on its own thread (MHD_USE_EPOLL_INTERNAL_THREAD).
  * That thread reads and bounds each request (connection memory limit, idle timeout,
  * the body limited to [daemon] max_request_bytes), checks its method, path and content type,
  * and decodes its JSON. A write is then parked (MHD_suspend_connection) and handed to the event
