@@ -325,7 +325,7 @@ static void test_slow_client(void **state)
 	h_pass(f->d);
 }
 
-/* SIGHUP adds a token: refused before, taken after, without a restart. */
+/* SIGHUP adds a token (refused before, taken after) and removes it, without a restart. */
 static void test_reload_adds_token(void **state)
 {
 	s_fixture_t *f = *state;
@@ -345,6 +345,18 @@ static void test_reload_adds_token(void **state)
 	}
 	a = s_post(f, "/v1/events", LATE_TOKEN, EVENT("late", "acme", ""));
 	json_decref(CHECK_ANSWER(a, 200, NULL));
+	/* A reload without it: its next request is refused. */
+	s_config(f->port, "", conf, sizeof conf);
+	assert_int_equal(h_write_file(f->d, "incidentd.conf", conf, NULL), 0);
+	assert_int_equal(kill(f->d->pid, SIGHUP), 0);
+	for (int64_t until = h_mono_ms() + 5000; h_log_count(f->d, "reload: ") < 2;) {
+		if (h_mono_ms() > until)
+			fail_msg("no second reload line in the log after SIGHUP");
+		struct timespec ts = { 0, 20 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	a = s_post(f, "/v1/events", LATE_TOKEN, EVENT("late2", "acme", ""));
+	json_decref(CHECK_ANSWER(a, 401, "unauthorized"));
 	h_pass(f->d);
 }
 
