@@ -14,6 +14,7 @@
 #define AM_BIN "/usr/bin/prometheus-alertmanager"
 #define NORTH_TOKEN "am-north-token-0123456789"
 #define OPS_TOKEN "am-ops-token-0123456789"
+#define MULTI_TOKEN "am-multi-token-0123456789"
 
 typedef struct {
 	h_daemon_t *d;
@@ -23,15 +24,18 @@ typedef struct {
 static int s_setup(void **state)
 {
 	s_fixture_t *f = calloc(1, sizeof *f);
-	char conf[2048], north[65], ops[65];
+	char conf[2048], north[65], ops[65], multi[65];
 	hc_token_sha256(NORTH_TOKEN, north);
 	hc_token_sha256(OPS_TOKEN, ops);
+	hc_token_sha256(MULTI_TOKEN, multi);
 	f->port = h_free_port();
 	snprintf(conf, sizeof conf,
 		 "[http]\nlisten = 127.0.0.1:%d\nseverity.critical = 1\nseverity.warning = 4\n"
 		 "[client am-north]\ntoken_sha256 = %s\nrole = provider\nproviders = csp-north\n"
-		 "[client ops]\ntoken_sha256 = %s\nrole = operator\n",
-		 f->port, north, ops);
+		 "[client ops]\ntoken_sha256 = %s\nrole = operator\n"
+		 "[client am-multi]\ntoken_sha256 = %s\nrole = provider\n"
+		 "providers = csp-east, csp-west\n",
+		 f->port, north, ops, multi);
 	f->d = h_new(conf);
 	if (!f->d || h_start(f->d) < 0)
 		return -1;
@@ -149,6 +153,16 @@ static void test_payload_mapping(void **state)
 	CHECK_STR(inc, "provider", "csp-west");
 	CHECK_INT(inc, "category", 4);
 	json_decref(inc);
+	/* A provider token of several providers names one of them. */
+	r = s_post(f, "", MULTI_TOKEN,
+		   PAYLOAD(ALERT("firing", "ffff000000000006", "warning", "2026-01-02T03:00:00Z",
+				 "0001-01-01T00:00:00Z")), 400);
+	CHECK_ERROR(r, "bad_request", "provider");
+	json_decref(r);
+	r = s_post(f, "?provider=csp-east", MULTI_TOKEN,
+		   PAYLOAD(ALERT("firing", "ffff000000000006", "warning", "2026-01-02T03:00:00Z",
+				 "0001-01-01T00:00:00Z")), 200);
+	json_decref(r);
 	/* A provider token may not name another provider. */
 	r = s_post(f, "?provider=csp-west", NORTH_TOKEN,
 		   PAYLOAD(ALERT("firing", "dddd000000000004", "warning", "2026-01-02T03:00:00Z",
@@ -162,7 +176,7 @@ static void test_payload_mapping(void **state)
 		   PAYLOAD(ALERT("firing", "eeee000000000005", "warning", "2999-01-01T00:00:00Z",
 				 "0001-01-01T00:00:00Z")), 400);
 	json_decref(r);
-	assert_int_equal(h_status_count(f->d, "incidents"), 3);
+	assert_int_equal(h_status_count(f->d, "incidents"), 4);
 	h_pass(f->d);
 }
 
