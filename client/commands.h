@@ -51,4 +51,7 @@ int cmd_watch(cli_t *cli, int argc, char **argv);
 /* keygen FILE: a new CURVE key pair in FILE and FILE.pub (cmd_keygen.c). */
 int cmd_keygen(cli_t *cli, int argc, char **argv);
 
+/* token [NAME]: a new HTTP bearer token and its token_sha256 line (cmd_token.c). */
+int cmd_token(cli_t *cli, int argc, char **argv);
+
 #endif

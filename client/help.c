@@ -197,6 +197,11 @@ static const s_help_t s_help[] = {
 	 "'role = provider|operator|viewer' (a provider also needs 'providers = P, ...'). The "
 	 "daemon's pair: 'secret_key = FILE' under [security]; clients give FILE.pub or the key "
 	 "as --server-key.\n"},
+	{"token", "token [NAME]",
+	 "Makes a new bearer token for the HTTP listener (32 random bytes, base64url) and prints "
+	 "it with the line 'token_sha256 = HEX' (its SHA-256) and a [client NAME] section to add "
+	 "to the daemon's config (SIGHUP applies it). The config keeps only the hash; the sender "
+	 "keeps the token and sends 'Authorization: Bearer TOKEN'. Nothing is written.\n"},
 };
 
 enum { S_NHELP = sizeof s_help / sizeof s_help[0] };

@@ -17,7 +17,7 @@ static const struct {
 	{"push", cmd_push},         {"list", cmd_list},       {"show", cmd_show},
 	{"breaches", cmd_breaches}, {"problem", cmd_problem}, {"report", cmd_report},
 	{"status", cmd_status},     {"watch", cmd_watch},     {"keygen", cmd_keygen},
-	{"due", cmd_due},           {"overdue", cmd_overdue},
+	{"due", cmd_due},           {"overdue", cmd_overdue}, {"token", cmd_token},
 };
 
 /* A variable of the environment, or NULL when it is unset or empty. */

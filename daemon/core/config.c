@@ -36,6 +36,7 @@ typedef enum {
 	SEC_SECURITY,
 	SEC_CLIENT,
 	SEC_MEASURE,
+	SEC_HTTP,
 	SEC_COUNT
 } section_kind_t;
 
@@ -60,6 +61,7 @@ static const struct {
 	[SEC_SECURITY] = {"security", false, NOT_A_RULE},
 	[SEC_CLIENT] = {"client", true, NOT_A_RULE},
 	[SEC_MEASURE] = {"measure", true, NOT_A_RULE},
+	[SEC_HTTP] = {"http", false, NOT_A_RULE},
 };
 
 /* The kinds of rule: how each one's clock stops and where the report lists it. */
@@ -94,6 +96,9 @@ typedef enum {
 	OPT_PERCENT,   /* int: a percentage "95%", "99.5%" (0..100, two decimals at most), kept
 	                  in hundredths of a percent */
 	OPT_CATEGORIES, /* unsigned: bit set of categories 1..5, a comma list */
+	OPT_HOSTPORT,  /* char *: HOST:PORT (a name, IPv4, [IPv6] or *; port 1..65535) */
+	OPT_SHA256,    /* unsigned char[32] from 64 hex digits; sets the bool at extra */
+	OPT_SEVERITY,  /* a key "severity.NAME" (the key is a prefix): config_http_t's list */
 } option_type_t;
 
 typedef struct {
@@ -215,7 +220,10 @@ static const option_t s_options[] = {
 	{SEC_SECURITY, "allow_plaintext", OPT_CHOICE, C_OFF(security.allow_plaintext), 0, 0, 0,
 	 {"false", "true"}, false, NULL},
 
-	{SEC_CLIENT, "key", OPT_STRING, K_OFF(key), 0, 0, 0, NO_CHOICES, true, NULL},
+	/* A client has a key, a token_sha256 or both (s_check_client). */
+	{SEC_CLIENT, "key", OPT_STRING, K_OFF(key), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_CLIENT, "token_sha256", OPT_SHA256, K_OFF(token_sha256), K_OFF(has_token), 0, 0,
+	 NO_CHOICES, false, NULL},
 	{SEC_CLIENT, "role", OPT_ROLE, K_OFF(role), 0, 0, 0, NO_CHOICES, true, NULL},
 	{SEC_CLIENT, "providers", OPT_NAMES, K_OFF(providers), K_OFF(n_providers), 0, 0,
 	 NO_CHOICES, false, NULL},
@@ -226,6 +234,12 @@ static const option_t s_options[] = {
 	 NULL},
 	{SEC_MEASURE, "target", OPT_PERCENT, M_OFF(target), 0, 0, 0, NO_CHOICES, true, NULL},
 	{SEC_MEASURE, "minimum", OPT_PERCENT, M_OFF(minimum), 0, 0, 0, NO_CHOICES, false, NULL},
+
+	/* [http]: absent listen means no listener; tls_cert and tls_key go together. */
+	{SEC_HTTP, "listen", OPT_HOSTPORT, C_OFF(http.listen), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_HTTP, "tls_cert", OPT_STRING, C_OFF(http.tls_cert), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_HTTP, "tls_key", OPT_STRING, C_OFF(http.tls_key), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_HTTP, "severity.", OPT_SEVERITY, C_OFF(http), 0, 1, 5, NO_CHOICES, false, NULL},
 };
 
 #define N_OPTIONS (sizeof s_options / sizeof s_options[0])
@@ -1110,6 +1124,78 @@ static int s_set_categories(char *base, const option_t *opt, const char *value, 
 /* ---------------------------------------------------------------------------------------- */
 /* Sections */
 
+static int s_set_hostport(char *base, const option_t *opt, const char *value, char *err)
+{
+	if (strpbrk(value, " \t/") != NULL || !s_tcp_address_ok(value) ||
+	    value[strlen(value) - 1] == '*') {
+		snprintf(err, ERR_MAX, "bad address \"%s\" (expected HOST:PORT, e.g. 127.0.0.1:7480)",
+		         value);
+		return -1;
+	}
+	return s_set_string(base, opt, value, err);
+}
+
+static int s_hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int s_set_sha256(char *base, const option_t *opt, const char *value, char *err)
+{
+	unsigned char sha[CONFIG_TOKEN_SHA256_BYTES];
+	bool ok = strlen(value) == 2 * sizeof sha;
+	for (size_t i = 0; ok && i < sizeof sha; i++) {
+		int hi = s_hex_digit(value[2 * i]), lo = s_hex_digit(value[2 * i + 1]);
+		ok = hi >= 0 && lo >= 0;
+		sha[i] = (unsigned char)(ok ? hi << 4 | lo : 0);
+	}
+	if (!ok) {
+		snprintf(err, ERR_MAX, "expected 64 hex digits (the SHA-256 of a token: incidentctl "
+		         "token prints one)");
+		return -1;
+	}
+	memcpy(base + opt->offset, sha, sizeof sha);
+	*FIELD(bool, base, opt->extra) = true;
+	return 0;
+}
+
+static bool s_section_name_ok(const char *s);
+
+/* "severity.NAME = N": name is the part after the prefix; a name mapped twice is refused. */
+static int s_set_severity(char *base, const option_t *opt, const char *name, const char *value,
+                          char *err)
+{
+	config_http_t *http = FIELD(config_http_t, base, opt->offset);
+	uint64_t n;
+	if (!s_section_name_ok(name)) {
+		snprintf(err, ERR_MAX, "bad severity name \"%s\"", name);
+		return -1;
+	}
+	for (size_t i = 0; i < http->n_severities; i++) {
+		if (strcmp(http->severities[i].name, name) == 0) {
+			snprintf(err, ERR_MAX, "severity \"%s\" is mapped twice", name);
+			return -1;
+		}
+	}
+	if (s_parse_digits(value, NULL, &n) < 0 || n < (uint64_t)opt->min || n > (uint64_t)opt->max) {
+		snprintf(err, ERR_MAX, "expected a category 1..5, not \"%s\"", value);
+		return -1;
+	}
+	config_severity_t *grown = realloc(http->severities,
+	                                   (http->n_severities + 1) * sizeof *grown);
+	char *copy = grown ? strdup(name) : NULL;
+	if (grown)
+		http->severities = grown;
+	if (copy == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	grown[http->n_severities++] = (config_severity_t){copy, (int)n};
+	return 0;
+}
+
 /* The struct a section's option offsets are relative to. */
 static char *s_section_base(parser_t *p, const section_t *sec)
 {
@@ -1170,6 +1256,9 @@ static int s_option_set(section_t *sec, char *base, const option_t *opt, const c
 	case OPT_SOURCES: return s_set_sources(base, opt, value, err);
 	case OPT_PERCENT: return s_set_percent(base, opt, value, err);
 	case OPT_CATEGORIES: return s_set_categories(base, opt, value, err);
+	case OPT_HOSTPORT: return s_set_hostport(base, opt, value, err);
+	case OPT_SHA256: return s_set_sha256(base, opt, value, err);
+	case OPT_SEVERITY: break; /* s_parse_key: it needs the key's name */
 	case OPT_STAGE: break;
 	}
 	/* A stage is only known once [stages] is read, which may come later in the text. */
@@ -1357,7 +1446,10 @@ static void s_parse_header(parser_t *p, char *s)
 static const option_t *s_option_find(section_kind_t kind, const char *key)
 {
 	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (s_options[i].section == kind && strcmp(s_options[i].key, key) == 0)
+		if (s_options[i].section == kind &&
+		    (s_options[i].type == OPT_SEVERITY
+		             ? strncmp(key, s_options[i].key, strlen(s_options[i].key)) == 0
+		             : strcmp(s_options[i].key, key) == 0))
 			return &s_options[i];
 	return NULL;
 }
@@ -1384,6 +1476,11 @@ static void s_parse_key(parser_t *p, char *s)
 	const option_t *opt = s_option_find(sec->kind, key);
 	if (opt == NULL) {
 		s_error(p, p->line, "%s: unknown key \"%s\"", where, key);
+		return;
+	}
+	if (opt->type == OPT_SEVERITY) {
+		if (s_set_severity(s_section_base(p, sec), opt, key + strlen(opt->key), value, err) < 0)
+			s_error(p, p->line, "%s: %s: %s", where, key, err);
 		return;
 	}
 	int *seen = &sec->key_line[opt - s_options];
@@ -1565,6 +1662,8 @@ static void s_check_client(parser_t *p, section_t *sec, const char *where)
 	if (c->role != ROLE_PROVIDER && c->role != ROLE_N_ROLES && c->n_providers > 0)
 		s_error(p, s_key_line(sec, "providers"), "%s: providers: only a provider key has "
 		        "them (a %s speaks for every provider)", where, config_role_name(c->role));
+	if (c->key == NULL && !c->has_token && !s_key_set(sec, "token_sha256"))
+		s_error(p, sec->line, "%s: needs a key (CURVE), a token_sha256 (HTTP) or both", where);
 	if (c->key == NULL)
 		return;
 	if (keyfile_z85_ok(c->key)) {
@@ -1601,7 +1700,27 @@ static void s_check_client_keys(parser_t *p)
 				break;
 			}
 		}
+		for (size_t j = 0; c->has_token && j < i; j++) {
+			const section_t *other = &p->sections[j];
+			const config_client_t *o = other->kind == SEC_CLIENT
+			                           ? &cfg->clients[other->idx] : NULL;
+			if (o && o->has_token &&
+			    memcmp(o->token_sha256, c->token_sha256, sizeof c->token_sha256) == 0) {
+				s_error(p, s_key_line(sec, "token_sha256"), "client %s: token_sha256: the "
+				        "same token as [client %s] (line %d)", c->name, o->name, other->line);
+				break;
+			}
+		}
 	}
+}
+
+/* [http]: HTTPS needs both the certificate and its key. */
+static void s_check_http(parser_t *p, section_t *sec)
+{
+	const config_http_t *http = &p->cfg->http;
+	if ((http->tls_cert == NULL) != (http->tls_key == NULL))
+		s_error(p, s_key_line(sec, http->tls_cert ? "tls_cert" : "tls_key"),
+		        "http: tls_cert and tls_key go together (HTTPS needs both)");
 }
 
 /* The index of the rule named name in cfg->rules, or -1. */
@@ -1679,6 +1798,8 @@ static void s_check_all(parser_t *p)
 			s_check_security(p, sec);
 		else if (sec->kind == SEC_CLIENT)
 			s_check_client(p, sec, where);
+		else if (sec->kind == SEC_HTTP)
+			s_check_http(p, sec);
 	}
 	s_check_client_keys(p);
 	/* After the loop: a measure may name a rule written after it, resolved only above. */
@@ -1839,10 +1960,9 @@ int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag)
 	return s_set_endpoint_flag(&cfg->publish, &cfg->n_publish, list, "--publish", diag);
 }
 
-/* True when a tcp:// endpoint's host (before its last ':') is a loopback address. */
-static bool s_tcp_loopback(const char *endpoint)
+/* True when the host of HOST:PORT (before its last ':') is a loopback address. */
+static bool s_host_loopback(const char *host)
 {
-	const char *host = endpoint + strlen("tcp://");
 	const char *colon = strrchr(host, ':');
 	size_t len = colon ? (size_t)(colon - host) : strlen(host);
 	if ((len == 9 && strncmp(host, "localhost", 9) == 0) ||
@@ -1858,6 +1978,12 @@ static bool s_tcp_loopback(const char *endpoint)
 	buf[len] = '\0';
 	return sscanf(buf, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
 	       c < 256 && d < 256;
+}
+
+/* True when a tcp:// endpoint's host is a loopback address. */
+static bool s_tcp_loopback(const char *endpoint)
+{
+	return s_host_loopback(endpoint + strlen("tcp://"));
 }
 
 /* One section of a text as config_sections_changed() compares it. */
@@ -1973,7 +2099,16 @@ int config_sections_changed(const char *old_text, const char *new_text, char *ou
 /* Refuses plaintext beyond loopback. See config.h. */
 int config_check_plaintext(const config_t *cfg, config_diag_t *diag)
 {
-	if (cfg->security.curve || cfg->security.allow_plaintext)
+	if (cfg->security.allow_plaintext)
+		return 0;
+	const config_http_t *http = &cfg->http;
+	if (http->listen && !http->tls_cert && !s_host_loopback(http->listen)) {
+		config_diag_add(diag, "http listen %s is not a loopback address and has no tls_cert: "
+		                "bearer tokens would cross the network in clear; set [http] tls_cert "
+		                "and tls_key (or [security] allow_plaintext = true)", http->listen);
+		return -1;
+	}
+	if (cfg->security.curve)
 		return 0;
 	char **lists[] = {cfg->api, cfg->publish};
 	for (size_t l = 0; l < 2; l++) {
@@ -1988,6 +2123,30 @@ int config_check_plaintext(const config_t *cfg, config_diag_t *diag)
 		}
 	}
 	return 0;
+}
+
+/* The category of a severity label. See config.h. */
+int config_http_category(const config_t *cfg, const char *severity)
+{
+	for (size_t i = 0; severity != NULL && i < cfg->http.n_severities; i++)
+		if (strcmp(cfg->http.severities[i].name, severity) == 0)
+			return cfg->http.severities[i].category;
+	return CONFIG_HTTP_DEFAULT_CATEGORY;
+}
+
+/* The client of a token's digest, in constant time. See config.h. */
+const config_client_t *config_client_by_token(const config_t *cfg, const unsigned char *sha)
+{
+	const config_client_t *found = NULL;
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		unsigned char diff = 0;
+		for (size_t j = 0; j < CONFIG_TOKEN_SHA256_BYTES; j++)
+			diff |= (unsigned char)(cfg->clients[i].token_sha256[j] ^ sha[j]);
+		/* Every client is compared; the branch depends only on the whole comparison. */
+		if (diff == 0 && cfg->clients[i].has_token && found == NULL)
+			found = &cfg->clients[i];
+	}
+	return found;
 }
 
 /* The client of a name. See config.h. */
@@ -2049,6 +2208,12 @@ void config_destroy(config_t **cfg_p)
 	}
 	free(cfg->measures);
 	free(cfg->security.secret_key_path);
+	for (size_t i = 0; i < cfg->http.n_severities; i++)
+		free(cfg->http.severities[i].name);
+	free(cfg->http.severities);
+	free(cfg->http.listen);
+	free(cfg->http.tls_cert);
+	free(cfg->http.tls_key);
 	explicit_bzero(cfg->security.secret_key, sizeof cfg->security.secret_key);
 	free(cfg);
 	*cfg_p = NULL;

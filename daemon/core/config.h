@@ -132,6 +132,26 @@ typedef struct {
 	int line;
 } config_hook_t;
 
+/* The bytes of a bearer token's SHA-256 ([client NAME] token_sha256, 64 hex digits). */
+#define CONFIG_TOKEN_SHA256_BYTES 32
+/* The category of an Alertmanager alert whose severity label is absent or not mapped. */
+#define CONFIG_HTTP_DEFAULT_CATEGORY 3
+
+/* [http] severity.NAME = N: an Alertmanager severity label and the category it gives. */
+typedef struct {
+	char *name;
+	int category;             /* 1..5 */
+} config_severity_t;
+
+/* [http]: the HTTP listener (daemon/edge/http.h). */
+typedef struct {
+	char *listen;             /* "HOST:PORT", or NULL: no HTTP listener (the default) */
+	char *tls_cert;           /* PEM files, both or neither: HTTPS */
+	char *tls_key;
+	config_severity_t *severities; /* in the order of the file; names unique */
+	size_t n_severities;
+} config_http_t;
+
 /* The role of a client: what it may do (ops/ops.h has the table of who may call what). */
 typedef enum { ROLE_PROVIDER = 0, ROLE_OPERATOR, ROLE_VIEWER, ROLE_N_ROLES } config_role_t;
 
@@ -149,6 +169,9 @@ typedef struct {
 	config_role_t role;
 	char **providers;         /* provider role: the providers it speaks for; else NULL */
 	size_t n_providers;
+	/* token_sha256: the SHA-256 of its HTTP bearer token (a client has a key, a token or both) */
+	unsigned char token_sha256[CONFIG_TOKEN_SHA256_BYTES];
+	bool has_token;
 	int line;
 } config_client_t;
 
@@ -182,6 +205,7 @@ typedef struct config {
 
 	config_calendar_t calendar;
 	config_security_t security;
+	config_http_t http;
 
 	config_rule_t *rules;     /* every rule, in the order of the file, whatever its kind */
 	size_t n_rules;
@@ -249,9 +273,22 @@ int config_set_publish(config_t *cfg, const char *list, config_diag_t *diag);
 /*
  * Without CURVE, no tcp:// endpoint may listen beyond loopback (127.0.0.0/8, ::1, localhost)
  * unless [security] allow_plaintext = true: anyone who reaches it would be an anonymous
- * operator. Returns 0, or -1 with one line in diag naming the endpoint.
+ * operator. Likewise an [http] listen beyond loopback without tls_cert (bearer tokens would
+ * cross the network in clear). Returns 0, or -1 with one line in diag naming the endpoint.
  */
 int config_check_plaintext(const config_t *cfg, config_diag_t *diag);
+
+/*
+ * The category [http] severity.NAME gives an Alertmanager severity label, or
+ * CONFIG_HTTP_DEFAULT_CATEGORY when severity is NULL or not mapped.
+ */
+int config_http_category(const config_t *cfg, const char *severity);
+
+/*
+ * The client whose token_sha256 is sha (CONFIG_TOKEN_SHA256_BYTES), or NULL. Every client is
+ * compared in constant time, so the time taken says nothing about which bytes matched.
+ */
+const config_client_t *config_client_by_token(const config_t *cfg, const unsigned char *sha);
 
 /*
  * Compares two config texts section by section, except the [client NAME] sections (which a

@@ -14,6 +14,8 @@
 
 #include "daemon/core/config.h"
 #include "daemon/edge/alerts.h"
+#include "daemon/edge/http.h"
+#include "daemon/edge/scrape.h"
 #include "daemon/edge/server.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
@@ -170,6 +172,12 @@ static void s_notify_ready(store_t *store, const config_t *cfg)
 		     incidents, open, deadlines, cfg->api[0], cfg->n_api > 1 ? " and more" : "");
 }
 
+/* GET /metrics: the scrape text (http_metrics_fn), on the listener's thread. */
+static char *s_metrics_text(void *store, size_t *len)
+{
+	return scrape_render(store, len);
+}
+
 static void s_on_watchdog(uv_timer_t *timer)
 {
 	(void)timer;
@@ -229,6 +237,11 @@ int main(int argc, char **argv)
 	server_t *server = server_new(&loop, cfg, &source, store, alerts, err, sizeof err);
 	if (!server)
 		s_cannot_start(err);
+	http_t *http = NULL;
+	if (cfg->http.listen && (http = http_new(&loop, cfg, server, err, sizeof err)) == NULL)
+		s_cannot_start(err);
+	if (http)
+		http_set_metrics(http, s_metrics_text, store);
 	log_info("incidentd %s ready, data in %s", INCIDENTD_VERSION, cfg->data_dir);
 	s_notify_ready(store, cfg);
 	uv_timer_t watchdog;
@@ -236,6 +249,7 @@ int main(int argc, char **argv)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 
+	http_destroy(&http);
 	if (watching) {
 		uv_close((uv_handle_t *)&watchdog, NULL);
 		uv_run(&loop, UV_RUN_NOWAIT);

@@ -630,9 +630,13 @@ static void s_on_committed(writer_job_t *jobs, void *arg)
 	while (jobs) {
 		writer_job_t *job = jobs;
 		jobs = job->next;
-		if (job->request || job->scanned) {
+		if (job->request || job->scanned)
 			s_count(job->op->name, job->event.set || job->fields ? WIRE_OK : job->err.code,
 				job->started_ns);
+		if (job->on_reply) {
+			char *reply = s_job_reply(job, &len);
+			job->on_reply(job, reply, reply ? len : 0, job->on_reply_arg);
+		} else if (job->request || job->scanned) {
 			/* len is set by s_job_reply(): not in the same call's arguments. */
 			char *reply = s_job_reply(job, &len);
 			s_reply(s, job->peer, reply, len);
@@ -860,6 +864,56 @@ static void s_dispatch(server_t *s, envelope_t *env, const void *body, size_t le
 		return;
 	}
 	json_decref(req);
+}
+
+/* Submits an event for another edge (HTTP). See server.h. */
+int server_submit_event(server_t *s, const char *body, size_t len, const op_caller_t *caller,
+			writer_reply_cb on_reply, void *arg, wire_error_t *err)
+{
+	json_t *req = NULL, *id = NULL;
+	const char *name;
+	if (s->stopping)
+		return wire_error_set(err, WIRE_UNAVAILABLE, "incidentd is stopping");
+	if (!s_allowed(ops_event(), caller, err))
+		return -1;
+	arrival_t at = { clock_now_ms(), clock_mono_ns() };
+	writer_job_t *job = s_job_new(s, NULL, body, len, len + WIRE_SCAN_SLACK, &at, caller);
+	if (!job)
+		return wire_error_set(err, WIRE_INTERNAL, "out of memory");
+	job->on_reply = on_reply;
+	job->on_reply_arg = arg;
+	job->op = ops_event();
+	/* The scanner's fast path, else the general decoder (which names what is wrong). */
+	job->scanned = wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
+				       &job->id_len) == 1;
+	if (!job->scanned) {
+		if (wire_request_decode(job->raw, len, &req, &name, &id, err) == 0 &&
+		    strcmp(name, ops_event()->name) != 0)
+			wire_error_set(err, WIRE_BAD_REQUEST, "op: expected \"event\"");
+		else if (req)
+			job->request = req;
+		if (!job->request) {
+			json_decref(req);
+			json_decref(id);
+			clients_unref(&job->clients);
+			free(job);
+			return -1;
+		}
+		job->id_text = NULL;
+		job->id_len = 0;
+	}
+	writer_submit(s->writer, job);
+	return 0;
+}
+
+clients_t *server_clients(server_t *s)
+{
+	return s->clients;
+}
+
+bool server_stopping(const server_t *s)
+{
+	return s->stopping;
 }
 
 /*

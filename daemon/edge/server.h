@@ -20,6 +20,8 @@
 #include <uv.h>
 
 #include "daemon/edge/alerts.h"
+#include "daemon/edge/clients.h"
+#include "daemon/edge/writer.h"
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
 
@@ -52,6 +54,24 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t
  * uv_run() returns once it is done. Called by the signal handlers; idempotent.
  */
 void server_stop(server_t *server);
+
+/*
+ * Submits one event request (a JSON object with "op": "event", len bytes; copied) of caller,
+ * whose strings must belong to the server's current client set (server_clients), to the writer:
+ * it shares the next group commit with the ZeroMQ requests. on_reply is called on the loop
+ * thread with the job and its reply frame once committed (or refused by the op). Returns 0, or
+ * -1 with err set (bad_json, bad_request: not an event; forbidden: caller's role may not send
+ * events; unavailable: stopping; internal: no memory), and on_reply is then never called.
+ * Loop thread only.
+ */
+int server_submit_event(server_t *server, const char *body, size_t len, const op_caller_t *caller,
+			writer_reply_cb on_reply, void *arg, wire_error_t *err);
+
+/* The clients admitted now (borrowed: valid until the next reload; clients_ref to keep it). */
+clients_t *server_clients(server_t *server);
+
+/* True from server_stop() on: no more writes are taken. */
+bool server_stopping(const server_t *server);
 
 /* Frees the server after uv_run() has returned; accepts NULL and sets *server_p = NULL. */
 void server_destroy(server_t **server_p);

@@ -36,6 +36,15 @@
  * set), or a deadline that came up (no op and no notice_topic). The
  * submitter fills the inputs; the writer the outputs.
  */
+struct writer_job;
+
+/*
+ * A submitter's completion (server_submit_event): called on the loop thread with a finished
+ * job and its reply frame (owned by the callee; NULL when out of memory). The job is freed
+ * after the call.
+ */
+typedef void (*writer_reply_cb)(struct writer_job *job, char *reply, size_t len, void *arg);
+
 typedef struct writer_job {
 	struct writer_job *next;
 	/* inputs */
@@ -51,6 +60,8 @@ typedef struct writer_job {
 	int64_t received_ms;
 	uint64_t started_ns;  /* clock_mono_ns() when the request arrived: its duration metric */
 	void *peer;           /* the submitter's (its reply envelope); the writer never touches it */
+	writer_reply_cb on_reply; /* when set, the reply goes there instead of to peer */
+	void *on_reply_arg;
 	op_caller_t caller;   /* who sent the request (its strings are clients') */
 	clients_t *clients;   /* owned reference: the client set the caller came from, or NULL */
 	deadline_t deadline;  /* when request is NULL */

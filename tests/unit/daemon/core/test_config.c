@@ -803,7 +803,8 @@ static void test_clients(void **state)
 	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = viewer\nproviders = x\n",
 	              FILE_NAME ":4: client a: providers: only a provider key has them (a viewer "
 	                        "speaks for every provider)");
-	EXPECT_ERRORS("[client a]\nrole = viewer\n", FILE_NAME ":1: client a: key is missing");
+	EXPECT_ERRORS("[client a]\nrole = viewer\n",
+	              FILE_NAME ":1: client a: needs a key (CURVE), a token_sha256 (HTTP) or both");
 	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\n", FILE_NAME ":1: client a: role is missing");
 	EXPECT_ERRORS("[client a]\nkey = " KEY_A "\nrole = provider\nproviders = x, x\n",
 	              FILE_NAME ":4: client a: providers: \"x\" is listed twice");
@@ -848,6 +849,94 @@ static void test_plaintext_only_on_loopback(void **state)
 	                                   "set [security] curve = true (or allow_plaintext = true)");
 	config_diag_release(&diag);
 	config_destroy(&cfg);
+}
+
+#define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SHA_B "FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210"
+
+/* [client] token_sha256: an HTTP bearer token's hash, beside or instead of a key; unique. */
+static void test_client_tokens(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("[client am]\ntoken_sha256 = " SHA_A "\nrole = provider\n"
+	                           "providers = csp-north\n"
+	                           "[client ops]\nkey = " KEY_C "\ntoken_sha256 = " SHA_B "\n"
+	                           "role = operator\n"
+	                           "[client board]\nkey = " KEY_B "\nrole = viewer\n");
+	assert_true(cfg->clients[0].has_token);
+	assert_string_equal(cfg->clients[0].public_key, "");
+	assert_int_equal(cfg->clients[0].token_sha256[0], 0x01);
+	assert_int_equal(cfg->clients[0].token_sha256[31], 0xef);
+	assert_true(cfg->clients[1].has_token);
+	assert_int_equal(cfg->clients[1].token_sha256[0], 0xfe);
+	assert_false(cfg->clients[2].has_token);
+	unsigned char sha[CONFIG_TOKEN_SHA256_BYTES];
+	memcpy(sha, cfg->clients[1].token_sha256, sizeof sha);
+	assert_ptr_equal(config_client_by_token(cfg, sha), &cfg->clients[1]);
+	sha[31] ^= 1;
+	assert_null(config_client_by_token(cfg, sha));
+	/* A client without a token never matches, not even the all-zero hash. */
+	memset(sha, 0, sizeof sha);
+	assert_null(config_client_by_token(cfg, sha));
+	config_destroy(&cfg);
+
+	EXPECT_ERRORS("[client a]\ntoken_sha256 = abc\nrole = operator\n",
+	              FILE_NAME ":2: client a: token_sha256: expected 64 hex digits (the SHA-256 of a "
+	                        "token: incidentctl token prints one)");
+	EXPECT_ERRORS("[client a]\ntoken_sha256 = " SHA_A "\nrole = operator\n"
+	              "[client b]\ntoken_sha256 = " SHA_A "\nrole = viewer\n",
+	              FILE_NAME ":5: client b: token_sha256: the same token as [client a] (line 1)");
+}
+
+/* [http]: listen, TLS files together, severity mapping; plaintext only on loopback. */
+static void test_http(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("");
+	assert_null(cfg->http.listen);
+	assert_int_equal(config_http_category(cfg, "critical"), CONFIG_HTTP_DEFAULT_CATEGORY);
+	config_destroy(&cfg);
+
+	cfg = s_parse_ok("[http]\nlisten = 127.0.0.1:7480\nseverity.critical = 1\n"
+	                 "severity.warning = 4\n");
+	assert_string_equal(cfg->http.listen, "127.0.0.1:7480");
+	assert_int_equal(cfg->http.n_severities, 2);
+	assert_int_equal(config_http_category(cfg, "critical"), 1);
+	assert_int_equal(config_http_category(cfg, "warning"), 4);
+	assert_int_equal(config_http_category(cfg, "info"), 3);
+	assert_int_equal(config_http_category(cfg, NULL), 3);
+	config_diag_t diag = {0};
+	assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+	config_destroy(&cfg);
+
+	cfg = s_parse_ok("[http]\nlisten = 0.0.0.0:7480\n");
+	assert_int_equal(config_check_plaintext(cfg, &diag), -1);
+	assert_string_equal(diag.lines[0], "http listen 0.0.0.0:7480 is not a loopback address and "
+	                                   "has no tls_cert: bearer tokens would cross the network "
+	                                   "in clear; set [http] tls_cert and tls_key (or [security] "
+	                                   "allow_plaintext = true)");
+	cfg->security.allow_plaintext = true;
+	assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+	config_destroy(&cfg);
+	cfg = s_parse_ok("[http]\nlisten = [::]:7480\ntls_cert = /c.pem\ntls_key = /k.pem\n");
+	assert_int_equal(config_check_plaintext(cfg, &diag), 0);
+	assert_string_equal(cfg->http.tls_key, "/k.pem");
+	config_destroy(&cfg);
+	config_diag_release(&diag);
+
+	EXPECT_ERRORS("[http]\nlisten = 127.0.0.1\n",
+	              FILE_NAME ":2: http: listen: bad address \"127.0.0.1\" (expected HOST:PORT, "
+	                        "e.g. 127.0.0.1:7480)");
+	EXPECT_ERRORS("[http]\nlisten = 127.0.0.1:70000\n",
+	              FILE_NAME ":2: http: listen: bad address \"127.0.0.1:70000\" (expected "
+	                        "HOST:PORT, e.g. 127.0.0.1:7480)");
+	EXPECT_ERRORS("[http]\nlisten = 127.0.0.1:7480\ntls_cert = /c.pem\n",
+	              FILE_NAME ":3: http: tls_cert and tls_key go together (HTTPS needs both)");
+	EXPECT_ERRORS("[http]\nseverity.critical = 6\n",
+	              FILE_NAME ":2: http: severity.critical: expected a category 1..5, not \"6\"");
+	EXPECT_ERRORS("[http]\nseverity.critical = 1\nseverity.critical = 2\n",
+	              FILE_NAME ":3: http: severity.critical: severity \"critical\" is mapped twice");
+	EXPECT_ERRORS("[http]\nport = 1\n", FILE_NAME ":2: http: unknown key \"port\"");
 }
 
 /* What a reload compares: every section but the clients', comments and spacing aside. */
@@ -1046,6 +1135,8 @@ int main(void)
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_plaintext_only_on_loopback),
+		cmocka_unit_test(test_client_tokens),
+		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_sections_changed),
 		cmocka_unit_test(test_measures),
 		cmocka_unit_test(test_measure_errors),
