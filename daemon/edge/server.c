@@ -123,6 +123,7 @@ struct server {
 	uv_poll_t *pub_poll;  /* the XPUB socket (subscriptions arrive there); remade with it */
 	uv_poll_t zap_poll;
 	uv_prepare_t prepare;
+	bool zmq_touched;     /* a socket was written since the prepare handle last checked */
 	uv_idle_t idle;
 	uv_idle_t side_idle;  /* runs while a side socket has more than one turn's share waiting */
 	monitor_t monitors[MONITORS]; /* of the ROUTER and of the XPUB */
@@ -173,6 +174,7 @@ static int s_events(void *socket)
 static int s_send_reply(server_t *s, const envelope_t *env, const char *reply, size_t len)
 {
 	const unsigned char *p = env->data;
+	s->zmq_touched = true;
 	for (unsigned i = 0; i < env->n; p += env->len[i], i++) {
 		if (zmq_send(s->router, p, env->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
 			continue;
@@ -526,6 +528,7 @@ static bool s_wanted(const server_t *s, const char *topic)
 /* Sends pubs to the subscribers that want them (subscriptions read by the caller). */
 static void s_publish(server_t *s, const batch_pub_t *pubs)
 {
+	s->zmq_touched = s->zmq_touched || pubs != NULL;
 	for (const batch_pub_t *p = pubs; s->pub && p; p = p->next) {
 		if (!s_wanted(s, p->topic))
 			continue;
@@ -1080,10 +1083,21 @@ static void s_on_side_poll(uv_poll_t *poll, int status, int events)
 	s_side_read(poll->data);
 }
 
+/*
+ * Before the loop blocks: a send may have taken the commands that edge-triggered ZMQ_FD
+ * signalled, so ZMQ_EVENTS is read again. A turn that sent nothing (an HTTP request or a
+ * writer completion without a ZeroMQ reply or publication) skips it: each read is a poll() in
+ * libzmq, five of them per turn across the sockets, a fifth of the daemon's CPU under HTTP
+ * load (perf, bench/README.md).
+ */
 static void s_on_prepare(uv_prepare_t *prepare)
 {
-	s_drain(prepare->data);
-	s_side_read(prepare->data);
+	server_t *s = prepare->data;
+	if (!s->zmq_touched)
+		return;
+	s->zmq_touched = false;
+	s_drain(s);
+	s_side_read(s);
 }
 
 static void s_on_idle(uv_idle_t *idle)
@@ -1386,6 +1400,7 @@ static int s_handles_start(server_t *s)
 	s->pub_poll = s_poll_new(s, s->pub, s_on_side_poll);
 	for (size_t i = 0; i < MONITORS; i++)
 		s->monitors[i].poll = s_poll_new(s, s->monitors[i].pair, s_on_side_poll);
+	s->zmq_touched = true;
 	uv_prepare_start(&s->prepare, s_on_prepare);
 	uv_timer_start(&s->readers, s_on_readers, 3600 * 1000, 3600 * 1000);
 	uv_unref((uv_handle_t *)&s->readers);
@@ -1462,6 +1477,7 @@ static void s_pub_rebind(server_t *s)
 	monitor_t *m = &s->monitors[1];
 	s_poll_drop(&s->pub_poll);
 	s_poll_drop(&m->poll);
+	s->zmq_touched = true;
 	if (m->pair)
 		zmq_close(m->pair);
 	zmq_close(s->pub);
