@@ -90,8 +90,12 @@ int hc_request(const char *method, const char *url, const char *token, const cha
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
+		char *type = NULL;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+		snprintf(a->content_type, sizeof a->content_type, "%s", type ? type : "");
+	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);
 	a->body = b.data ? b.data : strdup("");

@@ -12,6 +12,7 @@ typedef struct {
 	long status;
 	char *body;
 	char www_authenticate[128]; /* the header's value, or "" */
+	char content_type[128];     /* the Content-Type header's value, or "" */
 } hc_answer_t;
 
 void hc_answer_clear(hc_answer_t *a);

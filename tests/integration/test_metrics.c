@@ -19,55 +19,23 @@
 
 #include <curl/curl.h>
 
-typedef struct {
-	char *buf;
-	size_t len;
-} body_t;
-
-static size_t s_collect(char *data, size_t size, size_t n, void *arg)
-{
-	body_t *b = arg;
-	char *grown = realloc(b->buf, b->len + size * n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + b->len, data, size * n);
-	b->buf = grown;
-	b->len += size * n;
-	b->buf[b->len] = '\0';
-	return size * n;
-}
+#include "http_client.h"
 
 /* GET http://127.0.0.1:PORT/metrics: the body (caller frees), or NULL unless a 200 text/plain. */
 static char *s_scrape(int port)
 {
 	char url[64];
-	body_t body = { NULL, 0 };
-	long status = 0;
-	char *type = NULL;
+	hc_answer_t a;
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		return NULL;
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	CURLcode rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
-	}
-	bool good = rc == CURLE_OK && status == 200 && type && strncmp(type, "text/plain", 10) == 0;
-	if (!good)
-		print_error("GET %s: %s, status %ld, type %s\n", url, curl_easy_strerror(rc), status,
-			    type ? type : "none");
-	curl_easy_cleanup(curl);
-	if (!good || !body.buf) {
-		free(body.buf);
+	int rc = hc_request("GET", url, NULL, NULL, NULL, 0, 5000, &a);
+	bool good = rc == 0 && a.status == 200 && strncmp(a.content_type, "text/plain", 10) == 0;
+	if (!good) {
+		print_error("GET %s: %s, status %ld, type %s\n", url, rc == 0 ? "answered" : "no answer",
+			    a.status, a.content_type[0] ? a.content_type : "none");
+		hc_answer_clear(&a);
 		return NULL;
 	}
-	return body.buf;
+	return a.body;
 }
 
 /* The value of a series (its name and labels exactly as written); -1 when absent. */
