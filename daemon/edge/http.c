@@ -26,9 +26,9 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "daemon/core/http_body.h"
 #include "daemon/edge/clients.h"
 #include "daemon/sys/log.h"
-#include "proto/rfc3339.h"
 #include "proto/wire.h"
 
 /* The heartbeat's period, and the age at which /healthz calls the loop stuck. */
@@ -472,121 +472,20 @@ static bool s_json_content(struct MHD_Connection *conn)
 	return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
 }
 
-/* Adds one event object to the task's slots. */
-static int s_slot_add(task_t *t, json_t *event)
+/* Moves the decoded events into the task's slots (body is left empty). */
+static int s_slots_take(task_t *t, http_body_t *body, wire_error_t *err)
 {
-	slot_t *grown = realloc(t->slots, (t->n_slots + 1) * sizeof *grown);
-	if (!grown) {
-		json_decref(event);
-		return -1;
+	t->slots = calloc(body->n, sizeof *t->slots);
+	if (!t->slots) {
+		http_body_release(body);
+		return wire_error_set(err, WIRE_INTERNAL, "out of memory");
 	}
-	t->slots = grown;
-	t->slots[t->n_slots++] = (slot_t){ .event = event };
-	return 0;
-}
-
-/* /v1/events: one event object or {"events": [...]}. */
-static int s_events_decode(task_t *t, json_t *doc, wire_error_t *err)
-{
-	json_t *list = json_object_get(doc, "events");
-	if (json_object_size(doc) == 1 && list) {
-		if (!json_is_array(list) || json_array_size(list) == 0)
-			return wire_error_set(err, WIRE_BAD_REQUEST,
-					      "events: expected a non-empty array of event objects");
-		t->batch = true;
-		size_t i;
-		json_t *ev;
-		json_array_foreach(list, i, ev) {
-			if (!json_is_object(ev))
-				return wire_error_set(err, WIRE_BAD_REQUEST,
-						      "events[%zu]: expected an event object", i);
-			if (json_object_get(ev, "op"))
-				return wire_error_set(err, WIRE_BAD_REQUEST,
-						      "events[%zu].op: not taken (the path says it)", i);
-			if (s_slot_add(t, json_incref(ev)) < 0)
-				return wire_error_set(err, WIRE_INTERNAL, "out of memory");
-		}
-		return 0;
-	}
-	if (json_object_get(doc, "op"))
-		return wire_error_set(err, WIRE_BAD_REQUEST, "op: not taken (the path says it)");
-	return s_slot_add(t, json_incref(doc)) < 0 ? wire_error_set(err, WIRE_INTERNAL, "out of memory")
-						   : 0;
-}
-
-/* A string member of obj, or NULL. */
-static const char *s_str(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
-/*
- * One Alertmanager alert as an event (without its provider, which the token decides):
- * firing -> detected at startsAt, resolved -> resolved at endsAt; ref = fingerprint;
- * event_id = fingerprint, status and time (a repeated delivery is a duplicate). Category and
- * title ride on every event, so that a resolved alert can open an incident never opened.
- */
-static json_t *s_alert_event(const http_t *h, const json_t *alert, size_t i, wire_error_t *err)
-{
-	const char *status = s_str(alert, "status"), *fp = s_str(alert, "fingerprint");
-	const json_t *labels = json_object_get(alert, "labels");
-	const json_t *ann = json_object_get(alert, "annotations");
-	bool firing = status && strcmp(status, "firing") == 0;
-	if (!firing && !(status && strcmp(status, "resolved") == 0)) {
-		wire_error_set(err, WIRE_BAD_REQUEST, "alerts[%zu].status: expected firing or resolved", i);
-		return NULL;
-	}
-	if (!fp || !*fp || strlen(fp) > 64) {
-		wire_error_set(err, WIRE_BAD_REQUEST, "alerts[%zu].fingerprint: missing or too long", i);
-		return NULL;
-	}
-	const char *when = s_str(alert, firing ? "startsAt" : "endsAt");
-	int64_t ms;
-	char at[RFC3339_BUFSZ], event_id[128];
-	if (!when || rfc3339_parse(when, &ms) < 0) {
-		wire_error_set(err, WIRE_BAD_REQUEST, "alerts[%zu].%s: expected an RFC 3339 time", i,
-			       firing ? "startsAt" : "endsAt");
-		return NULL;
-	}
-	rfc3339_format(ms, at);
-	snprintf(event_id, sizeof event_id, "am:%s:%s:%s", fp, status, at);
-	const char *title = s_str(ann, "summary");
-	if (!title || !*title)
-		title = s_str(labels, "alertname");
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "event_id", event_id, "ref",
-			       fp, "stage", firing ? "detected" : "resolved", "at", at, "source",
-			       "monitoring", "category",
-			       (json_int_t)config_http_category(h->cfg, s_str(labels, "severity")),
-			       "title", title && *title ? title : fp);
-	const char *service = s_str(labels, "service");
-	const char *description = s_str(ann, "description");
-	if (ev && service && *service && strlen(service) <= WIRE_SERVICE_MAX)
-		json_object_set_new(ev, "service", json_string(service));
-	if (ev && description && *description && strlen(description) <= WIRE_DESCRIPTION_MAX)
-		json_object_set_new(ev, "description", json_string(description));
-	if (!ev)
-		wire_error_set(err, WIRE_INTERNAL, "out of memory");
-	return ev;
-}
-
-/* /v1/alertmanager: a webhook payload, version 4; answered with one reply per alert. */
-static int s_alerts_decode(const http_t *h, task_t *t, json_t *doc, wire_error_t *err)
-{
-	const char *version = s_str(doc, "version");
-	json_t *alerts = json_object_get(doc, "alerts");
-	if (!version || strcmp(version, "4") != 0)
-		return wire_error_set(err, WIRE_BAD_REQUEST, "version: expected \"4\" (an "
-				      "Alertmanager webhook payload)");
-	if (!json_is_array(alerts) || json_array_size(alerts) == 0)
-		return wire_error_set(err, WIRE_BAD_REQUEST, "alerts: expected a non-empty array");
-	t->batch = true;
-	size_t i;
-	json_t *alert;
-	json_array_foreach(alerts, i, alert) {
-		json_t *ev = s_alert_event(h, alert, i, err);
-		if (!ev || s_slot_add(t, ev) < 0)
-			return ev ? wire_error_set(err, WIRE_INTERNAL, "out of memory") : -1;
-	}
+	for (size_t i = 0; i < body->n; i++)
+		t->slots[i] = (slot_t){ .event = body->events[i] };
+	t->n_slots = body->n;
+	t->batch = body->batch;
+	body->n = 0;
+	http_body_release(body);
 	return 0;
 }
 
@@ -641,11 +540,12 @@ static enum MHD_Result s_post_complete(http_t *h, struct MHD_Connection *conn, r
 	t->has_token = s_token(conn, t->token_sha256);
 	const char *provider = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "provider");
 	t->provider = provider && *provider ? strdup(provider) : NULL;
-	int rc = !json_is_object(doc)
-		? wire_error_set(&err, WIRE_BAD_REQUEST, "request: expected a JSON object")
-		: route == ROUTE_EVENTS ? s_events_decode(t, doc, &err)
-					: s_alerts_decode(h, t, doc, &err);
+	http_body_t body;
+	int rc = route == ROUTE_EVENTS ? http_body_events(doc, &body, &err)
+				       : http_body_alertmanager(doc, h->cfg, &body, &err);
 	json_decref(doc);
+	if (rc == 0)
+		rc = s_slots_take(t, &body, &err);
 	if (rc < 0)
 		return s_respond_error(conn, err.code, "%s", err.message);
 	return s_hand_over(h, conn, r);
