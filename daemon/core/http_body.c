@@ -78,6 +78,31 @@ static int s_set_optional(json_t *ev, const char *key, const char *value, size_t
 }
 
 /*
+ * The title of an alert: annotations.summary, else labels.alertname, else the fingerprint, cut
+ * to WIRE_TITLE_MAX bytes on a character boundary (into buf). A long summary is common and
+ * must not cost the alert: the op refuses a longer title, and Alertmanager does not retry a
+ * 4xx, so the incident would never open.
+ */
+static const char *s_alert_title(const json_t *labels, const json_t *ann, const char *fp,
+				 char buf[WIRE_TITLE_MAX + 1])
+{
+	const char *title = s_str(ann, "summary");
+	if (!title || !*title)
+		title = s_str(labels, "alertname");
+	if (!title || !*title)
+		return fp;
+	size_t len = strlen(title);
+	if (len <= WIRE_TITLE_MAX)
+		return title;
+	len = WIRE_TITLE_MAX;
+	while (len > 0 && ((unsigned char)title[len] & 0xc0) == 0x80)
+		len--;
+	memcpy(buf, title, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
  * One alert as an event. Category and title ride on every event, so that a resolved alert
  * can open an incident never opened.
  */
@@ -106,14 +131,12 @@ static json_t *s_alert_event(const json_t *alert, size_t i, const config_t *cfg,
 	}
 	rfc3339_format(ms, at);
 	snprintf(event_id, sizeof event_id, "am:%s:%s:%s", fp, status, at);
-	const char *title = s_str(ann, "summary");
-	if (!title || !*title)
-		title = s_str(labels, "alertname");
+	char title[WIRE_TITLE_MAX + 1];
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "event_id", event_id, "ref",
 			       fp, "stage", firing ? "detected" : "resolved", "at", at, "source",
 			       "monitoring", "category",
 			       (json_int_t)config_http_category(cfg, s_str(labels, "severity")),
-			       "title", title && *title ? title : fp);
+			       "title", s_alert_title(labels, ann, fp, title));
 	if (!ev ||
 	    s_set_optional(ev, "service", s_str(labels, "service"), WIRE_SERVICE_MAX) < 0 ||
 	    s_set_optional(ev, "description", s_str(ann, "description"), WIRE_DESCRIPTION_MAX) < 0) {

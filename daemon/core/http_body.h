@@ -41,10 +41,12 @@ int http_body_events(const json_t *doc, http_body_t *out, wire_error_t *err);
  * without "provider" (the token decides it): ref is the alert's fingerprint; firing is stage
  * detected at startsAt, resolved is stage resolved at endsAt; event_id is
  * "am:FINGERPRINT:STATUS:TIME", so that a repeated delivery is a duplicate; source is
- * monitoring; title is annotations.summary, else labels.alertname, else the fingerprint;
- * category is cfg's [http] severity.NAME of labels.severity; labels.service and
- * annotations.description ride along when within the op's limits. Returns 0 with *out filled,
- * or -1 with err set (bad_request naming the field; internal: out of memory) and *out empty.
+ * monitoring; title is annotations.summary, else labels.alertname, else the fingerprint (cut to
+ * WIRE_TITLE_MAX bytes on a UTF-8 boundary); category is cfg's [http] severity.NAME of
+ * labels.severity; labels.service and annotations.description ride along when within the op's
+ * limits. Every event made is one the op's validation (wire_event_decode) accepts once a
+ * provider is added. Returns 0 with *out filled, or -1 with err set (bad_request naming the
+ * field; internal: out of memory) and *out empty.
  */
 int http_body_alertmanager(const json_t *doc, const config_t *cfg, http_body_t *out,
 			   wire_error_t *err);
