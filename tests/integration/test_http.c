@@ -1,14 +1,19 @@
 /*
  * The HTTP listener: the real daemon, real HTTP over 127.0.0.1. Every status of POST
  * /v1/events, tokens (missing, wrong, scoped to a provider, added by SIGHUP), batches, bad
- * input with nothing stored, a slow client that holds nobody up, /healthz and /readyz,
- * HTTPS, and a plaintext listen beyond loopback refused.
+ * input with nothing stored, a slow client that holds nobody up, /healthz and /readyz (a
+ * stalled event loop), HTTPS, and a plaintext listen beyond loopback
+ * refused.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
 
 #include "checks.h"
 #include "http_client.h"
@@ -376,6 +381,73 @@ static void test_stop(void **state)
 	h_pass(f->d);
 }
 
+/*
+ * Polls GET path every 100 ms until it answers status, for at most timeout_ms. Returns the
+ * milliseconds it took, or -1 (the last status seen in *last).
+ */
+static long s_wait_status(s_fixture_t *f, const char *path, long status, int timeout_ms,
+			  long *last)
+{
+	char url[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+	int64_t start = h_mono_ms();
+	*last = 0;
+	do {
+		hc_answer_t a;
+		if (hc_request("GET", url, NULL, NULL, NULL, 0, 1000, &a) == 0) {
+			*last = a.status;
+			hc_answer_clear(&a);
+			if (*last == status)
+				return (long)(h_mono_ms() - start);
+		}
+		usleep(100 * 1000);
+	} while (h_mono_ms() - start < timeout_ms);
+	return -1;
+}
+
+/*
+ * /healthz turns 503 while the event loop is stuck and 200 once it turns again. The stall is
+ * real: the config file becomes a FIFO and SIGHUP makes the loop thread reload it, so the
+ * loop blocks in open() until the test writes the config into the FIFO (as a config on a hung
+ * network mount would hold it). /healthz is answered off the loop, from the heartbeat's age.
+ */
+static void test_healthz_stalled_loop(void **state)
+{
+	s_fixture_t *f = *state;
+	long last;
+	assert_true(s_wait_status(f, "/healthz", 200, 1000, &last) >= 0);
+	char text[4096];
+	FILE *in = fopen(f->d->conf, "r");
+	assert_non_null(in);
+	size_t len = fread(text, 1, sizeof text, in);
+	fclose(in);
+	assert_true(len > 0 && len < sizeof text);
+	assert_int_equal(unlink(f->d->conf), 0);
+	assert_int_equal(mkfifo(f->d->conf, 0600), 0);
+	assert_int_equal(kill(f->d->pid, SIGHUP), 0);
+	/* The heartbeat's limit is 5 s: 503 within it and a margin, never before the loop hangs. */
+	long took = s_wait_status(f, "/healthz", 503, 9000, &last);
+	if (took < 0)
+		fail_msg("/healthz still %ld with the event loop blocked", last);
+	hc_answer_t a = s_get(f, "/healthz");
+	assert_int_equal(a.status, 503);
+	assert_string_equal(a.body, "event loop stalled\n");
+	hc_answer_clear(&a);
+	/* The loop is blocked on the FIFO: a writer finds its reader at once. */
+	int fd = open(f->d->conf, O_WRONLY | O_NONBLOCK);
+	if (fd < 0)
+		fail_msg("the daemon is not reading the FIFO: %s", strerror(errno));
+	assert_int_equal(fcntl(fd, F_SETFL, 0), 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	took = s_wait_status(f, "/healthz", 200, 3000, &last);
+	if (took < 0)
+		fail_msg("/healthz still %ld after the event loop was released", last);
+	assert_int_equal(h_log_wait(f->d, "reload: ", 2000), 0);
+	assert_int_equal(unlink(f->d->conf), 0);
+	h_pass(f->d);
+}
+
 /* HTTPS with tls_cert/tls_key (a self-signed pair made here); plaintext beyond loopback refused. */
 static void test_tls_and_plaintext(void **state)
 {
@@ -437,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_client, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_reload_adds_token, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_stop, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_healthz_stalled_loop, s_setup, s_teardown),
 		cmocka_unit_test(test_tls_and_plaintext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
