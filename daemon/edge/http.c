@@ -93,7 +93,6 @@ struct http {
 	task_t *queue, **tail; /* tasks waiting for the loop; under lock */
 	bool refusing;        /* under lock: the loop takes no more tasks */
 	atomic_llong beat_ms; /* the heartbeat's last turn, monotonic */
-	atomic_bool ready;
 	_Atomic(http_metrics_fn) metrics;
 	_Atomic(void *) metrics_arg;
 };
@@ -370,9 +369,9 @@ static void s_on_handle_closed(uv_handle_t *handle)
 }
 
 /*
- * The heartbeat: /healthz reads its time. Once the server stops, /readyz turns 503, the
- * queue is answered (server_submit_event refuses: unavailable) and the handles close, so that
- * uv_run() can return.
+ * The heartbeat: /healthz reads its time. Once the server stops, the queue is answered
+ * (server_submit_event refuses: unavailable) and the handles close, so that uv_run() can
+ * return.
  */
 static void s_on_heartbeat(uv_timer_t *timer)
 {
@@ -380,7 +379,6 @@ static void s_on_heartbeat(uv_timer_t *timer)
 	atomic_store(&h->beat_ms, (long long)s_mono_ms());
 	if (!server_stopping(h->server) || h->closed)
 		return;
-	atomic_store(&h->ready, false);
 	pthread_mutex_lock(&h->lock);
 	h->refusing = true;
 	pthread_mutex_unlock(&h->lock);
@@ -559,7 +557,13 @@ static enum MHD_Result s_get(http_t *h, struct MHD_Connection *conn, const char 
 				      fresh ? "ok\n" : "event loop stalled\n");
 	}
 	if (strcmp(url, "/readyz") == 0) {
-		bool ready = atomic_load(&h->ready);
+		/*
+		 * The server's own flag, not the heartbeat's view of it: a stop runs on the loop
+		 * thread and blocks it while the writer commits what was accepted, and that drain is
+		 * when a load balancer must already see 503. The listener starts after the store is
+		 * open and stops before the server is freed.
+		 */
+		bool ready = !server_stopping(h->server);
 		return s_respond_text(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 				      ready ? "ready\n" : "stopping\n");
 	}
@@ -763,7 +767,6 @@ http_t *http_new(uv_loop_t *loop, const config_t *cfg, server_t *server, char *e
 	h->tail = &h->queue;
 	pthread_mutex_init(&h->lock, NULL);
 	atomic_init(&h->beat_ms, (long long)s_mono_ms());
-	atomic_init(&h->ready, true);
 	atomic_init(&h->metrics, NULL);
 	atomic_init(&h->metrics_arg, NULL);
 	uv_async_init(loop, &h->async, s_on_async);

@@ -12,8 +12,10 @@
  *
  *   POST /v1/events         one event object, or {"events": [...]} (an array of replies)
  *   POST /v1/alertmanager   an Alertmanager webhook payload (version 4)
- *   GET  /healthz           200 while the event loop turns (a heartbeat timer), else 503
- *   GET  /readyz            200 while the store is open and writes are taken, else 503
+ *   GET  /healthz           200 while the event loop turns: 503 once the heartbeat (a timer
+ *                           on the loop, every 250 ms) has not run for 5 s
+ *   GET  /readyz            200 while the store is open and writes are taken; 503 from the
+ *                           moment a stop begins, while the daemon drains
  *   GET  /metrics           the text of the callback set with http_set_metrics(), else 404
  *
  * proto/PROTOCOL.md ("HTTP") describes the statuses and the Alertmanager mapping.

@@ -153,7 +153,7 @@ struct server {
 	size_t n_out;         /* replies waiting, all peers together */
 	uint64_t dropped;     /* replies dropped because too many were waiting */
 	uint64_t started_ms;  /* uv_now at start */
-	bool stopping;
+	atomic_bool stopping; /* read by the HTTP listener's thread too (/readyz) */
 	int open_handles;     /* handles not yet closed; sockets close when it reaches 0 */
 	int pool_reads;       /* reads running on the thread pool; they too hold the sockets open */
 };
@@ -1626,6 +1626,7 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t
 	if (s_subs_new(s, errbuf, errlen) < 0 || s_sockets_open(s, errbuf, errlen) < 0)
 		goto fail;
 	atomic_init(&s->listening, false);
+	atomic_init(&s->stopping, false);
 	s->writer = writer_new(loop, store, cfg, alerts, &s->listening, s_on_committed, s);
 	if (!s->writer) {
 		snprintf(errbuf, errlen, "cannot start the writer thread");

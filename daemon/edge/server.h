@@ -70,7 +70,10 @@ int server_submit_event(server_t *server, const char *body, size_t len, const op
 /* The clients admitted now (borrowed: valid until the next reload; clients_ref to keep it). */
 clients_t *server_clients(server_t *server);
 
-/* True from server_stop() on: no more writes are taken. */
+/*
+ * True from server_stop() on: no more writes are taken. Safe to call from any thread while the
+ * server exists (the HTTP listener's /readyz reads it while the stop drains the writer).
+ */
 bool server_stopping(const server_t *server);
 
 /* Frees the server after uv_run() has returned; accepts NULL and sets *server_p = NULL. */

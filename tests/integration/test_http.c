@@ -2,7 +2,7 @@
  * The HTTP listener: the real daemon, real HTTP over 127.0.0.1. Every status of POST
  * /v1/events, tokens (missing, wrong, scoped to a provider, added by SIGHUP), batches, bad
  * input with nothing stored, a slow client that holds nobody up, /healthz and /readyz (a
- * stalled event loop), HTTPS, and a plaintext listen beyond loopback
+ * stalled event loop, a stop that drains), HTTPS, and a plaintext listen beyond loopback
  * refused.
  */
 #include <arpa/inet.h>
@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+#include <zmq.h>
 
 #include "checks.h"
 #include "http_client.h"
@@ -448,6 +450,70 @@ static void test_healthz_stalled_loop(void **state)
 	h_pass(f->d);
 }
 
+/*
+ * Holds LMDB's write lock from this process, as another writer of the environment would, so
+ * that the daemon's writer waits in mdb_txn_begin() until s_write_lock_release().
+ */
+static MDB_env *s_write_lock_take(const char *data_dir, MDB_txn **txn)
+{
+	MDB_env *env = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, data_dir, MDB_NOTLS, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, txn), 0);
+	return env;
+}
+
+static void s_write_lock_release(MDB_env *env, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/*
+ * /readyz: 200 once the store is open, and 200 while a commit is slow; 503 from SIGTERM on,
+ * while the daemon drains (its writer still has an accepted event to commit), and the event
+ * is still committed and answered before the daemon exits 0.
+ */
+static void test_readyz_while_draining(void **state)
+{
+	s_fixture_t *f = *state;
+	long last;
+	assert_true(s_wait_status(f, "/readyz", 200, 1000, &last) >= 0);
+	MDB_txn *txn;
+	MDB_env *env = s_write_lock_take(f->d->data_dir, &txn);
+	void *dealer = h_socket(f->d, ZMQ_DEALER);
+	const char *ev = "{\"op\":\"event\",\"provider\":\"acme\",\"event_id\":\"drain\","
+			 "\"ref\":\"R-drain\",\"stage\":\"detected\",\"category\":2,\"title\":\"t\"}";
+	assert_int_equal(zmq_send(dealer, ev, strlen(ev), 0), (int)strlen(ev));
+	/* The writer now waits for the lock: not a reason to be unready. */
+	assert_true(s_wait_status(f, "/readyz", 200, 1000, &last) >= 0);
+	assert_int_equal(kill(f->d->pid, SIGTERM), 0);
+	long took = s_wait_status(f, "/readyz", 503, 5000, &last);
+	if (took < 0) {
+		s_write_lock_release(env, txn);
+		fail_msg("/readyz still %ld while the daemon drains", last);
+	}
+	hc_answer_t a = s_get(f, "/readyz");
+	assert_int_equal(a.status, 503);
+	assert_string_equal(a.body, "stopping\n");
+	hc_answer_clear(&a);
+	assert_int_equal(h_wait_exit(f->d, 0), -1); /* still draining */
+	s_write_lock_release(env, txn);
+	char reply[1024];
+	int timeout = H_REPLY_TIMEOUT_MS;
+	zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	int n = zmq_recv(dealer, reply, sizeof reply - 1, 0);
+	assert_true(n > 0);
+	reply[n] = '\0';
+	json_t *r = json_loads(reply, 0, NULL);
+	CHECK_OK(r);
+	json_decref(r);
+	h_close(f->d, dealer);
+	assert_int_equal(h_wait_exit(f->d, H_STOP_TIMEOUT_MS), 0);
+	h_pass(f->d);
+}
+
 /* HTTPS with tls_cert/tls_key (a self-signed pair made here); plaintext beyond loopback refused. */
 static void test_tls_and_plaintext(void **state)
 {
@@ -510,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_adds_token, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_stop, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_stalled_loop, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_readyz_while_draining, s_setup, s_teardown),
 		cmocka_unit_test(test_tls_and_plaintext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
