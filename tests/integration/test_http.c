@@ -486,6 +486,20 @@ static void test_readyz_while_draining(void **state)
 	const char *ev = "{\"op\":\"event\",\"provider\":\"acme\",\"event_id\":\"drain\","
 			 "\"ref\":\"R-drain\",\"stage\":\"detected\",\"category\":2,\"title\":\"t\"}";
 	assert_int_equal(zmq_send(dealer, ev, strlen(ev), 0), (int)strlen(ev));
+	/*
+	 * A status request behind it on the same connection is answered at once (reads do not
+	 * wait for the writer), and only after the event was taken in: then the event is surely
+	 * the writer's before the stop, not refused by a daemon already stopping.
+	 */
+	const char *st = "{\"op\":\"status\",\"id\":\"behind\"}";
+	assert_int_equal(zmq_send(dealer, st, strlen(st), 0), (int)strlen(st));
+	char first[1024];
+	int wait_ms = H_REPLY_TIMEOUT_MS;
+	zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &wait_ms, sizeof wait_ms);
+	int got = zmq_recv(dealer, first, sizeof first - 1, 0);
+	assert_true(got > 0);
+	first[got] = '\0';
+	assert_non_null(strstr(first, "\"behind\""));
 	/* The writer now waits for the lock: not a reason to be unready. */
 	assert_true(s_wait_status(f, "/readyz", 200, 1000, &last) >= 0);
 	assert_int_equal(kill(f->d->pid, SIGTERM), 0);
