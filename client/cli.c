@@ -132,12 +132,17 @@ int cli_handshake_failure(const cli_t *cli, const curve_t *creds, const char *en
 	return CLI_EXIT_REFUSED;
 }
 
-int cli_endpoints(const cli_t *cli, endpoints_t *out)
+int cli_parse_endpoints(const char *text, const char *from, endpoints_t *out)
 {
 	char err[ENDPOINTS_ERRSZ];
-	if (endpoints_parse(cli->endpoint, out, err, sizeof err) != 0)
-		return cli_usage_error("%s: %s", cli->endpoint_from, err);
+	if (endpoints_parse(text, out, err, sizeof err) != 0)
+		return cli_usage_error("%s: %s", from, err);
 	return CLI_EXIT_OK;
+}
+
+int cli_endpoints(const cli_t *cli, endpoints_t *out)
+{
+	return cli_parse_endpoints(cli->endpoint, cli->endpoint_from, out);
 }
 
 /* Reports why no reply came from endpoint (rc from rpc_recv()) and returns the exit status. */

@@ -86,9 +86,13 @@ void cli_reply_error(const json_t *reply, const char **code_out, const char **me
 int cli_curve(const cli_t *cli, curve_t *creds);
 
 /*
- * Splits cli->endpoint into *out. Reports a usage error naming the option or variable (an
- * empty item, too many endpoints) and returns CLI_EXIT_USAGE; returns CLI_EXIT_OK otherwise.
+ * Splits text, a list of endpoints that from ("-e", "--publish", "$INCIDENTD_API"...) gave,
+ * into *out. Reports a usage error naming from (an empty item, too many endpoints) and returns
+ * CLI_EXIT_USAGE; returns CLI_EXIT_OK otherwise.
  */
+int cli_parse_endpoints(const char *text, const char *from, endpoints_t *out);
+
+/* cli_parse_endpoints() of the API endpoints, cli->endpoint. */
 int cli_endpoints(const cli_t *cli, endpoints_t *out);
 
 /*
