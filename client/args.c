@@ -68,6 +68,7 @@ static s_outcome_t s_global(cli_t *cli, const s_word_t *w, int argc, char **argv
 	}
 	if (strcmp(w->name, "-e") == 0 || strcmp(w->name, "--endpoint") == 0) {
 		cli->endpoint = s_value(w, argc, argv, i);
+		cli->endpoint_from = w->name[1] == 'e' ? "-e" : "--endpoint";
 		return cli->endpoint != NULL ? S_TAKEN : S_STOP;
 	}
 	if (strcmp(w->name, "--key") == 0) {

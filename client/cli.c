@@ -13,6 +13,7 @@
 #include "client/render.h"
 #include "client/rpc.h"
 #include "client/tz.h"
+#include "proto/op.h"
 
 /* The command being read, for usage errors; NULL before one is known. */
 static const char *s_command;
@@ -81,13 +82,13 @@ int64_t cli_clock_ms(void)
 }
 
 /*
- * Waits for the reply whose "id" is id until the timeout has passed since the request was
+ * Waits for the reply whose "id" is id until timeout_ms have passed since the request was
  * sent; a reply to some other id cannot be ours and is dropped. Returns as rpc_recv().
  * A frame that is not JSON at all ends the wait (-EBADMSG): the peer is not an incidentd.
  */
-static int s_await(rpc_t *rpc, const cli_t *cli, json_int_t id, json_t **reply, char **raw)
+static int s_await(rpc_t *rpc, long timeout_ms, json_int_t id, json_t **reply, char **raw)
 {
-	int64_t deadline = cli_clock_ms() + cli->timeout_ms;
+	int64_t deadline = cli_clock_ms() + timeout_ms;
 	for (;;) {
 		int64_t left = deadline - cli_clock_ms();
 		int rc = rpc_recv(rpc, left > 0 ? (long)left : 0, reply, raw);
@@ -99,6 +100,8 @@ static int s_await(rpc_t *rpc, const cli_t *cli, json_int_t id, json_t **reply, 
 			return 0;
 		json_decref(*reply);
 		free(*raw);
+		*reply = NULL;
+		*raw = NULL;
 		if (left <= 0)
 			return -ETIMEDOUT;
 	}
@@ -129,14 +132,28 @@ int cli_handshake_failure(const cli_t *cli, const curve_t *creds, const char *en
 	return CLI_EXIT_REFUSED;
 }
 
-/* Reports why no reply came (rc from rpc_recv()) and returns the exit status. */
-static int s_no_reply(const cli_t *cli, const curve_t *creds, rpc_t *rpc, int rc)
+int cli_parse_endpoints(const char *text, const char *from, endpoints_t *out)
+{
+	char err[ENDPOINTS_ERRSZ];
+	if (endpoints_parse(text, out, err, sizeof err) != 0)
+		return cli_usage_error("%s: %s", from, err);
+	return CLI_EXIT_OK;
+}
+
+int cli_endpoints(const cli_t *cli, endpoints_t *out)
+{
+	return cli_parse_endpoints(cli->endpoint, cli->endpoint_from, out);
+}
+
+/* Reports why no reply came from endpoint (rc from rpc_recv()) and returns the exit status. */
+static int s_no_reply(const cli_t *cli, const curve_t *creds, rpc_t *rpc, const char *endpoint,
+		      int rc)
 {
 	const char *why = rpc_failure(rpc, rc);
 	if (rc == -EACCES || rc == -EPROTO)
-		return cli_handshake_failure(cli, creds, cli->endpoint, rc, why);
+		return cli_handshake_failure(cli, creds, endpoint, rc, why);
 	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "incidentctl: no answer from %s within %ld ms%s%s\n", cli->endpoint,
+		fprintf(stderr, "incidentctl: no answer from %s within %ld ms%s%s\n", endpoint,
 			cli->timeout_ms, why[0] != '\0' ? ": " : "", why);
 		return CLI_EXIT_NO_ANSWER;
 	}
@@ -144,33 +161,117 @@ static int s_no_reply(const cli_t *cli, const curve_t *creds, rpc_t *rpc, int rc
 	return CLI_EXIT_REFUSED;
 }
 
-int cli_request(const cli_t *cli, json_t *req, json_t **reply_out)
+/* The one endpoint: send, wait, report a failure. Returns the exit status; *reply on 0. */
+static int s_request_one(const cli_t *cli, const curve_t *creds, const char *endpoint,
+			 const json_t *req, json_t **reply, char **raw)
 {
-	*reply_out = NULL;
-	curve_t creds;
-	int status = cli_curve(cli, &creds);
-	if (status != CLI_EXIT_OK) {
-		json_decref(req);
-		return status;
-	}
-	json_object_set_new(req, "id", json_integer(1));
-	rpc_t *rpc = rpc_new(cli->endpoint, &creds);
-	if (rpc == NULL) {
-		json_decref(req);
-		return cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
-	}
-	json_t *reply = NULL;
-	char *raw = NULL;
+	rpc_t *rpc = rpc_new(endpoint, creds);
+	if (rpc == NULL)
+		return cli_usage_error("bad endpoint '%s': %s", endpoint, strerror(errno));
 	int rc = rpc_send(rpc, req);
 	if (rc == 0)
-		rc = s_await(rpc, cli, 1, &reply, &raw);
-	if (rc != 0)
-		status = s_no_reply(cli, &creds, rpc, rc);
+		rc = s_await(rpc, cli->timeout_ms, 1, reply, raw);
+	int status = rc != 0 ? s_no_reply(cli, creds, rpc, endpoint, rc) : CLI_EXIT_OK;
 	rpc_destroy(&rpc);
-	explicit_bzero(&creds, sizeof creds);
-	json_decref(req);
+	return status;
+}
+
+/*
+ * The ops that must not reach the daemon twice: each request creates a new record. The others
+ * are safe to send again: an event is known by its event_id, and updates, links and unlinks
+ * leave the same state when repeated.
+ */
+static const char *const s_once_only_ops[] = {OP_PROBLEM_CREATE, NULL};
+
+static bool s_once_only(const json_t *req)
+{
+	const char *op = json_string_value(json_object_get(req, "op"));
+	for (size_t i = 0; op != NULL && s_once_only_ops[i] != NULL; i++)
+		if (strcmp(op, s_once_only_ops[i]) == 0)
+			return true;
+	return false;
+}
+
+/* True when reply is the error "unavailable": that node cannot take the request now. */
+static bool s_unavailable(const json_t *reply)
+{
+	const char *code, *message;
+	if (json_is_true(json_object_get(reply, "ok")))
+		return false;
+	cli_reply_error(reply, &code, &message);
+	return strcmp(code, "unavailable") == 0;
+}
+
+/*
+ * One endpoint of several. A once-only request is sent only after the connection is made.
+ * Returns 0 with *reply, or the failure as rpc_recv() does; *sent says whether req was handed
+ * to ZeroMQ.
+ */
+static int s_try(rpc_t *rpc, const cli_t *cli, const json_t *req, bool once_only, bool *sent,
+		 json_t **reply, char **raw)
+{
+	*sent = false;
+	if (once_only) {
+		int n = rpc_wait_connected(rpc, cli->timeout_ms);
+		if (n <= 0)
+			return n == 0 ? -ETIMEDOUT : n;
+	}
+	int rc = rpc_send(rpc, req);
 	if (rc != 0)
-		return status;
+		return rc;
+	*sent = true;
+	return s_await(rpc, cli->timeout_ms, 1, reply, raw);
+}
+
+/*
+ * Several endpoints, in order, each once (see cli_request()). Returns the exit status; *reply
+ * when one answered with something final.
+ */
+static int s_request_any(const cli_t *cli, const curve_t *creds, const endpoints_t *eps,
+			 const json_t *req, json_t **reply, char **raw)
+{
+	bool once_only = s_once_only(req);
+	const char *op = json_string_value(json_object_get(req, "op"));
+	for (size_t i = 0; i < eps->count; i++) {
+		const char *endpoint = eps->item[i];
+		rpc_t *rpc = rpc_new(endpoint, creds);
+		if (rpc == NULL)
+			return cli_usage_error("bad endpoint '%s': %s", endpoint, strerror(errno));
+		bool sent;
+		int rc = s_try(rpc, cli, req, once_only, &sent, reply, raw);
+		int status = rc != 0 ? s_no_reply(cli, creds, rpc, endpoint, rc) : CLI_EXIT_OK;
+		rpc_destroy(&rpc);
+		if (rc == 0 && (once_only || !s_unavailable(*reply)))
+			return CLI_EXIT_OK;
+		if (rc == 0) {
+			const char *code, *message;
+			cli_reply_error(*reply, &code, &message);
+			fprintf(stderr, "incidentctl: %s answered %s: %s\n", endpoint, code, message);
+			json_decref(*reply);
+			free(*raw);
+			*reply = NULL;
+			*raw = NULL;
+			continue;
+		}
+		if (rc != -ETIMEDOUT)
+			return status;
+		if (once_only && sent) {
+			fprintf(stderr,
+				"incidentctl: %s was sent to %s and is not sent elsewhere: each one "
+				"creates a record; look whether it did before trying again\n",
+				op, endpoint);
+			return status;
+		}
+	}
+	char names[1024];
+	fprintf(stderr, "incidentctl: no endpoint answered (tried %s)\n",
+		endpoints_format(eps, names, sizeof names));
+	return CLI_EXIT_NO_ANSWER;
+}
+
+/* The daemon's reply (stolen; raw its text, freed): printed with --json, then judged. */
+static int s_outcome(const cli_t *cli, json_t *reply, char *raw, json_t **reply_out)
+{
 	if (cli->json)
 		render_json_line(raw, reply);
 	free(raw);
@@ -183,4 +284,30 @@ int cli_request(const cli_t *cli, json_t *req, json_t **reply_out)
 	fprintf(stderr, "incidentctl: %s: %s\n", code, message);
 	json_decref(reply);
 	return CLI_EXIT_REFUSED;
+}
+
+int cli_request(const cli_t *cli, json_t *req, json_t **reply_out)
+{
+	*reply_out = NULL;
+	endpoints_t eps;
+	curve_t creds;
+	int status = cli_endpoints(cli, &eps);
+	if (status == CLI_EXIT_OK)
+		status = cli_curve(cli, &creds);
+	if (status != CLI_EXIT_OK) {
+		json_decref(req);
+		return status;
+	}
+	json_object_set_new(req, "id", json_integer(1));
+	json_t *reply = NULL;
+	char *raw = NULL;
+	if (eps.count == 1)
+		status = s_request_one(cli, &creds, eps.item[0], req, &reply, &raw);
+	else
+		status = s_request_any(cli, &creds, &eps, req, &reply, &raw);
+	explicit_bzero(&creds, sizeof creds);
+	json_decref(req);
+	if (reply == NULL)
+		return status;
+	return s_outcome(cli, reply, raw, reply_out);
 }

@@ -14,6 +14,7 @@
 
 #include "client/contract.h"
 #include "client/curve.h"
+#include "client/endpoints.h"
 
 /* Exit statuses of the contract. */
 enum {
@@ -25,7 +26,10 @@ enum {
 
 /* The global options; set by main() and by any command that sees them after its name. */
 typedef struct {
-	const char *endpoint; /* API endpoint; borrowed from argv or the environment */
+	/* API endpoints, one or a comma-separated list (client/endpoints.h); borrowed from argv
+	 * or the environment. */
+	const char *endpoint;
+	const char *endpoint_from; /* "-e", "--endpoint" or "$INCIDENTD_API", for messages */
 	long timeout_ms;      /* how long to wait for each reply, > 0 */
 	bool json;            /* print the daemon's replies instead of tables */
 	/* CURVE: both or neither; borrowed from argv or the environment, NULL when not given. */
@@ -82,6 +86,16 @@ void cli_reply_error(const json_t *reply, const char **code_out, const char **me
 int cli_curve(const cli_t *cli, curve_t *creds);
 
 /*
+ * Splits text, a list of endpoints that from ("-e", "--publish", "$INCIDENTD_API"...) gave,
+ * into *out. Reports a usage error naming from (an empty item, too many endpoints) and returns
+ * CLI_EXIT_USAGE; returns CLI_EXIT_OK otherwise.
+ */
+int cli_parse_endpoints(const char *text, const char *from, endpoints_t *out);
+
+/* cli_parse_endpoints() of the API endpoints, cli->endpoint. */
+int cli_endpoints(const cli_t *cli, endpoints_t *out);
+
+/*
  * Reports on stderr why a connection to endpoint gave up (rc -EACCES or -EPROTO from
  * rpc_recv() or handshake_wait(); what is the sentence they explain it with). A refused key is
  * "incidentctl: the daemon refused this key", then a line naming the key. Returns
@@ -93,6 +107,15 @@ int cli_handshake_failure(const cli_t *cli, const curve_t *creds, const char *en
 /*
  * Sends req (reference stolen; "id" is set here) to cli->endpoint and waits up to
  * cli->timeout_ms for the reply. In --json mode the reply is printed to stdout as received.
+ *
+ * With several endpoints they are tried in order, each once: a request without an answer
+ * within the timeout, or answered "unavailable", goes to the next one (the failure is reported
+ * on stderr, in the words of a single endpoint's failure, and the try goes on). A request that
+ * must not be applied twice (problem.create: each creates a record) is sent to an endpoint only
+ * once its connection is made, and goes on to the next one only when it was never sent: once
+ * sent, no answer or "unavailable" is final. Any other error reply, a refused CURVE key or a
+ * failed handshake is final. When every endpoint failed the status is CLI_EXIT_NO_ANSWER and a
+ * last line names them all.
  *
  * Returns CLI_EXIT_OK and stores the reply in *reply_out (a new reference the caller
  * json_decref()s) when the daemon answered "ok": true. Otherwise prints the reason on stderr,

@@ -2,6 +2,12 @@
  * push: events into the daemon, either one built from flags or a file of them (-f), one JSON
  * object per line, sent through a window of requests in flight so that a large file is not
  * paced by round trips.
+ *
+ * With several endpoints push -f sends to one at a time. When it stops answering (nothing
+ * within the timeout) or answers a line "unavailable", every request in flight is sent again
+ * to the next endpoint, wrapping round: events are idempotent by their event_id, so a line the
+ * first endpoint applied is a duplicate on the next. It gives up once every endpoint has failed
+ * in a row, without a reply between the failures.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,11 +26,20 @@
 #define PUSH_WINDOW 64
 /* The progress line is redrawn at most this often. */
 #define PUSH_PROGRESS_MS 100
+/*
+ * What the pump returns when a line was answered "unavailable" and another endpoint may take
+ * it; rpc_recv() never returns it (a reply that is not there yet is -ETIMEDOUT).
+ */
+#define PUSH_UNAVAILABLE (-EAGAIN)
 
 /* The state of one push -f run. */
 typedef struct {
 	const cli_t *cli;
 	curve_t creds;
+	endpoints_t eps;
+	size_t at;        /* the endpoint in use, an index of eps */
+	size_t failures;  /* endpoints failed in a row, without a reply between */
+	bool bad_endpoint; /* one could not be used: a usage error was reported */
 	rpc_t *rpc;
 	FILE *in;
 	char *buf; /* getline's buffer */
@@ -32,6 +47,7 @@ typedef struct {
 	long line;                  /* lines read so far; a request's id is its line number */
 	bool eof;
 	long inflight[PUSH_WINDOW]; /* line numbers awaiting a reply, unordered */
+	json_t *pending[PUSH_WINDOW]; /* their requests, to send again to another endpoint */
 	size_t ninflight;
 	long sent, accepted, duplicate, refused;
 	bool progress;    /* stderr is a terminal: keep a progress line there */
@@ -120,12 +136,14 @@ static int s_send_next(s_batch_t *b)
 		json_object_set_new(ev, "op", json_string(OP_EVENT));
 		json_object_set_new(ev, "id", json_integer(b->line));
 		int rc = rpc_send(b->rpc, ev);
-		json_decref(ev);
-		if (rc == 0) {
-			b->inflight[b->ninflight++] = b->line;
-			b->sent++;
+		if (rc != 0) {
+			json_decref(ev);
+			return rc;
 		}
-		return rc;
+		b->pending[b->ninflight] = ev;
+		b->inflight[b->ninflight++] = b->line;
+		b->sent++;
+		return 0;
 	}
 }
 
@@ -134,19 +152,58 @@ static bool s_settle(s_batch_t *b, long line)
 {
 	for (size_t i = 0; i < b->ninflight; i++) {
 		if (b->inflight[i] == line) {
-			b->inflight[i] = b->inflight[--b->ninflight];
+			json_decref(b->pending[i]);
+			b->ninflight--;
+			b->inflight[i] = b->inflight[b->ninflight];
+			b->pending[i] = b->pending[b->ninflight];
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Counts one reply against the line it answers. */
-static void s_account(s_batch_t *b, const json_t *reply, const char *raw)
+/* True when line is in flight. */
+static bool s_in_flight(const s_batch_t *b, long line)
+{
+	for (size_t i = 0; i < b->ninflight; i++)
+		if (b->inflight[i] == line)
+			return true;
+	return false;
+}
+
+/*
+ * With another endpoint to go to, a line answered "unavailable" stays in flight: reports it
+ * and returns true.
+ */
+static bool s_unavailable(s_batch_t *b, long line, const json_t *reply)
+{
+	const char *code, *message;
+	if (b->eps.count == 1 || json_is_true(json_object_get(reply, "ok")))
+		return false;
+	cli_reply_error(reply, &code, &message);
+	if (strcmp(code, "unavailable") != 0)
+		return false;
+	if (b->progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "incidentctl: %s answered line %ld %s: %s\n", b->eps.item[b->at], line,
+		code, message);
+	b->drawn_ms = 0;
+	return true;
+}
+
+/*
+ * Counts one reply against the line it answers. Returns 0, or PUSH_UNAVAILABLE when the line
+ * is to go to another endpoint.
+ */
+static int s_account(s_batch_t *b, const json_t *reply, const char *raw)
 {
 	long line = (long)json_integer_value(json_object_get(reply, "id"));
-	if (!s_settle(b, line))
-		return; /* not ours (a stray or repeated reply): nothing to count */
+	if (!s_in_flight(b, line))
+		return 0; /* not ours (a stray or repeated reply): nothing to count */
+	if (s_unavailable(b, line, reply))
+		return PUSH_UNAVAILABLE;
+	s_settle(b, line);
+	b->failures = 0;
 	if (b->cli->json)
 		render_json_line(raw, reply);
 	if (json_is_true(json_object_get(reply, "ok"))) {
@@ -154,16 +211,17 @@ static void s_account(s_batch_t *b, const json_t *reply, const char *raw)
 			b->duplicate++;
 		else
 			b->accepted++;
-		return;
+		return 0;
 	}
 	const char *code, *message;
 	cli_reply_error(reply, &code, &message);
 	s_refuse(b, line, code, message);
+	return 0;
 }
 
 /*
  * Waits up to the timeout for one reply, then takes whatever else has already arrived.
- * Returns 0, or -ETIMEDOUT when the daemon stopped answering.
+ * Returns 0, -ETIMEDOUT when the daemon stopped answering, or PUSH_UNAVAILABLE.
  */
 static int s_collect(s_batch_t *b)
 {
@@ -179,9 +237,11 @@ static int s_collect(s_batch_t *b)
 		else if (rc < 0)
 			return rc;
 		else
-			s_account(b, reply, raw);
+			rc = s_account(b, reply, raw);
 		json_decref(reply);
 		free(raw);
+		if (rc == PUSH_UNAVAILABLE)
+			return rc;
 		wait_ms = 0;
 	}
 }
@@ -206,6 +266,60 @@ static int s_pump(s_batch_t *b)
 	return 0;
 }
 
+/* Connects to endpoint b->at. Returns 0, or -EINVAL after reporting a bad endpoint. */
+static int s_connect(s_batch_t *b)
+{
+	const char *endpoint = b->eps.item[b->at];
+	b->rpc = rpc_new(endpoint, &b->creds);
+	if (b->rpc != NULL)
+		return 0;
+	cli_usage_error("bad endpoint '%s': %s", endpoint, strerror(errno));
+	b->bad_endpoint = true;
+	return -EINVAL;
+}
+
+/* Reports that endpoint b->at did not answer in time (rc -ETIMEDOUT). */
+static void s_report_timeout(s_batch_t *b, int rc)
+{
+	const char *why = rpc_failure(b->rpc, rc);
+	if (b->progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr,
+		"incidentctl: no answer from %s within %ld ms (%zu requests unanswered)%s%s\n",
+		b->eps.item[b->at], b->cli->timeout_ms, b->ninflight, why[0] ? ": " : "", why);
+	b->drawn_ms = 0;
+}
+
+/* Moves on to the next endpoint, wrapping round, and sends it every request in flight. */
+static int s_switch(s_batch_t *b)
+{
+	rpc_destroy(&b->rpc);
+	b->at = (b->at + 1) % b->eps.count;
+	int rc = s_connect(b);
+	for (size_t i = 0; rc == 0 && i < b->ninflight; i++)
+		rc = rpc_send(b->rpc, b->pending[i]);
+	return rc;
+}
+
+/*
+ * Pumps the file through the endpoints: on a timeout or "unavailable" goes to the next one,
+ * until every endpoint has failed in a row. Returns as s_pump().
+ */
+static int s_run(s_batch_t *b)
+{
+	for (;;) {
+		int rc = s_pump(b);
+		if ((rc != -ETIMEDOUT && rc != PUSH_UNAVAILABLE) || b->eps.count == 1)
+			return rc;
+		if (rc == -ETIMEDOUT)
+			s_report_timeout(b, rc);
+		if (++b->failures >= b->eps.count)
+			return rc;
+		if ((rc = s_switch(b)) != 0)
+			return rc;
+	}
+}
+
 /*
  * Prints the summary (to stderr under --json, so that stdout holds nothing but replies) and
  * picks the exit status.
@@ -216,18 +330,29 @@ static int s_finish(s_batch_t *b, int rc)
 		s_progress(b, true);
 		fputc('\n', stderr);
 	}
-	const char *why = rc < 0 ? rpc_failure(b->rpc, rc) : "";
-	if (rc == -ETIMEDOUT)
+	const char *endpoint = b->eps.item[b->at];
+	bool every = b->eps.count > 1 && (rc == -ETIMEDOUT || rc == PUSH_UNAVAILABLE);
+	const char *why = rc < 0 && !every && !b->bad_endpoint ? rpc_failure(b->rpc, rc) : "";
+	char names[1024];
+	if (every)
+		fprintf(stderr, "incidentctl: no endpoint answered (tried %s; %zu requests "
+				"unanswered)\n",
+			endpoints_format(&b->eps, names, sizeof names), b->ninflight);
+	else if (b->bad_endpoint)
+		; /* the usage error is said */
+	else if (rc == -ETIMEDOUT)
 		fprintf(stderr,
 			"incidentctl: no answer from %s within %ld ms (%zu requests unanswered)%s%s\n",
-			b->cli->endpoint, b->cli->timeout_ms, b->ninflight, why[0] ? ": " : "", why);
+			endpoint, b->cli->timeout_ms, b->ninflight, why[0] ? ": " : "", why);
 	else if (rc == -EACCES || rc == -EPROTO)
-		cli_handshake_failure(b->cli, &b->creds, b->cli->endpoint, rc, why);
+		cli_handshake_failure(b->cli, &b->creds, endpoint, rc, why);
 	else if (rc < 0)
 		fprintf(stderr, "incidentctl: %s\n", why);
 	fprintf(b->cli->json ? stderr : stdout, "accepted %ld, duplicate %ld, refused %ld\n",
 		b->accepted, b->duplicate, b->refused);
-	if (rc == -ETIMEDOUT)
+	if (b->bad_endpoint)
+		return CLI_EXIT_USAGE;
+	if (rc == -ETIMEDOUT || rc == PUSH_UNAVAILABLE)
 		return CLI_EXIT_NO_ANSWER;
 	return rc < 0 || b->refused > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
@@ -236,7 +361,9 @@ static int s_finish(s_batch_t *b, int rc)
 static int s_push_file(const cli_t *cli, const char *path)
 {
 	s_batch_t b = {.cli = cli, .progress = isatty(STDERR_FILENO) != 0};
-	int status = cli_curve(cli, &b.creds);
+	int status = cli_endpoints(cli, &b.eps);
+	if (status == CLI_EXIT_OK)
+		status = cli_curve(cli, &b.creds);
 	if (status != CLI_EXIT_OK)
 		return status;
 	bool is_stdin = strcmp(path, "-") == 0;
@@ -247,12 +374,13 @@ static int s_push_file(const cli_t *cli, const char *path)
 	}
 	/* Counting first costs a read of the file, worth it only when someone watches. */
 	b.total = b.progress ? s_count_lines(b.in) : -1;
-	b.rpc = rpc_new(cli->endpoint, &b.creds);
-	if (b.rpc == NULL)
-		status = cli_usage_error("bad endpoint '%s': %s", cli->endpoint, strerror(errno));
+	if (s_connect(&b) != 0)
+		status = CLI_EXIT_USAGE;
 	else
-		status = s_finish(&b, s_pump(&b));
+		status = s_finish(&b, s_run(&b));
 	rpc_destroy(&b.rpc);
+	for (size_t i = 0; i < b.ninflight; i++)
+		json_decref(b.pending[i]);
 	explicit_bzero(&b.creds, sizeof b.creds);
 	free(b.buf);
 	if (!is_stdin)

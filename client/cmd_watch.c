@@ -2,6 +2,11 @@
  * watch: a SUB socket on the daemon's publish endpoint, printing each message as it arrives
  * until SIGINT or SIGTERM, which end it with status 0. With CURVE keys a refused key ends it
  * at once (status 1); when nothing is connected after --timeout it says so once and goes on.
+ *
+ * --publish (or $INCIDENTD_PUBLISH) may name a list of endpoints, as -e does; watch subscribes
+ * to the first one only. A subscription has no answer to time out on, and every node of a
+ * cluster publishes what it applies, so a socket subscribed to several would print each
+ * message once per node.
  */
 #include <errno.h>
 #include <signal.h>
@@ -204,9 +209,10 @@ static int s_watch(const cli_t *cli, const curve_t *creds, const char *endpoint,
 int cmd_watch(cli_t *cli, int argc, char **argv)
 {
 	const char *env = getenv("INCIDENTD_PUBLISH");
-	const char *endpoint = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_PUBLISH;
+	const char *list = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_PUBLISH;
+	const char *given = NULL;
 	const arg_spec_t flags[] = {
-		{"--publish", ARG_STRING, NULL, false, &endpoint, 0, 0, NULL},
+		{"--publish", ARG_STRING, NULL, false, &given, 0, 0, NULL},
 		{0},
 	};
 	const args_def_t def = {.flags = flags, .more = true};
@@ -215,11 +221,16 @@ int cmd_watch(cli_t *cli, int argc, char **argv)
 	if (topics == NULL)
 		return CLI_EXIT_REFUSED;
 	curve_t creds;
+	endpoints_t eps;
 	if (!args_parse(cli, argc, argv, &def, NULL, topics, &ntopics, &status) ||
+	    (status = cli_parse_endpoints(given != NULL ? given : list,
+				  given != NULL ? "--publish" : "$INCIDENTD_PUBLISH", &eps)) !=
+		    CLI_EXIT_OK ||
 	    (status = cli_curve(cli, &creds)) != CLI_EXIT_OK) {
 		free(topics);
 		return status;
 	}
+	const char *endpoint = eps.item[0];
 	s_trap_signals();
 	void *ctx = zmq_ctx_new();
 	handshake_t *hs = NULL;

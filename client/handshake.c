@@ -236,6 +236,23 @@ int handshake_wait(handshake_t *self, void *sock, long timeout_ms)
 	}
 }
 
+int handshake_wait_succeeded(handshake_t *self, long timeout_ms)
+{
+	int64_t deadline = s_now_ms() + timeout_ms;
+	for (;;) {
+		if (s_read_events(self) != 0)
+			return self->fatal;
+		if (self->succeeded)
+			return 1;
+		int64_t left = deadline - s_now_ms();
+		if (left <= 0)
+			return 0;
+		zmq_pollitem_t item = {.socket = self->monitor, .events = ZMQ_POLLIN};
+		if (zmq_poll(&item, 1, (long)left) < 0)
+			return -errno;
+	}
+}
+
 bool handshake_succeeded(const handshake_t *self)
 {
 	return self->succeeded;

@@ -49,6 +49,15 @@ void handshake_destroy(handshake_t **self_p);
  */
 int handshake_wait(handshake_t *self, void *sock, long timeout_ms);
 
+/*
+ * Waits up to timeout_ms (>= 0) until a handshake of the watched socket succeeds, reading the
+ * monitor's events. Returns 1 once one has, 0 when the time ran out first, -EACCES or -EPROTO
+ * as handshake_wait() does, -EINTR when a signal interrupted the wait, or another negative
+ * errno of zmq_poll(). A message sent only after it returned 1 cannot have left before: ZeroMQ
+ * writes nothing to a connection whose handshake has not completed.
+ */
+int handshake_wait_succeeded(handshake_t *self, long timeout_ms);
+
 /* True once a handshake succeeded (the socket is connected to the daemon). */
 bool handshake_succeeded(const handshake_t *self);
 

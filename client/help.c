@@ -37,7 +37,9 @@
 	"\nGlobal options (-e, --timeout, --json, --tz, --key, --server-key) may come before "  \
 	"or after the command: see 'incidentctl --help'. Times are shown in the --tz zone, as "  \
 	"2026-12-05T11:00:00+01:00; --json prints the daemon's reply as it came (times in "      \
-	"UTC).\n"
+	"UTC). -e may list several endpoints, comma-separated (the nodes of a cluster): a "       \
+	"request without an answer within --timeout, or answered 'unavailable', goes to the "    \
+	"next one, each tried once; exit 3 when none answered.\n"
 
 /*
  * One command. synopsis holds one form per line, each starting with the command name; text
@@ -73,7 +75,9 @@ static const s_help_t s_help[] = {
 	 "the members of the event op (provider, event_id, ref, stage, at, ...) and no \"op\"; "
 	 "not with the flags above. Refused lines are reported as 'line N: CODE: MESSAGE', then a "
 	 "summary 'accepted A, duplicate D, refused R'; exit 1 when a line was refused. On a "
-	 "terminal a progress line shows the lines done, of how many for a regular file.\n"},
+	 "terminal a progress line shows the lines done, of how many for a regular file. With "
+	 "several endpoints (-e A,B) the requests in flight go again to the next endpoint when "
+	 "one stops answering: lines it applied come back as duplicates.\n"},
 	{"list",
 	 "list [--status S] [--provider P] [--category N] [--major] [--breached] [--user-first] "
 	 "[--problem PBI] [--oldest] [--limit N] [--cursor C]",
@@ -130,7 +134,10 @@ static const s_help_t s_help[] = {
 	 "(30m, 24h, 7d)\n"
 	 H_PAGE(CLI_BREACHES_LIMIT_MAX, CLI_BREACHES_LIMIT_DEFAULT)},
 	{"problem create", "problem create --title T [--description D]",
-	 "Opens a problem record (status open) and prints its id: PBI and 12 digits.\n"},
+	 "Opens a problem record (status open) and prints its id: PBI and 12 digits. Each "
+	 "request opens a new record, so with several endpoints (-e A,B) it goes to the next "
+	 "one only when it was never sent (no connection within --timeout): once sent, no "
+	 "answer is exit 3 and not retried; look with 'problem list' before trying again.\n"},
 	{"problem update",
 	 "problem update PBI [--status S] [--root-cause TEXT] [--workaround TEXT]",
 	 "Changes a problem record; at least one option.\n"
@@ -182,7 +189,8 @@ static const s_help_t s_help[] = {
 	 "connected after --timeout it says so on stderr, once, and goes on waiting.\n"
 	 "\n"
 	 "  --publish ENDPOINT  the publish socket (default $INCIDENTD_PUBLISH, then "
-	 CLI_DEFAULT_PUBLISH ")\n"
+	 CLI_DEFAULT_PUBLISH "); of a comma-separated list only the first is used (every node "
+	 "of a cluster publishes, so several would show each message once per node)\n"
 	 "  TOPIC             topic prefixes to receive (default all): incident.opened, "
 	 "incident.stage, breach.RULE, problem.linked, hook.gave_up\n"},
 	{"status", "status", "The daemon's version, uptime and counts.\n"},
@@ -212,7 +220,9 @@ static const char s_global_usage[] =
 
 static const char s_options[] =
 	"options:\n"
-	"  -e, --endpoint ENDPOINT  API endpoint (default $INCIDENTD_API, then " CLI_DEFAULT_API ")\n"
+	"  -e, --endpoint ENDPOINT  API endpoint (default $INCIDENTD_API, then " CLI_DEFAULT_API ");\n"
+	"                           several, comma-separated: tried in order, each once, when\n"
+	"                           one does not answer within --timeout or is 'unavailable'\n"
 	"  --timeout MS             how long to wait for an answer, at least 1 (default "
 	S_XSTR(CLI_DEFAULT_TIMEOUT_MS) ")\n"
 	"  --json                   print the daemon's JSON replies, one per line\n"
@@ -222,7 +232,8 @@ static const char s_options[] =
 	"  --key FILE               connect with CURVE using this key pair, from keygen\n"
 	"                           (default $INCIDENTD_KEY)\n"
 	"  --server-key KEY|FILE    the daemon's public key, or a key file holding it\n"
-	"                           (default $INCIDENTD_SERVER_KEY); CURVE needs both\n"
+	"                           (default $INCIDENTD_SERVER_KEY); CURVE needs both; one\n"
+	"                           server key for every endpoint of -e\n"
 	"  -h, --help               show this help; 'incidentctl COMMAND --help' shows a\n"
 	"                           command's, with its valid values\n";
 

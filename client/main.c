@@ -32,6 +32,7 @@ static void s_defaults(cli_t *cli)
 {
 	const char *api = s_env("INCIDENTD_API");
 	cli->endpoint = api != NULL ? api : CLI_DEFAULT_API;
+	cli->endpoint_from = "$INCIDENTD_API";
 	cli->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
 	cli->json = false;
 	cli->key_file = s_env("INCIDENTD_KEY");

@@ -55,6 +55,11 @@ void rpc_destroy(rpc_t **self_p)
 	*self_p = NULL;
 }
 
+int rpc_wait_connected(rpc_t *self, long timeout_ms)
+{
+	return handshake_wait_succeeded(self->handshake, timeout_ms);
+}
+
 int rpc_send(rpc_t *self, const json_t *req)
 {
 	char *text = json_dumps(req, JSON_COMPACT);

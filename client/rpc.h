@@ -25,6 +25,15 @@ rpc_t *rpc_new(const char *endpoint, const curve_t *curve);
 /* Closes the socket and its context; accepts NULL and sets *self_p to NULL. */
 void rpc_destroy(rpc_t **self_p);
 
+/*
+ * Waits up to timeout_ms until the connection's handshake has succeeded, so that a request
+ * that must not reach the daemon twice is sent only where it can arrive (a request queued
+ * before then may still leave once a connection is made, even after the caller gave up).
+ * Returns 1 connected, 0 not within the time, else a negative errno as rpc_recv() (-EACCES,
+ * -EPROTO, -EINTR).
+ */
+int rpc_wait_connected(rpc_t *self, long timeout_ms);
+
 /* Sends req (borrowed) as one frame. Returns 0 or a negative errno. */
 int rpc_send(rpc_t *self, const json_t *req);
 

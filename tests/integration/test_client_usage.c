@@ -537,7 +537,7 @@ static void test_push_progress(void **state)
 	h_run_clear(&r);
 
 	/* From a pipe on a terminal: the lines done, no total. */
-	char cmd[2 * H_PATH_MAX + 64];
+	char cmd[3 * H_PATH_MAX + 64]; /* the paths and the binary's, however long the build dir */
 	snprintf(cmd, sizeof cmd, "cat %s | %s -e %s push -f -", path, INCIDENTCTL_BIN, d->api);
 	char *sh[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
 	st = s_run_on_pty(sh, 10000, &out);
