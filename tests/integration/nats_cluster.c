@@ -327,7 +327,14 @@ static natsStatus s_probe(natsConnection *nc, char *err, size_t cap)
 	cfg.SubjectsLen = 1;
 	cfg.Replicas = 3;
 	cfg.Storage = js_MemoryStorage;
-	natsStatus st = natsConnection_JetStream(&js, nc, NULL);
+	/*
+	 * A request sent while the meta leader is being elected goes unanswered: a short wait
+	 * makes the next try come sooner than the default 5 s would.
+	 */
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = 1000;
+	natsStatus st = natsConnection_JetStream(&js, nc, &jo);
 	if (st == NATS_OK)
 		st = js_AddStream(&si, js, &cfg, NULL, &jerr);
 	if (st == NATS_OK)

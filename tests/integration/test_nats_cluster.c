@@ -229,53 +229,147 @@ static void test_duplicate_msgid(void **state)
 	jsPubAck_Destroy(again);
 }
 
-/*
- * One server killed: publishes are still acknowledged (after a stream leader election when it
- * led the stream). Two killed: no publish is acknowledged. Both back: acknowledged again.
- */
-static void test_quorum(void **state)
+/* The index of the server leading the stream (its name is "n<i>"), or -1. */
+static int s_stream_leader(void)
 {
-	(void)state;
-	int64_t t0 = h_mono_ms();
-	assert_int_equal(nats_cluster_kill(s_cluster, 0), 0);
-	int ms = s_publish_until_acked(RECOVER_TIMEOUT_MS);
-	assert_true(ms >= 0);
-	printf("# n0 killed: a publish acknowledged after %d ms\n", ms);
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	int i = -1;
+	if (js_GetStreamInfo(&si, s_js, STREAM, NULL, &jerr) == NATS_OK && si->Cluster != NULL &&
+	    si->Cluster->Leader != NULL && si->Cluster->Leader[0] == 'n')
+		i = si->Cluster->Leader[1] - '0';
+	jsStreamInfo_Destroy(si);
+	return i >= 0 && i < NATS_CLUSTER_SIZE ? i : -1;
+}
 
-	assert_int_equal(nats_cluster_kill(s_cluster, 1), 0);
-	/* Every publish for 5 s fails; what comes back is what cluster mode maps to unavailable. */
-	int64_t until = h_mono_ms() + 5000;
-	int tries = 0;
-	natsStatus first_st = NATS_OK;
-	jsErrCode first_jerr = 0;
-	while (h_mono_ms() < until) {
+/*
+ * One async publish with MaxWait wait_ms, completed: the ack handler's failure status, or
+ * NATS_OK when it was acknowledged.
+ */
+static natsStatus s_publish_async_once(int wait_ms)
+{
+	s_acks_t acks = {0};
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.PublishAsync.AckHandler = s_on_ack;
+	jo.PublishAsync.AckHandlerClosure = &acks;
+	jsCtx *js = NULL;
+	natsStatus st = natsConnection_JetStream(&js, s_nc, &jo);
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MaxWait = wait_ms;
+	if (st == NATS_OK)
+		st = js_PublishAsync(js, SUBJECT, "y", 1, &po);
+	po.MaxWait = wait_ms + 2000;
+	if (st == NATS_OK)
+		st = js_PublishAsyncComplete(js, &po);
+	jsCtx_Destroy(js);
+	if (st != NATS_OK)
+		return st;
+	return acks.acked == 1 ? NATS_OK : acks.first_err;
+}
+
+/*
+ * Publishes for ms milliseconds (a try every 20 ms), asserting that none is acknowledged, and
+ * prints what comes back each time it changes. Returns the statuses seen, as a bit set of
+ * S_SEEN_*.
+ */
+#define S_SEEN_TIMEOUT 1
+#define S_SEEN_NO_RESPONDERS 2
+#define S_SEEN_OTHER 4
+static int s_publish_refused_for(int ms)
+{
+	int64_t start = h_mono_ms();
+	int seen = 0, tries = 0;
+	natsStatus last = NATS_OK;
+	while (h_mono_ms() - start < ms) {
 		jsPubAck *pa = NULL;
 		jsErrCode jerr;
 		natsStatus st = s_publish(NULL, PUB_WAIT_MS, &pa, &jerr);
 		if (st == NATS_OK)
 			printf("# ACKED without quorum: seq %llu\n", (unsigned long long)pa->Sequence);
 		assert_int_not_equal(st, NATS_OK);
-		if (tries++ == 0) {
-			first_st = st;
-			first_jerr = jerr;
-			printf("# n0 and n1 killed: publish fails with %s (%d), jsErrCode %d: %s\n",
-			       natsStatus_GetText(st), (int)st, (int)jerr, nats_GetLastError(NULL));
-		} else if (st != first_st || jerr != first_jerr) {
-			printf("# then with %s (%d), jsErrCode %d: %s\n", natsStatus_GetText(st),
-			       (int)st, (int)jerr, nats_GetLastError(NULL));
-		}
+		tries++;
+		if (st != last)
+			printf("#   %5lld ms: js_Publish fails with %s (%d), jsErrCode %d\n",
+			       (long long)(h_mono_ms() - start), natsStatus_GetText(st), (int)st,
+			       (int)jerr);
+		last = st;
+		seen |= st == NATS_TIMEOUT	  ? S_SEEN_TIMEOUT
+			: st == NATS_NO_RESPONDERS ? S_SEEN_NO_RESPONDERS
+						   : S_SEEN_OTHER;
+		s_sleep_ms(20);
 	}
-	assert_int_equal(first_st, NATS_TIMEOUT);
+	printf("#   %d publishes in %d ms, none acknowledged\n", tries, ms);
+	return seen;
+}
 
-	assert_int_equal(nats_cluster_start(s_cluster, 0), 0);
-	assert_int_equal(nats_cluster_start(s_cluster, 1), 0);
-	t0 = h_mono_ms();
-	ms = s_publish_until_acked(RECOVER_TIMEOUT_MS);
+/* An async publish is not acknowledged either: the ack handler gets a failure. */
+static void s_assert_async_refused(void)
+{
+	natsStatus st = s_publish_async_once(PUB_WAIT_MS);
+	printf("#   js_PublishAsync (MaxWait %d ms): the ack handler gets %s (%d)\n", PUB_WAIT_MS,
+	       natsStatus_GetText(st), (int)st);
+	assert_true(st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS);
+}
+
+/* Restarts servers a and b; returns the ms from the restart to the first acknowledged publish. */
+static int s_restart_two(int a, int b)
+{
+	int64_t t0 = h_mono_ms();
+	if (nats_cluster_start(s_cluster, a) < 0 || nats_cluster_start(s_cluster, b) < 0)
+		return -1;
+	int64_t started = h_mono_ms() - t0;
+	if (s_publish_until_acked(RECOVER_TIMEOUT_MS) < 0)
+		return -1;
+	int ms = (int)(h_mono_ms() - t0);
+	printf("# n%d and n%d restarted (accepting connections after %lld ms): a publish "
+	       "acknowledged %d ms after the restart\n", a, b, (long long)started, ms);
+	return ms;
+}
+
+/*
+ * The stream's leader killed: publishes are acknowledged again once the other two elected a
+ * new one. Then the one follower left killed too, the leader alone: no publish is
+ * acknowledged (they time out, later no responders once the leader steps down). Both back:
+ * acknowledged again. Then the leader and a follower killed, the other follower alone: no
+ * publish is acknowledged (no responders: only a stream's leader answers publishes).
+ */
+static void test_quorum(void **state)
+{
+	(void)state;
+	int leader = s_stream_leader();
+	assert_true(leader >= 0);
+	assert_int_equal(nats_cluster_kill(s_cluster, leader), 0);
+	int ms = s_publish_until_acked(RECOVER_TIMEOUT_MS);
 	assert_true(ms >= 0);
-	printf("# n0 and n1 restarted: a publish acknowledged after %d ms\n", ms);
+	int next = s_stream_leader();
+	printf("# n%d (the stream leader) killed: a publish acknowledged after %d ms, leader now "
+	       "n%d\n", leader, ms, next);
+	assert_true(next >= 0 && next != leader);
+
+	int follower = 3 - leader - next;
+	assert_int_equal(nats_cluster_kill(s_cluster, follower), 0);
+	printf("# n%d (the other follower) killed, the leader n%d alone:\n", follower, next);
+	int seen = s_publish_refused_for(15000);
+	assert_false(seen & S_SEEN_OTHER);
+	s_assert_async_refused();
+	assert_true(s_restart_two(leader, follower) >= 0);
+
+	leader = s_stream_leader();
+	assert_true(leader >= 0);
+	follower = (leader + 1) % NATS_CLUSTER_SIZE;
+	assert_int_equal(nats_cluster_kill(s_cluster, leader), 0);
+	assert_int_equal(nats_cluster_kill(s_cluster, follower), 0);
+	printf("# n%d (the stream leader) and n%d killed, a follower alone:\n", leader, follower);
+	seen = s_publish_refused_for(5000);
+	assert_false(seen & S_SEEN_OTHER);
+	s_assert_async_refused();
+	int64_t t0 = h_mono_ms();
+	assert_true(s_restart_two(leader, follower) >= 0);
 	ms = nats_cluster_wait_ready(s_cluster, RECOVER_TIMEOUT_MS);
 	assert_true(ms >= 0);
-	printf("# ... and an R3 stream created %lld ms after the restart\n",
+	printf("# ... and a new R3 stream created %lld ms after the restart\n",
 	       (long long)(h_mono_ms() - t0));
 }
 
@@ -309,6 +403,18 @@ static void test_lease_kv(void **state)
 	printf("# kvStore_Update with a stale revision: %s (%d): %s\n", natsStatus_GetText(st),
 	       (int)st, nats_GetLastError(NULL));
 	assert_int_not_equal(st, NATS_OK);
+
+	/* Renewed every second for 3 s (past the TTL of the first entry): still there. */
+	for (int k = 0; k < 3; k++) {
+		s_sleep_ms(1000);
+		uint64_t rev = 0;
+		assert_int_equal(kvStore_UpdateString(&rev, kv, "leader", "node-1", rev2), NATS_OK);
+		rev2 = rev;
+	}
+	kvEntry *held = NULL;
+	assert_int_equal(kvStore_Get(&held, kv, "leader"), NATS_OK);
+	assert_int_equal(kvEntry_Revision(held), rev2);
+	kvEntry_Destroy(held);
 
 	/* Not renewed: wait past the TTL. */
 	int64_t t0 = h_mono_ms();
