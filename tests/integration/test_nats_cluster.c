@@ -229,17 +229,31 @@ static void test_duplicate_msgid(void **state)
 	jsPubAck_Destroy(again);
 }
 
-/* The index of the server leading the stream (its name is "n<i>"), or -1. */
+/*
+ * The index of the server leading the stream (its name is "n<i>"), or -1 when none is known
+ * within 10 s (the stream info is the meta leader's answer: it may be being elected too).
+ */
 static int s_stream_leader(void)
 {
-	jsStreamInfo *si = NULL;
-	jsErrCode jerr = 0;
+	int64_t deadline = h_mono_ms() + 10000;
 	int i = -1;
-	if (js_GetStreamInfo(&si, s_js, STREAM, NULL, &jerr) == NATS_OK && si->Cluster != NULL &&
-	    si->Cluster->Leader != NULL && si->Cluster->Leader[0] == 'n')
-		i = si->Cluster->Leader[1] - '0';
-	jsStreamInfo_Destroy(si);
-	return i >= 0 && i < NATS_CLUSTER_SIZE ? i : -1;
+	while (i < 0 && h_mono_ms() < deadline) {
+		jsStreamInfo *si = NULL;
+		jsErrCode jerr = 0;
+		jsOptions jo;
+		jsOptions_Init(&jo);
+		jo.Wait = 1000;
+		if (js_GetStreamInfo(&si, s_js, STREAM, &jo, &jerr) == NATS_OK &&
+		    si->Cluster != NULL && si->Cluster->Leader != NULL &&
+		    si->Cluster->Leader[0] == 'n')
+			i = si->Cluster->Leader[1] - '0';
+		jsStreamInfo_Destroy(si);
+		if (i < 0 || i >= NATS_CLUSTER_SIZE) {
+			i = -1;
+			s_sleep_ms(100);
+		}
+	}
+	return i;
 }
 
 /*
