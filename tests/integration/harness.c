@@ -129,6 +129,11 @@ static void s_rm_rf(const char *dir)
 	nftw(dir, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void h_rm_rf(const char *dir)
+{
+	s_rm_rf(dir);
+}
+
 h_daemon_t *h_new(const char *config_text)
 {
 	h_daemon_t *d = calloc(1, sizeof *d);

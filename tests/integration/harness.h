@@ -249,6 +249,9 @@ json_t *h_request_as(h_daemon_t *d, const h_keys_t *as, const json_t *req, int t
 /* Writes text to DIR/name; path_out (H_PATH_MAX) receives the full path. Returns 0 or -1. */
 int h_write_file(const h_daemon_t *d, const char *name, const char *text, char *path_out);
 
+/* Removes dir and everything under it (not following symlinks); failures are printed. */
+void h_rm_rf(const char *dir);
+
 /* A JSON value rendered compactly with sorted keys (malloc'd), for messages. */
 char *h_dump(const json_t *v);
 
