@@ -37,6 +37,7 @@ typedef enum {
 	SEC_CLIENT,
 	SEC_MEASURE,
 	SEC_HTTP,
+	SEC_CLUSTER,
 	SEC_COUNT
 } section_kind_t;
 
@@ -62,6 +63,7 @@ static const struct {
 	[SEC_CLIENT] = {"client", true, NOT_A_RULE},
 	[SEC_MEASURE] = {"measure", true, NOT_A_RULE},
 	[SEC_HTTP] = {"http", false, NOT_A_RULE},
+	[SEC_CLUSTER] = {"cluster", false, NOT_A_RULE},
 };
 
 /* The kinds of rule: how each one's clock stops and where the report lists it. */
@@ -240,6 +242,15 @@ static const option_t s_options[] = {
 	{SEC_HTTP, "tls_cert", OPT_STRING, C_OFF(http.tls_cert), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_HTTP, "tls_key", OPT_STRING, C_OFF(http.tls_key), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_HTTP, "severity.", OPT_SEVERITY, C_OFF(http), 0, 1, 5, NO_CHOICES, false, NULL},
+
+	/* [cluster]: its presence turns cluster mode on (daemon/edge/cluster.h). */
+	{SEC_CLUSTER, "nats", OPT_STRING, C_OFF(cluster.nats), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_CLUSTER, "node", OPT_STRING, C_OFF(cluster.node), 0, 0, 0, NO_CHOICES, true, NULL},
+	{SEC_CLUSTER, "stream", OPT_STRING, C_OFF(cluster.stream), 0, 0, 0, NO_CHOICES, false,
+	 "INCIDENTD"},
+	{SEC_CLUSTER, "replicas", OPT_INT, C_OFF(cluster.replicas), 0, 1, 5, NO_CHOICES, false, "3"},
+	{SEC_CLUSTER, "lease", OPT_CLOCK_MS, C_OFF(cluster.lease_ms), 0, 500, MINUTE_MS, NO_CHOICES,
+	 false, "2s"},
 };
 
 #define N_OPTIONS (sizeof s_options / sizeof s_options[0])
@@ -1714,6 +1725,38 @@ static void s_check_client_keys(parser_t *p)
 	}
 }
 
+/*
+ * [cluster]: nats is a comma-separated list of nats:// URLs; node and stream are names NATS
+ * accepts in subjects and bucket names (letters, digits, '-' and '_').
+ */
+static void s_check_cluster(parser_t *p, section_t *sec)
+{
+	config_cluster_t *c = &p->cfg->cluster;
+	c->enabled = true;
+	if (c->nats) {
+		char *copy = strdup(c->nats), *save = NULL;
+		for (char *url = copy ? strtok_r(copy, ", \t", &save) : NULL; url;
+		     url = strtok_r(NULL, ", \t", &save))
+			if (strncmp(url, "nats://", 7) != 0 && strncmp(url, "tls://", 6) != 0)
+				s_error(p, s_key_line(sec, "nats"),
+				        "cluster: nats: bad url \"%s\" (expected nats://HOST:PORT, "
+				        "comma-separated)", url);
+		free(copy);
+	}
+	const char *names[] = {"node", "stream"};
+	const char *values[] = {c->node, c->stream};
+	for (size_t i = 0; i < 2; i++) {
+		if (!values[i])
+			continue;
+		size_t n = strlen(values[i]);
+		if (n > 64 || strspn(values[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                                 "0123456789-_") != n)
+			s_error(p, s_key_line(sec, names[i]),
+			        "cluster: %s: \"%s\" must be 1..64 letters, digits, '-' or '_'",
+			        names[i], values[i]);
+	}
+}
+
 /* [http]: HTTPS needs both the certificate and its key. */
 static void s_check_http(parser_t *p, section_t *sec)
 {
@@ -1800,6 +1843,8 @@ static void s_check_all(parser_t *p)
 			s_check_client(p, sec, where);
 		else if (sec->kind == SEC_HTTP)
 			s_check_http(p, sec);
+		else if (sec->kind == SEC_CLUSTER)
+			s_check_cluster(p, sec);
 	}
 	s_check_client_keys(p);
 	/* After the loop: a measure may name a rule written after it, resolved only above. */
@@ -2214,6 +2259,9 @@ void config_destroy(config_t **cfg_p)
 	free(cfg->http.listen);
 	free(cfg->http.tls_cert);
 	free(cfg->http.tls_key);
+	free(cfg->cluster.nats);
+	free(cfg->cluster.node);
+	free(cfg->cluster.stream);
 	explicit_bzero(cfg->security.secret_key, sizeof cfg->security.secret_key);
 	free(cfg);
 	*cfg_p = NULL;

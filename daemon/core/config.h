@@ -152,6 +152,16 @@ typedef struct {
 	size_t n_severities;
 } config_http_t;
 
+/* [cluster]: cluster mode on NATS JetStream (daemon/edge/cluster.h); absent: a node alone. */
+typedef struct {
+	bool enabled;             /* the section is present */
+	char *nats;               /* comma-separated nats:// URLs */
+	char *node;               /* this node's name, unique in the cluster */
+	char *stream;             /* the stream of the log; default INCIDENTD */
+	int replicas;             /* the stream's replicas; default 3 */
+	int64_t lease_ms;         /* the leader lease; default 2 s */
+} config_cluster_t;
+
 /* The role of a client: what it may do (ops/ops.h has the table of who may call what). */
 typedef enum { ROLE_PROVIDER = 0, ROLE_OPERATOR, ROLE_VIEWER, ROLE_N_ROLES } config_role_t;
 
@@ -206,6 +216,7 @@ typedef struct config {
 	config_calendar_t calendar;
 	config_security_t security;
 	config_http_t http;
+	config_cluster_t cluster;
 
 	config_rule_t *rules;     /* every rule, in the order of the file, whatever its kind */
 	size_t n_rules;

@@ -113,6 +113,8 @@ struct alerts {
 	bool curl_ready;
 	alerts_publish_cb publish;
 	void *publish_arg;
+	alerts_commit_fn commit;  /* cluster mode: outcomes go through the log */
+	void *commit_arg;
 	alerts_worker_t *workers; /* one per hook */
 	size_t n_workers;
 };
@@ -238,9 +240,35 @@ static int s_apply(store_txn_t *txn, const alerts_worker_t *w, const outbox_entr
 	return out->gone ? 0 : rc;
 }
 
+int alerts_settle(store_txn_t *txn, const char *hook, const alerts_settled_t *settled)
+{
+	outbox_entry_t entry = { .delivery = settled->delivery, .due = settled->due };
+	int rc = settled->remove ? outbox_remove(txn, hook, &entry)
+				 : outbox_retry(txn, hook, &entry, settled->attempts, settled->retry_at);
+	if (rc == MDB_CORRUPTED)
+		rc = outbox_remove(txn, hook, &entry);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Cluster mode: the round's outcomes go through the log; every node applies them. */
+static int s_commit_through(alerts_worker_t *w, alerts_round_t *r)
+{
+	alerts_settled_t settled[ALERTS_BATCH];
+	for (size_t i = 0; i < r->attempted; i++) {
+		const alerts_outcome_t *out = &r->outcomes[i];
+		settled[i] = (alerts_settled_t){ r->entries[i].delivery, r->entries[i].due,
+						 out->action != ALERTS_RETRY, out->attempts,
+						 out->retry_at };
+	}
+	int rc = w->alerts->commit(w->hook->name, settled, r->attempted, w->alerts->commit_arg);
+	return rc == 0 ? 0 : -EAGAIN;
+}
+
 /* Commits the round's outcomes in one write transaction, growing the map when it is full. */
 static int s_commit(alerts_worker_t *w, alerts_round_t *r)
 {
+	if (w->alerts->commit)
+		return s_commit_through(w, r);
 	int rc = MDB_MAP_FULL;
 	for (int tries = 0; rc == MDB_MAP_FULL && tries < ALERTS_GROW_TRIES; tries++) {
 		store_txn_t txn;
@@ -820,12 +848,22 @@ int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg)
 		return 0;
 	alerts->publish = publish;
 	alerts->publish_arg = arg;
+	/* Started again after alerts_stop() (cluster mode: the lease came back). */
+	atomic_store(&alerts->stop, false);
 	int rc = s_workers_start(alerts);
 	if (rc != 0) {
 		log_warnx("hooks: cannot start delivery threads: %s", strerror(-rc));
 		alerts_stop(alerts);
 	}
 	return rc;
+}
+
+void alerts_set_committer(alerts_t *alerts, alerts_commit_fn commit, void *arg)
+{
+	if (!alerts)
+		return;
+	alerts->commit = commit;
+	alerts->commit_arg = arg;
 }
 
 void alerts_wake(alerts_t *alerts)

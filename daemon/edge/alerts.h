@@ -21,6 +21,9 @@
 #ifndef INCIDENTD_DAEMON_EDGE_ALERTS_H
 #define INCIDENTD_DAEMON_EDGE_ALERTS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "daemon/core/config.h"
@@ -48,6 +51,35 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg);
  * ones started are stopped).
  */
 int alerts_start(alerts_t *alerts, alerts_publish_cb publish, void *arg);
+
+/*
+ * What one attempt did to its delivery, as recorded: removed (delivered, given up, or
+ * unreadable) or due again at retry_at with attempts made. Cluster mode carries these in the
+ * log (daemon/edge/cluster.h) and every node applies them with alerts_settle().
+ */
+typedef struct {
+	uint64_t delivery;
+	int64_t due;          /* its due time when it was taken (its key in outbox_due) */
+	bool remove;
+	int attempts;
+	int64_t retry_at;
+} alerts_settled_t;
+
+/*
+ * In the write transaction txn: applies one settled outcome of hook's delivery. One already
+ * gone (or unreadable, which is dropped) is not an error. Returns 0 or an LMDB error.
+ */
+int alerts_settle(store_txn_t *txn, const char *hook, const alerts_settled_t *settled);
+
+/*
+ * Records a round's outcomes instead of a local write transaction (cluster mode): returns 0
+ * once they are applied, or nonzero when they were not (the deliveries stay due).
+ */
+typedef int (*alerts_commit_fn)(const char *hook, const alerts_settled_t *settled, size_t n,
+				void *arg);
+
+/* Sets the committer (before alerts_start()). */
+void alerts_set_committer(alerts_t *alerts, alerts_commit_fn commit, void *arg);
 
 /* Tells the delivery threads that new entries were committed. Thread-safe, never blocks. */
 void alerts_wake(alerts_t *alerts);

@@ -561,11 +561,13 @@ static enum MHD_Result s_get(http_t *h, struct MHD_Connection *conn, const char 
 		 * The server's own flag, not the heartbeat's view of it: a stop runs on the loop
 		 * thread and blocks it while the writer commits what was accepted, and that drain is
 		 * when a load balancer must already see 503. The listener starts after the store is
-		 * open and stops before the server is freed.
+		 * open and stops before the server is freed. A cluster node is ready once caught up
+		 * with the log.
 		 */
-		bool ready = !server_stopping(h->server);
+		bool up = !server_stopping(h->server), ready = up && server_ready(h->server);
 		return s_respond_text(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-				      ready ? "ready\n" : "stopping\n");
+				      ready ? "ready\n" : up ? "catching up with the log\n"
+								: "stopping\n");
 	}
 	http_metrics_fn fn = atomic_load(&h->metrics);
 	if (strcmp(url, "/metrics") == 0 && fn) {

@@ -230,11 +230,23 @@ int main(int argc, char **argv)
 	alerts_t *alerts = alerts_new(store, cfg);
 	if (!alerts)
 		s_cannot_start("cannot start the hook delivery threads");
+	cluster_t *cluster = NULL;
+	if (cfg->cluster.enabled) {
+		notify_status("starting: joining the cluster at %s", cfg->cluster.nats);
+		int rc = store_digest_enable(store);
+		if (rc != 0) {
+			snprintf(err, sizeof err, "the state digest: %s", store_strerror(rc));
+			s_cannot_start(err);
+		}
+		if (!(cluster = cluster_new(cfg, store, err, sizeof err)))
+			s_cannot_start(err);
+	}
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	notify_status("starting: binding sockets, loading deadlines");
 	server_source_t source = { opt.config_path, conf_text };
-	server_t *server = server_new(&loop, cfg, &source, store, alerts, err, sizeof err);
+	server_t *server = server_new(&loop, cfg, &source, store, alerts, cluster, err,
+				       sizeof err);
 	if (!server)
 		s_cannot_start(err);
 	http_t *http = NULL;
@@ -255,6 +267,7 @@ int main(int argc, char **argv)
 		uv_run(&loop, UV_RUN_NOWAIT);
 	}
 	server_destroy(&server);
+	cluster_destroy(&cluster);
 	alerts_destroy(&alerts);
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event loop closed with handles still open");

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "daemon/core/deadline_heap.h"
+#include "daemon/edge/cluster.h"
 #include "daemon/core/sub_table.h"
 #include "daemon/edge/clients.h"
 #include "daemon/edge/zap.h"
@@ -132,6 +133,7 @@ struct server {
 	uv_timer_t deadline_timer; /* set for the earliest pending deadline */
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
+	cluster_t *cluster;   /* cluster mode (edge/cluster.h), or NULL */
 	clients_t *clients;   /* the keys admitted now (the config's, or the last reload's) */
 	/*
 	 * The topic prefixes subscribers want, from the XPUB's subscription messages; messages
@@ -548,6 +550,8 @@ static void s_publish(server_t *s, const batch_pub_t *pubs)
 }
 
 static void s_on_deadline(uv_timer_t *timer);
+/* How often a follower looks whether it became the leader while a deadline is past due. */
+#define CLUSTER_FOLLOWER_POLL_MS 250
 
 /* Sets the deadline timer for the earliest pending deadline. */
 static void s_deadlines_arm(server_t *s)
@@ -571,6 +575,15 @@ static void s_on_deadline(uv_timer_t *timer)
 	server_t *s = timer->data;
 	int64_t now = clock_now_ms();
 	const deadline_t *first;
+	/* In a cluster only the leader raises breaches; the others keep theirs for a takeover. */
+	if (s->cluster && !cluster_is_leader(s->cluster)) {
+		first = deadline_heap_peek(&s->deadlines);
+		if (first && first->due <= now && !s->stopping)
+			uv_timer_start(&s->deadline_timer, s_on_deadline, CLUSTER_FOLLOWER_POLL_MS, 0);
+		else
+			s_deadlines_arm(s);
+		return;
+	}
 	while (!s->stopping && (first = deadline_heap_peek(&s->deadlines)) && first->due <= now) {
 		writer_job_t *job = calloc(1, sizeof *job);
 		if (!job)
@@ -633,10 +646,12 @@ static void s_on_committed(writer_job_t *jobs, void *arg)
 	while (jobs) {
 		writer_job_t *job = jobs;
 		jobs = job->next;
-		if (job->request || job->scanned)
+		if ((job->request || job->scanned) && !job->remote)
 			s_count(job->op->name, job->event.set || job->fields ? WIRE_OK : job->err.code,
 				job->started_ns);
-		if (job->on_reply) {
+		if (job->remote) {
+			/* Cluster mode: another node's entry (or an old one): its client is not ours. */
+		} else if (job->on_reply) {
 			char *reply = s_job_reply(job, &len);
 			job->on_reply(job, reply, reply ? len : 0, job->on_reply_arg);
 		} else if (job->request || job->scanned) {
@@ -667,6 +682,7 @@ typedef struct {
 	const op_t *op;
 	op_context_t ctx;
 	op_caller_t caller;   /* ctx.caller points here */
+	op_cluster_t cluster; /* ctx.cluster points here (cluster mode) */
 	clients_t *clients;   /* the reference that keeps caller's strings */
 	uint64_t started_ns;  /* when the request arrived */
 	wire_code_t code;     /* the reply's */
@@ -717,6 +733,19 @@ static void s_pool_read_done(uv_work_t *work, int status)
  * True when op walks many records for caller: the ops that walk for everyone, and those that
  * walk only to keep to a provider key's incidents.
  */
+/* Cluster mode: what status shows of the cluster, into *out; NULL alone. */
+static const op_cluster_t *s_cluster_view(const server_t *s, op_cluster_t *out)
+{
+	if (!s->cluster)
+		return NULL;
+	cluster_view_t view;
+	cluster_view(s->cluster, &view);
+	out->node = view.node;
+	snprintf(out->leader, sizeof out->leader, "%s", view.leader);
+	out->last = view.last;
+	return out;
+}
+
 static bool s_walks(const op_t *op, const op_caller_t *caller)
 {
 	return (op->flags & OP_WALKS) ||
@@ -730,11 +759,13 @@ static bool s_walks(const op_t *op, const op_caller_t *caller)
 static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_t *op,
 			    const op_caller_t *caller, uint64_t started_ns)
 {
+	op_cluster_t cluster;
 	op_context_t ctx = {
 		.cfg = s->cfg,
 		.now_ms = clock_now_ms(),
 		.uptime_s = (int64_t)(uv_now(s->loop) - s->started_ms) / 1000,
 		.caller = caller,
+		.cluster = s_cluster_view(s, &cluster),
 	};
 	pool_read_t *r = s_walks(op, caller) ? calloc(1, sizeof *r) : NULL;
 	if (r) {
@@ -742,6 +773,10 @@ static void s_read_dispatch(server_t *s, envelope_t *env, json_t *req, const op_
 				    .caller = *caller, .clients = clients_ref(s->clients),
 				    .started_ns = started_ns };
 		r->ctx.caller = &r->caller;
+		if (ctx.cluster) {
+			r->cluster = cluster;
+			r->ctx.cluster = &r->cluster;
+		}
 		r->work.data = r;
 		if (uv_queue_work(s->loop, &r->work, s_pool_read, s_pool_read_done) == 0) {
 			s->pool_reads++;
@@ -1600,8 +1635,31 @@ static void s_on_reload(uv_signal_t *sig, int signum)
 		notify_ready("ready: reload not applied, the running clients stay (see the log)");
 }
 
+/* Cluster mode, on the lease thread: the leader delivers the hooks, the others do not. */
+static void s_on_leader(bool leader, void *arg)
+{
+	server_t *s = arg;
+	if (!leader)
+		alerts_stop(s->alerts);
+	else if (alerts_start(s->alerts, s_on_alerts_publish, s) != 0)
+		log_warnx("cluster: cannot start the hook delivery threads");
+}
+
+/* Cluster mode: a round of hook outcomes goes through the log (alerts_commit_fn). */
+static int s_settle(const char *hook, const alerts_settled_t *settled, size_t n, void *arg)
+{
+	server_t *s = arg;
+	return cluster_settle(s->cluster, hook, settled, n);
+}
+
+bool server_ready(const server_t *s)
+{
+	return !s->cluster || cluster_ready(s->cluster);
+}
+
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t *source,
-		     store_t *store, alerts_t *alerts, char *errbuf, size_t errlen)
+		     store_t *store, alerts_t *alerts, cluster_t *cluster, char *errbuf,
+		     size_t errlen)
 {
 	server_t *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -1616,6 +1674,7 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t
 	s->store = store;
 	s->started_ms = uv_now(loop);
 	s->alerts = alerts;
+	s->cluster = cluster;
 	s->clients = clients_new(cfg, NULL);
 	if (!s->clients) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -1638,6 +1697,14 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t
 	}
 	if (s_deadlines_load(s, errbuf, errlen) < 0)
 		goto fail_handles;
+	if (cluster) {
+		/* The stream feeds the writer; hooks run on the leader alone (s_on_leader). */
+		writer_set_cluster(s->writer, cluster);
+		alerts_set_committer(alerts, s_settle, s);
+		if (cluster_start(cluster, s->writer, s_on_leader, s, errbuf, errlen) != 0)
+			goto fail_handles;
+		return s;
+	}
 	/* Only now: a give-up is published through the writer. */
 	if (alerts_start(alerts, s_on_alerts_publish, s) != 0) {
 		snprintf(errbuf, errlen, "cannot start the hook delivery threads");
@@ -1695,6 +1762,11 @@ void server_stop(server_t *s)
 	 * Hooks first: their attempts are abandoned at once, and the give-ups they committed
 	 * meanwhile reach the writer before it stops.
 	 */
+	/*
+	 * Cluster mode: no more entries are applied; requests still waiting for theirs are
+	 * answered `unavailable` (their entries may yet be applied: a retry is a duplicate).
+	 */
+	cluster_stop(s->cluster);
 	alerts_stop(s->alerts);
 	/* Commits everything accepted; its replies go out through s_on_committed, now. */
 	writer_stop(&s->writer);

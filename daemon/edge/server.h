@@ -21,6 +21,7 @@
 
 #include "daemon/edge/alerts.h"
 #include "daemon/edge/clients.h"
+#include "daemon/edge/cluster.h"
 #include "daemon/edge/writer.h"
 #include "daemon/core/config.h"
 #include "daemon/store/store.h"
@@ -42,11 +43,13 @@ typedef struct {
  * commits that queue hook deliveries), arms every pending deadline, starts the hook delivery
  * threads (alerts_start: their give-ups are published through the writer) and watches SIGINT,
  * SIGTERM and SIGHUP (a reload of source's [client] sections) on loop. Returns NULL with a
- * one-line reason in errbuf when it cannot (an endpoint in use). cfg, source's path, store and
+ * one-line reason in errbuf when it cannot (an endpoint in use). With cluster (cluster mode,
+ * else NULL) writes go through the log and the hooks run while this node is the leader. cfg, source's path, store and
  * alerts must outlive the server, which takes source's text.
  */
 server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t *source,
-		     store_t *store, alerts_t *alerts, char *errbuf, size_t errlen);
+		     store_t *store, alerts_t *alerts, cluster_t *cluster, char *errbuf,
+		     size_t errlen);
 
 /*
  * Stops taking requests and the hook delivery threads (alerts_stop: attempts in flight are
@@ -69,6 +72,9 @@ int server_submit_event(server_t *server, const char *body, size_t len, const op
 
 /* The clients admitted now (borrowed: valid until the next reload; clients_ref to keep it). */
 clients_t *server_clients(server_t *server);
+
+/* False while a cluster node catches up with the log (/readyz); true alone. Any thread. */
+bool server_ready(const server_t *server);
 
 /*
  * True from server_stop() on: no more writes are taken. Safe to call from any thread while the

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/edge/cluster.h"
 #include "daemon/store/breaches.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
@@ -19,6 +20,7 @@ struct writer {
 	const config_t *cfg;
 	alerts_t *alerts;
 	const atomic_bool *listening;
+	cluster_t *cluster;      /* cluster mode, or NULL */
 	incident_cache_t *cache; /* the writer thread's decoded incidents */
 	/*
 	 * One result per job of a batch, allocated once: a fresh ~1 MB array per batch would come
@@ -34,6 +36,7 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t room;     /* the queue went below WRITER_APPLY_BACKLOG */
 	writer_job_t *queue, **queue_tail; /* submitted, not yet taken; under lock */
 	writer_job_t *finished, **finished_tail; /* committed, not yet handed back; under lock */
 	size_t pending;                     /* submitted and not handed back; under lock */
@@ -54,6 +57,9 @@ void writer_job_free(writer_job_t *job)
 	batch_pubs_free(job->pubs);
 	free(job->arm);
 	clients_unref(&job->clients);
+	free(job->hook);
+	free(job->settled);
+	free(job->owned);
 	free(job);
 }
 
@@ -75,6 +81,7 @@ static writer_job_t *s_take_batch(writer_t *w)
 		if (!w->queue)
 			w->queue_tail = &w->queue;
 	}
+	pthread_cond_broadcast(&w->room);
 	pthread_mutex_unlock(&w->lock);
 	return batch;
 }
@@ -92,8 +99,21 @@ static int s_apply_notice(batch_t *batch, writer_job_t *job, batch_result_t *res
  * Applies one job inside the batch: its request through its op, a notice, or a deadline that
  * came up.
  */
+/* Cluster mode: a round of hook outcomes, as the leader's delivery threads recorded them. */
+static int s_apply_settled(batch_t *batch, writer_job_t *job)
+{
+	int rc = 0;
+	for (size_t i = 0; i < job->n_settled && rc == 0; i++)
+		rc = alerts_settle(batch->txn, job->hook, &job->settled[i]);
+	return rc;
+}
+
 static int s_apply_job(batch_t *batch, writer_job_t *job, batch_result_t *res)
 {
+	if (job->skip)
+		return 0;
+	if (job->hook)
+		return s_apply_settled(batch, job);
 	if (job->notice_topic)
 		return s_apply_notice(batch, job, res);
 	if (!job->op)
@@ -127,8 +147,27 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	metrics_tally_reset(&w->tally);
 	batch.tally = &w->tally;
 	size_t i = 0;
-	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++)
+	uint64_t applied = 0, last = 0;
+	if (rc == 0 && w->cluster)
+		rc = store_meta_get_u64(&txn, "cluster_applied", &applied);
+	last = applied;
+	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++) {
+		if (w->cluster) {
+			/* Applying reads the entry's time, never this node's clock. */
+			if (job->stream_seq <= last) {
+				job->skip = true; /* delivered again: applied already */
+				wire_error_set(&results[i].err, WIRE_CONFLICT,
+					       "entry %llu was applied already",
+					       (unsigned long long)job->stream_seq);
+				continue;
+			}
+			last = job->stream_seq;
+			batch.now_ms = job->received_ms;
+		}
 		rc = s_apply_job(&batch, job, &results[i]);
+	}
+	if (rc == 0 && last > applied)
+		rc = store_meta_put_u64(&txn, "cluster_applied", last);
 	if (rc == 0)
 		rc = batch_finish(&batch);
 	if (rc != 0)
@@ -146,13 +185,15 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	if (rc != 0)
 		incident_cache_clear(w->cache);
 	*alerts_queued = batch.alerts_queued;
+	if (rc == 0 && w->cluster && last > applied)
+		cluster_applied(w->cluster, last);
 	return rc;
 }
 
 /* Counts the outcome of an event job, every path to the writer alike (ZeroMQ, HTTP). */
 static void s_count_event(const writer_job_t *job)
 {
-	if (job->op != ops_event() || job->notice_topic)
+	if (job->op != ops_event() || job->notice_topic || job->remote)
 		return;
 	metrics_event(!job->event.set	       ? METRICS_EVENT_REFUSED
 		      : job->event.duplicate ? METRICS_EVENT_DUPLICATE
@@ -261,6 +302,7 @@ static void s_destroy(writer_t *w)
 	log_buf_free(&w->log);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->room);
 	free(w);
 }
 
@@ -286,6 +328,7 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	w->finished_tail = &w->finished;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->room, NULL);
 	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
 	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
 	if (!w->cache || !w->results || metrics_tally_init(&w->tally, cfg) != 0 || uv_async_init(loop, &w->async, s_on_async) != 0) {
@@ -302,9 +345,43 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	return w;
 }
 
+void writer_set_cluster(writer_t *w, cluster_t *c)
+{
+	w->cluster = c;
+}
+
+void writer_refuse(writer_t *w, writer_job_t *job)
+{
+	job->next = NULL;
+	s_count_event(job);
+	s_hand_back(w, job);
+}
+
+void writer_apply(writer_t *w, writer_job_t *job, bool counted)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	while (w->pending >= WRITER_APPLY_BACKLOG && !w->stopping)
+		pthread_cond_wait(&w->room, &w->lock);
+	*w->queue_tail = job;
+	w->queue_tail = &job->next;
+	if (!counted)
+		w->pending++;
+	if (w->waiting)
+		pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
 void writer_submit(writer_t *w, writer_job_t *job)
 {
 	job->next = NULL;
+	if (w->cluster) {
+		pthread_mutex_lock(&w->lock);
+		w->pending++;
+		pthread_mutex_unlock(&w->lock);
+		cluster_append(w->cluster, job);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	*w->queue_tail = job;
 	w->queue_tail = &job->next;
@@ -331,6 +408,7 @@ void writer_stop(writer_t **writer_p)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_signal(&w->wake);
+	pthread_cond_broadcast(&w->room);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	/* The last batches: hand them back now, before the handle closes. */

@@ -28,6 +28,8 @@
 
 /* The most jobs one transaction takes. */
 #define WRITER_BATCH_MAX 4096
+/* The most jobs queued before writer_apply() waits (cluster mode catching up). */
+#define WRITER_APPLY_BACKLOG 16384
 /* The most decoded incidents the writer keeps between batches (~1.5 KB each). */
 #define WRITER_CACHE_MAX 16384
 
@@ -74,6 +76,15 @@ typedef struct writer_job {
 	batch_pub_t *pubs;    /* owned list, to publish after the reply */
 	deadline_t *arm;      /* owned: deadlines to arm */
 	size_t n_arm;
+	/* cluster mode (daemon/edge/cluster.h) */
+	uint64_t stream_seq;  /* the job's entry in the stream; 0 before it is appended */
+	uint64_t request_no;  /* this node's number of the request, while waiting for its entry */
+	bool remote;          /* an entry this node does not answer: no reply, no request metric */
+	bool skip;            /* an entry that applies nothing (unreadable, or not a write) */
+	char *hook;           /* owned: hook outcomes (settled) of this hook to apply */
+	alerts_settled_t *settled; /* owned */
+	size_t n_settled;
+	void *owned;          /* owned: what caller's strings point into (a remote entry's) */
 } writer_job_t;
 
 /* Called on the loop thread with a list of finished jobs, which the callee then owns. */
@@ -90,8 +101,29 @@ typedef struct writer writer_t;
 writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alerts_t *alerts,
 		     const atomic_bool *listening, writer_done_cb done, void *arg);
 
-/* Queues job (ownership passes to the writer until it comes back through done). */
+/*
+ * Queues job (ownership passes to the writer until it comes back through done). In cluster
+ * mode a job is appended to the stream first and applied when its entry comes back.
+ */
 void writer_submit(writer_t *writer, writer_job_t *job);
+
+struct cluster;
+/* Cluster mode: jobs go through c (set before the first submit). */
+void writer_set_cluster(writer_t *writer, struct cluster *c);
+
+/*
+ * Cluster mode, from the delivery of the stream: queues an entry to apply, in stream order.
+ * counted: the job came through writer_submit() (this node's request) and is counted already.
+ * Waits while the writer has more than WRITER_APPLY_BACKLOG jobs (catching up must not queue
+ * the whole stream in memory).
+ */
+void writer_apply(writer_t *writer, writer_job_t *job, bool counted);
+
+/*
+ * Cluster mode: hands a submitted job back unapplied, with job->err set (`unavailable`: its
+ * entry could not be appended). Any thread.
+ */
+void writer_refuse(writer_t *writer, writer_job_t *job);
 
 /* The number of jobs submitted and not yet handed back. */
 size_t writer_pending(writer_t *writer);

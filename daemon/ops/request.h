@@ -48,12 +48,20 @@ typedef struct {
 	const op_caller_t *caller; /* who sent it */
 } op_request_t;
 
+/* Cluster mode: what status shows of the cluster besides what the store holds. */
+typedef struct {
+	const char *node;          /* this node */
+	char leader[72];           /* the lease holder, "" when none */
+	uint64_t last;             /* the stream's last sequence as last seen */
+} op_cluster_t;
+
 /* What a read may need besides its request. */
 typedef struct {
 	const config_t *cfg;
 	int64_t now_ms;
 	int64_t uptime_s;
 	const op_caller_t *caller; /* who asked */
+	const op_cluster_t *cluster; /* cluster mode, else NULL */
 } op_context_t;
 
 typedef int (*op_write_fn)(batch_t *batch, const op_request_t *req, batch_result_t *res);

@@ -98,9 +98,42 @@ static int s_status_scoped(store_txn_t *txn, const op_context_t *ctx, batch_resu
 	return rc;
 }
 
+/*
+ * Cluster mode: {"node", "leader", "applied", "last", "digest"}; applied and digest come from
+ * the same transaction as the counts, so they describe the state the counts were read from.
+ */
+static int s_cluster(store_txn_t *txn, const op_context_t *ctx, batch_result_t *res)
+{
+	uint64_t applied = 0;
+	char digest[65];
+	int rc = store_meta_get_u64(txn, "cluster_applied", &applied);
+	if (rc == 0)
+		rc = store_digest_hex(txn, digest);
+	if (rc != 0)
+		return rc;
+	const op_cluster_t *cl = ctx->cluster;
+	json_t *obj = json_pack("{s:s, s:o, s:I, s:I, s:s}", "node", cl->node, "leader",
+				cl->leader[0] ? json_string(cl->leader) : json_null(), "applied",
+				(json_int_t)applied, "last",
+				(json_int_t)(cl->last > applied ? cl->last : applied), "digest", digest);
+	if (!obj || json_object_set_new(res->fields, "cluster", obj) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int s_status(store_txn_t *txn, const op_context_t *ctx, batch_result_t *res);
+
 int op_status(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
 {
 	(void)req;
+	int rc = s_status(txn, ctx, res);
+	if (rc == 0 && res->fields && ctx->cluster)
+		rc = s_cluster(txn, ctx, res);
+	return rc;
+}
+
+static int s_status(store_txn_t *txn, const op_context_t *ctx, batch_result_t *res)
+{
 	if (ctx->caller->role == ROLE_PROVIDER)
 		return s_status_scoped(txn, ctx, res);
 	status_counts_t c = {

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "daemon/sys/log.h"
 #include "proto/jsonw.h"
 
@@ -25,7 +27,12 @@ struct store {
 	 */
 	pthread_rwlock_t resize_lock;
 	int lock_fd;
+	bool digest_on;          /* store_digest_enable() */
+	uint64_t digest[4];      /* as of the last commit */
 };
+
+/* The meta record of the digest; it is not part of the sum. */
+#define DIGEST_KEY "digest"
 
 static const char *const s_db_names[STORE_N_DBS] = {
 	"meta", "log", "incidents", "refs", "dedup", "open", "resolved", "closed", "opened",
@@ -237,6 +244,7 @@ int store_txn_begin(store_t *store, bool write, store_txn_t *txn)
 	pthread_rwlock_rdlock(&store->resize_lock);
 	txn->store = store;
 	txn->write = write;
+	memcpy(txn->digest, store->digest, sizeof txn->digest);
 	int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &txn->txn);
 	if (rc != 0) {
 		txn->txn = NULL;
@@ -245,9 +253,19 @@ int store_txn_begin(store_t *store, bool write, store_txn_t *txn)
 	return rc;
 }
 
+static int s_digest_save(store_txn_t *txn);
+
 int store_txn_commit(store_txn_t *txn)
 {
-	int rc = mdb_txn_commit(txn->txn);
+	bool digest = txn->write && txn->store->digest_on;
+	int rc = digest ? s_digest_save(txn) : 0;
+	if (rc != 0) {
+		store_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn->txn);
+	if (rc == 0 && digest)
+		memcpy(txn->store->digest, txn->digest, sizeof txn->digest);
 	txn->txn = NULL;
 	pthread_rwlock_unlock(&txn->store->resize_lock);
 	return rc;
@@ -302,11 +320,57 @@ int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, 
 	return mdb_get(txn->txn, txn->store->dbi[db], &k, val);
 }
 
+/* Adds (sign 1) or takes away (sign -1) one record's hash to or from sum. */
+static int s_digest_record(uint64_t sum[4], int sign, store_db_t db, const MDB_val *k,
+			   const MDB_val *v)
+{
+	if (db == STORE_META && k->mv_size == sizeof DIGEST_KEY - 1 &&
+	    memcmp(k->mv_data, DIGEST_KEY, k->mv_size) == 0)
+		return 0;
+	unsigned char head[5] = { (unsigned char)db };
+	head[1] = (unsigned char)(k->mv_size >> 24);
+	head[2] = (unsigned char)(k->mv_size >> 16);
+	head[3] = (unsigned char)(k->mv_size >> 8);
+	head[4] = (unsigned char)k->mv_size;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		 EVP_DigestUpdate(ctx, head, sizeof head) &&
+		 EVP_DigestUpdate(ctx, k->mv_data, k->mv_size) &&
+		 EVP_DigestUpdate(ctx, v->mv_data, v->mv_size) && EVP_DigestFinal_ex(ctx, md, &md_len);
+	EVP_MD_CTX_free(ctx);
+	if (!ok || md_len != 32)
+		return -ENOMEM;
+	for (int i = 0; i < 4; i++) {
+		uint64_t lane = store_u64_decode(md + 8 * i);
+		sum[i] = sign > 0 ? sum[i] + lane : sum[i] - lane;
+	}
+	return 0;
+}
+
+/* Before a write of key in db: takes its old record (if any) out of the digest. */
+static int s_digest_out(store_txn_t *txn, store_db_t db, MDB_val *k)
+{
+	MDB_val old;
+	int rc = mdb_get(txn->txn, txn->store->dbi[db], k, &old);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc != 0 ? rc : s_digest_record(txn->digest, -1, db, k, &old);
+}
+
 int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 	      const void *val, size_t val_len)
 {
 	MDB_val k = { key_len, (void *)key };
 	MDB_val v = { val_len, (void *)val };
+	if (txn->store->digest_on) {
+		int rc = s_digest_out(txn, db, &k);
+		if (rc == 0)
+			rc = s_digest_record(txn->digest, 1, db, &k, &v);
+		if (rc != 0)
+			return rc;
+	}
 	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
 }
 
@@ -315,13 +379,108 @@ int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_le
 {
 	MDB_val k = { key_len, (void *)key };
 	MDB_val v = { val_len, (void *)val };
+	/* An append adds a key after every other: there is no old record. */
+	if (txn->store->digest_on) {
+		int rc = s_digest_record(txn->digest, 1, db, &k, &v);
+		if (rc != 0)
+			return rc;
+	}
 	return mdb_put(txn->txn, txn->store->dbi[db], &k, &v, MDB_APPEND);
 }
 
 int store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_len)
 {
 	MDB_val k = { key_len, (void *)key };
+	if (txn->store->digest_on) {
+		int rc = s_digest_out(txn, db, &k);
+		if (rc != 0)
+			return rc;
+	}
 	return mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
+}
+
+static int s_digest_save(store_txn_t *txn)
+{
+	unsigned char buf[32];
+	for (int i = 0; i < 4; i++)
+		store_u64_encode(txn->digest[i], buf + 8 * i);
+	MDB_val k = { sizeof DIGEST_KEY - 1, DIGEST_KEY };
+	MDB_val v = { sizeof buf, buf };
+	return mdb_put(txn->txn, txn->store->dbi[STORE_META], &k, &v, 0);
+}
+
+/* Sums every record of every database into sum. */
+static int s_digest_walk(store_txn_t *txn, uint64_t sum[4])
+{
+	memset(sum, 0, 4 * sizeof *sum);
+	for (int db = 0; db < STORE_N_DBS; db++) {
+		MDB_cursor *cursor;
+		int rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &cursor);
+		if (rc != 0)
+			return rc;
+		MDB_val k, v;
+		for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+			if ((rc = s_digest_record(sum, 1, (store_db_t)db, &k, &v)) != 0)
+				break;
+		mdb_cursor_close(cursor);
+		if (rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+static int s_digest_read(store_txn_t *txn, uint64_t out[4], bool *found)
+{
+	MDB_val v;
+	int rc = store_get(txn, STORE_META, DIGEST_KEY, sizeof DIGEST_KEY - 1, &v);
+	*found = rc == 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc == 0 && v.mv_size != 32)
+		return MDB_CORRUPTED;
+	for (int i = 0; rc == 0 && i < 4; i++)
+		out[i] = store_u64_decode((const unsigned char *)v.mv_data + 8 * i);
+	return rc;
+}
+
+int store_digest_enable(store_t *store)
+{
+	store_txn_t txn;
+	bool found;
+	int rc = store_txn_begin(store, true, &txn);
+	if (rc != 0)
+		return rc;
+	rc = s_digest_read(&txn, txn.digest, &found);
+	if (rc == 0 && !found) {
+		rc = s_digest_walk(&txn, txn.digest);
+		if (rc == 0)
+			rc = s_digest_save(&txn);
+	}
+	if (rc != 0) {
+		store_txn_abort(&txn);
+		return rc;
+	}
+	memcpy(store->digest, txn.digest, sizeof store->digest);
+	rc = mdb_txn_commit(txn.txn);
+	txn.txn = NULL;
+	pthread_rwlock_unlock(&store->resize_lock);
+	if (rc == 0)
+		store->digest_on = true;
+	return rc;
+}
+
+int store_digest_hex(store_txn_t *txn, char out[65])
+{
+	uint64_t d[4];
+	bool found;
+	out[0] = '\0';
+	int rc = s_digest_read(txn, d, &found);
+	if (rc != 0 || !found)
+		return rc;
+	for (int i = 0; i < 4; i++)
+		snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)d[i]);
+	return 0;
 }
 
 size_t store_count(store_txn_t *txn, store_db_t db)

@@ -62,6 +62,7 @@ typedef struct {
 	store_t *store;
 	MDB_txn *txn;
 	bool write;
+	uint64_t digest[4];   /* a write transaction's state digest so far (store_digest_enable) */
 } store_txn_t;
 
 /* One step that brings a store up to version `to`, run in the start-up write transaction. */
@@ -106,6 +107,23 @@ int store_txn_commit(store_txn_t *txn);
 
 /* Aborts txn; a read transaction just ends. */
 void store_txn_abort(store_txn_t *txn);
+
+/*
+ * The state digest (cluster mode): a hash of every record of every database, kept up to date
+ * by each write, so that two stores holding the same records have the same digest whatever
+ * the order and grouping of the writes that made them. It is the sum, lane by lane modulo
+ * 2^64, of SHA-256(db, key length, key, value) over the records: a put subtracts the old
+ * value's hash and adds the new one, a delete subtracts. It is kept in the meta record
+ * "digest" (itself outside the sum), written by every commit.
+ *
+ * store_digest_enable() turns it on for every later write transaction: it reads the digest
+ * saved by an earlier run, or computes it by walking every record (a store that never had
+ * one) and saves it. Returns 0 or a negative code. Call it before any other thread writes.
+ */
+int store_digest_enable(store_t *store);
+
+/* The digest as of txn (any transaction), as 64 hex digits and a NUL; "" when there is none. */
+int store_digest_hex(store_txn_t *txn, char out[65]);
 
 /*
  * Doubles the map size. Call with no transaction of this thread open; waits for the read

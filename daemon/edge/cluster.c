@@ -1,0 +1,871 @@
+/*
+ * cluster: cluster mode on NATS JetStream. See cluster.h.
+ */
+#include "daemon/edge/cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "daemon/edge/writer.h"
+#include "daemon/ops/ops.h"
+#include "daemon/sys/clock.h"
+#include "daemon/sys/log.h"
+#include "proto/wire.h"
+#include "proto/wire_scan.h"
+
+/* How long an append waits for JetStream's acknowledgement before it is `unavailable`. */
+#define CLUSTER_PUB_WAIT_MS 5000
+/* The most appends in flight; more wait (in libnats) for room. */
+#define CLUSTER_PUB_MAX_PENDING 65536
+/* How long cluster_settle() waits for its entry to be applied here. */
+#define CLUSTER_SETTLE_WAIT_MS 10000
+/* Buckets of the table of requests waiting for their entry. */
+#define CLUSTER_WAITING_BUCKETS 4096
+
+struct cluster {
+	const config_t *cfg;
+	store_t *store;
+	struct writer *writer;
+	char subject[160];
+	char bucket[96];
+	char boot[24];            /* this run's id: a request number is unique within it */
+	natsConnection *nc;
+	jsCtx *js;
+	kvStore *kv;
+	natsSubscription *sub;
+	uint64_t start_last;      /* the stream's last sequence when the node started */
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;   /* applied moved, or stopping */
+	uint64_t next_request;    /* under lock */
+	struct writer_job *waiting[CLUSTER_WAITING_BUCKETS]; /* by request_no, chained by next */
+	atomic_uint_fast64_t applied;
+	atomic_uint_fast64_t last;
+	atomic_bool ready;
+	atomic_bool stopping;
+
+	/* the lease */
+	pthread_t lease_thread;
+	bool lease_started;
+	cluster_leader_cb on_leader;
+	void *on_leader_arg;
+	atomic_bool leader;        /* this node holds the lease */
+	atomic_int_fast64_t renewed_mono; /* when it was last created or renewed (monotonic ms) */
+	uint64_t lease_rev;        /* the lease thread's */
+	char leader_name[72];      /* under lock: who holds it, "" when nobody */
+};
+
+static int64_t s_mono_ms(void)
+{
+	return (int64_t)(clock_mono_ns() / 1000000);
+}
+
+static void s_set_err(char *errbuf, size_t errlen, const char *what, natsStatus st)
+{
+	const char *last = nats_GetLastError(NULL);
+	snprintf(errbuf, errlen, "cluster: %s: %s%s%s", what, natsStatus_GetText(st),
+		 last && *last ? ": " : "", last ? last : "");
+}
+
+/* ---- the table of this node's requests waiting for their entry ---- */
+
+static void s_wait_put(cluster_t *c, struct writer_job *job)
+{
+	size_t b = job->request_no % CLUSTER_WAITING_BUCKETS;
+	job->next = c->waiting[b];
+	c->waiting[b] = job;
+}
+
+/* Takes the job waiting under request number no out of the table; NULL when none. */
+static struct writer_job *s_wait_take(cluster_t *c, uint64_t no)
+{
+	struct writer_job **p = &c->waiting[no % CLUSTER_WAITING_BUCKETS];
+	for (; *p; p = &(*p)->next) {
+		if ((*p)->request_no == no) {
+			struct writer_job *job = *p;
+			*p = job->next;
+			job->next = NULL;
+			return job;
+		}
+	}
+	return NULL;
+}
+
+static void s_refuse(cluster_t *c, struct writer_job *job, const char *why)
+{
+	wire_error_set(&job->err, WIRE_UNAVAILABLE, "cluster: %s", why);
+	writer_refuse(c->writer, job);
+}
+
+/* ---- appending ---- */
+
+static natsStatus s_header_i64(natsMsg *msg, const char *key, int64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof buf, "%" PRId64, v);
+	return natsMsgHeader_Set(msg, key, buf);
+}
+
+/* The caller's headers: C name, R role, P providers. */
+static natsStatus s_header_caller(natsMsg *msg, const op_caller_t *caller)
+{
+	natsStatus st = NATS_OK;
+	if (caller->name)
+		st = natsMsgHeader_Set(msg, "C", caller->name);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, "R", config_role_name(caller->role));
+	if (st != NATS_OK || caller->n_providers == 0)
+		return st;
+	size_t len = 1;
+	for (size_t i = 0; i < caller->n_providers; i++)
+		len += strlen(caller->providers[i]) + 1;
+	char *list = malloc(len), *p = list;
+	if (!list)
+		return NATS_NO_MEMORY;
+	for (size_t i = 0; i < caller->n_providers; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", caller->providers[i]);
+	st = natsMsgHeader_Set(msg, "P", list);
+	free(list);
+	return st;
+}
+
+/* The entry of a job: its data and headers. */
+static natsStatus s_entry(cluster_t *c, struct writer_job *job, natsMsg **out, char *msg_id,
+			  size_t id_len)
+{
+	char *data = NULL;
+	size_t len = 0;
+	const char *kind;
+	msg_id[0] = '\0';
+	if (job->notice_topic) {
+		kind = "n";
+		data = json_dumps(job->notice, JSON_COMPACT);
+		len = data ? strlen(data) : 0;
+	} else if (!job->op) {
+		kind = "d";
+		const config_rule_t *rule = job->deadline.rule >= 0 &&
+						    (size_t)job->deadline.rule < c->cfg->n_rules
+					    ? &c->cfg->rules[job->deadline.rule]
+					    : NULL;
+		data = malloc(192);
+		if (data)
+			len = (size_t)snprintf(data, 192, "{\"incident\":%" PRIu64 ",\"rule\":%d,"
+						       "\"name\":\"%s\",\"due\":%" PRId64 "}",
+					       job->deadline.incident, job->deadline.rule,
+					       rule ? rule->name : "", job->deadline.due);
+		/* Two leaders for a moment append one deadline twice: JetStream keeps one. */
+		snprintf(msg_id, id_len, "d:%" PRIu64 ":%d:%" PRId64, job->deadline.incident,
+			 job->deadline.rule, job->deadline.due);
+	} else {
+		kind = "r";
+	}
+	if (!job->op && !data)
+		return NATS_NO_MEMORY;
+	natsStatus st = natsMsg_Create(out, c->subject, NULL, job->op ? job->raw : data,
+				       job->op ? (int)job->raw_len : (int)len);
+	free(data);
+	if (st != NATS_OK)
+		return st;
+	natsMsg *msg = *out;
+	st = natsMsgHeader_Set(msg, "K", kind);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, "N", c->cfg->cluster.node);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, "B", c->boot);
+	if (st == NATS_OK)
+		st = s_header_i64(msg, "Q", (int64_t)job->request_no);
+	if (st == NATS_OK)
+		st = s_header_i64(msg, "T", job->op ? job->received_ms : clock_now_ms());
+	if (st == NATS_OK && job->op)
+		st = s_header_caller(msg, &job->caller);
+	if (st == NATS_OK && job->notice_topic)
+		st = natsMsgHeader_Set(msg, "O", job->notice_topic);
+	if (st != NATS_OK) {
+		natsMsg_Destroy(msg);
+		*out = NULL;
+	}
+	return st;
+}
+
+void cluster_append(cluster_t *c, struct writer_job *job)
+{
+	if (atomic_load(&c->stopping)) {
+		s_refuse(c, job, "the node is stopping");
+		return;
+	}
+	/* A deadline is the leader's to raise; a follower's copy is dropped. */
+	if (!job->op && !job->notice_topic && !cluster_is_leader(c)) {
+		job->remote = true;
+		job->skip = true;
+		writer_refuse(c->writer, job);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	job->request_no = ++c->next_request;
+	s_wait_put(c, job);
+	pthread_mutex_unlock(&c->lock);
+	uint64_t no = job->request_no;
+	char msg_id[96];
+	natsMsg *msg = NULL;
+	/* job may be applied (and freed) as soon as it is published: build the entry first. */
+	natsStatus st = s_entry(c, job, &msg, msg_id, sizeof msg_id);
+	if (st == NATS_OK) {
+		jsPubOptions opts;
+		jsPubOptions_Init(&opts);
+		opts.MaxWait = CLUSTER_PUB_WAIT_MS;
+		if (msg_id[0])
+			opts.MsgId = msg_id;
+		st = js_PublishMsgAsync(c->js, &msg, &opts);
+		natsMsg_Destroy(msg); /* NULL when the library took it */
+	}
+	if (st != NATS_OK) {
+		pthread_mutex_lock(&c->lock);
+		struct writer_job *again = s_wait_take(c, no);
+		pthread_mutex_unlock(&c->lock);
+		if (again)
+			s_refuse(c, again, natsStatus_GetText(st));
+	}
+}
+
+/*
+ * An append JetStream did not acknowledge (no quorum, timeout, connection lost): the request
+ * waiting for it is answered `unavailable`. Its entry may still be stored and applied later;
+ * a client's retry with the same event_id is then a duplicate.
+ */
+static void s_on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	cluster_t *c = closure;
+	const char *node = NULL, *boot = NULL, *q = NULL;
+	if (natsMsgHeader_Get(pae->Msg, "N", &node) != NATS_OK ||
+	    natsMsgHeader_Get(pae->Msg, "B", &boot) != NATS_OK ||
+	    natsMsgHeader_Get(pae->Msg, "Q", &q) != NATS_OK || strcmp(boot, c->boot) != 0)
+		return;
+	uint64_t no = strtoull(q, NULL, 10);
+	pthread_mutex_lock(&c->lock);
+	struct writer_job *job = s_wait_take(c, no);
+	pthread_mutex_unlock(&c->lock);
+	if (!job)
+		return; /* applied already: the acknowledgement was lost, not the entry */
+	char why[160];
+	snprintf(why, sizeof why, "the log did not acknowledge the write: %s%s%s",
+		 natsStatus_GetText(pae->Err), pae->ErrText ? ": " : "",
+		 pae->ErrText ? pae->ErrText : "");
+	if (job->op || job->notice_topic)
+		log_warnx("%s", why);
+	s_refuse(c, job, why);
+}
+
+/* ---- applying: entries become writer jobs in stream order ---- */
+
+static const char *s_header(natsMsg *msg, const char *key)
+{
+	const char *v = NULL;
+	return natsMsgHeader_Get(msg, key, &v) == NATS_OK ? v : NULL;
+}
+
+static int64_t s_header_int(natsMsg *msg, const char *key)
+{
+	const char *v = s_header(msg, key);
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* The caller an entry names, its strings in one allocation owned by job. */
+static int s_remote_caller(natsMsg *msg, struct writer_job *job)
+{
+	const char *name = s_header(msg, "C"), *role = s_header(msg, "R"),
+		   *providers = s_header(msg, "P");
+	job->caller = op_anonymous;
+	if (role)
+		for (int r = 0; r < ROLE_N_ROLES; r++)
+			if (strcmp(role, config_role_name((config_role_t)r)) == 0)
+				job->caller.role = (config_role_t)r;
+	size_t n = 0, len = (name ? strlen(name) + 1 : 0) + (providers ? strlen(providers) + 1 : 0);
+	for (const char *p = providers; p && *p; p++)
+		n += *p == ',';
+	n += providers && *providers;
+	char *block = malloc((n + 1) * sizeof(char *) + len + 1);
+	if (!block)
+		return -ENOMEM;
+	char **list = (char **)(void *)block, *text = block + (n + 1) * sizeof(char *);
+	job->owned = block;
+	if (name) {
+		job->caller.name = strcpy(text, name);
+		text += strlen(name) + 1;
+	}
+	size_t i = 0;
+	if (providers && *providers) {
+		strcpy(text, providers);
+		for (char *save = NULL, *p = strtok_r(text, ",", &save); p && i < n;
+		     p = strtok_r(NULL, ",", &save))
+			list[i++] = p;
+	}
+	list[i] = NULL;
+	job->caller.providers = i ? list : NULL;
+	job->caller.n_providers = i;
+	return 0;
+}
+
+/* A request entry of another node (or of an earlier run of this one): applied, not answered. */
+static struct writer_job *s_remote_request(natsMsg *msg)
+{
+	const char *data = natsMsg_GetData(msg);
+	size_t len = (size_t)natsMsg_GetDataLength(msg);
+	struct writer_job *job = malloc(sizeof *job + len + len + WIRE_SCAN_SLACK);
+	if (!job)
+		return NULL;
+	*job = (struct writer_job){ .raw = (char *)(job + 1), .raw_len = len, .remote = true };
+	memcpy(job->raw, data, len);
+	if (s_remote_caller(msg, job) != 0) {
+		free(job);
+		return NULL;
+	}
+	job->op = ops_event();
+	job->scanned = wire_event_scan(job->raw, len, job->raw + len, &job->ev, &job->id_text,
+				       &job->id_len) == 1;
+	if (job->scanned)
+		return job;
+	json_t *req = NULL, *id = NULL;
+	const char *name;
+	wire_error_t err;
+	job->op = NULL;
+	if (wire_request_decode(job->raw, len, &req, &name, &id, &err) == 0) {
+		const op_t *op = ops_find(name);
+		if (op && (op->flags & OP_WRITES)) {
+			job->op = op;
+			job->request = req;
+			req = NULL;
+		}
+	}
+	json_decref(req);
+	json_decref(id);
+	job->id_text = NULL;
+	job->id_len = 0;
+	if (!job->op)
+		job->skip = true; /* what this node would have refused before appending */
+	return job;
+}
+
+/* A deadline entry: {"incident", "rule", "due"}. */
+static struct writer_job *s_deadline_job(natsMsg *msg)
+{
+	struct writer_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return NULL;
+	job->remote = true;
+	json_t *d = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
+	json_int_t incident = 0, rule = -1, due = 0;
+	if (!d || json_unpack(d, "{s:I, s:I, s:I}", "incident", &incident, "rule", &rule, "due",
+			      &due) != 0 || incident <= 0 || rule < 0)
+		job->skip = true;
+	json_decref(d);
+	job->deadline = (deadline_t){ .due = due, .incident = (uint64_t)incident, .rule = (int)rule };
+	return job;
+}
+
+static struct writer_job *s_notice_job(natsMsg *msg)
+{
+	struct writer_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return NULL;
+	job->remote = true;
+	const char *topic = s_header(msg, "O");
+	job->notice = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
+	job->notice_topic = topic ? strdup(topic) : NULL;
+	if (!job->notice || !job->notice_topic) {
+		free(job->notice_topic);
+		job->notice_topic = NULL;
+		json_decref(job->notice);
+		job->notice = NULL;
+		job->skip = true;
+	}
+	return job;
+}
+
+/* Hook outcomes: {"hook": NAME, "o": [[delivery, due, remove, attempts, retry_at], ...]}. */
+static struct writer_job *s_settled_job(natsMsg *msg)
+{
+	struct writer_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return NULL;
+	job->remote = true;
+	json_t *d = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
+	const char *hook = NULL;
+	json_t *list = NULL;
+	if (d && json_unpack(d, "{s:s, s:o}", "hook", &hook, "o", &list) == 0 &&
+	    json_is_array(list) && json_array_size(list) > 0) {
+		size_t n = json_array_size(list);
+		job->settled = calloc(n, sizeof *job->settled);
+		job->hook = strdup(hook);
+		for (size_t i = 0; job->settled && job->hook && i < n; i++) {
+			json_int_t delivery, due, remove, attempts, retry_at;
+			if (json_unpack(json_array_get(list, i), "[IIIII]", &delivery, &due, &remove,
+					&attempts, &retry_at) != 0)
+				continue;
+			job->settled[job->n_settled++] = (alerts_settled_t){
+				(uint64_t)delivery, due, remove != 0, (int)attempts, retry_at };
+		}
+	}
+	json_decref(d);
+	if (!job->hook || job->n_settled == 0) {
+		free(job->hook);
+		job->hook = NULL;
+		job->skip = true;
+	}
+	return job;
+}
+
+/* The stream sequence of a delivered entry and what remains after it. */
+static uint64_t s_seq(natsMsg *msg, uint64_t *pending)
+{
+	jsMsgMetaData *meta = NULL;
+	*pending = 0;
+	if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
+		return 0;
+	uint64_t seq = meta->Sequence.Stream;
+	*pending = meta->NumPending;
+	jsMsgMetaData_Destroy(meta);
+	return seq;
+}
+
+/* libnats's delivery thread: each entry, in stream order, to the writer. */
+static void s_on_entry(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	cluster_t *c = closure;
+	uint64_t pending, seq = s_seq(msg, &pending);
+	if (seq == 0 || atomic_load(&c->stopping)) {
+		natsMsg_Destroy(msg);
+		return;
+	}
+	uint64_t last = atomic_load(&c->last);
+	if (seq + pending > last)
+		atomic_store(&c->last, seq + pending);
+	const char *kind = s_header(msg, "K"), *node = s_header(msg, "N"),
+		   *boot = s_header(msg, "B");
+	int64_t at = s_header_int(msg, "T");
+	struct writer_job *job = NULL;
+	bool counted = false;
+	/* Ours, from this run: the job that waits for it (its reply goes to its client). */
+	if (node && boot && strcmp(node, c->cfg->cluster.node) == 0 &&
+	    strcmp(boot, c->boot) == 0) {
+		pthread_mutex_lock(&c->lock);
+		job = s_wait_take(c, (uint64_t)s_header_int(msg, "Q"));
+		pthread_mutex_unlock(&c->lock);
+		counted = job != NULL;
+	}
+	if (!job && kind) {
+		if (strcmp(kind, "r") == 0)
+			job = s_remote_request(msg);
+		else if (strcmp(kind, "d") == 0)
+			job = s_deadline_job(msg);
+		else if (strcmp(kind, "n") == 0)
+			job = s_notice_job(msg);
+		else if (strcmp(kind, "h") == 0)
+			job = s_settled_job(msg);
+	}
+	if (!job)
+		job = calloc(1, sizeof *job); /* unknown or unreadable: applied as nothing */
+	if (!job) {
+		log_warnx("cluster: out of memory applying entry %" PRIu64, seq);
+		natsMsg_Destroy(msg);
+		return;
+	}
+	if (!counted && !job->op && !job->notice_topic && !job->hook && job->deadline.incident == 0)
+		job->skip = true, job->remote = true;
+	job->stream_seq = seq;
+	job->received_ms = at;
+	natsMsg_Destroy(msg);
+	writer_apply(c->writer, job, counted);
+}
+
+void cluster_applied(cluster_t *c, uint64_t seq)
+{
+	pthread_mutex_lock(&c->lock);
+	atomic_store(&c->applied, seq);
+	if (seq > atomic_load(&c->last))
+		atomic_store(&c->last, seq);
+	if (!atomic_load(&c->ready) && seq >= c->start_last) {
+		atomic_store(&c->ready, true);
+		log_info("cluster: caught up with the log at %" PRIu64 "; ready", seq);
+	}
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- hook outcomes ---- */
+
+int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settled, size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n; i++)
+		json_array_append_new(list, json_pack("[IIIII]", (json_int_t)settled[i].delivery,
+						      (json_int_t)settled[i].due,
+						      (json_int_t)settled[i].remove,
+						      (json_int_t)settled[i].attempts,
+						      (json_int_t)settled[i].retry_at));
+	json_t *body = list ? json_pack("{s:s, s:o}", "hook", hook, "o", list) : NULL;
+	char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!data)
+		return -1;
+	natsMsg *msg = NULL;
+	natsStatus st = natsMsg_Create(&msg, c->subject, NULL, data, (int)strlen(data));
+	free(data);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, "K", "h");
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, "N", c->cfg->cluster.node);
+	if (st == NATS_OK)
+		st = s_header_i64(msg, "T", clock_now_ms());
+	jsPubAck *ack = NULL;
+	jsErrCode jerr = 0;
+	jsPubOptions opts;
+	jsPubOptions_Init(&opts);
+	opts.MaxWait = CLUSTER_PUB_WAIT_MS;
+	if (st == NATS_OK)
+		st = js_PublishMsg(&ack, c->js, msg, &opts, &jerr);
+	natsMsg_Destroy(msg);
+	if (st != NATS_OK) {
+		log_warnx("cluster: hook %s: recording %zu outcome(s): %s", hook, n,
+			  natsStatus_GetText(st));
+		return -1;
+	}
+	uint64_t seq = ack->Sequence;
+	jsPubAck_Destroy(ack);
+	/* Until it is applied here the outbox still shows the deliveries as due. */
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += CLUSTER_SETTLE_WAIT_MS / 1000;
+	int rc = 0;
+	pthread_mutex_lock(&c->lock);
+	while (atomic_load(&c->applied) < seq && !atomic_load(&c->stopping) && rc == 0)
+		rc = pthread_cond_timedwait(&c->changed, &c->lock, &until);
+	bool done = atomic_load(&c->applied) >= seq;
+	pthread_mutex_unlock(&c->lock);
+	return done ? 0 : -1;
+}
+
+/* ---- the lease ---- */
+
+bool cluster_is_leader(const cluster_t *c)
+{
+	return atomic_load(&c->leader) &&
+	       s_mono_ms() - atomic_load(&c->renewed_mono) < c->cfg->cluster.lease_ms;
+}
+
+bool cluster_ready(const cluster_t *c)
+{
+	return atomic_load(&c->ready);
+}
+
+static void s_leader_name(cluster_t *c, const char *name)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->leader_name, sizeof c->leader_name, "%s", name ? name : "");
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void s_leadership(cluster_t *c, bool leader)
+{
+	if (atomic_exchange(&c->leader, leader) == leader)
+		return;
+	log_info("cluster: node %s %s the leader lease", c->cfg->cluster.node,
+		 leader ? "holds" : "lost");
+	if (c->on_leader)
+		c->on_leader(leader, c->on_leader_arg);
+}
+
+/* One turn of the lease: renew it, or take it when nobody holds it. */
+static void s_lease_turn(cluster_t *c)
+{
+	const char *node = c->cfg->cluster.node;
+	uint64_t rev = 0;
+	if (atomic_load(&c->leader)) {
+		/* A renewal that comes after the lease ran out may find it taken: then it is lost. */
+		if (kvStore_UpdateString(&rev, c->kv, "leader", node, c->lease_rev) == NATS_OK) {
+			c->lease_rev = rev;
+			atomic_store(&c->renewed_mono, s_mono_ms());
+			s_leader_name(c, node);
+			return;
+		}
+		s_leadership(c, false);
+	}
+	int64_t before = s_mono_ms();
+	if (kvStore_CreateString(&rev, c->kv, "leader", node) == NATS_OK) {
+		c->lease_rev = rev;
+		atomic_store(&c->renewed_mono, before);
+		s_leader_name(c, node);
+		s_leadership(c, true);
+		return;
+	}
+	kvEntry *e = NULL;
+	if (kvStore_Get(&e, c->kv, "leader") == NATS_OK &&
+	    kvEntry_Operation(e) == kvOp_Put) {
+		s_leader_name(c, kvEntry_ValueString(e));
+		/* Ours from before a restart: wait for it to expire rather than guess. */
+	} else {
+		s_leader_name(c, NULL);
+	}
+	kvEntry_Destroy(e);
+}
+
+static void *s_lease_main(void *arg)
+{
+	cluster_t *c = arg;
+	int64_t period = c->cfg->cluster.lease_ms / 4;
+	if (period < 100)
+		period = 100;
+	pthread_mutex_lock(&c->lock);
+	while (!atomic_load(&c->stopping)) {
+		pthread_mutex_unlock(&c->lock);
+		s_lease_turn(c);
+		pthread_mutex_lock(&c->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)(period % 1000) * 1000000L;
+		until.tv_sec += period / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (!atomic_load(&c->stopping))
+			pthread_cond_timedwait(&c->changed, &c->lock, &until);
+	}
+	pthread_mutex_unlock(&c->lock);
+	/* Give the lease up, so that another node takes over at once rather than after it. */
+	if (atomic_load(&c->leader)) {
+		s_leadership(c, false);
+		kvStore_Delete(c->kv, "leader");
+	}
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static natsStatus s_connect(cluster_t *c)
+{
+	natsOptions *opts = NULL;
+	char *urls = strdup(c->cfg->cluster.nats);
+	const char *list[16];
+	int n = 0;
+	for (char *save = NULL, *u = urls ? strtok_r(urls, ", \t", &save) : NULL; u && n < 16;
+	     u = strtok_r(NULL, ", \t", &save))
+		list[n++] = u;
+	natsStatus st = urls ? natsOptions_Create(&opts) : NATS_NO_MEMORY;
+	if (st == NATS_OK)
+		st = natsOptions_SetServers(opts, list, n);
+	if (st == NATS_OK)
+		st = natsOptions_SetName(opts, c->cfg->cluster.node);
+	if (st == NATS_OK)
+		st = natsOptions_SetMaxReconnect(opts, -1);
+	if (st == NATS_OK)
+		st = natsOptions_SetReconnectWait(opts, 250);
+	if (st == NATS_OK)
+		st = natsOptions_SetRetryOnFailedConnect(opts, false, NULL, NULL);
+	if (st == NATS_OK)
+		st = natsOptions_SetTimeout(opts, 2000);
+	if (st == NATS_OK)
+		st = natsConnection_Connect(&c->nc, opts);
+	natsOptions_Destroy(opts);
+	free(urls);
+	return st;
+}
+
+static natsStatus s_stream(cluster_t *c, char *errbuf, size_t errlen)
+{
+	jsStreamConfig sc;
+	jsStreamConfig_Init(&sc);
+	const char *subjects[] = { c->subject };
+	sc.Name = c->cfg->cluster.stream;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Replicas = c->cfg->cluster.replicas;
+	sc.Storage = js_FileStorage;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus st = NATS_ERR;
+	/* A new cluster's meta leader takes seconds to be elected: retry for a while. */
+	for (int tries = 0; tries < 40; tries++) {
+		st = js_GetStreamInfo(&si, c->js, sc.Name, NULL, &jerr);
+		if (st == NATS_NOT_FOUND) {
+			st = js_AddStream(&si, c->js, &sc, NULL, &jerr);
+			if (jerr == JSStreamNameExistErr)
+				continue;
+		}
+		if (st == NATS_OK)
+			break;
+		usleep(250 * 1000);
+	}
+	if (st != NATS_OK) {
+		s_set_err(errbuf, errlen, "stream", st);
+		return st;
+	}
+	c->start_last = si->State.LastSeq;
+	atomic_store(&c->last, si->State.LastSeq);
+	jsStreamInfo_Destroy(si);
+	kvConfig kc;
+	kvConfig_Init(&kc);
+	kc.Bucket = c->bucket;
+	kc.History = 1;
+	kc.TTL = c->cfg->cluster.lease_ms * 1000000; /* nanoseconds (the stream's MaxAge) */
+	kc.Replicas = c->cfg->cluster.replicas;
+	st = js_KeyValue(&c->kv, c->js, c->bucket);
+	if (st != NATS_OK)
+		st = js_CreateKeyValue(&c->kv, c->js, &kc);
+	if (st != NATS_OK)
+		s_set_err(errbuf, errlen, "lease bucket", st);
+	return st;
+}
+
+cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t errlen)
+{
+	cluster_t *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(errbuf, errlen, "cluster: out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->store = store;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	snprintf(c->subject, sizeof c->subject, "%s.log", cfg->cluster.stream);
+	snprintf(c->bucket, sizeof c->bucket, "%s_lease", cfg->cluster.stream);
+	snprintf(c->boot, sizeof c->boot, "%" PRIx64 "%x", (uint64_t)clock_now_ms(),
+		 (unsigned)getpid());
+	store_txn_t txn;
+	uint64_t applied = 0;
+	if (store_txn_begin(store, false, &txn) == 0) {
+		store_meta_get_u64(&txn, "cluster_applied", &applied);
+		store_txn_abort(&txn);
+	}
+	atomic_store(&c->applied, applied);
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.PublishAsync.MaxPending = CLUSTER_PUB_MAX_PENDING;
+	jo.PublishAsync.ErrHandler = s_on_pub_error;
+	jo.PublishAsync.ErrHandlerClosure = c;
+	jo.Wait = CLUSTER_PUB_WAIT_MS;
+	natsStatus st = s_connect(c);
+	if (st != NATS_OK) {
+		s_set_err(errbuf, errlen, "connecting to nats", st);
+	} else if ((st = natsConnection_JetStream(&c->js, c->nc, &jo)) != NATS_OK) {
+		s_set_err(errbuf, errlen, "jetstream", st);
+	} else {
+		st = s_stream(c, errbuf, errlen);
+	}
+	if (st != NATS_OK) {
+		cluster_stop(c);
+		cluster_destroy(&c);
+		return NULL;
+	}
+	if (applied >= c->start_last)
+		atomic_store(&c->ready, true);
+	log_info("cluster: node %s on stream %s (R%d): applied %" PRIu64 " of %" PRIu64,
+		 cfg->cluster.node, cfg->cluster.stream, cfg->cluster.replicas, applied,
+		 c->start_last);
+	return c;
+}
+
+int cluster_start(cluster_t *c, struct writer *writer, cluster_leader_cb on_leader, void *arg,
+		  char *errbuf, size_t errlen)
+{
+	c->writer = writer;
+	c->on_leader = on_leader;
+	c->on_leader_arg = arg;
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Ordered = true;
+	uint64_t applied = atomic_load(&c->applied);
+	if (applied > 0) {
+		so.Config.DeliverPolicy = js_DeliverByStartSequence;
+		so.Config.OptStartSeq = applied + 1;
+	} else {
+		so.Config.DeliverPolicy = js_DeliverAll;
+	}
+	so.Stream = c->cfg->cluster.stream;
+	jsErrCode jerr = 0;
+	natsStatus st = js_Subscribe(&c->sub, c->js, c->subject, s_on_entry, c, NULL, &so, &jerr);
+	if (st == NATS_OK)
+		st = natsSubscription_SetPendingLimits(c->sub, -1, -1);
+	if (st != NATS_OK) {
+		s_set_err(errbuf, errlen, "subscribing to the log", st);
+		return -1;
+	}
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	c->lease_started = pthread_create(&c->lease_thread, NULL, s_lease_main, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (!c->lease_started) {
+		snprintf(errbuf, errlen, "cluster: cannot start the lease thread");
+		return -1;
+	}
+	return 0;
+}
+
+void cluster_view(cluster_t *c, cluster_view_t *out)
+{
+	out->node = c->cfg->cluster.node;
+	pthread_mutex_lock(&c->lock);
+	snprintf(out->leader, sizeof out->leader, "%s", c->leader_name);
+	pthread_mutex_unlock(&c->lock);
+	out->applied = atomic_load(&c->applied);
+	out->last = atomic_load(&c->last);
+}
+
+void cluster_stop(cluster_t *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	atomic_store(&c->stopping, true);
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+	if (c->lease_started) {
+		pthread_join(c->lease_thread, NULL);
+		c->lease_started = false;
+	}
+	if (c->sub) {
+		natsSubscription_Unsubscribe(c->sub);
+		natsSubscription_Destroy(c->sub);
+		c->sub = NULL;
+	}
+	/* Whatever still waits for its entry is answered: the client retries elsewhere. */
+	pthread_mutex_lock(&c->lock);
+	for (size_t b = 0; b < CLUSTER_WAITING_BUCKETS; b++) {
+		while (c->waiting[b]) {
+			struct writer_job *job = c->waiting[b];
+			c->waiting[b] = job->next;
+			pthread_mutex_unlock(&c->lock);
+			s_refuse(c, job, "the node is stopping");
+			pthread_mutex_lock(&c->lock);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cluster_destroy(cluster_t **c_p)
+{
+	cluster_t *c = *c_p;
+	if (!c)
+		return;
+	kvStore_Destroy(c->kv);
+	jsCtx_Destroy(c->js);
+	natsConnection_Destroy(c->nc);
+	pthread_cond_destroy(&c->changed);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	*c_p = NULL;
+}
