@@ -244,8 +244,9 @@ static const option_t s_options[] = {
 	{SEC_HTTP, "severity.", OPT_SEVERITY, C_OFF(http), 0, 1, 5, NO_CHOICES, false, NULL},
 
 	/* [cluster]: its presence turns cluster mode on (daemon/edge/cluster.h). */
-	{SEC_CLUSTER, "nats", OPT_STRING, C_OFF(cluster.nats), 0, 0, 0, NO_CHOICES, true, NULL},
-	{SEC_CLUSTER, "node", OPT_STRING, C_OFF(cluster.node), 0, 0, 0, NO_CHOICES, true, NULL},
+	/* nats and node are required once the section is there: s_check_cluster(). */
+	{SEC_CLUSTER, "nats", OPT_STRING, C_OFF(cluster.nats), 0, 0, 0, NO_CHOICES, false, NULL},
+	{SEC_CLUSTER, "node", OPT_STRING, C_OFF(cluster.node), 0, 0, 0, NO_CHOICES, false, NULL},
 	{SEC_CLUSTER, "stream", OPT_STRING, C_OFF(cluster.stream), 0, 0, 0, NO_CHOICES, false,
 	 "INCIDENTD"},
 	{SEC_CLUSTER, "replicas", OPT_INT, C_OFF(cluster.replicas), 0, 1, 5, NO_CHOICES, false, "3"},
@@ -1732,7 +1733,13 @@ static void s_check_client_keys(parser_t *p)
 static void s_check_cluster(parser_t *p, section_t *sec)
 {
 	config_cluster_t *c = &p->cfg->cluster;
+	if (sec->line == 0)
+		return; /* no [cluster] header: a node alone */
 	c->enabled = true;
+	if (!c->nats)
+		s_error(p, sec->line, "cluster: nats is missing (nats://HOST:PORT, comma-separated)");
+	if (!c->node)
+		s_error(p, sec->line, "cluster: node is missing (this node's name, unique)");
 	if (c->nats) {
 		char *copy = strdup(c->nats), *save = NULL;
 		for (char *url = copy ? strtok_r(copy, ", \t", &save) : NULL; url;
