@@ -838,7 +838,11 @@ void cluster_stop(cluster_t *c)
 		c->lease_started = false;
 	}
 	if (c->sub) {
-		natsSubscription_Unsubscribe(c->sub);
+		/* Waits for a delivery in progress: none may reach the writer once it stops. */
+		if (natsSubscription_Drain(c->sub) == NATS_OK)
+			natsSubscription_WaitForDrainCompletion(c->sub, 5000);
+		else
+			natsSubscription_Unsubscribe(c->sub);
 		natsSubscription_Destroy(c->sub);
 		c->sub = NULL;
 	}
