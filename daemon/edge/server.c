@@ -1652,6 +1652,17 @@ static int s_settle(const char *hook, const alerts_settled_t *settled, size_t n,
 	return cluster_settle(s->cluster, hook, settled, n);
 }
 
+/* The writer's way to the stream (writer_log_t). */
+static void s_cluster_append(writer_job_t *job, void *arg)
+{
+	cluster_append(arg, job);
+}
+
+static void s_cluster_applied(uint64_t seq, void *arg)
+{
+	cluster_applied(arg, seq);
+}
+
 bool server_ready(const server_t *s)
 {
 	return !s->cluster || cluster_ready(s->cluster);
@@ -1699,7 +1710,8 @@ server_t *server_new(uv_loop_t *loop, const config_t *cfg, const server_source_t
 		goto fail_handles;
 	if (cluster) {
 		/* The stream feeds the writer; hooks run on the leader alone (s_on_leader). */
-		writer_set_cluster(s->writer, cluster);
+		writer_set_log(s->writer, &(writer_log_t){ s_cluster_append, s_cluster_applied,
+							   cluster });
 		alerts_set_committer(alerts, s_settle, s);
 		if (cluster_start(cluster, s->writer, s_on_leader, s, errbuf, errlen) != 0)
 			goto fail_handles;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/edge/cluster.h"
 #include "daemon/store/breaches.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
@@ -20,7 +19,7 @@ struct writer {
 	const config_t *cfg;
 	alerts_t *alerts;
 	const atomic_bool *listening;
-	cluster_t *cluster;      /* cluster mode, or NULL */
+	writer_log_t log_to;     /* cluster mode: the stream; append is NULL alone */
 	incident_cache_t *cache; /* the writer thread's decoded incidents */
 	/*
 	 * One result per job of a batch, allocated once: a fresh ~1 MB array per batch would come
@@ -148,11 +147,11 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	batch.tally = &w->tally;
 	size_t i = 0;
 	uint64_t applied = 0, last = 0;
-	if (rc == 0 && w->cluster)
+	if (rc == 0 && w->log_to.append)
 		rc = store_meta_get_u64(&txn, "cluster_applied", &applied);
 	last = applied;
 	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++) {
-		if (w->cluster) {
+		if (w->log_to.append) {
 			/* Applying reads the entry's time, never this node's clock. */
 			if (job->stream_seq <= last) {
 				job->skip = true; /* delivered again: applied already */
@@ -185,8 +184,8 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	if (rc != 0)
 		incident_cache_clear(w->cache);
 	*alerts_queued = batch.alerts_queued;
-	if (rc == 0 && w->cluster && last > applied)
-		cluster_applied(w->cluster, last);
+	if (rc == 0 && w->log_to.append && last > applied)
+		w->log_to.applied(last, w->log_to.arg);
 	return rc;
 }
 
@@ -345,9 +344,9 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	return w;
 }
 
-void writer_set_cluster(writer_t *w, cluster_t *c)
+void writer_set_log(writer_t *w, const writer_log_t *log)
 {
-	w->cluster = c;
+	w->log_to = *log;
 }
 
 void writer_refuse(writer_t *w, writer_job_t *job)
@@ -375,11 +374,11 @@ void writer_apply(writer_t *w, writer_job_t *job, bool counted)
 void writer_submit(writer_t *w, writer_job_t *job)
 {
 	job->next = NULL;
-	if (w->cluster) {
+	if (w->log_to.append) {
 		pthread_mutex_lock(&w->lock);
 		w->pending++;
 		pthread_mutex_unlock(&w->lock);
-		cluster_append(w->cluster, job);
+		w->log_to.append(job, w->log_to.arg);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);

@@ -107,9 +107,19 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
  */
 void writer_submit(writer_t *writer, writer_job_t *job);
 
-struct cluster;
-/* Cluster mode: jobs go through c (set before the first submit). */
-void writer_set_cluster(writer_t *writer, struct cluster *c);
+/*
+ * Cluster mode (edge/cluster.h): append takes every submitted job instead of the queue (the
+ * job comes back through writer_apply() or writer_refuse()), and applied hears the last
+ * stream sequence of each committed batch, on the writer thread.
+ */
+typedef struct {
+	void (*append)(writer_job_t *job, void *arg);
+	void (*applied)(uint64_t seq, void *arg);
+	void *arg;
+} writer_log_t;
+
+/* Turns cluster mode on (before the first submit). */
+void writer_set_log(writer_t *writer, const writer_log_t *log);
 
 /*
  * Cluster mode, from the delivery of the stream: queues an entry to apply, in stream order.
