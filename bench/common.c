@@ -169,13 +169,21 @@ int bench_pipeline_init(bench_pipeline_t *p, const char *prog, uint64_t ids, uns
 
 int bench_pipeline_connect(bench_pipeline_t *p, void *ctx, const char *endpoint)
 {
-    for (unsigned i = 0; i < p->nconns; i++) {
-        p->conns[i].sock = bench_dealer_open_with(ctx, endpoint, (int)p->window * 2 + 100, 0,
+    /* "A,B,C" (a cluster's nodes): connection i goes to the (i mod 3)-th. */
+    char *list = strdup(endpoint), *eps[64], *save = NULL;
+    unsigned n = 0;
+    for (char *e = list ? strtok_r(list, ",", &save) : NULL; e && n < 64;
+         e = strtok_r(NULL, ",", &save))
+        eps[n++] = e;
+    int rc = n ? 0 : -1;
+    for (unsigned i = 0; i < p->nconns && rc == 0; i++) {
+        p->conns[i].sock = bench_dealer_open_with(ctx, eps[i % n], (int)p->window * 2 + 100, 0,
                                                   p->setup, p->setup_arg, p->prog);
         if (!p->conns[i].sock)
-            return -1;
+            rc = -1;
     }
-    return 0;
+    free(list);
+    return rc;
 }
 
 /* Sends as many of conn's requests as the window and the socket's send queue allow. */

@@ -149,7 +149,8 @@ int bench_pipeline_init(bench_pipeline_t *p, const char *prog, uint64_t ids, uns
                         unsigned window);
 
 /*
- * Opens p's nconns DEALER sockets to endpoint on ctx, high-water marks window * 2 + 100, each
+ * Opens p's nconns DEALER sockets to endpoint (or, for a comma-separated list, connection i to
+ * its (i mod n)-th endpoint) on ctx, high-water marks window * 2 + 100, each
  * prepared by p->setup.
  * Returns 0, or -1 after printing the error (the sockets opened stay for bench_pipeline_free).
  */
