@@ -725,6 +725,53 @@ static natsStatus s_stream(cluster_t *c, char *errbuf, size_t errlen)
 	return st;
 }
 
+/*
+ * A store is a view of one stream: a data dir that holds writes of its own (a node alone
+ * before) or of another stream, or that applied more than the stream holds (the stream was
+ * deleted and made anew), would diverge from the other nodes: refused. A fresh store is marked
+ * as this stream's.
+ */
+static int s_check_store(cluster_t *c, uint64_t applied, char *errbuf, size_t errlen)
+{
+	const char *stream = c->cfg->cluster.stream;
+	store_txn_t txn;
+	MDB_val v;
+	uint64_t log_seq = 0;
+	int rc = store_txn_begin(c->store, true, &txn);
+	if (rc == 0)
+		rc = store_meta_get_u64(&txn, "log_seq", &log_seq);
+	int found = rc == 0 ? store_get(&txn, STORE_META, "cluster_stream", 14, &v) : rc;
+	if (found == 0 && (v.mv_size != strlen(stream) || memcmp(v.mv_data, stream, v.mv_size) != 0)) {
+		snprintf(errbuf, errlen, "cluster: the data dir %s applied the stream %.*s, not %s",
+			 c->cfg->data_dir, (int)v.mv_size, (const char *)v.mv_data, stream);
+		rc = -1;
+	} else if (found == MDB_NOTFOUND && log_seq > 0) {
+		snprintf(errbuf, errlen, "cluster: the data dir %s holds %" PRIu64 " logged changes "
+			 "made outside the cluster; a node starts from an empty data dir",
+			 c->cfg->data_dir, log_seq);
+		rc = -1;
+	} else if (found == 0 && applied > c->start_last) {
+		snprintf(errbuf, errlen, "cluster: the data dir %s applied the stream %s up to %" PRIu64
+			 " but the stream ends at %" PRIu64 " (was it made anew?)",
+			 c->cfg->data_dir, stream, applied, c->start_last);
+		rc = -1;
+	} else if (found == MDB_NOTFOUND) {
+		rc = store_put(&txn, STORE_META, "cluster_stream", 14, stream, strlen(stream));
+		if (rc == 0) {
+			rc = store_txn_commit(&txn);
+			if (rc != 0)
+				snprintf(errbuf, errlen, "cluster: %s", store_strerror(rc));
+			return rc;
+		}
+	} else if (found != 0) {
+		rc = found;
+	}
+	if (rc > 0 || (rc < 0 && rc != -1))
+		snprintf(errbuf, errlen, "cluster: reading the store: %s", store_strerror(rc));
+	store_txn_abort(&txn);
+	return rc;
+}
+
 cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t errlen)
 {
 	cluster_t *c = calloc(1, sizeof *c);
@@ -766,6 +813,11 @@ cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t
 		st = s_stream(c, errbuf, errlen);
 	}
 	if (st != NATS_OK) {
+		cluster_stop(c);
+		cluster_destroy(&c);
+		return NULL;
+	}
+	if (st == NATS_OK && s_check_store(c, applied, errbuf, errlen) != 0) {
 		cluster_stop(c);
 		cluster_destroy(&c);
 		return NULL;
