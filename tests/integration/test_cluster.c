@@ -1,0 +1,513 @@
+/*
+ * Cluster mode against real parts: three nats-servers (nats_cluster.c) forming one JetStream
+ * cluster on loopback, and real incidentd nodes on ipc:// endpoints sharing its stream.
+ *
+ * What a user of a cluster relies on: a write acknowledged by any node is on every node, once,
+ * with the same ids and verdicts (equal digests); a node killed with -9 catches up when it
+ * comes back; a fresh node replays the stream to the same state; a deadline is raised once by
+ * the leader, and by a new leader when the old one dies or stalls; with two of three
+ * nats-servers down writes are refused `unavailable` and reads go on.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "nats_cluster.h"
+
+#define NODES_MAX 5
+/* How long a request to a node waits before the client tries the next node. */
+#define REQUEST_MS 2000
+/* Bound on nodes agreeing after a change. */
+#define CONVERGE_MS 30000
+/* The lease the tests configure: a new leader takes over within it (plus a renewal turn). */
+#define LEASE_MS 1000
+
+typedef struct {
+	nats_cluster_t *nats;
+	char stream[32];
+	h_daemon_t *nodes[NODES_MAX];
+	int n;
+} cluster_t;
+
+/* The config of node i: a 3 s rule for category 1 and [cluster]. */
+static char *s_config(const cluster_t *c, int i)
+{
+	char *text = NULL;
+	if (asprintf(&text,
+		     "[sla quick]\n"
+		     "start = detected\n"
+		     "stop = notified\n"
+		     "stop_clock = received\n"
+		     "category.1 = 3s\n"
+		     "\n[cluster]\n"
+		     "nats = %s\n"
+		     "node = node-%d\n"
+		     "stream = %s\n"
+		     "lease = %dms\n",
+		     nats_cluster_urls(c->nats), i + 1, c->stream, LEASE_MS) < 0)
+		return NULL;
+	return text;
+}
+
+/* Adds node n (not started). */
+static h_daemon_t *s_node_add(cluster_t *c)
+{
+	char *conf = s_config(c, c->n);
+	h_daemon_t *d = conf ? h_new(conf) : NULL;
+	free(conf);
+	if (d)
+		c->nodes[c->n++] = d;
+	return d;
+}
+
+static void s_cluster_up(cluster_t *c, int nodes)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->stream, sizeof c->stream, "T%d", (int)getpid());
+	c->nats = nats_cluster_new();
+	assert_non_null(c->nats);
+	for (int i = 0; i < nodes; i++) {
+		h_daemon_t *d = s_node_add(c);
+		assert_non_null(d);
+		assert_int_equal(h_start(d), 0);
+	}
+}
+
+static void s_cluster_down(cluster_t *c, bool passed)
+{
+	for (int i = 0; i < c->n; i++) {
+		if (passed)
+			h_pass(c->nodes[i]);
+		h_destroy(&c->nodes[i]);
+	}
+	if (passed)
+		nats_cluster_pass(c->nats);
+	nats_cluster_destroy(&c->nats);
+}
+
+/* status's "cluster" object of node d (a new reference), or NULL. */
+static json_t *s_cluster_status(h_daemon_t *d)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "status", "id", 1);
+	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
+	json_decref(req);
+	json_t *cl = r && h_is_ok(r) ? json_incref(json_object_get(r, "cluster")) : NULL;
+	json_decref(r);
+	return cl;
+}
+
+static long long s_status_int(h_daemon_t *d, const char *key)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "status", "id", 1);
+	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
+	json_decref(req);
+	long long v = r ? json_integer_value(json_object_get(r, key)) : -1;
+	json_decref(r);
+	return v;
+}
+
+/*
+ * Waits until every running node has applied the same sequence, that sequence is the stream's
+ * last, and their digests are equal. Returns the sequence, or 0 when they did not agree in time.
+ */
+static uint64_t s_converge(cluster_t *c)
+{
+	int64_t until = h_mono_ms() + CONVERGE_MS;
+	while (h_mono_ms() < until) {
+		uint64_t seq = 0, last = 0;
+		char digest[80] = "";
+		bool same = true;
+		for (int i = 0; i < c->n && same; i++) {
+			if (c->nodes[i]->pid <= 0)
+				continue;
+			json_t *cl = s_cluster_status(c->nodes[i]);
+			uint64_t a = (uint64_t)json_integer_value(json_object_get(cl, "applied"));
+			uint64_t l = (uint64_t)json_integer_value(json_object_get(cl, "last"));
+			const char *dg = json_string_value(json_object_get(cl, "digest"));
+			if (!cl || !dg || (seq && a != seq) || (digest[0] && strcmp(dg, digest) != 0))
+				same = false;
+			seq = a;
+			last = l > last ? l : last;
+			if (dg)
+				snprintf(digest, sizeof digest, "%s", dg);
+			json_decref(cl);
+		}
+		if (same && seq > 0 && seq == last)
+			return seq;
+		usleep(100 * 1000);
+	}
+	for (int i = 0; i < c->n; i++) {
+		json_t *cl = c->nodes[i]->pid > 0 ? s_cluster_status(c->nodes[i]) : NULL;
+		char *text = cl ? json_dumps(cl, 0) : NULL;
+		print_error("node %d: %s\n", i + 1, text ? text : "(down)");
+		free(text);
+		json_decref(cl);
+	}
+	return 0;
+}
+
+/* An event that opens an incident when it is the first: category 2 unless set after. */
+static json_t *s_event(const char *eid, const char *ref, const char *stage)
+{
+	json_t *ev = h_event("csp-north", eid, ref, stage);
+	json_object_set_new(ev, "category", json_integer(2));
+	json_object_set_new(ev, "title", json_string("link down"));
+	return ev;
+}
+
+/* Sends one event to node i, or the next running node when i does not answer. */
+static json_t *s_send(cluster_t *c, int i, json_t *ev)
+{
+	for (int tries = 0; tries < c->n; tries++) {
+		h_daemon_t *d = c->nodes[(i + tries) % c->n];
+		if (d->pid <= 0)
+			continue;
+		json_t *r = h_request_as(d, NULL, ev, REQUEST_MS);
+		if (r && !(h_error_code(r) && strcmp(h_error_code(r), "unavailable") == 0))
+			return r;
+		json_decref(r);
+	}
+	return NULL;
+}
+
+/* The leader's index, or -1 when no node names one that runs. */
+static int s_leader(cluster_t *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		if (c->nodes[i]->pid <= 0)
+			continue;
+		json_t *cl = s_cluster_status(c->nodes[i]);
+		const char *name = json_string_value(json_object_get(cl, "leader"));
+		int found = -1;
+		if (name && strncmp(name, "node-", 5) == 0)
+			found = atoi(name + 5) - 1;
+		json_decref(cl);
+		if (found >= 0 && found < c->n && c->nodes[found]->pid > 0)
+			return found;
+	}
+	return -1;
+}
+
+static int s_wait_leader(cluster_t *c, int not, int timeout_ms)
+{
+	int64_t until = h_mono_ms() + timeout_ms;
+	while (h_mono_ms() < until) {
+		int l = s_leader(c);
+		if (l >= 0 && l != not)
+			return l;
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+/* The breaches node d lists (a new reference). */
+static json_t *s_breaches(h_daemon_t *d)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "breaches", "id", 1);
+	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
+	json_decref(req);
+	json_t *list = r ? json_incref(json_object_get(r, "breaches")) : NULL;
+	json_decref(r);
+	return list;
+}
+
+/*
+ * Events sent to every node in turn: each is acknowledged, every node holds every one (the
+ * same incident ids on each), and their digests agree; a duplicate sent to another node is a
+ * duplicate there too.
+ */
+static void test_writes_reach_every_node(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 3);
+	for (int i = 0; i < 60; i++) {
+		char eid[32], ref[32];
+		snprintf(eid, sizeof eid, "e%d", i);
+		snprintf(ref, sizeof ref, "R%d", i / 2);
+		json_t *ev = s_event(eid, ref, i % 2 ? "notified" : "detected");
+		json_t *r = s_send(&c, i % 3, ev);
+		CHECK_OK(r);
+		json_decref(r);
+		json_decref(ev);
+	}
+	assert_true(s_converge(&c) >= 60);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(s_status_int(c.nodes[i], "incidents"), 30);
+		assert_int_equal(s_status_int(c.nodes[i], "events"), 60);
+	}
+	/* The same event again, through another node: a duplicate of the same incident. */
+	json_t *ev = s_event("e4", "R2", "detected");
+	json_t *first = s_send(&c, 0, ev), *again = s_send(&c, 2, ev);
+	CHECK_OK(again);
+	assert_true(json_is_true(json_object_get(again, "duplicate")));
+	assert_string_equal(json_string_value(json_object_get(first, "incident")),
+			    json_string_value(json_object_get(again, "incident")));
+	json_decref(first);
+	json_decref(again);
+	json_decref(ev);
+	/* Reads on the node one wrote to see the write. */
+	ev = s_event("fresh", "FRESH", "detected");
+	json_t *r = s_send(&c, 1, ev);
+	CHECK_OK(r);
+	json_t *get = h_requestf(c.nodes[1], "{s:s, s:i, s:s}", "op", "get", "id", 2, "incident",
+				 json_string_value(json_object_get(r, "incident")));
+	CHECK_OK(get);
+	json_decref(get);
+	json_decref(r);
+	json_decref(ev);
+	s_cluster_down(&c, true);
+}
+
+/*
+ * Determinism: two fresh nodes replay the stream from its start and reach the digest of the
+ * nodes that applied it live.
+ */
+static void test_fresh_nodes_replay_to_the_same_state(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 2);
+	for (int i = 0; i < 40; i++) {
+		char eid[32], ref[32];
+		snprintf(eid, sizeof eid, "e%d", i);
+		snprintf(ref, sizeof ref, "R%d", i % 7);
+		const char *stages[] = { "detected", "notified", "acknowledged", "resolved" };
+		json_t *ev = s_event(eid, ref, stages[(i / 7) % 4]);
+		json_object_set_new(ev, "category", json_integer(1 + i % 3));
+		json_t *r = s_send(&c, i % 2, ev);
+		assert_non_null(r); /* refusals (order) are entries too */
+		json_decref(r);
+		json_decref(ev);
+	}
+	uint64_t seq = s_converge(&c);
+	assert_true(seq >= 40);
+	for (int k = 0; k < 2; k++) {
+		h_daemon_t *d = s_node_add(&c);
+		assert_non_null(d);
+		assert_int_equal(h_start(d), 0);
+	}
+	assert_int_equal(s_converge(&c), seq);
+	s_cluster_down(&c, true);
+}
+
+typedef struct {
+	pid_t pid;
+	int delay_ms;
+} killer_t;
+
+static void *s_killer(void *arg)
+{
+	killer_t *k = arg;
+	usleep((useconds_t)k->delay_ms * 1000);
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+/*
+ * kill -9 of a node while events stream to every node: every acknowledged event is on every
+ * surviving node, once, and on the killed node after its restart and catch-up.
+ */
+static void test_kill9_node_while_streaming(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 3);
+	killer_t k = { c.nodes[1]->pid, 700 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_killer, &k), 0);
+	int acked = 0;
+	int64_t until = h_mono_ms() + 2000;
+	for (int i = 0; h_mono_ms() < until || i < 100; i++) {
+		char eid[32];
+		snprintf(eid, sizeof eid, "k%d", i);
+		json_t *ev = s_event(eid, eid, "detected");
+		json_t *r = s_send(&c, i % 3, ev);
+		CHECK_OK(r);
+		acked++;
+		json_decref(r);
+		json_decref(ev);
+	}
+	pthread_join(t, NULL);
+	h_kill9(c.nodes[1]); /* reaps it */
+	assert_true(s_converge(&c) > 0);
+	assert_int_equal(s_status_int(c.nodes[0], "incidents"), acked);
+	assert_int_equal(s_status_int(c.nodes[2], "incidents"), acked);
+	assert_int_equal(h_start(c.nodes[1]), 0);
+	assert_true(s_converge(&c) > 0);
+	assert_int_equal(s_status_int(c.nodes[1], "incidents"), acked);
+	assert_int_equal(s_status_int(c.nodes[1], "events"), acked);
+	s_cluster_down(&c, true);
+}
+
+/* The one breach of incident on every running node: its detected kind; fails otherwise. */
+static void s_check_one_breach(cluster_t *c, const char *incident)
+{
+	for (int i = 0; i < c->n; i++) {
+		if (c->nodes[i]->pid <= 0)
+			continue;
+		json_t *list = s_breaches(c->nodes[i]);
+		size_t n = 0, idx;
+		json_t *b;
+		json_array_foreach(list, idx, b)
+			n += strcmp(json_string_value(json_object_get(b, "incident")), incident) == 0;
+		if (n != 1)
+			check_fail_(__FILE__, __LINE__, list, "expected one breach of the incident");
+		json_decref(list);
+	}
+}
+
+/* Waits until node d lists a breach of incident; returns when it was detected, or 0. */
+static int64_t s_wait_breach(h_daemon_t *d, const char *incident, int timeout_ms)
+{
+	int64_t until = h_mono_ms() + timeout_ms;
+	while (h_mono_ms() < until) {
+		json_t *list = s_breaches(d);
+		size_t idx;
+		json_t *b;
+		int64_t at = 0;
+		json_array_foreach(list, idx, b)
+			if (strcmp(json_string_value(json_object_get(b, "incident")), incident) == 0)
+				at = h_parse_utc_ms(json_string_value(json_object_get(b, "detected_at")));
+		json_decref(list);
+		if (at)
+			return at;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+/*
+ * kill -9 of the leader with a deadline pending: a new leader raises the breach within the
+ * lease plus a second of its due time, once.
+ */
+static void test_leader_killed_with_a_deadline_pending(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 3);
+	int leader = s_wait_leader(&c, -1, 10000);
+	assert_true(leader >= 0);
+	json_t *ev = s_event("d1", "D1", "detected");
+	json_object_set_new(ev, "category", json_integer(1));
+	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	CHECK_OK(r);
+	char incident[32];
+	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
+	json_decref(r);
+	json_decref(ev);
+	int64_t due = h_now_ms() + 3000; /* at most: the detection was just before */
+	h_kill9(c.nodes[leader]);
+	int other = (leader + 1) % 3;
+	int64_t detected = s_wait_breach(c.nodes[other], incident, 3000 + LEASE_MS + 5000);
+	assert_true(detected > 0);
+	assert_true(detected <= due + LEASE_MS + 1000);
+	assert_true(s_converge(&c) > 0);
+	s_check_one_breach(&c, incident);
+	/* The old leader comes back: it catches up and raises nothing more. */
+	assert_int_equal(h_start(c.nodes[leader]), 0);
+	assert_true(s_converge(&c) > 0);
+	s_check_one_breach(&c, incident);
+	s_cluster_down(&c, true);
+}
+
+/*
+ * The leader paused (SIGSTOP) past its lease and resumed: another node raised the breach; the
+ * resumed one raises no second one and rejoins.
+ */
+static void test_paused_leader_no_duplicate_breach(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 3);
+	int leader = s_wait_leader(&c, -1, 10000);
+	assert_true(leader >= 0);
+	json_t *ev = s_event("p1", "P1", "detected");
+	json_object_set_new(ev, "category", json_integer(1));
+	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	CHECK_OK(r);
+	char incident[32];
+	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
+	json_decref(r);
+	json_decref(ev);
+	kill(c.nodes[leader]->pid, SIGSTOP);
+	int other = (leader + 1) % 3;
+	assert_true(s_wait_breach(c.nodes[other], incident, 3000 + LEASE_MS + 5000) > 0);
+	kill(c.nodes[leader]->pid, SIGCONT);
+	assert_true(s_converge(&c) > 0);
+	usleep(2 * LEASE_MS * 1000); /* its timers run late now: give them the chance to misfire */
+	assert_true(s_converge(&c) > 0);
+	s_check_one_breach(&c, incident);
+	s_cluster_down(&c, true);
+}
+
+/*
+ * One nats-server down: writes go on. Two down: a write is refused `unavailable` (never an
+ * acknowledgement without a quorum) and reads go on. Both back: writes go on again.
+ */
+static void test_nats_quorum(void **state)
+{
+	(void)state;
+	cluster_t c;
+	s_cluster_up(&c, 2);
+	json_t *ev = s_event("q0", "Q0", "detected");
+	json_t *r = s_send(&c, 0, ev);
+	CHECK_OK(r);
+	json_decref(r);
+	json_decref(ev);
+	assert_int_equal(nats_cluster_kill(c.nats, 2), 0);
+	int64_t until = h_mono_ms() + 20000;
+	r = NULL;
+	for (int i = 0; h_mono_ms() < until; i++) {
+		char eid[16];
+		snprintf(eid, sizeof eid, "q1-%d", i);
+		ev = s_event(eid, "Q1", "detected");
+		r = h_request_as(c.nodes[0], NULL, ev, 8000);
+		json_decref(ev);
+		if (r && h_is_ok(r))
+			break;
+		json_decref(r);
+		r = NULL;
+	}
+	CHECK_OK(r);
+	json_decref(r);
+	assert_int_equal(nats_cluster_kill(c.nats, 1), 0);
+	ev = s_event("q2", "Q2", "detected");
+	r = h_request_as(c.nodes[0], NULL, ev, 15000);
+	CHECK_ERROR(r, "unavailable", NULL);
+	json_decref(r);
+	/* Reads go on from the node's own store. */
+	assert_true(s_status_int(c.nodes[1], "incidents") >= 2);
+	assert_int_equal(nats_cluster_start(c.nats, 1), 0);
+	assert_int_equal(nats_cluster_start(c.nats, 2), 0);
+	until = h_mono_ms() + 30000;
+	r = NULL;
+	while (h_mono_ms() < until) {
+		r = h_request_as(c.nodes[1], NULL, ev, 8000);
+		if (r && h_is_ok(r))
+			break;
+		json_decref(r);
+		r = NULL;
+		usleep(200 * 1000);
+	}
+	CHECK_OK(r);
+	json_decref(r);
+	json_decref(ev);
+	assert_true(s_converge(&c) > 0);
+	s_cluster_down(&c, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writes_reach_every_node),
+		cmocka_unit_test(test_fresh_nodes_replay_to_the_same_state),
+		cmocka_unit_test(test_kill9_node_while_streaming),
+		cmocka_unit_test(test_leader_killed_with_a_deadline_pending),
+		cmocka_unit_test(test_paused_leader_no_duplicate_breach),
+		cmocka_unit_test(test_nats_quorum),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
