@@ -15,6 +15,7 @@
 
 #include "checks.h"
 #include "nats_cluster.h"
+#include "receiver.h"
 
 #define NODES_MAX 5
 /* How long a request to a node waits before the client tries the next node. */
@@ -27,6 +28,7 @@
 typedef struct {
 	nats_cluster_t *nats;
 	char stream[32];
+	int hook_port;        /* > 0: every node has a url hook to 127.0.0.1:hook_port */
 	h_daemon_t *nodes[NODES_MAX];
 	int n;
 } cluster_t;
@@ -48,6 +50,13 @@ static char *s_config(const cluster_t *c, int i)
 		     "lease = %dms\n",
 		     nats_cluster_urls(c->nats), i + 1, c->stream, LEASE_MS) < 0)
 		return NULL;
+	char *with = NULL;
+	if (c->hook_port > 0 &&
+	    asprintf(&with, "%s\n[hook pager]\nurl = http://127.0.0.1:%d/hook\nbackoff = 200ms\n"
+			    "max_backoff = 200ms\ntimeout = 2s\n", text, c->hook_port) >= 0) {
+		free(text);
+		text = with;
+	}
 	return text;
 }
 
@@ -62,9 +71,10 @@ static h_daemon_t *s_node_add(cluster_t *c)
 	return d;
 }
 
-static void s_cluster_up(cluster_t *c, int nodes)
+static void s_cluster_up_hooked(cluster_t *c, int nodes, int hook_port)
 {
 	memset(c, 0, sizeof *c);
+	c->hook_port = hook_port;
 	snprintf(c->stream, sizeof c->stream, "T%d", (int)getpid());
 	c->nats = nats_cluster_new();
 	assert_non_null(c->nats);
@@ -73,6 +83,11 @@ static void s_cluster_up(cluster_t *c, int nodes)
 		assert_non_null(d);
 		assert_int_equal(h_start(d), 0);
 	}
+}
+
+static void s_cluster_up(cluster_t *c, int nodes)
+{
+	s_cluster_up_hooked(c, nodes, 0);
 }
 
 static void s_cluster_down(cluster_t *c, bool passed)
@@ -499,6 +514,51 @@ static void test_nats_quorum(void **state)
 	s_cluster_down(&c, true);
 }
 
+/*
+ * Hooks run on the leader alone, and their outcomes are log entries: a breach's delivery that
+ * failed while the receiver was down is made by the next leader after the first is killed,
+ * once, with the same delivery id; the old leader, back, sends nothing more.
+ */
+static void test_hook_delivery_survives_the_leader(void **state)
+{
+	(void)state;
+	h_receiver_t rx = { 0 };
+	assert_int_equal(h_receiver_bind(&rx, 0, 0), 0); /* refuses connections until started */
+	cluster_t c;
+	s_cluster_up_hooked(&c, 3, rx.port);
+	int leader = s_wait_leader(&c, -1, 10000);
+	assert_true(leader >= 0);
+	/* Detected 10 s ago with a 3 s rule: breached on arrival, a delivery in every outbox. */
+	json_t *ev = s_event("h1", "H1", "detected");
+	json_object_set_new(ev, "category", json_integer(1));
+	char at[64];
+	time_t past = (time_t)(h_now_ms() / 1000) - 10;
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&past));
+	json_object_set_new(ev, "at", json_string(at));
+	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	CHECK_OK(r);
+	assert_int_equal(json_array_size(json_object_get(r, "breaches")), 1);
+	json_decref(r);
+	json_decref(ev);
+	usleep(600 * 1000); /* the leader tries, fails, records retries through the log */
+	h_kill9(c.nodes[leader]);
+	assert_int_equal(h_receiver_start(&rx), 0);
+	assert_int_equal(h_receiver_wait(&rx, 1, true, 15000), 1);
+	assert_int_equal(h_start(c.nodes[leader]), 0);
+	assert_true(s_converge(&c) > 0);
+	usleep(1500 * 1000); /* a second delivery, if any node would make one, comes now */
+	int requests = 0, ok = 0;
+	h_receiver_counts(&rx, &requests, &ok, NULL);
+	assert_int_equal(ok, 1);
+	pthread_mutex_lock(&rx.mutex);
+	for (int i = 1; i < rx.n && i < H_RECEIVER_KEPT; i++)
+		assert_string_equal(rx.req[i].delivery, rx.req[0].delivery);
+	assert_true(rx.req[0].delivery[0] != '\0');
+	pthread_mutex_unlock(&rx.mutex);
+	h_receiver_stop(&rx);
+	s_cluster_down(&c, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_leader_killed_with_a_deadline_pending),
 		cmocka_unit_test(test_paused_leader_no_duplicate_breach),
 		cmocka_unit_test(test_nats_quorum),
+		cmocka_unit_test(test_hook_delivery_survives_the_leader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
