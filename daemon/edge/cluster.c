@@ -28,6 +28,8 @@
 #define CLUSTER_PUB_MAX_PENDING 65536
 /* How long cluster_settle() waits for its entry to be applied here. */
 #define CLUSTER_SETTLE_WAIT_MS 10000
+/* The ordered consumer's idle heartbeat (nanoseconds). */
+#define CLUSTER_HEARTBEAT_NS INT64_C(1000000000)
 /* Buckets of the table of requests waiting for their entry. */
 #define CLUSTER_WAITING_BUCKETS 4096
 
@@ -839,6 +841,12 @@ int cluster_start(cluster_t *c, struct writer *writer, cluster_leader_cb on_lead
 	jsSubOptions so;
 	jsSubOptions_Init(&so);
 	so.Ordered = true;
+	/*
+	 * Heartbeats every second: an ordered consumer that misses two (its server died, the
+	 * stream moved) is made anew from the last entry delivered, so a node does not wait
+	 * long to apply again.
+	 */
+	so.Config.Heartbeat = CLUSTER_HEARTBEAT_NS;
 	uint64_t applied = atomic_load(&c->applied);
 	if (applied > 0) {
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;

@@ -134,6 +134,8 @@ struct server {
 	deadline_heap_t deadlines;
 	alerts_t *alerts;
 	cluster_t *cluster;   /* cluster mode (edge/cluster.h), or NULL */
+	bool was_leader;      /* cluster mode: the deadline timer last saw this node lead */
+	int64_t deadline_retry_at; /* cluster mode: no deadline goes to the log before this */
 	clients_t *clients;   /* the keys admitted now (the config's, or the last reload's) */
 	/*
 	 * The topic prefixes subscribers want, from the XPUB's subscription messages; messages
@@ -550,19 +552,57 @@ static void s_publish(server_t *s, const batch_pub_t *pubs)
 }
 
 static void s_on_deadline(uv_timer_t *timer);
-/* How often a follower looks whether it became the leader while a deadline is past due. */
+static int s_deadlines_load(server_t *s, char *errbuf, size_t errlen);
+/* How often a follower looks whether it became the leader. */
 #define CLUSTER_FOLLOWER_POLL_MS 250
+/* After the log refused a deadline (no quorum), the pause before it is tried again. */
+#define CLUSTER_RETRY_MS 1000
 
-/* Sets the deadline timer for the earliest pending deadline. */
+/*
+ * Sets the deadline timer for the earliest pending deadline. In a cluster a follower's timer
+ * also turns every CLUSTER_FOLLOWER_POLL_MS, to notice that it became the leader; and after
+ * the log refused a deadline, the next try waits CLUSTER_RETRY_MS.
+ */
 static void s_deadlines_arm(server_t *s)
 {
 	const deadline_t *first = deadline_heap_peek(&s->deadlines);
-	if (!first || s->stopping) {
+	bool follower = s->cluster && !s->was_leader;
+	if ((!first && !follower) || s->stopping) {
 		uv_timer_stop(&s->deadline_timer);
 		return;
 	}
-	int64_t delay = first->due - clock_now_ms();
+	int64_t now = clock_now_ms();
+	int64_t delay = first ? first->due - now : INT64_MAX;
+	if (follower && delay > CLUSTER_FOLLOWER_POLL_MS)
+		delay = CLUSTER_FOLLOWER_POLL_MS;
+	if (s->deadline_retry_at > now && delay < s->deadline_retry_at - now)
+		delay = s->deadline_retry_at - now;
 	uv_timer_start(&s->deadline_timer, s_on_deadline, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+/*
+ * Cluster mode: only the leader raises breaches. A follower drops the deadlines that come due
+ * (the leader raises them, and their entries reach every node); a node that becomes the
+ * leader loads the pending deadlines from its store anew, so that none is missed.
+ */
+static bool s_deadlines_leader(server_t *s)
+{
+	bool leader = cluster_is_leader(s->cluster);
+	if (leader && !s->was_leader) {
+		char err[256];
+		deadline_heap_release(&s->deadlines);
+		if (s_deadlines_load(s, err, sizeof err) < 0)
+			log_warnx("cluster: %s", err);
+	}
+	s->was_leader = leader;
+	if (!leader) {
+		int64_t now = clock_now_ms();
+		const deadline_t *first;
+		deadline_t dropped;
+		while ((first = deadline_heap_peek(&s->deadlines)) && first->due <= now)
+			deadline_heap_pop(&s->deadlines, &dropped);
+	}
+	return leader;
 }
 
 /*
@@ -575,13 +615,8 @@ static void s_on_deadline(uv_timer_t *timer)
 	server_t *s = timer->data;
 	int64_t now = clock_now_ms();
 	const deadline_t *first;
-	/* In a cluster only the leader raises breaches; the others keep theirs for a takeover. */
-	if (s->cluster && !cluster_is_leader(s->cluster)) {
-		first = deadline_heap_peek(&s->deadlines);
-		if (first && first->due <= now && !s->stopping)
-			uv_timer_start(&s->deadline_timer, s_on_deadline, CLUSTER_FOLLOWER_POLL_MS, 0);
-		else
-			s_deadlines_arm(s);
+	if (s->cluster && !s->stopping && !s_deadlines_leader(s)) {
+		s_deadlines_arm(s);
 		return;
 	}
 	while (!s->stopping && (first = deadline_heap_peek(&s->deadlines)) && first->due <= now) {
@@ -658,6 +693,12 @@ static void s_on_committed(writer_job_t *jobs, void *arg)
 			/* len is set by s_job_reply(): not in the same call's arguments. */
 			char *reply = s_job_reply(job, &len);
 			s_reply(s, job->peer, reply, len);
+		}
+		/* A deadline the log refused (no quorum) is tried again in a moment. */
+		if (s->cluster && !job->op && !job->notice_topic && !job->hook && !job->skip &&
+		    job->stream_seq == 0 && job->err.code == WIRE_UNAVAILABLE) {
+			armed += deadline_heap_push(&s->deadlines, job->deadline) == 0;
+			s->deadline_retry_at = clock_now_ms() + CLUSTER_RETRY_MS;
 		}
 		job->peer = NULL;
 		s_publish(s, job->pubs);

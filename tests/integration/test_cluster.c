@@ -493,8 +493,13 @@ static void test_nats_quorum(void **state)
 	r = h_request_as(c.nodes[0], NULL, ev, 15000);
 	CHECK_ERROR(r, "unavailable", NULL);
 	json_decref(r);
-	/* Reads go on from the node's own store. */
-	assert_true(s_status_int(c.nodes[1], "incidents") >= 2);
+	/*
+	 * Reads go on from each node's own store: the writer's holds both incidents it was
+	 * answered for; the other answers with what it had applied (it may not have had the
+	 * time to apply the second before the quorum went).
+	 */
+	assert_int_equal(s_status_int(c.nodes[0], "incidents"), 2);
+	assert_true(s_status_int(c.nodes[1], "incidents") >= 1);
 	assert_int_equal(nats_cluster_start(c.nats, 1), 0);
 	assert_int_equal(nats_cluster_start(c.nats, 2), 0);
 	until = h_mono_ms() + 30000;
@@ -570,5 +575,8 @@ int main(void)
 		cmocka_unit_test(test_nats_quorum),
 		cmocka_unit_test(test_hook_delivery_survives_the_leader),
 	};
+	/* TEST_FILTER=test_nats_quorum runs one case (cmocka's glob). */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
