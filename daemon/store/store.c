@@ -29,6 +29,7 @@ struct store {
 	int lock_fd;
 	bool digest_on;          /* store_digest_enable() */
 	uint64_t digest[4];      /* as of the last commit */
+	EVP_MD_CTX *md;          /* the digest's hasher: used inside write transactions, one at a time */
 };
 
 /* The meta record of the digest; it is not part of the sum. */
@@ -235,6 +236,7 @@ void store_destroy(store_t **store_p)
 	if (store->lock_fd >= 0)
 		close(store->lock_fd);
 	pthread_rwlock_destroy(&store->resize_lock);
+	EVP_MD_CTX_free(store->md);
 	free(store);
 	*store_p = NULL;
 }
@@ -320,9 +322,12 @@ int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, 
 	return mdb_get(txn->txn, txn->store->dbi[db], &k, val);
 }
 
-/* Adds (sign 1) or takes away (sign -1) one record's hash to or from sum. */
-static int s_digest_record(uint64_t sum[4], int sign, store_db_t db, const MDB_val *k,
-			   const MDB_val *v)
+/*
+ * Adds (sign 1) or takes away (sign -1) one record's hash to or from sum, with ctx (the
+ * store's, reused: a fresh EVP context per record costs an allocation and a setup each).
+ */
+static int s_digest_record(EVP_MD_CTX *ctx, uint64_t sum[4], int sign, store_db_t db,
+			   const MDB_val *k, const MDB_val *v)
 {
 	if (db == STORE_META && k->mv_size == sizeof DIGEST_KEY - 1 &&
 	    memcmp(k->mv_data, DIGEST_KEY, k->mv_size) == 0)
@@ -334,12 +339,10 @@ static int s_digest_record(uint64_t sum[4], int sign, store_db_t db, const MDB_v
 	head[4] = (unsigned char)k->mv_size;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
 		 EVP_DigestUpdate(ctx, head, sizeof head) &&
 		 EVP_DigestUpdate(ctx, k->mv_data, k->mv_size) &&
 		 EVP_DigestUpdate(ctx, v->mv_data, v->mv_size) && EVP_DigestFinal_ex(ctx, md, &md_len);
-	EVP_MD_CTX_free(ctx);
 	if (!ok || md_len != 32)
 		return -ENOMEM;
 	for (int i = 0; i < 4; i++) {
@@ -356,7 +359,7 @@ static int s_digest_out(store_txn_t *txn, store_db_t db, MDB_val *k)
 	int rc = mdb_get(txn->txn, txn->store->dbi[db], k, &old);
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	return rc != 0 ? rc : s_digest_record(txn->digest, -1, db, k, &old);
+	return rc != 0 ? rc : s_digest_record(txn->store->md, txn->digest, -1, db, k, &old);
 }
 
 int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
@@ -367,7 +370,7 @@ int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 	if (txn->store->digest_on) {
 		int rc = s_digest_out(txn, db, &k);
 		if (rc == 0)
-			rc = s_digest_record(txn->digest, 1, db, &k, &v);
+			rc = s_digest_record(txn->store->md, txn->digest, 1, db, &k, &v);
 		if (rc != 0)
 			return rc;
 	}
@@ -381,7 +384,7 @@ int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_le
 	MDB_val v = { val_len, (void *)val };
 	/* An append adds a key after every other: there is no old record. */
 	if (txn->store->digest_on) {
-		int rc = s_digest_record(txn->digest, 1, db, &k, &v);
+		int rc = s_digest_record(txn->store->md, txn->digest, 1, db, &k, &v);
 		if (rc != 0)
 			return rc;
 	}
@@ -421,7 +424,7 @@ static int s_digest_walk(store_txn_t *txn, uint64_t sum[4])
 		MDB_val k, v;
 		for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
 		     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-			if ((rc = s_digest_record(sum, 1, (store_db_t)db, &k, &v)) != 0)
+			if ((rc = s_digest_record(txn->store->md, sum, 1, (store_db_t)db, &k, &v)) != 0)
 				break;
 		mdb_cursor_close(cursor);
 		if (rc != MDB_NOTFOUND)
@@ -448,6 +451,8 @@ int store_digest_enable(store_t *store)
 {
 	store_txn_t txn;
 	bool found;
+	if (!store->md && !(store->md = EVP_MD_CTX_new()))
+		return -ENOMEM;
 	int rc = store_txn_begin(store, true, &txn);
 	if (rc != 0)
 		return rc;

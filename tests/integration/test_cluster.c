@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "checks.h"
 #include "nats_cluster.h"
 #include "receiver.h"
@@ -290,9 +292,95 @@ static void test_writes_reach_every_node(void **state)
 	s_cluster_down(&c, true);
 }
 
+/* Opens the store of data_dir read-only, or NULL. */
+static MDB_env *s_store_open(const char *data_dir)
+{
+	MDB_env *env = NULL;
+	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 64) != 0 ||
+	    mdb_env_open(env, data_dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0) != 0) {
+		mdb_env_close(env);
+		return NULL;
+	}
+	return env;
+}
+
+/*
+ * Walks db in both transactions side by side; returns the records compared, or -1. The main
+ * database (name NULL) is compared by its keys alone: its values are where each store keeps
+ * its named databases' pages.
+ */
+static long s_db_equal(MDB_txn *ta, MDB_txn *tb, const char *name)
+{
+	MDB_dbi da, db;
+	MDB_cursor *ca = NULL, *cb = NULL;
+	if (mdb_dbi_open(ta, name, 0, &da) != 0 || mdb_dbi_open(tb, name, 0, &db) != 0 ||
+	    mdb_cursor_open(ta, da, &ca) != 0 || mdb_cursor_open(tb, db, &cb) != 0) {
+		print_error("database %s: cannot open it in both stores\n", name);
+		mdb_cursor_close(ca);
+		return -1;
+	}
+	long n = 0;
+	MDB_val ka, va, kb, vb;
+	int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+	while (ra == 0 && rb == 0) {
+		if (ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size) != 0 ||
+		    (name && (va.mv_size != vb.mv_size ||
+			      memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0))) {
+			print_error("database %s: record %ld differs: %.*s\n", name, n,
+				    (int)(va.mv_size < 200 ? va.mv_size : 200), (const char *)va.mv_data);
+			n = -1;
+			break;
+		}
+		n++;
+		ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+		rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+	}
+	if (n >= 0 && ra != rb) {
+		print_error("database %s: one store has more records after %ld\n", name, n);
+		n = -1;
+	}
+	mdb_cursor_close(ca);
+	mdb_cursor_close(cb);
+	return n;
+}
+
+/*
+ * Compares two stopped nodes' stores record by record, every database (the names are the
+ * keys of the main database). Returns the records compared, or -1 at the first difference.
+ */
+static long s_stores_equal(const char *dir_a, const char *dir_b)
+{
+	MDB_env *a = s_store_open(dir_a), *b = s_store_open(dir_b);
+	MDB_txn *ta = NULL, *tb = NULL;
+	MDB_dbi main_a;
+	MDB_cursor *names = NULL;
+	long total = -1;
+	if (a && b && mdb_txn_begin(a, NULL, MDB_RDONLY, &ta) == 0 &&
+	    mdb_txn_begin(b, NULL, MDB_RDONLY, &tb) == 0 && mdb_dbi_open(ta, NULL, 0, &main_a) == 0 &&
+	    mdb_cursor_open(ta, main_a, &names) == 0) {
+		total = s_db_equal(ta, tb, NULL); /* the main database: the names themselves */
+		MDB_val k, v;
+		for (int rc = mdb_cursor_get(names, &k, &v, MDB_FIRST); rc == 0 && total >= 0;
+		     rc = mdb_cursor_get(names, &k, &v, MDB_NEXT)) {
+			char name[128];
+			snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+			long n = s_db_equal(ta, tb, name);
+			total = n < 0 ? -1 : total + n;
+		}
+	}
+	mdb_cursor_close(names);
+	if (ta)
+		mdb_txn_abort(ta);
+	if (tb)
+		mdb_txn_abort(tb);
+	mdb_env_close(a);
+	mdb_env_close(b);
+	return total;
+}
+
 /*
  * Determinism: two fresh nodes replay the stream from its start and reach the digest of the
- * nodes that applied it live.
+ * nodes that applied it live; stopped, every store holds the same records byte for byte.
  */
 static void test_fresh_nodes_replay_to_the_same_state(void **state)
 {
@@ -319,6 +407,14 @@ static void test_fresh_nodes_replay_to_the_same_state(void **state)
 		assert_int_equal(h_start(d), 0);
 	}
 	assert_int_equal(s_converge(&c), seq);
+	for (int i = 0; i < c.n; i++)
+		assert_int_equal(h_stop(c.nodes[i]), 0);
+	for (int i = 1; i < c.n; i++) {
+		long n = s_stores_equal(c.nodes[0]->data_dir, c.nodes[i]->data_dir);
+		if (n < 0)
+			fail_msg("node %d's store differs from node 1's", i + 1);
+		assert_true(n > 100);
+	}
 	s_cluster_down(&c, true);
 }
 

@@ -888,6 +888,44 @@ static void test_client_tokens(void **state)
 	              FILE_NAME ":5: client b: token_sha256: the same token as [client a] (line 1)");
 }
 
+/* [cluster]: absent by default; defaults; nats and node required under the header. */
+static void test_cluster(void **state)
+{
+	(void)state;
+	config_t *cfg = s_parse_ok("");
+	assert_false(cfg->cluster.enabled);
+	config_destroy(&cfg);
+	cfg = s_parse_ok("[cluster]\nnats = nats://127.0.0.1:4222, nats://127.0.0.1:4223\n"
+	                 "node = node-1\n");
+	assert_true(cfg->cluster.enabled);
+	assert_string_equal(cfg->cluster.node, "node-1");
+	assert_string_equal(cfg->cluster.stream, "INCIDENTD");
+	assert_int_equal(cfg->cluster.replicas, 3);
+	assert_int_equal(cfg->cluster.lease_ms, 2000);
+	config_destroy(&cfg);
+	cfg = s_parse_ok("[cluster]\nnats = nats://a:1\nnode = n_2\nstream = S1\nreplicas = 1\n"
+	                 "lease = 500ms\n");
+	assert_string_equal(cfg->cluster.stream, "S1");
+	assert_int_equal(cfg->cluster.replicas, 1);
+	assert_int_equal(cfg->cluster.lease_ms, 500);
+	config_destroy(&cfg);
+
+	EXPECT_ERRORS("[cluster]\nnode = a\n",
+	              FILE_NAME ":1: cluster: nats is missing (nats://HOST:PORT, comma-separated)");
+	EXPECT_ERRORS("[cluster]\nnats = nats://a:1\n",
+	              FILE_NAME ":1: cluster: node is missing (this node's name, unique)");
+	EXPECT_ERRORS("[cluster]\nnats = http://a:1\nnode = a\n",
+	              FILE_NAME ":2: cluster: nats: bad url \"http://a:1\" (expected "
+	                        "nats://HOST:PORT, comma-separated)");
+	EXPECT_ERRORS("[cluster]\nnats = nats://a:1\nnode = node 1\n",
+	              FILE_NAME ":3: cluster: node: \"node 1\" must be 1..64 letters, digits, '-' "
+	                        "or '_'");
+	EXPECT_ERRORS("[cluster]\nnats = nats://a:1\nnode = a\nreplicas = 7\n",
+	              FILE_NAME ":4: cluster: replicas: expected an integer 1..5, not \"7\"");
+	EXPECT_ERRORS("[cluster]\nnats = nats://a:1\nnode = a\nlease = 100ms\n",
+	              FILE_NAME ":4: cluster: lease: 100ms is out of range 500ms..1m");
+}
+
 /* [http]: listen, TLS files together, severity mapping; plaintext only on loopback. */
 static void test_http(void **state)
 {
@@ -1137,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(test_plaintext_only_on_loopback),
 		cmocka_unit_test(test_client_tokens),
 		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_sections_changed),
 		cmocka_unit_test(test_measures),
 		cmocka_unit_test(test_measure_errors),
