@@ -385,6 +385,8 @@ static void s_mhd_run(http_t *h)
 	h->running = true;
 	MHD_UNSIGNED_LONG_LONG timeout = 0;
 	bool timed = false;
+	/* The writes these passes read go to the writer together: one group commit. */
+	server_hold_writes(h->server);
 	for (int pass = 0; pass < RUN_PASSES; pass++) {
 		h->resumed = false;
 		MHD_run(h->mhd);
@@ -392,6 +394,7 @@ static void s_mhd_run(http_t *h)
 		if (!h->resumed && !(timed && timeout == 0))
 			break;
 	}
+	server_release_writes(h->server);
 	h->running = false;
 	if (h->resumed) {
 		timed = true;
