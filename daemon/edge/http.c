@@ -1,20 +1,18 @@
 /*
  * http: the HTTP listener. See http.h.
  *
- * Everything here runs on the event loop's thread: libmicrohttpd has no thread of its own
- * (MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD). The loop watches MHD's epoll fd
- * (a uv_poll) and calls MHD_run() when it is readable, when MHD's next connection timeout is
- * due (a uv_timer set from MHD_get_timeout()) and, through a uv_check handle, at the end of
- * every loop turn that resumed a connection (once per batch of writer completions). A complete
- * write suspends its connection and is submitted at once (server_submit_event); the writer's
- * completion sets the task's answer and resumes the connection, and the next MHD_run() sends it.
- * A request (with its task) is freed when the connection is done with it
- * (MHD_OPTION_NOTIFY_COMPLETED).
+ * Two threads meet here. The listener's (libmicrohttpd's) owns the connections and each
+ * request_t until the request is complete; it then suspends the connection and queues a
+ * task_t for the loop. The loop thread owns the task while its events are in the writer, and
+ * gives it back by setting its answer and resuming the connection; the listener's thread then
+ * queues the response and frees the request (with its task) when the connection is done with
+ * it (MHD_OPTION_NOTIFY_COMPLETED).
  */
 #include "daemon/edge/http.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,13 +64,13 @@ typedef struct task {
 	slot_t *slots;
 	size_t n_slots;
 	size_t pending;       /* slots without a reply yet (loop thread) */
-	/* the answer, set before the connection is resumed */
+	/* the answer, set by the loop thread before it resumes the connection */
 	unsigned status;
 	char *body;
 	size_t body_len;
 } task_t;
 
-/* One request, as MHD reads it. */
+/* One request, as the listener's thread reads it. */
 typedef struct {
 	char *body;
 	size_t len, cap;
@@ -87,13 +85,13 @@ struct http {
 	server_t *server;
 	struct MHD_Daemon *mhd;
 	char *tls_cert, *tls_key; /* the PEM texts MHD serves from */
-	uv_poll_t poll;       /* MHD's epoll fd */
-	uv_timer_t timer;     /* MHD's next timeout */
-	uv_check_t check;     /* MHD_run() after a turn that resumed connections */
+	uv_async_t async;
 	uv_timer_t heartbeat;
-	int open_handles;     /* started and not yet closed */
-	bool resumed;         /* a connection was resumed since the last MHD_run() */
-	bool running;         /* inside MHD_run() */
+	bool closed;          /* the loop handles are closed (loop thread) */
+	int open_handles;
+	pthread_mutex_t lock;
+	task_t *queue, **tail; /* tasks waiting for the loop; under lock */
+	bool refusing;        /* under lock: the loop takes no more tasks */
 	atomic_llong beat_ms; /* the heartbeat's last turn, monotonic */
 	atomic_bool ready;
 	_Atomic(http_metrics_fn) metrics;
@@ -127,7 +125,7 @@ static unsigned s_status(wire_code_t code)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Responses */
+/* Responses (listener's thread) */
 
 /* Queues a response of status; 401 says how to authenticate. */
 static enum MHD_Result s_respond_with(struct MHD_Connection *conn, unsigned status,
@@ -192,14 +190,7 @@ static enum MHD_Result s_respond_text(struct MHD_Connection *conn, unsigned stat
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Tokens, submission, replies */
-
-/* Gives a suspended connection its answer back: sent by the MHD_run() at the end of the turn. */
-static void s_resume(task_t *t)
-{
-	MHD_resume_connection(t->conn);
-	t->http->resumed = true;
-}
+/* The loop thread: tokens, submission, replies */
 
 /* Builds the answer of a task whose slots all have their reply, and resumes its connection. */
 static void s_task_finish(task_t *t)
@@ -238,7 +229,7 @@ static void s_task_finish(task_t *t)
 		t->body = strdup("{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
 		t->body_len = t->body ? strlen(t->body) : 0;
 	}
-	s_resume(t);
+	MHD_resume_connection(t->conn);
 }
 
 static void s_slot_answer(slot_t *slot, wire_code_t code, char *reply, size_t len)
@@ -326,7 +317,7 @@ static void s_task_start(http_t *h, task_t *t)
 		t->body = strdup("{\"ok\":false,\"error\":{\"code\":\"unauthorized\",\"message\":"
 				 "\"no such token\"}}");
 		t->body_len = t->body ? strlen(t->body) : 0;
-		s_resume(t);
+		MHD_resume_connection(t->conn);
 		return;
 	}
 	op_caller_t caller = clients_caller(client);
@@ -339,7 +330,7 @@ static void s_task_start(http_t *h, task_t *t)
 		t->body_len = len;
 		if (!t->body)
 			t->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		s_resume(t);
+		MHD_resume_connection(t->conn);
 		return;
 	}
 	/* Each slot may finish at once (a refusal): count them all before the first submission. */
@@ -352,80 +343,55 @@ static void s_task_start(http_t *h, task_t *t)
 		s_task_finish(t);
 }
 
+/* Takes the queued tasks (all of them, or none once the loop has closed its handles). */
+static task_t *s_queue_take(http_t *h)
+{
+	pthread_mutex_lock(&h->lock);
+	task_t *tasks = h->queue;
+	h->queue = NULL;
+	h->tail = &h->queue;
+	pthread_mutex_unlock(&h->lock);
+	return tasks;
+}
+
+static void s_on_async(uv_async_t *async)
+{
+	http_t *h = async->data;
+	for (task_t *t = s_queue_take(h), *next; t; t = next) {
+		next = t->next;
+		s_task_start(h, t);
+	}
+}
+
 static void s_on_handle_closed(uv_handle_t *handle)
 {
 	http_t *h = handle->data;
 	h->open_handles--;
 }
 
-/* The heartbeat: /healthz reads its time; /readyz turns 503 once the server stops. */
+/*
+ * The heartbeat: /healthz reads its time. Once the server stops, /readyz turns 503, the
+ * queue is answered (server_submit_event refuses: unavailable) and the handles close, so that
+ * uv_run() can return.
+ */
 static void s_on_heartbeat(uv_timer_t *timer)
 {
 	http_t *h = timer->data;
 	atomic_store(&h->beat_ms, (long long)s_mono_ms());
-	if (server_stopping(h->server))
-		atomic_store(&h->ready, false);
-}
-
-/* Passes of MHD_run() in one go while MHD has work it can do at once (its timeout 0). */
-#define RUN_PASSES 4
-
-static void s_on_timer(uv_timer_t *timer);
-
-/*
- * Runs MHD until it has nothing to do at once (or RUN_PASSES passes: the rest waits for the
- * timer, at 0 ms, so that the loop turns in between), then sets the timer to MHD's next
- * timeout. A pass resumes the connections resumed before it (their answers are sent) and
- * serves what its epoll fd shows ready.
- */
-static void s_mhd_run(http_t *h)
-{
-	if (h->running || !h->mhd)
+	if (!server_stopping(h->server) || h->closed)
 		return;
-	h->running = true;
-	MHD_UNSIGNED_LONG_LONG timeout = 0;
-	bool timed = false;
-	/* The writes these passes read go to the writer together: one group commit. */
-	server_hold_writes(h->server);
-	for (int pass = 0; pass < RUN_PASSES; pass++) {
-		h->resumed = false;
-		MHD_run(h->mhd);
-		timed = MHD_get_timeout(h->mhd, &timeout) == MHD_YES;
-		if (!h->resumed && !(timed && timeout == 0))
-			break;
-	}
-	server_release_writes(h->server);
-	h->running = false;
-	if (h->resumed) {
-		timed = true;
-		timeout = 0;
-	}
-	if (!timed)
-		uv_timer_stop(&h->timer);
-	else
-		uv_timer_start(&h->timer, s_on_timer, timeout, 0);
+	atomic_store(&h->ready, false);
+	pthread_mutex_lock(&h->lock);
+	h->refusing = true;
+	pthread_mutex_unlock(&h->lock);
+	s_on_async(&h->async);
+	h->closed = true;
+	uv_close((uv_handle_t *)&h->async, s_on_handle_closed);
+	uv_close((uv_handle_t *)&h->heartbeat, s_on_handle_closed);
 }
 
-static void s_on_timer(uv_timer_t *timer)
-{
-	s_mhd_run(timer->data);
-}
-
-static void s_on_poll(uv_poll_t *poll, int status, int events)
-{
-	(void)status, (void)events;
-	s_mhd_run(poll->data);
-}
-
-/* After the turn's I/O callbacks (the writer's completions among them): their answers. */
-static void s_on_check(uv_check_t *check)
-{
-	http_t *h = check->data;
-	if (h->resumed)
-		s_mhd_run(h);
-}
 /* ---------------------------------------------------------------------------------------- */
-/* Reading requests */
+/* The listener's thread: reading requests */
 
 static void s_task_free(task_t *t)
 {
@@ -624,17 +590,33 @@ static int s_alerts_decode(const http_t *h, task_t *t, json_t *doc, wire_error_t
 	return 0;
 }
 
-/* Submits a complete write: parks the connection first, so that a resume (an answer given at
- * once, or the writer's completion) always finds it suspended. */
+/* Hands a complete write to the loop: parks the connection first, so that the loop's resume
+ * can never come before the suspension. */
 static enum MHD_Result s_hand_over(http_t *h, struct MHD_Connection *conn, request_t *r)
 {
+	task_t *t = r->task;
 	MHD_suspend_connection(conn);
 	r->suspended = true;
-	s_task_start(h, r->task);
+	/* Sent under the lock: the loop sets refusing under it before it closes the async. */
+	pthread_mutex_lock(&h->lock);
+	bool refusing = h->refusing;
+	if (!refusing) {
+		*h->tail = t;
+		h->tail = &t->next;
+		uv_async_send(&h->async);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!refusing)
+		return MHD_YES;
+	t->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	t->body = strdup("{\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":"
+			 "\"incidentd is stopping\"}}");
+	t->body_len = t->body ? strlen(t->body) : 0;
+	MHD_resume_connection(conn);
 	return MHD_YES;
 }
 
-/* A complete POST body: decoded here, then submitted. */
+/* A complete POST body: decoded here, off the loop, then handed over. */
 static enum MHD_Result s_post_complete(http_t *h, struct MHD_Connection *conn, request_t *r,
 				       route_t route)
 {
@@ -836,13 +818,13 @@ static int s_mhd_start(http_t *h, char *errbuf, size_t errlen)
 	    s_tls_read(h, errbuf, errlen) < 0)
 		return -1;
 	/*
-	 * No thread of MHD's: the loop drives its epoll fd (see the top of this file). Under MHD
-	 * 0.9.75's own epoll thread, resumed keep-alive connections were seen left unanswered until
-	 * their 30 s timeout (bench/README.md); here a resume and the MHD_run() that serves it
-	 * happen on one thread, in the same loop turn. Without an internal thread MHD opens no
-	 * inter-thread channel: MHD_resume_connection() wakes nothing, s_resume() notes it instead.
+	 * poll(), not epoll: under MHD 0.9.75's epoll thread, with suspend/resume, some keep-alive
+	 * connections stopped being served (a request in flight unanswered until the 30 s
+	 * connection timeout closed them): 64 then 256 connections on a fresh daemon lost all 256
+	 * connections' requests for 30 s in 3 of 4 runs, never under poll() (bench/README.md).
 	 */
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (h->tls_cert)
@@ -867,25 +849,6 @@ static int s_mhd_start(http_t *h, char *errbuf, size_t errlen)
 	return 0;
 }
 
-/* Starts one of the listener's loop handles: it never keeps the loop running by itself. */
-static void s_handle_started(http_t *h, uv_handle_t *handle)
-{
-	handle->data = h;
-	uv_unref(handle);
-	h->open_handles++;
-}
-
-static void s_handles_close(http_t *h)
-{
-	uv_handle_t *handles[] = { (uv_handle_t *)&h->poll, (uv_handle_t *)&h->timer,
-				   (uv_handle_t *)&h->check, (uv_handle_t *)&h->heartbeat };
-	for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
-		if (handles[i]->data && !uv_is_closing(handles[i]))
-			uv_close(handles[i], s_on_handle_closed);
-	if (h->open_handles > 0)
-		uv_run(h->loop, UV_RUN_NOWAIT);
-}
-
 http_t *http_new(uv_loop_t *loop, const config_t *cfg, server_t *server, char *errbuf,
 		 size_t errlen)
 {
@@ -897,32 +860,27 @@ http_t *http_new(uv_loop_t *loop, const config_t *cfg, server_t *server, char *e
 	h->loop = loop;
 	h->cfg = cfg;
 	h->server = server;
+	h->tail = &h->queue;
+	pthread_mutex_init(&h->lock, NULL);
 	atomic_init(&h->beat_ms, (long long)s_mono_ms());
 	atomic_init(&h->ready, true);
 	atomic_init(&h->metrics, NULL);
 	atomic_init(&h->metrics_arg, NULL);
-	if (s_mhd_start(h, errbuf, errlen) < 0) {
-		http_destroy(&h);
-		return NULL;
-	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info || uv_poll_init(loop, &h->poll, info->epoll_fd) != 0) {
-		snprintf(errbuf, errlen, "http listen %s: cannot watch the listener's epoll fd",
-			 cfg->http.listen);
-		http_destroy(&h);
-		return NULL;
-	}
-	s_handle_started(h, (uv_handle_t *)&h->poll);
-	uv_timer_init(loop, &h->timer);
-	s_handle_started(h, (uv_handle_t *)&h->timer);
-	uv_check_init(loop, &h->check);
-	s_handle_started(h, (uv_handle_t *)&h->check);
+	uv_async_init(loop, &h->async, s_on_async);
 	uv_timer_init(loop, &h->heartbeat);
-	s_handle_started(h, (uv_handle_t *)&h->heartbeat);
-	uv_poll_start(&h->poll, UV_READABLE, s_on_poll);
-	uv_check_start(&h->check, s_on_check);
+	h->async.data = h;
+	h->heartbeat.data = h;
+	h->open_handles = 2;
 	uv_timer_start(&h->heartbeat, s_on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
-	s_mhd_run(h);
+	if (s_mhd_start(h, errbuf, errlen) < 0) {
+		/* Refuse the (absent) listener's tasks; the handles close with the next loop turn. */
+		h->closed = true;
+		uv_close((uv_handle_t *)&h->async, s_on_handle_closed);
+		uv_close((uv_handle_t *)&h->heartbeat, s_on_handle_closed);
+		uv_run(loop, UV_RUN_NOWAIT);
+		http_destroy(&h);
+		return NULL;
+	}
 	log_info("http listening on %s%s", cfg->http.listen, h->tls_cert ? " (TLS)" : "");
 	return h;
 }
@@ -939,21 +897,23 @@ void http_destroy(http_t **http_p)
 	if (!h)
 		return;
 	*http_p = NULL;
-	if (h->mhd) {
-		/* The answers resumed in the loop's last turn; writes that come now are refused
-		 * (the server is stopping: 503). */
-		for (int pass = 0; pass < 2 * RUN_PASSES; pass++) {
-			MHD_UNSIGNED_LONG_LONG timeout;
-			h->resumed = false;
-			MHD_run(h->mhd);
-			if (!h->resumed && !(MHD_get_timeout(h->mhd, &timeout) == MHD_YES &&
-					     timeout == 0))
-				break;
-		}
+	/* Requests that came after the loop stopped taking them: refused, then resumed. */
+	pthread_mutex_lock(&h->lock);
+	h->refusing = true;
+	task_t *left = h->queue;
+	h->queue = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (task_t *t = left, *next; t; t = next) {
+		next = t->next;
+		t->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		t->body = strdup("{\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":"
+				 "\"incidentd is stopping\"}}");
+		t->body_len = t->body ? strlen(t->body) : 0;
+		MHD_resume_connection(t->conn);
 	}
-	s_handles_close(h);
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	pthread_mutex_destroy(&h->lock);
 	if (h->tls_key)
 		OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
 	free(h->tls_cert);

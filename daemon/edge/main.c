@@ -172,7 +172,7 @@ static void s_notify_ready(store_t *store, const config_t *cfg)
 		     incidents, open, deadlines, cfg->api[0], cfg->n_api > 1 ? " and more" : "");
 }
 
-/* GET /metrics: the scrape text (http_metrics_fn), on the loop thread (O(1) store reads). */
+/* GET /metrics: the scrape text (http_metrics_fn), on the listener's thread. */
 static char *s_metrics_text(void *store, size_t *len)
 {
 	return scrape_render(store, len);

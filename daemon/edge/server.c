@@ -909,18 +909,6 @@ int server_submit_event(server_t *s, const char *body, size_t len, const op_call
 	return 0;
 }
 
-void server_hold_writes(server_t *s)
-{
-	if (s->writer) /* NULL once stopped: submissions are refused then */
-		writer_hold(s->writer);
-}
-
-void server_release_writes(server_t *s)
-{
-	if (s->writer)
-		writer_release(s->writer);
-}
-
 clients_t *server_clients(server_t *s)
 {
 	return s->clients;

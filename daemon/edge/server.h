@@ -76,12 +76,4 @@ bool server_stopping(const server_t *server);
 /* Frees the server after uv_run() has returned; accepts NULL and sets *server_p = NULL. */
 void server_destroy(server_t **server_p);
 
-/*
- * Between these two, events submitted with server_submit_event() are held back and handed to
- * the writer together at the release (writer_hold): an edge that reads several requests in one
- * go puts them in one group commit. Nests. Loop thread only.
- */
-void server_hold_writes(server_t *server);
-void server_release_writes(server_t *server);
-
 #endif

@@ -39,9 +39,6 @@ struct writer {
 	size_t pending;                     /* submitted and not handed back; under lock */
 	bool stopping;                      /* under lock */
 	bool waiting;                       /* the writer sleeps on wake; under lock */
-	int held;                           /* writer_hold() depth (loop thread) */
-	writer_job_t *held_jobs, **held_tail; /* submitted while held (loop thread) */
-	size_t n_held;
 	uv_async_t async;
 };
 
@@ -305,53 +302,23 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	return w;
 }
 
-/* Appends the jobs first..*last (n of them) to the queue, waking the writer if it sleeps. */
-static void s_enqueue(writer_t *w, writer_job_t *first, writer_job_t **last_next, size_t n)
+void writer_submit(writer_t *w, writer_job_t *job)
 {
+	job->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	*w->queue_tail = first;
-	w->queue_tail = last_next;
-	w->pending += n;
+	*w->queue_tail = job;
+	w->queue_tail = &job->next;
+	w->pending++;
 	/* While the writer works it takes the queue when done; wake it only when it sleeps. */
 	if (w->waiting)
 		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 
-void writer_submit(writer_t *w, writer_job_t *job)
-{
-	job->next = NULL;
-	if (w->held > 0) {
-		if (!w->held_jobs)
-			w->held_tail = &w->held_jobs;
-		*w->held_tail = job;
-		w->held_tail = &job->next;
-		w->n_held++;
-		return;
-	}
-	s_enqueue(w, job, &job->next, 1);
-}
-
-void writer_hold(writer_t *w)
-{
-	w->held++;
-}
-
-void writer_release(writer_t *w)
-{
-	if (w->held == 0 || --w->held > 0 || !w->held_jobs)
-		return;
-	writer_job_t *first = w->held_jobs;
-	size_t n = w->n_held;
-	w->held_jobs = NULL;
-	w->n_held = 0;
-	s_enqueue(w, first, w->held_tail, n);
-}
-
 size_t writer_pending(writer_t *w)
 {
 	pthread_mutex_lock(&w->lock);
-	size_t n = w->pending + w->n_held;
+	size_t n = w->pending;
 	pthread_mutex_unlock(&w->lock);
 	return n;
 }
@@ -361,8 +328,6 @@ void writer_stop(writer_t **writer_p)
 	writer_t *w = *writer_p;
 	if (!w)
 		return;
-	w->held = 1; /* jobs still held are committed with the rest */
-	writer_release(w);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_signal(&w->wake);

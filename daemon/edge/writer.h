@@ -93,14 +93,6 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 /* Queues job (ownership passes to the writer until it comes back through done). */
 void writer_submit(writer_t *writer, writer_job_t *job);
 
-/*
- * Holds back the jobs submitted from now on until the matching writer_release(), which queues
- * them together (one lock, at most one wake-up): a writer woken by the first of several
- * submissions in a row would commit it alone. Nests. Loop thread only.
- */
-void writer_hold(writer_t *writer);
-void writer_release(writer_t *writer);
-
 /* The number of jobs submitted and not yet handed back. */
 size_t writer_pending(writer_t *writer);
 
