@@ -110,91 +110,126 @@ static void s_refuse(cluster_t *c, struct writer_job *job, const char *why)
 
 /* ---- appending ---- */
 
-static natsStatus s_header_i64(natsMsg *msg, const char *key, int64_t v)
+/*
+ * An entry's data: a head of NUL-terminated fields, then the body. Plain fields rather than
+ * NATS headers: every node parses every entry, and a header map costs an allocation per key
+ * on both sides. Names never hold a NUL; a field left empty is "".
+ */
+typedef enum {
+	E_VERSION,   /* "1" */
+	E_KIND,      /* r request, d deadline, n notice, h hook outcomes */
+	E_NODE,      /* the node that appended it */
+	E_BOOT,      /* that node's run */
+	E_REQUEST,   /* its request number in that run */
+	E_AT,        /* ms since the epoch: the arrival, or the leader's clock */
+	E_CALLER,    /* a request's caller, "" when anonymous */
+	E_ROLE,      /* ... its role */
+	E_PROVIDERS, /* ... a provider key's providers, comma-separated */
+	E_TOPIC,     /* a notice's topic */
+	E_FIELDS
+} entry_field_t;
+
+typedef struct {
+	const char *f[E_FIELDS];
+	const char *body;
+	size_t body_len;
+} entry_t;
+
+/* Reads an entry's head; returns 0, or -1 when data is not an entry of this version. */
+static int s_entry_parse(const char *data, size_t len, entry_t *e)
 {
-	char buf[24];
-	snprintf(buf, sizeof buf, "%" PRId64, v);
-	return natsMsgHeader_Set(msg, key, buf);
+	const char *p = data, *end = data + len;
+	for (int i = 0; i < E_FIELDS; i++) {
+		const char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+		if (!nul)
+			return -1;
+		e->f[i] = p;
+		p = nul + 1;
+	}
+	e->body = p;
+	e->body_len = (size_t)(end - p);
+	return strcmp(e->f[E_VERSION], "1") == 0 ? 0 : -1;
 }
 
-/* The caller's headers: C name, R role, P providers. */
-static natsStatus s_header_caller(natsMsg *msg, const op_caller_t *caller)
+/* Writes the head and body into one allocation; NULL when out of memory. */
+static char *s_entry_text(const char *const f[E_FIELDS], const char *body, size_t body_len,
+			  size_t *len_out)
 {
-	natsStatus st = NATS_OK;
-	if (caller->name)
-		st = natsMsgHeader_Set(msg, "C", caller->name);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, "R", config_role_name(caller->role));
-	if (st != NATS_OK || caller->n_providers == 0)
-		return st;
-	size_t len = 1;
-	for (size_t i = 0; i < caller->n_providers; i++)
-		len += strlen(caller->providers[i]) + 1;
-	char *list = malloc(len), *p = list;
-	if (!list)
-		return NATS_NO_MEMORY;
-	for (size_t i = 0; i < caller->n_providers; i++)
-		p += sprintf(p, "%s%s", i ? "," : "", caller->providers[i]);
-	st = natsMsgHeader_Set(msg, "P", list);
-	free(list);
-	return st;
+	size_t len = body_len;
+	for (int i = 0; i < E_FIELDS; i++)
+		len += strlen(f[i]) + 1;
+	char *text = malloc(len ? len : 1), *p = text;
+	if (!text)
+		return NULL;
+	for (int i = 0; i < E_FIELDS; i++) {
+		size_t n = strlen(f[i]) + 1;
+		memcpy(p, f[i], n);
+		p += n;
+	}
+	if (body_len)
+		memcpy(p, body, body_len);
+	*len_out = len;
+	return text;
 }
 
-/* The entry of a job: its data and headers. */
+/* A provider key's providers, comma-separated, into buf (or "" when they do not fit). */
+static const char *s_providers(const op_caller_t *caller, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < caller->n_providers; i++) {
+		int n = snprintf(buf + used, size - used, "%s%s", i ? "," : "", caller->providers[i]);
+		if (n < 0 || (size_t)n >= size - used)
+			return "";
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+/* The entry of a job as a message on the stream's subject; *msg_id set for a deadline. */
 static natsStatus s_entry(cluster_t *c, struct writer_job *job, natsMsg **out, char *msg_id,
 			  size_t id_len)
 {
-	char *data = NULL;
-	size_t len = 0;
-	const char *kind;
+	char *body = NULL;
+	size_t body_len = 0;
+	const char *f[E_FIELDS] = { "1", "r", c->cfg->cluster.node, c->boot, "", "", "", "", "", "" };
+	char request[24], at[24], providers[4096];
 	msg_id[0] = '\0';
 	if (job->notice_topic) {
-		kind = "n";
-		data = json_dumps(job->notice, JSON_COMPACT);
-		len = data ? strlen(data) : 0;
+		f[E_KIND] = "n";
+		f[E_TOPIC] = job->notice_topic;
+		body = json_dumps(job->notice, JSON_COMPACT);
+		body_len = body ? strlen(body) : 0;
 	} else if (!job->op) {
-		kind = "d";
-		const config_rule_t *rule = job->deadline.rule >= 0 &&
-						    (size_t)job->deadline.rule < c->cfg->n_rules
-					    ? &c->cfg->rules[job->deadline.rule]
-					    : NULL;
-		data = malloc(192);
-		if (data)
-			len = (size_t)snprintf(data, 192, "{\"incident\":%" PRIu64 ",\"rule\":%d,"
-						       "\"name\":\"%s\",\"due\":%" PRId64 "}",
-					       job->deadline.incident, job->deadline.rule,
-					       rule ? rule->name : "", job->deadline.due);
+		f[E_KIND] = "d";
+		body = malloc(128);
+		if (body)
+			body_len = (size_t)snprintf(body, 128, "{\"incident\":%" PRIu64 ",\"rule\":%d,"
+							       "\"due\":%" PRId64 "}",
+						    job->deadline.incident, job->deadline.rule,
+						    job->deadline.due);
 		/* Two leaders for a moment append one deadline twice: JetStream keeps one. */
 		snprintf(msg_id, id_len, "d:%" PRIu64 ":%d:%" PRId64, job->deadline.incident,
 			 job->deadline.rule, job->deadline.due);
 	} else {
-		kind = "r";
+		f[E_CALLER] = job->caller.name ? job->caller.name : "";
+		f[E_ROLE] = config_role_name(job->caller.role);
+		f[E_PROVIDERS] = s_providers(&job->caller, providers, sizeof providers);
 	}
-	if (!job->op && !data)
+	if (!job->op && !body)
 		return NATS_NO_MEMORY;
-	natsStatus st = natsMsg_Create(out, c->subject, NULL, job->op ? job->raw : data,
-				       job->op ? (int)job->raw_len : (int)len);
-	free(data);
-	if (st != NATS_OK)
-		return st;
-	natsMsg *msg = *out;
-	st = natsMsgHeader_Set(msg, "K", kind);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, "N", c->cfg->cluster.node);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, "B", c->boot);
-	if (st == NATS_OK)
-		st = s_header_i64(msg, "Q", (int64_t)job->request_no);
-	if (st == NATS_OK)
-		st = s_header_i64(msg, "T", job->op ? job->received_ms : clock_now_ms());
-	if (st == NATS_OK && job->op)
-		st = s_header_caller(msg, &job->caller);
-	if (st == NATS_OK && job->notice_topic)
-		st = natsMsgHeader_Set(msg, "O", job->notice_topic);
-	if (st != NATS_OK) {
-		natsMsg_Destroy(msg);
-		*out = NULL;
-	}
+	snprintf(request, sizeof request, "%" PRIu64, job->request_no);
+	snprintf(at, sizeof at, "%" PRId64, job->op ? job->received_ms : clock_now_ms());
+	f[E_REQUEST] = request;
+	f[E_AT] = at;
+	size_t len;
+	char *text = job->op ? s_entry_text(f, job->raw, job->raw_len, &len)
+			     : s_entry_text(f, body, body_len, &len);
+	free(body);
+	if (!text)
+		return NATS_NO_MEMORY;
+	natsStatus st = natsMsg_Create(out, c->subject, NULL, text, (int)len);
+	free(text);
 	return st;
 }
 
@@ -247,12 +282,12 @@ static void s_on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
 {
 	(void)js;
 	cluster_t *c = closure;
-	const char *node = NULL, *boot = NULL, *q = NULL;
-	if (natsMsgHeader_Get(pae->Msg, "N", &node) != NATS_OK ||
-	    natsMsgHeader_Get(pae->Msg, "B", &boot) != NATS_OK ||
-	    natsMsgHeader_Get(pae->Msg, "Q", &q) != NATS_OK || strcmp(boot, c->boot) != 0)
+	entry_t e;
+	if (s_entry_parse(natsMsg_GetData(pae->Msg), (size_t)natsMsg_GetDataLength(pae->Msg),
+			  &e) != 0 ||
+	    strcmp(e.f[E_NODE], c->cfg->cluster.node) != 0 || strcmp(e.f[E_BOOT], c->boot) != 0)
 		return;
-	uint64_t no = strtoull(q, NULL, 10);
+	uint64_t no = strtoull(e.f[E_REQUEST], NULL, 10);
 	pthread_mutex_lock(&c->lock);
 	struct writer_job *job = s_wait_take(c, no);
 	pthread_mutex_unlock(&c->lock);
@@ -269,43 +304,28 @@ static void s_on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
 
 /* ---- applying: entries become writer jobs in stream order ---- */
 
-static const char *s_header(natsMsg *msg, const char *key)
-{
-	const char *v = NULL;
-	return natsMsgHeader_Get(msg, key, &v) == NATS_OK ? v : NULL;
-}
-
-static int64_t s_header_int(natsMsg *msg, const char *key)
-{
-	const char *v = s_header(msg, key);
-	return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* The caller an entry names, its strings in one allocation owned by job. */
-static int s_remote_caller(natsMsg *msg, struct writer_job *job)
+static int s_remote_caller(const entry_t *e, struct writer_job *job)
 {
-	const char *name = s_header(msg, "C"), *role = s_header(msg, "R"),
-		   *providers = s_header(msg, "P");
+	const char *name = e->f[E_CALLER], *providers = e->f[E_PROVIDERS];
 	job->caller = op_anonymous;
-	if (role)
-		for (int r = 0; r < ROLE_N_ROLES; r++)
-			if (strcmp(role, config_role_name((config_role_t)r)) == 0)
-				job->caller.role = (config_role_t)r;
-	size_t n = 0, len = (name ? strlen(name) + 1 : 0) + (providers ? strlen(providers) + 1 : 0);
-	for (const char *p = providers; p && *p; p++)
+	for (int r = 0; r < ROLE_N_ROLES; r++)
+		if (strcmp(e->f[E_ROLE], config_role_name((config_role_t)r)) == 0)
+			job->caller.role = (config_role_t)r;
+	size_t n = *providers ? 1 : 0, len = strlen(name) + strlen(providers) + 2;
+	for (const char *p = providers; *p; p++)
 		n += *p == ',';
-	n += providers && *providers;
-	char *block = malloc((n + 1) * sizeof(char *) + len + 1);
+	char *block = malloc((n + 1) * sizeof(char *) + len);
 	if (!block)
 		return -ENOMEM;
 	char **list = (char **)(void *)block, *text = block + (n + 1) * sizeof(char *);
 	job->owned = block;
-	if (name) {
+	if (*name) {
 		job->caller.name = strcpy(text, name);
 		text += strlen(name) + 1;
 	}
 	size_t i = 0;
-	if (providers && *providers) {
+	if (*providers) {
 		strcpy(text, providers);
 		for (char *save = NULL, *p = strtok_r(text, ",", &save); p && i < n;
 		     p = strtok_r(NULL, ",", &save))
@@ -318,16 +338,16 @@ static int s_remote_caller(natsMsg *msg, struct writer_job *job)
 }
 
 /* A request entry of another node (or of an earlier run of this one): applied, not answered. */
-static struct writer_job *s_remote_request(natsMsg *msg)
+static struct writer_job *s_remote_request(const entry_t *e)
 {
-	const char *data = natsMsg_GetData(msg);
-	size_t len = (size_t)natsMsg_GetDataLength(msg);
+	const char *data = e->body;
+	size_t len = e->body_len;
 	struct writer_job *job = malloc(sizeof *job + len + len + WIRE_SCAN_SLACK);
 	if (!job)
 		return NULL;
 	*job = (struct writer_job){ .raw = (char *)(job + 1), .raw_len = len, .remote = true };
 	memcpy(job->raw, data, len);
-	if (s_remote_caller(msg, job) != 0) {
+	if (s_remote_caller(e, job) != 0) {
 		free(job);
 		return NULL;
 	}
@@ -358,13 +378,13 @@ static struct writer_job *s_remote_request(natsMsg *msg)
 }
 
 /* A deadline entry: {"incident", "rule", "due"}. */
-static struct writer_job *s_deadline_job(natsMsg *msg)
+static struct writer_job *s_deadline_job(const entry_t *e)
 {
 	struct writer_job *job = calloc(1, sizeof *job);
 	if (!job)
 		return NULL;
 	job->remote = true;
-	json_t *d = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
+	json_t *d = json_loadb(e->body, e->body_len, 0, NULL);
 	json_int_t incident = 0, rule = -1, due = 0;
 	if (!d || json_unpack(d, "{s:I, s:I, s:I}", "incident", &incident, "rule", &rule, "due",
 			      &due) != 0 || incident <= 0 || rule < 0)
@@ -374,15 +394,14 @@ static struct writer_job *s_deadline_job(natsMsg *msg)
 	return job;
 }
 
-static struct writer_job *s_notice_job(natsMsg *msg)
+static struct writer_job *s_notice_job(const entry_t *e)
 {
 	struct writer_job *job = calloc(1, sizeof *job);
 	if (!job)
 		return NULL;
 	job->remote = true;
-	const char *topic = s_header(msg, "O");
-	job->notice = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
-	job->notice_topic = topic ? strdup(topic) : NULL;
+	job->notice = json_loadb(e->body, e->body_len, 0, NULL);
+	job->notice_topic = *e->f[E_TOPIC] ? strdup(e->f[E_TOPIC]) : NULL;
 	if (!job->notice || !job->notice_topic) {
 		free(job->notice_topic);
 		job->notice_topic = NULL;
@@ -394,13 +413,13 @@ static struct writer_job *s_notice_job(natsMsg *msg)
 }
 
 /* Hook outcomes: {"hook": NAME, "o": [[delivery, due, remove, attempts, retry_at], ...]}. */
-static struct writer_job *s_settled_job(natsMsg *msg)
+static struct writer_job *s_settled_job(const entry_t *e)
 {
 	struct writer_job *job = calloc(1, sizeof *job);
 	if (!job)
 		return NULL;
 	job->remote = true;
-	json_t *d = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, NULL);
+	json_t *d = json_loadb(e->body, e->body_len, 0, NULL);
 	const char *hook = NULL;
 	json_t *list = NULL;
 	if (d && json_unpack(d, "{s:s, s:o}", "hook", &hook, "o", &list) == 0 &&
@@ -453,28 +472,30 @@ static void s_on_entry(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 	uint64_t last = atomic_load(&c->last);
 	if (seq + pending > last)
 		atomic_store(&c->last, seq + pending);
-	const char *kind = s_header(msg, "K"), *node = s_header(msg, "N"),
-		   *boot = s_header(msg, "B");
-	int64_t at = s_header_int(msg, "T");
+	entry_t e;
+	bool readable = s_entry_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+				      &e) == 0;
+	int64_t at = readable ? strtoll(e.f[E_AT], NULL, 10) : 0;
 	struct writer_job *job = NULL;
 	bool counted = false;
 	/* Ours, from this run: the job that waits for it (its reply goes to its client). */
-	if (node && boot && strcmp(node, c->cfg->cluster.node) == 0 &&
-	    strcmp(boot, c->boot) == 0) {
+	if (readable && strcmp(e.f[E_NODE], c->cfg->cluster.node) == 0 &&
+	    strcmp(e.f[E_BOOT], c->boot) == 0) {
 		pthread_mutex_lock(&c->lock);
-		job = s_wait_take(c, (uint64_t)s_header_int(msg, "Q"));
+		job = s_wait_take(c, strtoull(e.f[E_REQUEST], NULL, 10));
 		pthread_mutex_unlock(&c->lock);
 		counted = job != NULL;
 	}
-	if (!job && kind) {
+	if (!job && readable) {
+		const char *kind = e.f[E_KIND];
 		if (strcmp(kind, "r") == 0)
-			job = s_remote_request(msg);
+			job = s_remote_request(&e);
 		else if (strcmp(kind, "d") == 0)
-			job = s_deadline_job(msg);
+			job = s_deadline_job(&e);
 		else if (strcmp(kind, "n") == 0)
-			job = s_notice_job(msg);
+			job = s_notice_job(&e);
 		else if (strcmp(kind, "h") == 0)
-			job = s_settled_job(msg);
+			job = s_settled_job(&e);
 	}
 	if (!job)
 		job = calloc(1, sizeof *job); /* unknown or unreadable: applied as nothing */
@@ -521,15 +542,16 @@ int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settl
 	json_decref(body);
 	if (!data)
 		return -1;
-	natsMsg *msg = NULL;
-	natsStatus st = natsMsg_Create(&msg, c->subject, NULL, data, (int)strlen(data));
+	char at[24];
+	snprintf(at, sizeof at, "%" PRId64, clock_now_ms());
+	const char *f[E_FIELDS] = { "1", "h", c->cfg->cluster.node, c->boot, "0", at, "", "", "", "" };
+	size_t len;
+	char *text = s_entry_text(f, data, strlen(data), &len);
 	free(data);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, "K", "h");
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, "N", c->cfg->cluster.node);
-	if (st == NATS_OK)
-		st = s_header_i64(msg, "T", clock_now_ms());
+	natsMsg *msg = NULL;
+	natsStatus st = text ? natsMsg_Create(&msg, c->subject, NULL, text, (int)len)
+			     : NATS_NO_MEMORY;
+	free(text);
 	jsPubAck *ack = NULL;
 	jsErrCode jerr = 0;
 	jsPubOptions opts;

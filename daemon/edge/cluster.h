@@ -2,19 +2,19 @@
  * cluster: cluster mode on NATS JetStream ([cluster] in the config; CONTRACT.md "Cluster mode").
  *
  * The stream is the truth. A write taken by this node is appended to the stream as an entry
- * (the request frame as received, with its arrival time and its caller in the entry's
- * headers); every node applies every entry in stream order through its writer (group commit
- * as ever), committing the entry's stream sequence in the same LMDB transaction, so each
+ * (the request frame as received, with its arrival time and its caller); every node applies
+ * every entry in stream order through its writer (group commit as ever), committing the entry's stream sequence in the same LMDB transaction, so each
  * entry is applied exactly once across crashes. The node that took a request answers it with
  * what applying produced: its own apply comes after JetStream stored the entry on a quorum
  * (a consumer sees only stored entries), so the answer implies durability on the cluster.
  *
- * Entry kinds, in the header "K":
- *   r  a request: N node, B boot id, Q request number (who waits for the reply), T arrival
- *      (ms), C caller name (absent: anonymous), R role, P providers (comma-separated)
- *   d  a deadline that fell due: {"incident","rule","due"}, T the leader's clock when it fired
- *   n  a notice (a hook's give-up): O topic, the body as data
- *   h  hook outcomes: {"hook", "o": [[delivery, due, action, attempts, retry_at], ...]}
+ * An entry is a head of NUL-terminated fields (version, kind, node, boot id, request number,
+ * time, caller, role, providers, topic: cluster.c, entry_field_t) and a body. Kinds:
+ *   r  a request: the frame as received; the time is its arrival; node, boot id and request
+ *      number say who waits for the reply
+ *   d  a deadline that fell due: {"incident","rule","due"}; the time is the leader's clock
+ *   n  a notice (a hook's give-up): its body, on the topic field
+ *   h  hook outcomes: {"hook", "o": [[delivery, due, remove, attempts, retry_at], ...]}
  * Applying reads only the entry and the store: no clock, no randomness.
  *
  * The leader lease is a key-value entry (bucket STREAM_lease, key "leader", TTL = lease)
