@@ -121,17 +121,6 @@ static int s_cluster(store_txn_t *txn, const op_context_t *ctx, batch_result_t *
 	return 0;
 }
 
-static int s_status(store_txn_t *txn, const op_context_t *ctx, batch_result_t *res);
-
-int op_status(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
-{
-	(void)req;
-	int rc = s_status(txn, ctx, res);
-	if (rc == 0 && res->fields && ctx->cluster)
-		rc = s_cluster(txn, ctx, res);
-	return rc;
-}
-
 static int s_status(store_txn_t *txn, const op_context_t *ctx, batch_result_t *res)
 {
 	if (ctx->caller->role == ROLE_PROVIDER)
@@ -146,4 +135,13 @@ static int s_status(store_txn_t *txn, const op_context_t *ctx, batch_result_t *r
 	};
 	res->fields = s_fields(ctx, &c, store_count(txn, STORE_PROBLEMS));
 	return res->fields ? 0 : -ENOMEM;
+}
+
+int op_status(store_txn_t *txn, const op_context_t *ctx, const json_t *req, batch_result_t *res)
+{
+	(void)req;
+	int rc = s_status(txn, ctx, res);
+	if (rc == 0 && res->fields && ctx->cluster)
+		rc = s_cluster(txn, ctx, res);
+	return rc;
 }

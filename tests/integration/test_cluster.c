@@ -118,25 +118,37 @@ static void s_cluster_down(cluster_t *c, bool passed)
 	assert_true(passed);
 }
 
+/* The reply of node d to {"op": op} (a new reference), or NULL when it did not answer. */
+static json_t *s_ask(h_daemon_t *d, const char *op)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", op, "id", 1);
+	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
+	json_decref(req);
+	return r;
+}
+
+/* Member key of node d's reply to op (a new reference), or NULL. */
+static json_t *s_ask_member(h_daemon_t *d, const char *op, const char *key)
+{
+	json_t *r = s_ask(d, op);
+	json_t *v = r && h_is_ok(r) ? json_incref(json_object_get(r, key)) : NULL;
+	json_decref(r);
+	return v;
+}
+
 /* status's "cluster" object of node d (a new reference), or NULL. */
 static json_t *s_cluster_status(h_daemon_t *d)
 {
-	json_t *req = json_pack("{s:s, s:i}", "op", "status", "id", 1);
-	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
-	json_decref(req);
-	json_t *cl = r && h_is_ok(r) ? json_incref(json_object_get(r, "cluster")) : NULL;
-	json_decref(r);
-	return cl;
+	return s_ask_member(d, "status", "cluster");
 }
 
+/* A count of status, or -1. */
 static long long s_status_int(h_daemon_t *d, const char *key)
 {
-	json_t *req = json_pack("{s:s, s:i}", "op", "status", "id", 1);
-	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
-	json_decref(req);
-	long long v = r ? json_integer_value(json_object_get(r, key)) : -1;
-	json_decref(r);
-	return v;
+	json_t *v = s_ask_member(d, "status", key);
+	long long n = v ? json_integer_value(v) : -1;
+	json_decref(v);
+	return n;
 }
 
 /*
@@ -236,12 +248,7 @@ static int s_wait_leader(cluster_t *c, int not, int timeout_ms)
 /* The breaches node d lists (a new reference). */
 static json_t *s_breaches(h_daemon_t *d)
 {
-	json_t *req = json_pack("{s:s, s:i}", "op", "breaches", "id", 1);
-	json_t *r = h_request_as(d, NULL, req, REQUEST_MS);
-	json_decref(req);
-	json_t *list = r ? json_incref(json_object_get(r, "breaches")) : NULL;
-	json_decref(r);
-	return list;
+	return s_ask_member(d, "breaches", "breaches");
 }
 
 /*
