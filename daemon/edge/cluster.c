@@ -633,14 +633,14 @@ static void s_lease_turn(cluster_t *c)
 		s_leadership(c, true);
 		return;
 	}
+	/*
+	 * Someone holds it (ours from before a restart too: it expires rather than be guessed
+	 * at). A get may be answered by a replica a moment behind (the bucket allows direct
+	 * gets): one that finds nothing leaves the name as it was rather than say "nobody".
+	 */
 	kvEntry *e = NULL;
-	if (kvStore_Get(&e, c->kv, "leader") == NATS_OK &&
-	    kvEntry_Operation(e) == kvOp_Put) {
+	if (kvStore_Get(&e, c->kv, "leader") == NATS_OK && kvEntry_Operation(e) == kvOp_Put)
 		s_leader_name(c, kvEntry_ValueString(e));
-		/* Ours from before a restart: wait for it to expire rather than guess. */
-	} else {
-		s_leader_name(c, NULL);
-	}
 	kvEntry_Destroy(e);
 }
 
