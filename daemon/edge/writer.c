@@ -4,6 +4,7 @@
 #include "daemon/edge/writer.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct writer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_cond_t room;     /* the queue went below WRITER_APPLY_BACKLOG */
+	pthread_cond_t linger;   /* cluster mode: signalled at stop alone */
 	writer_job_t *queue, **queue_tail; /* submitted, not yet taken; under lock */
 	writer_job_t *finished, **finished_tail; /* committed, not yet handed back; under lock */
 	size_t pending;                     /* submitted and not handed back; under lock */
@@ -70,6 +72,23 @@ static writer_job_t *s_take_batch(writer_t *w)
 		w->waiting = true;
 		pthread_cond_wait(&w->wake, &w->lock);
 		w->waiting = false;
+	}
+	/*
+	 * Cluster mode: entries trickle in one by one from the log's delivery; a short linger
+	 * lets more of them share the commit (and its fsync) when only a few are queued.
+	 */
+	if (w->log_to.append && !w->stopping) {
+		size_t queued = 0;
+		for (writer_job_t *j = w->queue; j && queued < WRITER_LINGER_JOBS; j = j->next)
+			queued++;
+		if (queued < WRITER_LINGER_JOBS) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += WRITER_LINGER_US * 1000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&w->linger, &w->lock, &until);
+		}
 	}
 	writer_job_t *batch = w->queue, *last = w->queue;
 	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++)
@@ -302,6 +321,7 @@ static void s_destroy(writer_t *w)
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->room);
+	pthread_cond_destroy(&w->linger);
 	free(w);
 }
 
@@ -328,6 +348,7 @@ writer_t *writer_new(uv_loop_t *loop, store_t *store, const config_t *cfg, alert
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	pthread_cond_init(&w->room, NULL);
+	pthread_cond_init(&w->linger, NULL);
 	w->cache = incident_cache_new(WRITER_CACHE_MAX, WRITER_BATCH_MAX);
 	w->results = calloc(WRITER_BATCH_MAX, sizeof *w->results);
 	if (!w->cache || !w->results || metrics_tally_init(&w->tally, cfg) != 0 || uv_async_init(loop, &w->async, s_on_async) != 0) {
@@ -408,6 +429,7 @@ void writer_stop(writer_t **writer_p)
 	w->stopping = true;
 	pthread_cond_signal(&w->wake);
 	pthread_cond_broadcast(&w->room);
+	pthread_cond_broadcast(&w->linger);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	/* The last batches: hand them back now, before the handle closes. */
