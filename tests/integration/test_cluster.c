@@ -94,9 +94,11 @@ static void s_cluster_up(cluster_t *c, int nodes)
 
 /*
  * Stops every node with SIGTERM (each must exit 0: a clean stop of the cluster's threads, and
- * under the sanitizers no leak), then the nats-servers.
+ * under the sanitizers no leak), then the nats-servers. Returns passed, false when a node did
+ * not exit 0. Also the teardown of every test (passed false: the logs are printed), so that a
+ * failed assertion leaves no process behind.
  */
-static void s_cluster_down(cluster_t *c, bool passed)
+static bool s_cluster_down(cluster_t *c, bool passed)
 {
 	for (int i = 0; i < c->n; i++) {
 		if (c->nodes[i]->pid > 0) {
@@ -112,10 +114,26 @@ static void s_cluster_down(cluster_t *c, bool passed)
 			h_pass(c->nodes[i]);
 		h_destroy(&c->nodes[i]);
 	}
-	if (passed)
+	c->n = 0;
+	if (passed && c->nats)
 		nats_cluster_pass(c->nats);
 	nats_cluster_destroy(&c->nats);
-	assert_true(passed);
+	return passed;
+}
+
+static int s_setup(void **state)
+{
+	*state = calloc(1, sizeof(cluster_t));
+	return *state ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+	cluster_t *c = *state;
+	if (c->n > 0 || c->nats)
+		s_cluster_down(c, false);
+	free(c);
+	return 0;
 }
 
 /* The reply of node d to {"op": op} (a new reference), or NULL when it did not answer. */
@@ -258,27 +276,26 @@ static json_t *s_breaches(h_daemon_t *d)
  */
 static void test_writes_reach_every_node(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 3);
+	cluster_t *c = *state;
+	s_cluster_up(c, 3);
 	for (int i = 0; i < 60; i++) {
 		char eid[32], ref[32];
 		snprintf(eid, sizeof eid, "e%d", i);
 		snprintf(ref, sizeof ref, "R%d", i / 2);
 		json_t *ev = s_event(eid, ref, i % 2 ? "notified" : "detected");
-		json_t *r = s_send(&c, i % 3, ev);
+		json_t *r = s_send(c, i % 3, ev);
 		CHECK_OK(r);
 		json_decref(r);
 		json_decref(ev);
 	}
-	assert_true(s_converge(&c) >= 60);
+	assert_true(s_converge(c) >= 60);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(s_status_int(c.nodes[i], "incidents"), 30);
-		assert_int_equal(s_status_int(c.nodes[i], "events"), 60);
+		assert_int_equal(s_status_int(c->nodes[i], "incidents"), 30);
+		assert_int_equal(s_status_int(c->nodes[i], "events"), 60);
 	}
 	/* The same event again, through another node: a duplicate of the same incident. */
 	json_t *ev = s_event("e4", "R2", "detected");
-	json_t *first = s_send(&c, 0, ev), *again = s_send(&c, 2, ev);
+	json_t *first = s_send(c, 0, ev), *again = s_send(c, 2, ev);
 	CHECK_OK(again);
 	assert_true(json_is_true(json_object_get(again, "duplicate")));
 	assert_string_equal(json_string_value(json_object_get(first, "incident")),
@@ -288,15 +305,15 @@ static void test_writes_reach_every_node(void **state)
 	json_decref(ev);
 	/* Reads on the node one wrote to see the write. */
 	ev = s_event("fresh", "FRESH", "detected");
-	json_t *r = s_send(&c, 1, ev);
+	json_t *r = s_send(c, 1, ev);
 	CHECK_OK(r);
-	json_t *get = h_requestf(c.nodes[1], "{s:s, s:i, s:s}", "op", "get", "id", 2, "incident",
+	json_t *get = h_requestf(c->nodes[1], "{s:s, s:i, s:s}", "op", "get", "id", 2, "incident",
 				 json_string_value(json_object_get(r, "incident")));
 	CHECK_OK(get);
 	json_decref(get);
 	json_decref(r);
 	json_decref(ev);
-	s_cluster_down(&c, true);
+	assert_true(s_cluster_down(c, true));
 }
 
 /* Opens the store of data_dir read-only, or NULL. */
@@ -391,9 +408,8 @@ static long s_stores_equal(const char *dir_a, const char *dir_b)
  */
 static void test_fresh_nodes_replay_to_the_same_state(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 2);
+	cluster_t *c = *state;
+	s_cluster_up(c, 2);
 	for (int i = 0; i < 40; i++) {
 		char eid[32], ref[32];
 		snprintf(eid, sizeof eid, "e%d", i);
@@ -401,28 +417,28 @@ static void test_fresh_nodes_replay_to_the_same_state(void **state)
 		const char *stages[] = { "detected", "notified", "acknowledged", "resolved" };
 		json_t *ev = s_event(eid, ref, stages[(i / 7) % 4]);
 		json_object_set_new(ev, "category", json_integer(1 + i % 3));
-		json_t *r = s_send(&c, i % 2, ev);
+		json_t *r = s_send(c, i % 2, ev);
 		assert_non_null(r); /* refusals (order) are entries too */
 		json_decref(r);
 		json_decref(ev);
 	}
-	uint64_t seq = s_converge(&c);
+	uint64_t seq = s_converge(c);
 	assert_true(seq >= 40);
 	for (int k = 0; k < 2; k++) {
-		h_daemon_t *d = s_node_add(&c);
+		h_daemon_t *d = s_node_add(c);
 		assert_non_null(d);
 		assert_int_equal(h_start(d), 0);
 	}
-	assert_int_equal(s_converge(&c), seq);
-	for (int i = 0; i < c.n; i++)
-		assert_int_equal(h_stop(c.nodes[i]), 0);
-	for (int i = 1; i < c.n; i++) {
-		long n = s_stores_equal(c.nodes[0]->data_dir, c.nodes[i]->data_dir);
+	assert_int_equal(s_converge(c), seq);
+	for (int i = 0; i < c->n; i++)
+		assert_int_equal(h_stop(c->nodes[i]), 0);
+	for (int i = 1; i < c->n; i++) {
+		long n = s_stores_equal(c->nodes[0]->data_dir, c->nodes[i]->data_dir);
 		if (n < 0)
 			fail_msg("node %d's store differs from node 1's", i + 1);
 		assert_true(n > 100);
 	}
-	s_cluster_down(&c, true);
+	assert_true(s_cluster_down(c, true));
 }
 
 typedef struct {
@@ -444,10 +460,9 @@ static void *s_killer(void *arg)
  */
 static void test_kill9_node_while_streaming(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 3);
-	killer_t k = { c.nodes[1]->pid, 700 };
+	cluster_t *c = *state;
+	s_cluster_up(c, 3);
+	killer_t k = { c->nodes[1]->pid, 700 };
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, s_killer, &k), 0);
 	int acked = 0;
@@ -456,22 +471,22 @@ static void test_kill9_node_while_streaming(void **state)
 		char eid[32];
 		snprintf(eid, sizeof eid, "k%d", i);
 		json_t *ev = s_event(eid, eid, "detected");
-		json_t *r = s_send(&c, i % 3, ev);
+		json_t *r = s_send(c, i % 3, ev);
 		CHECK_OK(r);
 		acked++;
 		json_decref(r);
 		json_decref(ev);
 	}
 	pthread_join(t, NULL);
-	h_kill9(c.nodes[1]); /* reaps it */
-	assert_true(s_converge(&c) > 0);
-	assert_int_equal(s_status_int(c.nodes[0], "incidents"), acked);
-	assert_int_equal(s_status_int(c.nodes[2], "incidents"), acked);
-	assert_int_equal(h_start(c.nodes[1]), 0);
-	assert_true(s_converge(&c) > 0);
-	assert_int_equal(s_status_int(c.nodes[1], "incidents"), acked);
-	assert_int_equal(s_status_int(c.nodes[1], "events"), acked);
-	s_cluster_down(&c, true);
+	h_kill9(c->nodes[1]); /* reaps it */
+	assert_true(s_converge(c) > 0);
+	assert_int_equal(s_status_int(c->nodes[0], "incidents"), acked);
+	assert_int_equal(s_status_int(c->nodes[2], "incidents"), acked);
+	assert_int_equal(h_start(c->nodes[1]), 0);
+	assert_true(s_converge(c) > 0);
+	assert_int_equal(s_status_int(c->nodes[1], "incidents"), acked);
+	assert_int_equal(s_status_int(c->nodes[1], "events"), acked);
+	assert_true(s_cluster_down(c, true));
 }
 
 /* The one breach of incident on every running node: its detected kind; fails otherwise. */
@@ -517,32 +532,31 @@ static int64_t s_wait_breach(h_daemon_t *d, const char *incident, int timeout_ms
  */
 static void test_leader_killed_with_a_deadline_pending(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 3);
-	int leader = s_wait_leader(&c, -1, 10000);
+	cluster_t *c = *state;
+	s_cluster_up(c, 3);
+	int leader = s_wait_leader(c, -1, 10000);
 	assert_true(leader >= 0);
 	json_t *ev = s_event("d1", "D1", "detected");
 	json_object_set_new(ev, "category", json_integer(1));
-	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	json_t *r = s_send(c, (leader + 1) % 3, ev);
 	CHECK_OK(r);
 	char incident[32];
 	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
 	json_decref(r);
 	json_decref(ev);
 	int64_t due = h_now_ms() + 3000; /* at most: the detection was just before */
-	h_kill9(c.nodes[leader]);
+	h_kill9(c->nodes[leader]);
 	int other = (leader + 1) % 3;
-	int64_t detected = s_wait_breach(c.nodes[other], incident, 3000 + LEASE_MS + 5000);
+	int64_t detected = s_wait_breach(c->nodes[other], incident, 3000 + LEASE_MS + 5000);
 	assert_true(detected > 0);
 	assert_true(detected <= due + LEASE_MS + 1000);
-	assert_true(s_converge(&c) > 0);
-	s_check_one_breach(&c, incident);
+	assert_true(s_converge(c) > 0);
+	s_check_one_breach(c, incident);
 	/* The old leader comes back: it catches up and raises nothing more. */
-	assert_int_equal(h_start(c.nodes[leader]), 0);
-	assert_true(s_converge(&c) > 0);
-	s_check_one_breach(&c, incident);
-	s_cluster_down(&c, true);
+	assert_int_equal(h_start(c->nodes[leader]), 0);
+	assert_true(s_converge(c) > 0);
+	s_check_one_breach(c, incident);
+	assert_true(s_cluster_down(c, true));
 }
 
 /*
@@ -551,28 +565,27 @@ static void test_leader_killed_with_a_deadline_pending(void **state)
  */
 static void test_paused_leader_no_duplicate_breach(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 3);
-	int leader = s_wait_leader(&c, -1, 10000);
+	cluster_t *c = *state;
+	s_cluster_up(c, 3);
+	int leader = s_wait_leader(c, -1, 10000);
 	assert_true(leader >= 0);
 	json_t *ev = s_event("p1", "P1", "detected");
 	json_object_set_new(ev, "category", json_integer(1));
-	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	json_t *r = s_send(c, (leader + 1) % 3, ev);
 	CHECK_OK(r);
 	char incident[32];
 	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
 	json_decref(r);
 	json_decref(ev);
-	kill(c.nodes[leader]->pid, SIGSTOP);
+	kill(c->nodes[leader]->pid, SIGSTOP);
 	int other = (leader + 1) % 3;
-	assert_true(s_wait_breach(c.nodes[other], incident, 3000 + LEASE_MS + 5000) > 0);
-	kill(c.nodes[leader]->pid, SIGCONT);
-	assert_true(s_converge(&c) > 0);
+	assert_true(s_wait_breach(c->nodes[other], incident, 3000 + LEASE_MS + 5000) > 0);
+	kill(c->nodes[leader]->pid, SIGCONT);
+	assert_true(s_converge(c) > 0);
 	usleep(2 * LEASE_MS * 1000); /* its timers run late now: give them the chance to misfire */
-	assert_true(s_converge(&c) > 0);
-	s_check_one_breach(&c, incident);
-	s_cluster_down(&c, true);
+	assert_true(s_converge(c) > 0);
+	s_check_one_breach(c, incident);
+	assert_true(s_cluster_down(c, true));
 }
 
 /*
@@ -581,22 +594,21 @@ static void test_paused_leader_no_duplicate_breach(void **state)
  */
 static void test_nats_quorum(void **state)
 {
-	(void)state;
-	cluster_t c;
-	s_cluster_up(&c, 2);
+	cluster_t *c = *state;
+	s_cluster_up(c, 2);
 	json_t *ev = s_event("q0", "Q0", "detected");
-	json_t *r = s_send(&c, 0, ev);
+	json_t *r = s_send(c, 0, ev);
 	CHECK_OK(r);
 	json_decref(r);
 	json_decref(ev);
-	assert_int_equal(nats_cluster_kill(c.nats, 2), 0);
+	assert_int_equal(nats_cluster_kill(c->nats, 2), 0);
 	int64_t until = h_mono_ms() + 20000;
 	r = NULL;
 	for (int i = 0; h_mono_ms() < until; i++) {
 		char eid[16];
 		snprintf(eid, sizeof eid, "q1-%d", i);
 		ev = s_event(eid, "Q1", "detected");
-		r = h_request_as(c.nodes[0], NULL, ev, 8000);
+		r = h_request_as(c->nodes[0], NULL, ev, 8000);
 		json_decref(ev);
 		if (r && h_is_ok(r))
 			break;
@@ -605,9 +617,9 @@ static void test_nats_quorum(void **state)
 	}
 	CHECK_OK(r);
 	json_decref(r);
-	assert_int_equal(nats_cluster_kill(c.nats, 1), 0);
+	assert_int_equal(nats_cluster_kill(c->nats, 1), 0);
 	ev = s_event("q2", "Q2", "detected");
-	r = h_request_as(c.nodes[0], NULL, ev, 15000);
+	r = h_request_as(c->nodes[0], NULL, ev, 15000);
 	CHECK_ERROR(r, "unavailable", NULL);
 	json_decref(r);
 	/*
@@ -615,14 +627,14 @@ static void test_nats_quorum(void **state)
 	 * answered for; the other answers with what it had applied (it may not have had the
 	 * time to apply the second before the quorum went).
 	 */
-	assert_int_equal(s_status_int(c.nodes[0], "incidents"), 2);
-	assert_true(s_status_int(c.nodes[1], "incidents") >= 1);
-	assert_int_equal(nats_cluster_start(c.nats, 1), 0);
-	assert_int_equal(nats_cluster_start(c.nats, 2), 0);
+	assert_int_equal(s_status_int(c->nodes[0], "incidents"), 2);
+	assert_true(s_status_int(c->nodes[1], "incidents") >= 1);
+	assert_int_equal(nats_cluster_start(c->nats, 1), 0);
+	assert_int_equal(nats_cluster_start(c->nats, 2), 0);
 	until = h_mono_ms() + 30000;
 	r = NULL;
 	while (h_mono_ms() < until) {
-		r = h_request_as(c.nodes[1], NULL, ev, 8000);
+		r = h_request_as(c->nodes[1], NULL, ev, 8000);
 		if (r && h_is_ok(r))
 			break;
 		json_decref(r);
@@ -632,8 +644,8 @@ static void test_nats_quorum(void **state)
 	CHECK_OK(r);
 	json_decref(r);
 	json_decref(ev);
-	assert_true(s_converge(&c) > 0);
-	s_cluster_down(&c, true);
+	assert_true(s_converge(c) > 0);
+	assert_true(s_cluster_down(c, true));
 }
 
 /*
@@ -643,12 +655,11 @@ static void test_nats_quorum(void **state)
  */
 static void test_hook_delivery_survives_the_leader(void **state)
 {
-	(void)state;
+	cluster_t *c = *state;
 	h_receiver_t rx = { 0 };
 	assert_int_equal(h_receiver_bind(&rx, 0, 0), 0); /* refuses connections until started */
-	cluster_t c;
-	s_cluster_up_hooked(&c, 3, rx.port);
-	int leader = s_wait_leader(&c, -1, 10000);
+	s_cluster_up_hooked(c, 3, rx.port);
+	int leader = s_wait_leader(c, -1, 10000);
 	assert_true(leader >= 0);
 	/* Detected 10 s ago with a 3 s rule: breached on arrival, a delivery in every outbox. */
 	json_t *ev = s_event("h1", "H1", "detected");
@@ -657,17 +668,17 @@ static void test_hook_delivery_survives_the_leader(void **state)
 	time_t past = (time_t)(h_now_ms() / 1000) - 10;
 	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&past));
 	json_object_set_new(ev, "at", json_string(at));
-	json_t *r = s_send(&c, (leader + 1) % 3, ev);
+	json_t *r = s_send(c, (leader + 1) % 3, ev);
 	CHECK_OK(r);
 	assert_int_equal(json_array_size(json_object_get(r, "breaches")), 1);
 	json_decref(r);
 	json_decref(ev);
 	usleep(600 * 1000); /* the leader tries, fails, records retries through the log */
-	h_kill9(c.nodes[leader]);
+	h_kill9(c->nodes[leader]);
 	assert_int_equal(h_receiver_start(&rx), 0);
 	assert_int_equal(h_receiver_wait(&rx, 1, true, 15000), 1);
-	assert_int_equal(h_start(c.nodes[leader]), 0);
-	assert_true(s_converge(&c) > 0);
+	assert_int_equal(h_start(c->nodes[leader]), 0);
+	assert_true(s_converge(c) > 0);
 	usleep(1500 * 1000); /* a second delivery, if any node would make one, comes now */
 	int requests = 0, ok = 0;
 	h_receiver_counts(&rx, &requests, &ok, NULL);
@@ -678,19 +689,19 @@ static void test_hook_delivery_survives_the_leader(void **state)
 	assert_true(rx.req[0].delivery[0] != '\0');
 	pthread_mutex_unlock(&rx.mutex);
 	h_receiver_stop(&rx);
-	s_cluster_down(&c, true);
+	assert_true(s_cluster_down(c, true));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_writes_reach_every_node),
-		cmocka_unit_test(test_fresh_nodes_replay_to_the_same_state),
-		cmocka_unit_test(test_kill9_node_while_streaming),
-		cmocka_unit_test(test_leader_killed_with_a_deadline_pending),
-		cmocka_unit_test(test_paused_leader_no_duplicate_breach),
-		cmocka_unit_test(test_nats_quorum),
-		cmocka_unit_test(test_hook_delivery_survives_the_leader),
+		cmocka_unit_test_setup_teardown(test_writes_reach_every_node, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_fresh_nodes_replay_to_the_same_state, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_node_while_streaming, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_leader_killed_with_a_deadline_pending, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_paused_leader_no_duplicate_breach, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_nats_quorum, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_delivery_survives_the_leader, s_setup, s_teardown),
 	};
 	/* TEST_FILTER=test_nats_quorum runs one case (cmocka's glob). */
 	if (getenv("TEST_FILTER"))
