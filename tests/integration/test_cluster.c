@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <nats/nats.h>
 
 #include "checks.h"
 #include "nats_cluster.h"
@@ -692,6 +693,72 @@ static void test_hook_delivery_survives_the_leader(void **state)
 	assert_true(s_cluster_down(c, true));
 }
 
+/* Publishes len bytes of data on the stream's subject straight to JetStream; 0 or -1. */
+static int s_publish_raw(cluster_t *c, const char *data, int len)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsPubAck *ack = NULL;
+	char subject[64];
+	snprintf(subject, sizeof subject, "%s.log", c->stream);
+	natsStatus st = natsConnection_ConnectTo(&nc, nats_cluster_url(c->nats, 0));
+	if (st == NATS_OK)
+		st = natsConnection_JetStream(&js, nc, NULL);
+	if (st == NATS_OK)
+		st = js_Publish(&ack, js, subject, data, len, NULL, NULL);
+	jsPubAck_Destroy(ack);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return st == NATS_OK ? 0 : -1;
+}
+
+/*
+ * Whatever else lands on the stream's subject (another program publishing there by mistake,
+ * an entry of a newer version) is applied as nothing by every node: none crashes, their
+ * states stay equal, and writes go on.
+ */
+static void test_foreign_entries_change_nothing(void **state)
+{
+	cluster_t *c = *state;
+	s_cluster_up(c, 2);
+	json_t *ev = s_event("f0", "F0", "detected");
+	json_t *r = s_send(c, 0, ev);
+	CHECK_OK(r);
+	json_decref(r);
+	json_decref(ev);
+	assert_true(s_converge(c) > 0);
+	json_t *before = s_cluster_status(c->nodes[0]);
+	const char junk[] = "{\"op\":\"event\"}";
+	const char wrong_version[] = "9\0r\0node-9\0b\01\0" "0\0\0operator\0\0\0{}";
+	const char bad_kind[] = "1\0x\0node-9\0b\01\0" "0\0\0operator\0\0\0{}";
+	const char short_head[] = "1\0r\0node-9";
+	const char bad_deadline[] = "1\0d\0node-9\0b\01\0" "0\0\0\0\0\0{\"incident\":\"x\"}";
+	assert_int_equal(s_publish_raw(c, junk, (int)strlen(junk)), 0);
+	assert_int_equal(s_publish_raw(c, wrong_version, (int)sizeof wrong_version - 1), 0);
+	assert_int_equal(s_publish_raw(c, bad_kind, (int)sizeof bad_kind - 1), 0);
+	assert_int_equal(s_publish_raw(c, short_head, (int)sizeof short_head - 1), 0);
+	assert_int_equal(s_publish_raw(c, bad_deadline, (int)sizeof bad_deadline - 1), 0);
+	assert_int_equal(s_publish_raw(c, "", 0), 0);
+	uint64_t seq = s_converge(c);
+	assert_true(seq >= 7);
+	json_t *after = s_cluster_status(c->nodes[0]);
+	/* Applied past them; nothing else changed but the applied sequence (and so the digest). */
+	assert_int_equal(s_status_int(c->nodes[0], "incidents"), 1);
+	assert_int_equal(s_status_int(c->nodes[0], "events"), 1);
+	assert_true(json_integer_value(json_object_get(after, "applied")) >
+		    json_integer_value(json_object_get(before, "applied")));
+	json_decref(before);
+	json_decref(after);
+	ev = s_event("f1", "F1", "detected");
+	r = s_send(c, 1, ev);
+	CHECK_OK(r);
+	json_decref(r);
+	json_decref(ev);
+	assert_true(s_converge(c) > seq);
+	assert_int_equal(s_status_int(c->nodes[1], "incidents"), 2);
+	assert_true(s_cluster_down(c, true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +769,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paused_leader_no_duplicate_breach, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_nats_quorum, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_hook_delivery_survives_the_leader, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_entries_change_nothing, s_setup, s_teardown),
 	};
 	/* TEST_FILTER=test_nats_quorum runs one case (cmocka's glob). */
 	if (getenv("TEST_FILTER"))
