@@ -528,23 +528,34 @@ static int64_t s_wait_breach(h_daemon_t *d, const char *incident, int timeout_ms
 }
 
 /*
+ * Three nodes, a leader among them, and an incident of category 1 (the 3 s rule) opened just
+ * now through another node, its id in incident: a deadline pending on the leader. Returns the
+ * leader's index.
+ */
+static int s_deadline_pending(cluster_t *c, const char *eid, char incident[32])
+{
+	s_cluster_up(c, 3);
+	int leader = s_wait_leader(c, -1, 10000);
+	assert_true(leader >= 0);
+	json_t *ev = s_event(eid, eid, "detected");
+	json_object_set_new(ev, "category", json_integer(1));
+	json_t *r = s_send(c, (leader + 1) % 3, ev);
+	CHECK_OK(r);
+	snprintf(incident, 32, "%s", json_string_value(json_object_get(r, "incident")));
+	json_decref(r);
+	json_decref(ev);
+	return leader;
+}
+
+/*
  * kill -9 of the leader with a deadline pending: a new leader raises the breach within the
  * lease plus a second of its due time, once.
  */
 static void test_leader_killed_with_a_deadline_pending(void **state)
 {
 	cluster_t *c = *state;
-	s_cluster_up(c, 3);
-	int leader = s_wait_leader(c, -1, 10000);
-	assert_true(leader >= 0);
-	json_t *ev = s_event("d1", "D1", "detected");
-	json_object_set_new(ev, "category", json_integer(1));
-	json_t *r = s_send(c, (leader + 1) % 3, ev);
-	CHECK_OK(r);
 	char incident[32];
-	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
-	json_decref(r);
-	json_decref(ev);
+	int leader = s_deadline_pending(c, "d1", incident);
 	int64_t due = h_now_ms() + 3000; /* at most: the detection was just before */
 	h_kill9(c->nodes[leader]);
 	int other = (leader + 1) % 3;
@@ -567,17 +578,8 @@ static void test_leader_killed_with_a_deadline_pending(void **state)
 static void test_paused_leader_no_duplicate_breach(void **state)
 {
 	cluster_t *c = *state;
-	s_cluster_up(c, 3);
-	int leader = s_wait_leader(c, -1, 10000);
-	assert_true(leader >= 0);
-	json_t *ev = s_event("p1", "P1", "detected");
-	json_object_set_new(ev, "category", json_integer(1));
-	json_t *r = s_send(c, (leader + 1) % 3, ev);
-	CHECK_OK(r);
 	char incident[32];
-	snprintf(incident, sizeof incident, "%s", json_string_value(json_object_get(r, "incident")));
-	json_decref(r);
-	json_decref(ev);
+	int leader = s_deadline_pending(c, "p1", incident);
 	kill(c->nodes[leader]->pid, SIGSTOP);
 	int other = (leader + 1) % 3;
 	assert_true(s_wait_breach(c->nodes[other], incident, 3000 + LEASE_MS + 5000) > 0);
