@@ -126,13 +126,6 @@ typedef enum {
 	ALERTS_ABANDONED,         /* the daemon is stopping: not an attempt that counts */
 } alerts_result_t;
 
-static int64_t s_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool s_stopping(const alerts_t *a)
 {
 	return atomic_load(&a->stop);
@@ -412,7 +405,7 @@ static alerts_result_t s_exec_status(int status, char *reason, size_t rlen)
 static alerts_result_t s_exec_wait(alerts_worker_t *w, pid_t pid, int in_fd,
 				   const outbox_entry_t *entry, char *reason, size_t rlen)
 {
-	int64_t deadline = s_mono_ms() + w->hook->timeout_ms;
+	int64_t deadline = clock_mono_ms() + w->hook->timeout_ms;
 	size_t off = 0;
 	long sleep_us = 500;
 	int status = 0;
@@ -431,7 +424,7 @@ static alerts_result_t s_exec_wait(alerts_worker_t *w, pid_t pid, int in_fd,
 			snprintf(reason, rlen, "waiting for the hook: %s", strerror(errno));
 			break;
 		}
-		if (s_stopping(w->alerts) || s_mono_ms() >= deadline) {
+		if (s_stopping(w->alerts) || clock_mono_ms() >= deadline) {
 			bool stopping = s_stopping(w->alerts);
 			s_exec_kill(pid, &status);
 			result = stopping ? ALERTS_ABANDONED : ALERTS_FAILED;
@@ -671,14 +664,7 @@ static void s_worker_wait(alerts_worker_t *w, int64_t delay_ms)
 	alerts_t *a = w->alerts;
 	if (delay_ms < 0 || delay_ms > ALERTS_MAX_WAIT_MS)
 		delay_ms = ALERTS_MAX_WAIT_MS;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(delay_ms / 1000);
-	until.tv_nsec += (long)(delay_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	struct timespec until = clock_timespec_in(CLOCK_MONOTONIC, delay_ms);
 	pthread_mutex_lock(&a->mutex);
 	while (!s_stopping(a) && a->generation == w->seen_generation)
 		if (pthread_cond_timedwait(&a->cond, &a->mutex, &until) == ETIMEDOUT)
@@ -704,7 +690,7 @@ static bool s_worker_round_begin(alerts_worker_t *w)
  */
 static void s_attempt_all(alerts_worker_t *w, alerts_round_t *r)
 {
-	int64_t start = s_mono_ms();
+	int64_t start = clock_mono_ms();
 	while (r->attempted < r->taken) {
 		const outbox_entry_t *entry = &r->entries[r->attempted];
 		alerts_outcome_t *out = &r->outcomes[r->attempted];
@@ -714,7 +700,7 @@ static void s_attempt_all(alerts_worker_t *w, alerts_round_t *r)
 			break;
 		s_decide(w->hook, entry, result, clock_now_ms(), out);
 		r->attempted++;
-		if (s_stopping(w->alerts) || s_mono_ms() - start >= ALERTS_BATCH_MS)
+		if (s_stopping(w->alerts) || clock_mono_ms() - start >= ALERTS_BATCH_MS)
 			break;
 	}
 }

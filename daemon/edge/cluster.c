@@ -66,11 +66,6 @@ struct cluster {
 	char leader_name[72];      /* under lock: who holds it, "" when nobody */
 };
 
-static int64_t s_mono_ms(void)
-{
-	return (int64_t)(clock_mono_ns() / 1000000);
-}
-
 static void s_set_err(char *errbuf, size_t errlen, const char *what, natsStatus st)
 {
 	const char *last = nats_GetLastError(NULL);
@@ -497,15 +492,13 @@ static void s_on_entry(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 		else if (strcmp(kind, "h") == 0)
 			job = s_settled_job(&e);
 	}
-	if (!job)
-		job = calloc(1, sizeof *job); /* unknown or unreadable: applied as nothing */
+	if (!job && (job = calloc(1, sizeof *job)) != NULL)
+		job->skip = job->remote = true; /* unknown or unreadable: applied as nothing */
 	if (!job) {
 		log_warnx("cluster: out of memory applying entry %" PRIu64, seq);
 		natsMsg_Destroy(msg);
 		return;
 	}
-	if (!counted && !job->op && !job->notice_topic && !job->hook && job->deadline.incident == 0)
-		job->skip = true, job->remote = true;
 	job->stream_seq = seq;
 	job->received_ms = at;
 	natsMsg_Destroy(msg);
@@ -568,9 +561,7 @@ int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settl
 	uint64_t seq = ack->Sequence;
 	jsPubAck_Destroy(ack);
 	/* Until it is applied here the outbox still shows the deliveries as due. */
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += CLUSTER_SETTLE_WAIT_MS / 1000;
+	struct timespec until = clock_timespec_in(CLOCK_MONOTONIC, CLUSTER_SETTLE_WAIT_MS);
 	int rc = 0;
 	pthread_mutex_lock(&c->lock);
 	while (atomic_load(&c->applied) < seq && !atomic_load(&c->stopping) && rc == 0)
@@ -585,7 +576,7 @@ int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settl
 bool cluster_is_leader(const cluster_t *c)
 {
 	return atomic_load(&c->leader) &&
-	       s_mono_ms() - atomic_load(&c->renewed_mono) < c->cfg->cluster.lease_ms;
+	       clock_mono_ms() - atomic_load(&c->renewed_mono) < c->cfg->cluster.lease_ms;
 }
 
 bool cluster_ready(const cluster_t *c)
@@ -619,13 +610,13 @@ static void s_lease_turn(cluster_t *c)
 		/* A renewal that comes after the lease ran out may find it taken: then it is lost. */
 		if (kvStore_UpdateString(&rev, c->kv, "leader", node, c->lease_rev) == NATS_OK) {
 			c->lease_rev = rev;
-			atomic_store(&c->renewed_mono, s_mono_ms());
+			atomic_store(&c->renewed_mono, clock_mono_ms());
 			s_leader_name(c, node);
 			return;
 		}
 		s_leadership(c, false);
 	}
-	int64_t before = s_mono_ms();
+	int64_t before = clock_mono_ms();
 	if (kvStore_CreateString(&rev, c->kv, "leader", node) == NATS_OK) {
 		c->lease_rev = rev;
 		atomic_store(&c->renewed_mono, before);
@@ -655,11 +646,7 @@ static void *s_lease_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		s_lease_turn(c);
 		pthread_mutex_lock(&c->lock);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)(period % 1000) * 1000000L;
-		until.tv_sec += period / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		struct timespec until = clock_timespec_in(CLOCK_MONOTONIC, period);
 		if (!atomic_load(&c->stopping))
 			pthread_cond_timedwait(&c->changed, &c->lock, &until);
 	}

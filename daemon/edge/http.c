@@ -28,6 +28,7 @@
 
 #include "daemon/core/http_body.h"
 #include "daemon/edge/clients.h"
+#include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
 #include "proto/wire.h"
 
@@ -96,13 +97,6 @@ struct http {
 	_Atomic(http_metrics_fn) metrics;
 	_Atomic(void *) metrics_arg;
 };
-
-static int64_t s_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The HTTP status of a wire code (proto/PROTOCOL.md, "HTTP"). */
 static unsigned s_status(wire_code_t code)
@@ -376,7 +370,7 @@ static void s_on_handle_closed(uv_handle_t *handle)
 static void s_on_heartbeat(uv_timer_t *timer)
 {
 	http_t *h = timer->data;
-	atomic_store(&h->beat_ms, (long long)s_mono_ms());
+	atomic_store(&h->beat_ms, (long long)clock_mono_ms());
 	if (!server_stopping(h->server) || h->closed)
 		return;
 	pthread_mutex_lock(&h->lock);
@@ -552,7 +546,7 @@ static enum MHD_Result s_post_complete(http_t *h, struct MHD_Connection *conn, r
 static enum MHD_Result s_get(http_t *h, struct MHD_Connection *conn, const char *url)
 {
 	if (strcmp(url, "/healthz") == 0) {
-		bool fresh = s_mono_ms() - atomic_load(&h->beat_ms) < HEALTHZ_STALE_MS;
+		bool fresh = clock_mono_ms() - atomic_load(&h->beat_ms) < HEALTHZ_STALE_MS;
 		return s_respond_text(conn, fresh ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 				      fresh ? "ok\n" : "event loop stalled\n");
 	}
@@ -768,7 +762,7 @@ http_t *http_new(uv_loop_t *loop, const config_t *cfg, server_t *server, char *e
 	h->server = server;
 	h->tail = &h->queue;
 	pthread_mutex_init(&h->lock, NULL);
-	atomic_init(&h->beat_ms, (long long)s_mono_ms());
+	atomic_init(&h->beat_ms, (long long)clock_mono_ms());
 	atomic_init(&h->metrics, NULL);
 	atomic_init(&h->metrics_arg, NULL);
 	uv_async_init(loop, &h->async, s_on_async);

@@ -21,9 +21,9 @@
 #include <zmq.h>
 
 #include "daemon/core/deadline_heap.h"
-#include "daemon/edge/cluster.h"
 #include "daemon/core/sub_table.h"
 #include "daemon/edge/clients.h"
+#include "daemon/edge/cluster.h"
 #include "daemon/edge/zap.h"
 #include "daemon/edge/writer.h"
 #include "daemon/ops/ops.h"
@@ -770,10 +770,6 @@ static void s_pool_read_done(uv_work_t *work, int status)
 		s_sockets_close_when_idle(s);
 }
 
-/*
- * True when op walks many records for caller: the ops that walk for everyone, and those that
- * walk only to keep to a provider key's incidents.
- */
 /* Cluster mode: what status shows of the cluster, into *out; NULL alone. */
 static const op_cluster_t *s_cluster_view(const server_t *s, op_cluster_t *out)
 {
@@ -787,6 +783,10 @@ static const op_cluster_t *s_cluster_view(const server_t *s, op_cluster_t *out)
 	return out;
 }
 
+/*
+ * True when op walks many records for caller: the ops that walk for everyone, and those that
+ * walk only to keep to a provider key's incidents.
+ */
 static bool s_walks(const op_t *op, const op_caller_t *caller)
 {
 	return (op->flags & OP_WALKS) ||
@@ -1812,14 +1812,14 @@ void server_stop(server_t *s)
 	s->stopping = true;
 	uv_poll_stop(&s->poll);
 	/*
-	 * Hooks first: their attempts are abandoned at once, and the give-ups they committed
-	 * meanwhile reach the writer before it stops.
-	 */
-	/*
 	 * Cluster mode: no more entries are applied; requests still waiting for theirs are
 	 * answered `unavailable` (their entries may yet be applied: a retry is a duplicate).
 	 */
 	cluster_stop(s->cluster);
+	/*
+	 * Hooks first: their attempts are abandoned at once, and the give-ups they committed
+	 * meanwhile reach the writer before it stops.
+	 */
 	alerts_stop(s->alerts);
 	/* Commits everything accepted; its replies go out through s_on_committed, now. */
 	writer_stop(&s->writer);

@@ -4,7 +4,6 @@
 #include "daemon/edge/writer.h"
 
 #include <pthread.h>
-#include <time.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +81,7 @@ static writer_job_t *s_take_batch(writer_t *w)
 		for (writer_job_t *j = w->queue; j && queued < WRITER_LINGER_JOBS; j = j->next)
 			queued++;
 		if (queued < WRITER_LINGER_JOBS) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += WRITER_LINGER_US * 1000L;
-			until.tv_sec += until.tv_nsec / 1000000000L;
-			until.tv_nsec %= 1000000000L;
+			struct timespec until = clock_timespec_in(CLOCK_REALTIME, WRITER_LINGER_MS);
 			pthread_cond_timedwait(&w->linger, &w->lock, &until);
 		}
 	}
@@ -113,10 +108,6 @@ static int s_apply_notice(batch_t *batch, writer_job_t *job, batch_result_t *res
 	return batch_publish(batch, res, job->notice_topic, json_incref(job->notice));
 }
 
-/*
- * Applies one job inside the batch: its request through its op, a notice, or a deadline that
- * came up.
- */
 /* Cluster mode: a round of hook outcomes, as the leader's delivery threads recorded them. */
 static int s_apply_settled(batch_t *batch, writer_job_t *job)
 {
@@ -126,6 +117,10 @@ static int s_apply_settled(batch_t *batch, writer_job_t *job)
 	return rc;
 }
 
+/*
+ * Applies one job inside the batch: its request through its op, a notice, or a deadline that
+ * came up.
+ */
 static int s_apply_job(batch_t *batch, writer_job_t *job, batch_result_t *res)
 {
 	if (job->skip)
@@ -165,10 +160,10 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	metrics_tally_reset(&w->tally);
 	batch.tally = &w->tally;
 	size_t i = 0;
-	uint64_t applied = 0, last = 0;
+	uint64_t applied = 0;
 	if (rc == 0 && w->log_to.append)
 		rc = store_meta_get_u64(&txn, "cluster_applied", &applied);
-	last = applied;
+	uint64_t last = applied;
 	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++) {
 		if (w->log_to.append) {
 			/* Applying reads the entry's time, never this node's clock. */

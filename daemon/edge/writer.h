@@ -30,7 +30,7 @@
 #define WRITER_BATCH_MAX 4096
 /* Cluster mode: with fewer jobs than this queued, the writer waits this long for more. */
 #define WRITER_LINGER_JOBS 64
-#define WRITER_LINGER_US 2000
+#define WRITER_LINGER_MS 2
 /* The most jobs queued before writer_apply() waits (cluster mode catching up). */
 #define WRITER_APPLY_BACKLOG 16384
 /* The most decoded incidents the writer keeps between batches (~1.5 KB each). */

@@ -23,6 +23,29 @@ static inline uint64_t clock_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A monotonic time in ms, for timeouts and ages. */
+static inline int64_t clock_mono_ms(void)
+{
+	return (int64_t)(clock_mono_ns() / 1000000);
+}
+
+/*
+ * The time ms milliseconds from now on clock (CLOCK_MONOTONIC or CLOCK_REALTIME, as the
+ * condition variable it is for was made): the deadline of a pthread_cond_timedwait().
+ */
+static inline struct timespec clock_timespec_in(clockid_t clock, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /* The seconds since the monotonic time started_ns. */
 static inline double clock_since_s(uint64_t started_ns)
 {
