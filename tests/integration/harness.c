@@ -815,6 +815,16 @@ int h_stop(h_daemon_t *d)
 	return st;
 }
 
+int h_stop_clean(h_daemon_t *d)
+{
+	int rc = d->pid > 0 ? h_stop(d) : 0;
+	if (rc != 0) {
+		fprintf(stderr, "harness: the daemon exited with status %d after SIGTERM\n", rc);
+		h_print_log(d);
+	}
+	return rc;
+}
+
 void h_kill9(h_daemon_t *d)
 {
 	if (d->pid <= 0)

@@ -106,6 +106,13 @@ int h_setenv(h_daemon_t *d, const char *name, const char *value);
  */
 int h_stop(h_daemon_t *d);
 
+/*
+ * The stop a teardown wants: h_stop() when the daemon runs (0 when it does not), and when the
+ * exit status is not 0 (a crash, or a leak report under ASan) prints it and the daemon's log.
+ * Returns the status.
+ */
+int h_stop_clean(h_daemon_t *d);
+
 /* Sends SIGKILL and reaps the daemon. */
 void h_kill9(h_daemon_t *d);
 

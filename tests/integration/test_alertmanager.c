@@ -47,11 +47,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
 	s_fixture_t *f = *state;
-	int rc = f->d->pid > 0 ? h_stop(f->d) : 0;
-	if (rc != 0) {
-		print_error("the daemon exited with status %d after SIGTERM\n", rc);
-		h_print_log(f->d);
-	}
+	int rc = h_stop_clean(f->d);
 	h_destroy(&f->d);
 	free(f);
 	return rc == 0 ? 0 : -1;

@@ -101,15 +101,9 @@ static void s_cluster_up(cluster_t *c, int nodes)
  */
 static bool s_cluster_down(cluster_t *c, bool passed)
 {
-	for (int i = 0; i < c->n; i++) {
-		if (c->nodes[i]->pid > 0) {
-			int st = h_stop(c->nodes[i]);
-			if (st != 0) {
-				print_error("node %d exited %d\n", i + 1, st);
-				passed = false;
-			}
-		}
-	}
+	for (int i = 0; i < c->n; i++)
+		if (h_stop_clean(c->nodes[i]) != 0)
+			passed = false;
 	for (int i = 0; i < c->n; i++) {
 		if (passed)
 			h_pass(c->nodes[i]);
