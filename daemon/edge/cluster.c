@@ -22,10 +22,22 @@
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
 
-/* How long an append waits for JetStream's acknowledgement before it is `unavailable`. */
+/*
+ * How long a request waits for JetStream's acknowledgement of its entry, from when it came
+ * (the time it waited for room included), before it is `unavailable`.
+ */
 #define CLUSTER_PUB_WAIT_MS 5000
-/* The most appends in flight; more wait (in libnats) for room. */
+/* libnats's own bound on appends in flight (ours, CLUSTER_IN_FLIGHT, is far lower). */
 #define CLUSTER_PUB_MAX_PENDING 65536
+/*
+ * The most entries appended and not yet acknowledged. Requests that come meanwhile wait and
+ * share the next entry: alone, a request has an entry to itself at once; under load, entries
+ * carry many (the log's group commit: JetStream stores, replicates and delivers per entry).
+ */
+#define CLUSTER_IN_FLIGHT 4
+/* The most requests, and bytes of them, one entry carries. */
+#define CLUSTER_ENTRY_JOBS 256
+#define CLUSTER_ENTRY_BYTES (256 * 1024)
 /* How long cluster_settle() waits for its entry to be applied here. */
 #define CLUSTER_SETTLE_WAIT_MS 10000
 /* The ordered consumer's idle heartbeat (nanoseconds). */
@@ -49,6 +61,13 @@ struct cluster {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;   /* applied moved, or stopping */
 	uint64_t next_request;    /* under lock */
+	/* appending: jobs wait in outgoing for the publisher thread; under lock */
+	pthread_t publisher;
+	bool publisher_started;
+	pthread_cond_t room;      /* outgoing has jobs and an entry may go, or stopping */
+	bool publisher_waits;
+	struct writer_job *outgoing, **outgoing_tail;
+	int in_flight;            /* entries appended, not yet acknowledged */
 	struct writer_job *waiting[CLUSTER_WAITING_BUCKETS]; /* by request_no, chained by next */
 	atomic_uint_fast64_t applied;
 	atomic_uint_fast64_t last;
@@ -146,25 +165,57 @@ static int s_entry_parse(const char *data, size_t len, entry_t *e)
 	return strcmp(e->f[E_VERSION], "1") == 0 ? 0 : -1;
 }
 
-/* Writes the head and body into one allocation; NULL when out of memory. */
-static char *s_entry_text(const char *const f[E_FIELDS], const char *body, size_t body_len,
-			  size_t *len_out)
+/* An entry being written: a buffer that grows; failed once an allocation failed. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} text_t;
+
+static void s_text_put(text_t *t, const void *data, size_t n)
 {
-	size_t len = body_len;
-	for (int i = 0; i < E_FIELDS; i++)
-		len += strlen(f[i]) + 1;
-	char *text = malloc(len ? len : 1), *p = text;
-	if (!text)
-		return NULL;
-	for (int i = 0; i < E_FIELDS; i++) {
-		size_t n = strlen(f[i]) + 1;
-		memcpy(p, f[i], n);
-		p += n;
+	if (t->failed || n == 0)
+		return;
+	if (t->len + n > t->cap) {
+		size_t cap = t->cap ? t->cap : 1024;
+		while (cap < t->len + n)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
 	}
-	if (body_len)
-		memcpy(p, body, body_len);
-	*len_out = len;
-	return text;
+	memcpy(t->p + t->len, data, n);
+	t->len += n;
+}
+
+/* Writes an entry: its head, then its body. */
+static void s_text_entry(text_t *t, const char *const f[E_FIELDS], const char *body,
+			 size_t body_len)
+{
+	for (int i = 0; i < E_FIELDS; i++)
+		s_text_put(t, f[i], strlen(f[i]) + 1);
+	s_text_put(t, body, body_len);
+}
+
+/*
+ * A batch ("b") carries several requests' entries in its body, each after its length (4
+ * bytes, big-endian). The next one from *pos: 1 read into e, 0 when that one is not a
+ * readable request entry (applied as nothing), -1 at the end or where the body is cut short.
+ */
+static int s_batch_next(const entry_t *batch, size_t *pos, entry_t *e)
+{
+	if (batch->body_len - *pos < 4)
+		return -1;
+	const unsigned char *p = (const unsigned char *)batch->body + *pos;
+	size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
+	if (len > batch->body_len - *pos - 4)
+		return -1;
+	*pos += 4 + len;
+	return s_entry_parse((const char *)p + 4, len, e) == 0 && strcmp(e->f[E_KIND], "r") == 0;
 }
 
 /* A provider key's providers, comma-separated, into buf (or "" when they do not fit). */
@@ -181,15 +232,13 @@ static const char *s_providers(const op_caller_t *caller, char *buf, size_t size
 	return buf;
 }
 
-/* The entry of a job as a message on the stream's subject; *msg_id set for a deadline. */
-static natsStatus s_entry(cluster_t *c, struct writer_job *job, natsMsg **out, char *msg_id,
-			  size_t id_len)
+/* Writes the entry of a job to t; msg_id set for a deadline. */
+static void s_entry(cluster_t *c, struct writer_job *job, text_t *t, char *msg_id, size_t id_len)
 {
 	char *body = NULL;
 	size_t body_len = 0;
 	const char *f[E_FIELDS] = { "1", "r", c->cfg->cluster.node, c->boot, "", "", "", "", "", "" };
 	char request[24], at[24], providers[4096];
-	msg_id[0] = '\0';
 	if (job->notice_topic) {
 		f[E_KIND] = "n";
 		f[E_TOPIC] = job->notice_topic;
@@ -211,29 +260,190 @@ static natsStatus s_entry(cluster_t *c, struct writer_job *job, natsMsg **out, c
 		f[E_ROLE] = config_role_name(job->caller.role);
 		f[E_PROVIDERS] = s_providers(&job->caller, providers, sizeof providers);
 	}
-	if (!job->op && !body)
-		return NATS_NO_MEMORY;
+	if (!job->op && !body) {
+		t->failed = true;
+		return;
+	}
 	snprintf(request, sizeof request, "%" PRIu64, job->request_no);
 	snprintf(at, sizeof at, "%" PRId64, job->op ? job->received_ms : clock_now_ms());
 	f[E_REQUEST] = request;
 	f[E_AT] = at;
-	size_t len;
-	char *text = job->op ? s_entry_text(f, job->raw, job->raw_len, &len)
-			     : s_entry_text(f, body, body_len, &len);
+	if (job->op)
+		s_text_entry(t, f, job->raw, job->raw_len);
+	else
+		s_text_entry(t, f, body, body_len);
 	free(body);
-	if (!text)
-		return NATS_NO_MEMORY;
-	natsStatus st = natsMsg_Create(out, c->subject, NULL, text, (int)len);
-	free(text);
-	return st;
+}
+
+/* A request (of a client), which may share an entry with others. */
+static bool s_batchable(const struct writer_job *job)
+{
+	return job->op && !job->notice_topic;
+}
+
+/* Takes the next job number no waits for out of the table and answers it `unavailable`. */
+static void s_refuse_waiting(cluster_t *c, uint64_t no, const char *why)
+{
+	pthread_mutex_lock(&c->lock);
+	struct writer_job *job = s_wait_take(c, no);
+	pthread_mutex_unlock(&c->lock);
+	if (job)
+		s_refuse(c, job, why);
+}
+
+/*
+ * Appends jobs (a list of n, counted in flight already) as one entry: a job alone as its own
+ * entry, requests together as a batch.
+ */
+static void s_publish(cluster_t *c, struct writer_job *jobs, size_t n, int64_t max_wait)
+{
+	text_t t = { 0 };
+	char msg_id[96] = "";
+	if (n == 1) {
+		s_entry(c, jobs, &t, msg_id, sizeof msg_id);
+	} else {
+		const char *f[E_FIELDS] = { "1", "b", c->cfg->cluster.node, c->boot,
+					    "", "", "", "", "", "" };
+		s_text_entry(&t, f, NULL, 0);
+		for (struct writer_job *job = jobs; job; job = job->next) {
+			size_t at = t.len;
+			s_text_put(&t, "\0\0\0\0", 4);
+			s_entry(c, job, &t, msg_id, sizeof msg_id);
+			if (t.failed)
+				break;
+			size_t len = t.len - at - 4;
+			unsigned char *p = (unsigned char *)t.p + at;
+			p[0] = (unsigned char)(len >> 24);
+			p[1] = (unsigned char)(len >> 16);
+			p[2] = (unsigned char)(len >> 8);
+			p[3] = (unsigned char)len;
+		}
+	}
+	/* A job may be applied (and freed) as soon as its entry is out: its text is written. */
+	uint64_t nos[CLUSTER_ENTRY_JOBS];
+	size_t k = 0;
+	pthread_mutex_lock(&c->lock);
+	for (struct writer_job *job = jobs, *next; job; job = next) {
+		next = job->next;
+		nos[k++] = job->request_no;
+		s_wait_put(c, job);
+	}
+	pthread_mutex_unlock(&c->lock);
+	natsMsg *msg = NULL;
+	natsStatus st = t.failed ? NATS_NO_MEMORY
+				 : natsMsg_Create(&msg, c->subject, NULL, t.p, (int)t.len);
+	free(t.p);
+	if (st == NATS_OK) {
+		jsPubOptions opts;
+		jsPubOptions_Init(&opts);
+		opts.MaxWait = max_wait;
+		if (msg_id[0])
+			opts.MsgId = msg_id;
+		st = js_PublishMsgAsync(c->js, &msg, &opts);
+		natsMsg_Destroy(msg); /* NULL when the library took it */
+	}
+	if (st == NATS_OK)
+		return;
+	for (size_t i = 0; i < k; i++)
+		s_refuse_waiting(c, nos[i], natsStatus_GetText(st));
+	pthread_mutex_lock(&c->lock);
+	c->in_flight--;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Takes the jobs of outgoing up to last (under lock). */
+static struct writer_job *s_outgoing_take(cluster_t *c, struct writer_job *last)
+{
+	struct writer_job *first = c->outgoing;
+	c->outgoing = last->next;
+	if (!c->outgoing)
+		c->outgoing_tail = &c->outgoing;
+	last->next = NULL;
+	return first;
+}
+
+/*
+ * The requests at the head of outgoing that waited CLUSTER_PUB_WAIT_MS for room (the log
+ * acknowledges nothing: no quorum) are answered `unavailable`, as a write whose entry timed
+ * out is. Called and returns under lock; true when it answered any.
+ */
+static bool s_outgoing_expire(cluster_t *c, int64_t now)
+{
+	struct writer_job *last = NULL;
+	for (struct writer_job *j = c->outgoing; j && now - j->appended_ms >= CLUSTER_PUB_WAIT_MS;
+	     j = j->next)
+		last = j;
+	if (!last)
+		return false;
+	struct writer_job *expired = s_outgoing_take(c, last);
+	pthread_mutex_unlock(&c->lock);
+	log_warnx("cluster: the log acknowledged none of the last writes for %d ms",
+		  CLUSTER_PUB_WAIT_MS);
+	for (struct writer_job *job = expired, *next; job; job = next) {
+		next = job->next;
+		s_refuse(c, job, "the log acknowledged no write for 5 s");
+	}
+	pthread_mutex_lock(&c->lock);
+	return true;
+}
+
+/*
+ * The publisher thread: takes what waits in outgoing while fewer than CLUSTER_IN_FLIGHT
+ * entries are unacknowledged; consecutive requests go as one entry, anything else alone (a
+ * deadline has its own message id), in the order they came.
+ */
+static void *s_publisher_main(void *arg)
+{
+	cluster_t *c = arg;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!atomic_load(&c->stopping) && c->outgoing &&
+		       c->in_flight >= CLUSTER_IN_FLIGHT) {
+			struct timespec until = clock_timespec_in(CLOCK_MONOTONIC,
+				c->outgoing->appended_ms + CLUSTER_PUB_WAIT_MS - clock_mono_ms());
+			c->publisher_waits = true;
+			pthread_cond_timedwait(&c->room, &c->lock, &until);
+			c->publisher_waits = false;
+			s_outgoing_expire(c, clock_mono_ms());
+		}
+		while (!atomic_load(&c->stopping) && !c->outgoing) {
+			c->publisher_waits = true;
+			pthread_cond_wait(&c->room, &c->lock);
+			c->publisher_waits = false;
+		}
+		if (atomic_load(&c->stopping))
+			break;
+		int64_t now = clock_mono_ms();
+		if (c->in_flight >= CLUSTER_IN_FLIGHT || s_outgoing_expire(c, now))
+			continue;
+		struct writer_job *first = c->outgoing, *last = first;
+		size_t n = 1, bytes = first->raw_len;
+		while (s_batchable(first) && last->next && s_batchable(last->next) &&
+		       n < CLUSTER_ENTRY_JOBS && bytes + last->next->raw_len <= CLUSTER_ENTRY_BYTES) {
+			last = last->next;
+			bytes += last->raw_len;
+			n++;
+		}
+		s_outgoing_take(c, last);
+		c->in_flight++;
+		pthread_mutex_unlock(&c->lock);
+		/* What is left of the oldest request's wait (at least 1 ms). */
+		s_publish(c, first, n, CLUSTER_PUB_WAIT_MS - (now - first->appended_ms));
+		pthread_mutex_lock(&c->lock);
+	}
+	struct writer_job *left = c->outgoing;
+	c->outgoing = NULL;
+	c->outgoing_tail = &c->outgoing;
+	pthread_mutex_unlock(&c->lock);
+	for (struct writer_job *job = left, *next; job; job = next) {
+		next = job->next;
+		s_refuse(c, job, "the node is stopping");
+	}
+	return NULL;
 }
 
 void cluster_append(cluster_t *c, struct writer_job *job)
 {
-	if (atomic_load(&c->stopping)) {
-		s_refuse(c, job, "the node is stopping");
-		return;
-	}
 	/* A deadline is the leader's to raise; a follower's copy is dropped. */
 	if (!job->op && !job->notice_topic && !cluster_is_leader(c)) {
 		job->remote = true;
@@ -242,59 +452,63 @@ void cluster_append(cluster_t *c, struct writer_job *job)
 		return;
 	}
 	pthread_mutex_lock(&c->lock);
-	job->request_no = ++c->next_request;
-	s_wait_put(c, job);
-	pthread_mutex_unlock(&c->lock);
-	uint64_t no = job->request_no;
-	char msg_id[96];
-	natsMsg *msg = NULL;
-	/* job may be applied (and freed) as soon as it is published: build the entry first. */
-	natsStatus st = s_entry(c, job, &msg, msg_id, sizeof msg_id);
-	if (st == NATS_OK) {
-		jsPubOptions opts;
-		jsPubOptions_Init(&opts);
-		opts.MaxWait = CLUSTER_PUB_WAIT_MS;
-		if (msg_id[0])
-			opts.MsgId = msg_id;
-		st = js_PublishMsgAsync(c->js, &msg, &opts);
-		natsMsg_Destroy(msg); /* NULL when the library took it */
-	}
-	if (st != NATS_OK) {
-		pthread_mutex_lock(&c->lock);
-		struct writer_job *again = s_wait_take(c, no);
+	if (atomic_load(&c->stopping) || !c->publisher_started) {
 		pthread_mutex_unlock(&c->lock);
-		if (again)
-			s_refuse(c, again, natsStatus_GetText(st));
+		s_refuse(c, job, "the node is stopping");
+		return;
 	}
+	job->request_no = ++c->next_request;
+	job->appended_ms = clock_mono_ms();
+	job->next = NULL;
+	*c->outgoing_tail = job;
+	c->outgoing_tail = &job->next;
+	if (c->publisher_waits && c->in_flight < CLUSTER_IN_FLIGHT)
+		pthread_cond_signal(&c->room);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /*
- * An append JetStream did not acknowledge (no quorum, timeout, connection lost): the request
- * waiting for it is answered `unavailable`. Its entry may still be stored and applied later;
+ * An append JetStream did not acknowledge (no quorum, timeout, connection lost): the requests
+ * waiting for it are answered `unavailable`. Its entry may still be stored and applied later;
  * a client's retry with the same event_id is then a duplicate.
  */
-static void s_on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+static void s_pub_failed(cluster_t *c, natsMsg *msg, const jsPubAckErr *pae)
 {
-	(void)js;
-	cluster_t *c = closure;
-	entry_t e;
-	if (s_entry_parse(natsMsg_GetData(pae->Msg), (size_t)natsMsg_GetDataLength(pae->Msg),
-			  &e) != 0 ||
+	entry_t e, sub;
+	if (s_entry_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &e) != 0 ||
 	    strcmp(e.f[E_NODE], c->cfg->cluster.node) != 0 || strcmp(e.f[E_BOOT], c->boot) != 0)
 		return;
-	uint64_t no = strtoull(e.f[E_REQUEST], NULL, 10);
-	pthread_mutex_lock(&c->lock);
-	struct writer_job *job = s_wait_take(c, no);
-	pthread_mutex_unlock(&c->lock);
-	if (!job)
-		return; /* applied already: the acknowledgement was lost, not the entry */
 	char why[160];
 	snprintf(why, sizeof why, "the log did not acknowledge the write: %s%s%s",
 		 natsStatus_GetText(pae->Err), pae->ErrText ? ": " : "",
 		 pae->ErrText ? pae->ErrText : "");
-	if (job->op || job->notice_topic)
+	if (strcmp(e.f[E_KIND], "d") != 0)
 		log_warnx("%s", why);
-	s_refuse(c, job, why);
+	if (strcmp(e.f[E_KIND], "b") != 0) {
+		s_refuse_waiting(c, strtoull(e.f[E_REQUEST], NULL, 10), why);
+		return;
+	}
+	size_t pos = 0;
+	int got;
+	while ((got = s_batch_next(&e, &pos, &sub)) >= 0)
+		if (got)
+			s_refuse_waiting(c, strtoull(sub.f[E_REQUEST], NULL, 10), why);
+}
+
+/* libnats's: JetStream's answer to an append (one per entry); room for the next entry. */
+static void s_on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	cluster_t *c = closure;
+	if (!pa && pae)
+		s_pub_failed(c, msg, pae);
+	natsMsg_Destroy(msg);
+	pthread_mutex_lock(&c->lock);
+	if (c->in_flight > 0)
+		c->in_flight--;
+	if (c->publisher_waits && c->outgoing)
+		pthread_cond_signal(&c->room);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- applying: entries become writer jobs in stream order ---- */
@@ -453,6 +667,62 @@ static uint64_t s_seq(natsMsg *msg, uint64_t *pending)
 	return seq;
 }
 
+/*
+ * The job that applies one entry (a request, a deadline, a notice, hook outcomes; e NULL when
+ * unreadable): this node's waiting job when the entry is its own from this run (its reply goes
+ * to its client), else a remote one. NULL when out of memory.
+ */
+static struct writer_job *s_entry_job(cluster_t *c, const entry_t *e)
+{
+	struct writer_job *job = NULL;
+	if (e && strcmp(e->f[E_NODE], c->cfg->cluster.node) == 0 &&
+	    strcmp(e->f[E_BOOT], c->boot) == 0) {
+		pthread_mutex_lock(&c->lock);
+		job = s_wait_take(c, strtoull(e->f[E_REQUEST], NULL, 10));
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (!job && e) {
+		const char *kind = e->f[E_KIND];
+		if (strcmp(kind, "r") == 0)
+			job = s_remote_request(e);
+		else if (strcmp(kind, "d") == 0)
+			job = s_deadline_job(e);
+		else if (strcmp(kind, "n") == 0)
+			job = s_notice_job(e);
+		else if (strcmp(kind, "h") == 0)
+			job = s_settled_job(e);
+	}
+	if (!job && (job = calloc(1, sizeof *job)) != NULL)
+		job->skip = job->remote = true; /* unknown or unreadable: applied as nothing */
+	if (job)
+		job->received_ms = e ? strtoll(e->f[E_AT], NULL, 10) : 0;
+	return job;
+}
+
+/*
+ * The jobs of a batch's requests, in order (at most CLUSTER_ENTRY_JOBS: what a node appends;
+ * any more are applied as nothing). NULL when it carries none or out of memory (*oom set).
+ */
+static struct writer_job *s_batch_jobs(cluster_t *c, const entry_t *batch, bool *oom)
+{
+	struct writer_job *jobs = NULL, **tail = &jobs;
+	entry_t sub;
+	size_t pos = 0;
+	uint32_t part = 0;
+	int got;
+	while (part < CLUSTER_ENTRY_JOBS && (got = s_batch_next(batch, &pos, &sub)) >= 0) {
+		struct writer_job *job = s_entry_job(c, got ? &sub : NULL);
+		if (!job) {
+			*oom = true;
+			break;
+		}
+		job->entry_part = part++;
+		*tail = job;
+		tail = &job->next;
+	}
+	return jobs;
+}
+
 /* libnats's delivery thread: each entry, in stream order, to the writer. */
 static void s_on_entry(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
@@ -470,39 +740,26 @@ static void s_on_entry(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 	entry_t e;
 	bool readable = s_entry_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
 				      &e) == 0;
-	int64_t at = readable ? strtoll(e.f[E_AT], NULL, 10) : 0;
-	struct writer_job *job = NULL;
-	bool counted = false;
-	/* Ours, from this run: the job that waits for it (its reply goes to its client). */
-	if (readable && strcmp(e.f[E_NODE], c->cfg->cluster.node) == 0 &&
-	    strcmp(e.f[E_BOOT], c->boot) == 0) {
-		pthread_mutex_lock(&c->lock);
-		job = s_wait_take(c, strtoull(e.f[E_REQUEST], NULL, 10));
-		pthread_mutex_unlock(&c->lock);
-		counted = job != NULL;
-	}
-	if (!job && readable) {
-		const char *kind = e.f[E_KIND];
-		if (strcmp(kind, "r") == 0)
-			job = s_remote_request(&e);
-		else if (strcmp(kind, "d") == 0)
-			job = s_deadline_job(&e);
-		else if (strcmp(kind, "n") == 0)
-			job = s_notice_job(&e);
-		else if (strcmp(kind, "h") == 0)
-			job = s_settled_job(&e);
-	}
-	if (!job && (job = calloc(1, sizeof *job)) != NULL)
-		job->skip = job->remote = true; /* unknown or unreadable: applied as nothing */
-	if (!job) {
+	bool oom = false;
+	struct writer_job *jobs = readable && strcmp(e.f[E_KIND], "b") == 0
+					  ? s_batch_jobs(c, &e, &oom) : NULL;
+	if (!jobs && !oom)
+		jobs = s_entry_job(c, readable ? &e : NULL);
+	natsMsg_Destroy(msg);
+	if (!jobs) {
 		log_warnx("cluster: out of memory applying entry %" PRIu64, seq);
-		natsMsg_Destroy(msg);
 		return;
 	}
-	job->stream_seq = seq;
-	job->received_ms = at;
-	natsMsg_Destroy(msg);
-	writer_apply(c->writer, job, counted);
+	if (oom)
+		log_warnx("cluster: out of memory applying entry %" PRIu64 ": applied in part", seq);
+	struct writer_job *job = jobs;
+	for (;; job = job->next) {
+		job->stream_seq = seq;
+		if (!job->next)
+			break;
+	}
+	job->entry_end = true;
+	writer_apply(c->writer, jobs);
 }
 
 void cluster_applied(cluster_t *c, uint64_t seq)
@@ -538,13 +795,13 @@ int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settl
 	char at[24];
 	snprintf(at, sizeof at, "%" PRId64, clock_now_ms());
 	const char *f[E_FIELDS] = { "1", "h", c->cfg->cluster.node, c->boot, "0", at, "", "", "", "" };
-	size_t len;
-	char *text = s_entry_text(f, data, strlen(data), &len);
+	text_t t = { 0 };
+	s_text_entry(&t, f, data, strlen(data));
 	free(data);
 	natsMsg *msg = NULL;
-	natsStatus st = text ? natsMsg_Create(&msg, c->subject, NULL, text, (int)len)
-			     : NATS_NO_MEMORY;
-	free(text);
+	natsStatus st = t.failed ? NATS_NO_MEMORY
+				 : natsMsg_Create(&msg, c->subject, NULL, t.p, (int)t.len);
+	free(t.p);
 	jsPubAck *ack = NULL;
 	jsErrCode jerr = 0;
 	jsPubOptions opts;
@@ -797,7 +1054,9 @@ cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->changed, &attr);
+	pthread_cond_init(&c->room, &attr);
 	pthread_condattr_destroy(&attr);
+	c->outgoing_tail = &c->outgoing;
 	snprintf(c->subject, sizeof c->subject, "%s.log", cfg->cluster.stream);
 	snprintf(c->bucket, sizeof c->bucket, "%s_lease", cfg->cluster.stream);
 	snprintf(c->boot, sizeof c->boot, "%" PRIx64 "%x", (uint64_t)clock_now_ms(),
@@ -812,8 +1071,8 @@ cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t
 	jsOptions jo;
 	jsOptions_Init(&jo);
 	jo.PublishAsync.MaxPending = CLUSTER_PUB_MAX_PENDING;
-	jo.PublishAsync.ErrHandler = s_on_pub_error;
-	jo.PublishAsync.ErrHandlerClosure = c;
+	jo.PublishAsync.AckHandler = s_on_pub_ack;
+	jo.PublishAsync.AckHandlerClosure = c;
 	jo.Wait = CLUSTER_PUB_WAIT_MS;
 	natsStatus st = s_connect(c);
 	if (st != NATS_OK) {
@@ -876,9 +1135,12 @@ int cluster_start(cluster_t *c, struct writer *writer, cluster_leader_cb on_lead
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	c->lease_started = pthread_create(&c->lease_thread, NULL, s_lease_main, c) == 0;
+	pthread_mutex_lock(&c->lock);
+	c->publisher_started = pthread_create(&c->publisher, NULL, s_publisher_main, c) == 0;
+	pthread_mutex_unlock(&c->lock);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	if (!c->lease_started) {
-		snprintf(errbuf, errlen, "cluster: cannot start the lease thread");
+	if (!c->lease_started || !c->publisher_started) {
+		snprintf(errbuf, errlen, "cluster: cannot start the lease or publisher thread");
 		return -1;
 	}
 	return 0;
@@ -901,7 +1163,16 @@ void cluster_stop(cluster_t *c)
 	pthread_mutex_lock(&c->lock);
 	atomic_store(&c->stopping, true);
 	pthread_cond_broadcast(&c->changed);
+	pthread_cond_broadcast(&c->room);
+	bool publisher = c->publisher_started;
 	pthread_mutex_unlock(&c->lock);
+	/* It answers what still waits to be appended, and appends nothing more. */
+	if (publisher) {
+		pthread_join(c->publisher, NULL);
+		pthread_mutex_lock(&c->lock);
+		c->publisher_started = false;
+		pthread_mutex_unlock(&c->lock);
+	}
 	if (c->lease_started) {
 		pthread_join(c->lease_thread, NULL);
 		c->lease_started = false;
@@ -938,6 +1209,7 @@ void cluster_destroy(cluster_t **c_p)
 	jsCtx_Destroy(c->js);
 	natsConnection_Destroy(c->nc);
 	pthread_cond_destroy(&c->changed);
+	pthread_cond_destroy(&c->room);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	*c_p = NULL;

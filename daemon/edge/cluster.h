@@ -3,8 +3,9 @@
  *
  * The stream is the truth. A write taken by this node is appended to the stream as an entry
  * (the request frame as received, with its arrival time and its caller); every node applies
- * every entry in stream order through its writer (group commit as ever), committing the entry's stream sequence in the same LMDB transaction, so each
- * entry is applied exactly once across crashes. The node that took a request answers it with
+ * every entry in stream order through its writer (group commit as ever), committing the
+ * entry's stream sequence in the same LMDB transaction, so each entry is applied exactly once
+ * across crashes. The node that took a request answers it with
  * what applying produced: its own apply comes after JetStream stored the entry on a quorum
  * (a consumer sees only stored entries), so the answer implies durability on the cluster.
  *
@@ -15,7 +16,15 @@
  *   d  a deadline that fell due: {"incident","rule","due"}; the time is the leader's clock
  *   n  a notice (a hook's give-up): its body, on the topic field
  *   h  hook outcomes: {"hook", "o": [[delivery, due, remove, attempts, retry_at], ...]}
+ *   b  a batch: up to 256 request ("r") entries in its body, each after its length (4 bytes,
+ *      big-endian); applied in one transaction, in order, as one stream sequence
  * Applying reads only the entry and the store: no clock, no randomness.
+ *
+ * Appending is the log's group commit: a publisher thread keeps at most 4 entries
+ * unacknowledged; requests that come meanwhile wait and go together as one batch. A request
+ * alone has an entry to itself at once; under load JetStream stores, replicates and delivers
+ * one entry for many requests. A request waits at most 5 s from its arrival (its wait for room
+ * included) for its entry's acknowledgement, then it is answered `unavailable`.
  *
  * The leader lease is a key-value entry (bucket STREAM_lease, key "leader", TTL = lease)
  * created by whoever finds it absent and renewed by compare-and-set on its revision. Only
@@ -24,8 +33,8 @@
  * Applying a deadline whose breach is recorded changes nothing, so two leaders for a moment
  * produce one breach.
  *
- * Threads: libnats's own (delivery of entries, publish acknowledgements) and one lease
- * thread; the functions below are thread-safe unless said otherwise.
+ * Threads: libnats's own (delivery of entries, publish acknowledgements), the publisher and
+ * the lease thread; the functions below are thread-safe unless said otherwise.
  */
 #ifndef INCIDENTD_DAEMON_EDGE_CLUSTER_H
 #define INCIDENTD_DAEMON_EDGE_CLUSTER_H

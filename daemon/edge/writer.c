@@ -85,9 +85,15 @@ static writer_job_t *s_take_batch(writer_t *w)
 			pthread_cond_timedwait(&w->linger, &w->lock, &until);
 		}
 	}
-	writer_job_t *batch = w->queue, *last = w->queue;
-	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++)
+	writer_job_t *batch = w->queue, *last = w->queue, *end = NULL;
+	for (int n = 1; last && last->next && n < WRITER_BATCH_MAX; n++) {
+		if (last->entry_end)
+			end = last;
 		last = last->next;
+	}
+	/* Cluster mode: an entry's jobs commit together (its sequence says all of it is applied). */
+	if (w->log_to.append && last && !last->entry_end && end)
+		last = end;
 	if (last) {
 		w->queue = last->next;
 		last->next = NULL;
@@ -164,10 +170,12 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 	if (rc == 0 && w->log_to.append)
 		rc = store_meta_get_u64(&txn, "cluster_applied", &applied);
 	uint64_t last = applied;
+	uint32_t last_part = UINT32_MAX; /* applied: the whole entry */
 	for (writer_job_t *job = jobs; job && rc == 0; job = job->next, i++) {
 		if (w->log_to.append) {
 			/* Applying reads the entry's time, never this node's clock. */
-			if (job->stream_seq <= last) {
+			if (job->stream_seq < last ||
+			    (job->stream_seq == last && job->entry_part <= last_part)) {
 				job->skip = true; /* delivered again: applied already */
 				wire_error_set(&results[i].err, WIRE_CONFLICT,
 					       "entry %llu was applied already",
@@ -175,6 +183,7 @@ static int s_apply(writer_t *w, writer_job_t *jobs, batch_result_t *results, int
 				continue;
 			}
 			last = job->stream_seq;
+			last_part = job->entry_part;
 			batch.now_ms = job->received_ms;
 		}
 		rc = s_apply_job(&batch, job, &results[i]);
@@ -372,16 +381,20 @@ void writer_refuse(writer_t *w, writer_job_t *job)
 	s_hand_back(w, job);
 }
 
-void writer_apply(writer_t *w, writer_job_t *job, bool counted)
+void writer_apply(writer_t *w, writer_job_t *jobs)
 {
-	job->next = NULL;
+	writer_job_t *last = jobs;
+	size_t uncounted = 0;
+	for (writer_job_t *job = jobs; job; job = job->next) {
+		uncounted += job->remote;
+		last = job;
+	}
 	pthread_mutex_lock(&w->lock);
 	while (w->pending >= WRITER_APPLY_BACKLOG && !w->stopping)
 		pthread_cond_wait(&w->room, &w->lock);
-	*w->queue_tail = job;
-	w->queue_tail = &job->next;
-	if (!counted)
-		w->pending++;
+	*w->queue_tail = jobs;
+	w->queue_tail = &last->next;
+	w->pending += uncounted;
 	if (w->waiting)
 		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);

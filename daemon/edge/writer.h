@@ -81,7 +81,10 @@ typedef struct writer_job {
 	size_t n_arm;
 	/* cluster mode (daemon/edge/cluster.h) */
 	uint64_t stream_seq;  /* the job's entry in the stream; 0 before it is appended */
+	uint32_t entry_part;  /* its place among the requests its entry carries (from 0) */
+	bool entry_end;       /* the last job of its entry */
 	uint64_t request_no;  /* this node's number of the request, while waiting for its entry */
+	int64_t appended_ms;  /* clock_mono_ms() when it was given to the log */
 	bool remote;          /* an entry this node does not answer: no reply, no request metric */
 	bool skip;            /* an entry that applies nothing (unreadable, or not a write) */
 	char *hook;           /* owned: hook outcomes (settled) of this hook to apply */
@@ -125,12 +128,13 @@ typedef struct {
 void writer_set_log(writer_t *writer, const writer_log_t *log);
 
 /*
- * Cluster mode, from the delivery of the stream: queues an entry to apply, in stream order.
- * counted: the job came through writer_submit() (this node's request) and is counted already.
- * Waits while the writer has more than WRITER_APPLY_BACKLOG jobs (catching up must not queue
- * the whole stream in memory).
+ * Cluster mode, from the delivery of the stream: queues the jobs of one entry (a list, in
+ * order; the last one has entry_end set) to apply, in stream order. An entry is applied in
+ * one transaction, never split between two. A job that is not remote came through
+ * writer_submit() (this node's request) and is counted already. Waits while the writer has
+ * more than WRITER_APPLY_BACKLOG jobs (catching up must not queue the whole stream in memory).
  */
-void writer_apply(writer_t *writer, writer_job_t *job, bool counted);
+void writer_apply(writer_t *writer, writer_job_t *jobs);
 
 /*
  * Cluster mode: hands a submitted job back unapplied, with job->err set (`unavailable`: its

@@ -15,8 +15,10 @@
 
 #include <lmdb.h>
 #include <nats/nats.h>
+#include <zmq.h>
 
 #include "checks.h"
+#include "http_client.h"
 #include "nats_cluster.h"
 #include "receiver.h"
 
@@ -32,6 +34,7 @@ typedef struct {
 	nats_cluster_t *nats;
 	char stream[32];
 	int hook_port;        /* > 0: every node has a url hook to 127.0.0.1:hook_port */
+	int http_port[NODES_MAX]; /* > 0: node i listens for HTTP on 127.0.0.1:http_port[i] */
 	h_daemon_t *nodes[NODES_MAX];
 	int n;
 } cluster_t;
@@ -57,6 +60,11 @@ static char *s_config(const cluster_t *c, int i)
 	if (c->hook_port > 0 &&
 	    asprintf(&with, "%s\n[hook pager]\nurl = http://127.0.0.1:%d/hook\nbackoff = 200ms\n"
 			    "max_backoff = 200ms\ntimeout = 2s\n", text, c->hook_port) >= 0) {
+		free(text);
+		text = with;
+	}
+	if (c->http_port[i] > 0 &&
+	    asprintf(&with, "%s\n[http]\nlisten = 127.0.0.1:%d\n", text, c->http_port[i]) >= 0) {
 		free(text);
 		text = with;
 	}
@@ -226,6 +234,72 @@ static json_t *s_send(cluster_t *c, int i, json_t *ev)
 		json_decref(r);
 	}
 	return NULL;
+}
+
+/* What the nodes answered to a stream of events. */
+typedef struct {
+	int ok, duplicates, refused;
+} streamed_t;
+
+/*
+ * Streams n events to each node of nodes[] (k of them, indices) at once, up to window in flight
+ * on each, as busy clients do: position j's events are PREFIX-j-I, each opening an incident of
+ * its own, so that the same prefix through other nodes sends the same events again. Fails the
+ * test when a node leaves one unanswered for 60 s.
+ */
+static streamed_t s_stream(cluster_t *c, const int *nodes, int k, const char *prefix, int n,
+			   int window)
+{
+	void *sock[NODES_MAX];
+	zmq_pollitem_t items[NODES_MAX];
+	int sent[NODES_MAX] = { 0 }, answered[NODES_MAX] = { 0 }, done = 0;
+	streamed_t out = { 0 };
+	for (int j = 0; j < k; j++) {
+		sock[j] = h_socket(c->nodes[nodes[j]], ZMQ_DEALER);
+		assert_non_null(sock[j]);
+		items[j] = (zmq_pollitem_t){ .socket = sock[j], .events = ZMQ_POLLIN };
+	}
+	int64_t until = h_mono_ms() + 60000;
+	while (done < k && h_mono_ms() < until) {
+		for (int j = 0; j < k; j++) {
+			while (sent[j] < n && sent[j] - answered[j] < window) {
+				char eid[48];
+				snprintf(eid, sizeof eid, "%s-%d-%d", prefix, j, sent[j]);
+				json_t *ev = s_event(eid, eid, "detected");
+				json_object_set_new(ev, "id", json_integer(sent[j]));
+				char *text = json_dumps(ev, JSON_COMPACT);
+				json_decref(ev);
+				assert_non_null(text);
+				assert_true(zmq_send(sock[j], text, strlen(text), 0) >= 0);
+				free(text);
+				sent[j]++;
+			}
+		}
+		if (zmq_poll(items, k, 100) < 0)
+			break;
+		for (int j = 0; j < k; j++) {
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			while (zmq_msg_recv(&m, sock[j], ZMQ_DONTWAIT) >= 0) {
+				json_t *r = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, NULL);
+				if (h_is_ok(r) && json_is_true(json_object_get(r, "duplicate")))
+					out.duplicates++;
+				else if (h_is_ok(r))
+					out.ok++;
+				else
+					out.refused++;
+				json_decref(r);
+				if (++answered[j] == n)
+					done++;
+			}
+			zmq_msg_close(&m);
+		}
+	}
+	for (int j = 0; j < k; j++)
+		h_close(c->nodes[nodes[j]], sock[j]);
+	if (done < k)
+		fail_msg("%d of %d streams were not answered in full", k - done, k);
+	return out;
 }
 
 /* The leader's index, or -1 when no node names one that runs. */
@@ -586,6 +660,36 @@ static void test_paused_leader_no_duplicate_breach(void **state)
 }
 
 /*
+ * The index of the nats-server leading the stream (servers are named "n<i>"), or -1 when none
+ * is known within 10 s.
+ */
+static int s_stream_leader(cluster_t *c)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	int leader = -1;
+	if (natsConnection_ConnectTo(&nc, nats_cluster_urls(c->nats)) != NATS_OK ||
+	    natsConnection_JetStream(&js, nc, NULL) != NATS_OK) {
+		natsConnection_Destroy(nc);
+		return -1;
+	}
+	for (int64_t until = h_mono_ms() + 10000; leader < 0 && h_mono_ms() < until;) {
+		jsStreamInfo *si = NULL;
+		jsErrCode jerr = 0;
+		if (js_GetStreamInfo(&si, js, c->stream, NULL, &jerr) == NATS_OK && si->Cluster &&
+		    si->Cluster->Leader && si->Cluster->Leader[0] == 'n' &&
+		    si->Cluster->Leader[1] >= '0' && si->Cluster->Leader[1] < '3')
+			leader = si->Cluster->Leader[1] - '0';
+		jsStreamInfo_Destroy(si);
+		if (leader < 0)
+			usleep(100 * 1000);
+	}
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return leader;
+}
+
+/*
  * One nats-server down: writes go on. Two down: a write is refused `unavailable` (never an
  * acknowledgement without a quorum) and reads go on. Both back: writes go on again.
  */
@@ -598,7 +702,16 @@ static void test_nats_quorum(void **state)
 	CHECK_OK(r);
 	json_decref(r);
 	json_decref(ev);
-	assert_int_equal(nats_cluster_kill(c->nats, 2), 0);
+	/*
+	 * The stream's leader is the one kept: alone, it takes appends and times them out (a
+	 * follower alone refuses them at once), so writes wait out their 5 s.
+	 */
+	int keep = s_stream_leader(c), down[2], k = 0;
+	assert_true(keep >= 0);
+	for (int i = 0; i < 3; i++)
+		if (i != keep)
+			down[k++] = i;
+	assert_int_equal(nats_cluster_kill(c->nats, down[0]), 0);
 	int64_t until = h_mono_ms() + 20000;
 	r = NULL;
 	for (int i = 0; h_mono_ms() < until; i++) {
@@ -614,11 +727,44 @@ static void test_nats_quorum(void **state)
 	}
 	CHECK_OK(r);
 	json_decref(r);
-	assert_int_equal(nats_cluster_kill(c->nats, 1), 0);
+	assert_int_equal(nats_cluster_kill(c->nats, down[1]), 0);
 	ev = s_event("q2", "Q2", "detected");
 	r = h_request_as(c->nodes[0], NULL, ev, 15000);
 	CHECK_ERROR(r, "unavailable", NULL);
 	json_decref(r);
+	/*
+	 * More writes, one by one, than the entries a node keeps in flight (4): each is answered
+	 * `unavailable` within the 5 s a write waits, its wait for room included (the last ones
+	 * would otherwise wait 5 s for room, then 5 s for their own entry).
+	 */
+	void *sock = h_socket(c->nodes[1], ZMQ_DEALER);
+	assert_non_null(sock);
+	int64_t sent_at[8];
+	for (int i = 0; i < 8; i++) {
+		char text[160];
+		int n = snprintf(text, sizeof text, "{\"op\":\"event\",\"id\":%d,\"provider\":"
+				 "\"csp-north\",\"event_id\":\"q3-%d\",\"ref\":\"Q3-%d\","
+				 "\"stage\":\"detected\",\"category\":2,\"title\":\"t\"}", i, i, i);
+		assert_true(zmq_send(sock, text, (size_t)n, 0) == n);
+		sent_at[i] = h_mono_ms();
+		usleep(100 * 1000);
+	}
+	for (int i = 0; i < 8; i++) {
+		zmq_pollitem_t item = { .socket = sock, .events = ZMQ_POLLIN };
+		assert_int_equal(zmq_poll(&item, 1, 15000), 1);
+		char text[1024];
+		int n = zmq_recv(sock, text, sizeof text - 1, 0);
+		assert_true(n > 0);
+		r = json_loadb(text, (size_t)n, 0, NULL);
+		CHECK_ERROR(r, "unavailable", NULL);
+		json_int_t id = json_integer_value(json_object_get(r, "id"));
+		assert_true(id >= 0 && id < 8);
+		int64_t waited = h_mono_ms() - sent_at[id];
+		if (waited > 7000)
+			fail_msg("write %d answered after %lld ms", (int)id, (long long)waited);
+		json_decref(r);
+	}
+	h_close(c->nodes[1], sock);
 	/*
 	 * Reads go on from each node's own store: the writer's holds both incidents it was
 	 * answered for; the other answers with what it had applied (it may not have had the
@@ -626,8 +772,8 @@ static void test_nats_quorum(void **state)
 	 */
 	assert_int_equal(s_status_int(c->nodes[0], "incidents"), 2);
 	assert_true(s_status_int(c->nodes[1], "incidents") >= 1);
-	assert_int_equal(nats_cluster_start(c->nats, 1), 0);
-	assert_int_equal(nats_cluster_start(c->nats, 2), 0);
+	assert_int_equal(nats_cluster_start(c->nats, down[0]), 0);
+	assert_int_equal(nats_cluster_start(c->nats, down[1]), 0);
 	until = h_mono_ms() + 30000;
 	r = NULL;
 	while (h_mono_ms() < until) {
@@ -689,6 +835,167 @@ static void test_hook_delivery_survives_the_leader(void **state)
 	assert_true(s_cluster_down(c, true));
 }
 
+/*
+ * Busy clients on several nodes: requests that arrive together share entries (the log's group
+ * commit), and an entry's requests are applied together, exactly once, also by a node killed
+ * with -9 while it applied them and restarted; the same events again through other nodes are
+ * all duplicates; a fresh node replays the entries to the same records, byte for byte.
+ */
+static void test_busy_clients_share_entries(void **state)
+{
+	cluster_t *c = *state;
+	s_cluster_up(c, 3);
+	killer_t k = { c->nodes[2]->pid, 300 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, s_killer, &k), 0);
+	streamed_t got = s_stream(c, (int[]){ 0, 1 }, 2, "busy", 3000, 128);
+	pthread_join(t, NULL);
+	h_kill9(c->nodes[2]);
+	assert_int_equal(got.ok, 6000);
+	assert_int_equal(got.duplicates + got.refused, 0);
+	uint64_t seq = s_converge(c);
+	assert_true(seq > 0);
+	/* Fewer entries than writes: most carried several. */
+	assert_true(seq < 3000);
+	assert_int_equal(s_status_int(c->nodes[0], "incidents"), 6000);
+	assert_int_equal(s_status_int(c->nodes[1], "incidents"), 6000);
+	assert_int_equal(h_start(c->nodes[2]), 0);
+	assert_int_equal(s_converge(c), seq);
+	assert_int_equal(s_status_int(c->nodes[2], "incidents"), 6000);
+	assert_int_equal(s_status_int(c->nodes[2], "events"), 6000);
+	got = s_stream(c, (int[]){ 2, 0 }, 2, "busy", 3000, 128);
+	assert_int_equal(got.duplicates, 6000);
+	assert_true(s_converge(c) > seq);
+	assert_int_equal(s_status_int(c->nodes[2], "events"), 6000);
+	h_daemon_t *fresh = s_node_add(c);
+	assert_non_null(fresh);
+	assert_int_equal(h_start(fresh), 0);
+	seq = s_converge(c);
+	assert_true(seq > 0);
+	for (int i = 0; i < c->n; i++)
+		assert_int_equal(h_stop(c->nodes[i]), 0);
+	for (int i = 1; i < c->n; i++) {
+		long n = s_stores_equal(c->nodes[0]->data_dir, c->nodes[i]->data_dir);
+		if (n < 0)
+			fail_msg("node %d's store differs from node 1's", i + 1);
+		assert_true(n > 12000);
+	}
+	assert_true(s_cluster_down(c, true));
+}
+
+/* The HTTP status of GET path on node i, or 0 when it did not answer. */
+static long s_http_get(cluster_t *c, int i, const char *path)
+{
+	char url[96];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->http_port[i], path);
+	hc_answer_t a;
+	long status = hc_request("GET", url, NULL, NULL, NULL, 0, 2000, &a) == 0 ? a.status : 0;
+	hc_answer_clear(&a);
+	return status;
+}
+
+#define BACKLOG_PER_ENTRY 250
+#define BACKLOG_EVENTS(entries) ((entries) * BACKLOG_PER_ENTRY)
+
+/*
+ * Appends entries batches of BACKLOG_PER_ENTRY events straight to the stream, as a node
+ * "node-9" under load would (each event opening an incident): a backlog far faster to make
+ * than through a node. 0 or -1.
+ */
+static int s_publish_backlog(cluster_t *c, int entries)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	char subject[64];
+	snprintf(subject, sizeof subject, "%s.log", c->stream);
+	natsStatus st = natsConnection_ConnectTo(&nc, nats_cluster_urls(c->nats));
+	if (st == NATS_OK)
+		st = natsConnection_JetStream(&js, nc, NULL);
+	size_t cap = 512 * BACKLOG_PER_ENTRY;
+	char *data = malloc(cap);
+	for (int e = 0; st == NATS_OK && data && e < entries; e++) {
+		static const char head[] = "1\0b\0node-9\0boot\0\0\0\0\0\0\0";
+		size_t len = sizeof head - 1;
+		memcpy(data, head, len);
+		for (int i = 0; i < BACKLOG_PER_ENTRY; i++) {
+			int no = e * BACKLOG_PER_ENTRY + i;
+			char *sub = data + len + 4;
+			int n = snprintf(sub, cap - len - 4,
+					 "1%cr%cnode-9%cboot%c%d%c%lld%c%c%c%c%c"
+					 "{\"op\":\"event\",\"provider\":\"csp-north\",\"event_id\":"
+					 "\"bl-%d\",\"ref\":\"BL-%d\",\"stage\":\"detected\","
+					 "\"category\":2,\"title\":\"link down\"}",
+					 0, 0, 0, 0, no + 1, 0, (long long)h_now_ms(), 0, 0, 0, 0, 0,
+					 no, no);
+			unsigned char *p = (unsigned char *)data + len;
+			p[0] = p[1] = 0;
+			p[2] = (unsigned char)(n >> 8);
+			p[3] = (unsigned char)n;
+			len += 4 + (size_t)n;
+		}
+		jsPubAck *ack = NULL;
+		st = js_Publish(&ack, js, subject, data, (int)len, NULL, NULL);
+		jsPubAck_Destroy(ack);
+	}
+	free(data);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return st == NATS_OK && data ? 0 : -1;
+}
+
+/*
+ * A node that starts behind the stream is not ready (/readyz 503, for a load balancer) until it
+ * has applied the stream up to where it stood at the start, though it is alive (/healthz 200)
+ * and answers reads. Its catch-up is held where it stands by taking the store's write lock
+ * from here, as another writer would: its writer waits for it.
+ */
+static void test_not_ready_while_catching_up(void **state)
+{
+	cluster_t *c = *state;
+	s_cluster_up(c, 2);
+	assert_int_equal(s_publish_backlog(c, 400), 0);
+	assert_true(s_converge(c) >= 400);
+	assert_int_equal(s_status_int(c->nodes[0], "incidents"), BACKLOG_EVENTS(400));
+	c->http_port[2] = h_free_port();
+	h_daemon_t *late = s_node_add(c);
+	assert_non_null(late);
+	assert_int_equal(h_start(late), 0);
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, late->data_dir, MDB_NOTLS, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	json_t *cl = s_cluster_status(late);
+	assert_non_null(cl);
+	json_int_t applied = json_integer_value(json_object_get(cl, "applied"));
+	json_int_t last = json_integer_value(json_object_get(cl, "last"));
+	json_decref(cl);
+	if (applied >= last) {
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
+		fail_msg("the node caught up (%lld) before its writer was held", (long long)applied);
+	}
+	long readyz = 0;
+	for (int64_t until = h_mono_ms() + 10000; readyz == 0 && h_mono_ms() < until;)
+		if ((readyz = s_http_get(c, 2, "/readyz")) == 0)
+			usleep(20 * 1000);
+	long healthz = s_http_get(c, 2, "/healthz");
+	long long incidents = s_status_int(late, "incidents");
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	assert_int_equal(readyz, 503);
+	assert_int_equal(healthz, 200);
+	assert_true(incidents >= 0 && incidents < BACKLOG_EVENTS(400));
+	for (int64_t until = h_mono_ms() + CONVERGE_MS; readyz != 200 && h_mono_ms() < until;)
+		if ((readyz = s_http_get(c, 2, "/readyz")) != 200)
+			usleep(50 * 1000);
+	assert_int_equal(readyz, 200);
+	assert_true(s_converge(c) > 0);
+	assert_int_equal(s_status_int(late, "incidents"), BACKLOG_EVENTS(400));
+	assert_true(s_cluster_down(c, true));
+}
+
 /* Publishes len bytes of data on the stream's subject straight to JetStream; 0 or -1. */
 static int s_publish_raw(cluster_t *c, const char *data, int len)
 {
@@ -710,7 +1017,7 @@ static int s_publish_raw(cluster_t *c, const char *data, int len)
 
 /*
  * Whatever else lands on the stream's subject (another program publishing there by mistake,
- * an entry of a newer version) is applied as nothing by every node: none crashes, their
+ * an entry of a newer version, a damaged batch) is applied as nothing by every node: none crashes, their
  * states stay equal, and writes go on.
  */
 static void test_foreign_entries_change_nothing(void **state)
@@ -729,14 +1036,21 @@ static void test_foreign_entries_change_nothing(void **state)
 	const char bad_kind[] = "1\0x\0node-9\0b\01\0" "0\0\0operator\0\0\0{}";
 	const char short_head[] = "1\0r\0node-9";
 	const char bad_deadline[] = "1\0d\0node-9\0b\01\0" "0\0\0\0\0\0{\"incident\":\"x\"}";
+	/* Batches: one cut short, one that carries a deadline (only requests may share). */
+	const char cut_batch[] = "1\0b\0node-9\0b\0\0\0\0\0\0\0" "\0\0\0\x40" "1\0r";
+	const char deadline_batch[] = "1\0b\0node-9\0b\0\0\0\0\0\0\0" "\0\0\0\x34"
+				      "1\0d\0node-9\0b\01\0" "0\0\0\0\0\0"
+				      "{\"incident\":1,\"rule\":0,\"due\":0}";
 	assert_int_equal(s_publish_raw(c, junk, (int)strlen(junk)), 0);
 	assert_int_equal(s_publish_raw(c, wrong_version, (int)sizeof wrong_version - 1), 0);
 	assert_int_equal(s_publish_raw(c, bad_kind, (int)sizeof bad_kind - 1), 0);
 	assert_int_equal(s_publish_raw(c, short_head, (int)sizeof short_head - 1), 0);
 	assert_int_equal(s_publish_raw(c, bad_deadline, (int)sizeof bad_deadline - 1), 0);
 	assert_int_equal(s_publish_raw(c, "", 0), 0);
+	assert_int_equal(s_publish_raw(c, cut_batch, (int)sizeof cut_batch - 1), 0);
+	assert_int_equal(s_publish_raw(c, deadline_batch, (int)sizeof deadline_batch - 1), 0);
 	uint64_t seq = s_converge(c);
-	assert_true(seq >= 7);
+	assert_true(seq >= 9);
 	json_t *after = s_cluster_status(c->nodes[0]);
 	/* Applied past them; nothing else changed but the applied sequence (and so the digest). */
 	assert_int_equal(s_status_int(c->nodes[0], "incidents"), 1);
@@ -766,6 +1080,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nats_quorum, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_hook_delivery_survives_the_leader, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_entries_change_nothing, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_busy_clients_share_entries, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_not_ready_while_catching_up, s_setup, s_teardown),
 	};
 	/* TEST_FILTER=test_nats_quorum runs one case (cmocka's glob). */
 	if (getenv("TEST_FILTER"))
