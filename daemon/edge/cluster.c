@@ -19,6 +19,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/log.h"
+#include "proto/jsonw.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
 
@@ -165,40 +166,14 @@ static int s_entry_parse(const char *data, size_t len, entry_t *e)
 	return strcmp(e->f[E_VERSION], "1") == 0 ? 0 : -1;
 }
 
-/* An entry being written: a buffer that grows; failed once an allocation failed. */
-typedef struct {
-	char *p;
-	size_t len, cap;
-	bool failed;
-} text_t;
-
-static void s_text_put(text_t *t, const void *data, size_t n)
-{
-	if (t->failed || n == 0)
-		return;
-	if (t->len + n > t->cap) {
-		size_t cap = t->cap ? t->cap : 1024;
-		while (cap < t->len + n)
-			cap *= 2;
-		char *p = realloc(t->p, cap);
-		if (!p) {
-			t->failed = true;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, data, n);
-	t->len += n;
-}
-
-/* Writes an entry: its head, then its body. */
-static void s_text_entry(text_t *t, const char *const f[E_FIELDS], const char *body,
+/* Writes an entry (bytes, NULs included, in jsonw's growing buffer): its head, then its body. */
+static void s_text_entry(jsonw_t *t, const char *const f[E_FIELDS], const char *body,
 			 size_t body_len)
 {
 	for (int i = 0; i < E_FIELDS; i++)
-		s_text_put(t, f[i], strlen(f[i]) + 1);
-	s_text_put(t, body, body_len);
+		jsonw_raw(t, f[i], strlen(f[i]) + 1);
+	if (body_len)
+		jsonw_raw(t, body, body_len);
 }
 
 /*
@@ -233,7 +208,7 @@ static const char *s_providers(const op_caller_t *caller, char *buf, size_t size
 }
 
 /* Writes the entry of a job to t; msg_id set for a deadline. */
-static void s_entry(cluster_t *c, struct writer_job *job, text_t *t, char *msg_id, size_t id_len)
+static void s_entry(cluster_t *c, struct writer_job *job, jsonw_t *t, char *msg_id, size_t id_len)
 {
 	char *body = NULL;
 	size_t body_len = 0;
@@ -261,6 +236,7 @@ static void s_entry(cluster_t *c, struct writer_job *job, text_t *t, char *msg_i
 		f[E_PROVIDERS] = s_providers(&job->caller, providers, sizeof providers);
 	}
 	if (!job->op && !body) {
+		jsonw_discard(t);
 		t->failed = true;
 		return;
 	}
@@ -297,7 +273,8 @@ static void s_refuse_waiting(cluster_t *c, uint64_t no, const char *why)
  */
 static void s_publish(cluster_t *c, struct writer_job *jobs, size_t n, int64_t max_wait)
 {
-	text_t t = { 0 };
+	jsonw_t t;
+	jsonw_init(&t);
 	char msg_id[96] = "";
 	if (n == 1) {
 		s_entry(c, jobs, &t, msg_id, sizeof msg_id);
@@ -307,12 +284,12 @@ static void s_publish(cluster_t *c, struct writer_job *jobs, size_t n, int64_t m
 		s_text_entry(&t, f, NULL, 0);
 		for (struct writer_job *job = jobs; job; job = job->next) {
 			size_t at = t.len;
-			s_text_put(&t, "\0\0\0\0", 4);
+			jsonw_raw(&t, "\0\0\0\0", 4);
 			s_entry(c, job, &t, msg_id, sizeof msg_id);
 			if (t.failed)
 				break;
 			size_t len = t.len - at - 4;
-			unsigned char *p = (unsigned char *)t.p + at;
+			unsigned char *p = (unsigned char *)t.buf + at;
 			p[0] = (unsigned char)(len >> 24);
 			p[1] = (unsigned char)(len >> 16);
 			p[2] = (unsigned char)(len >> 8);
@@ -330,9 +307,11 @@ static void s_publish(cluster_t *c, struct writer_job *jobs, size_t n, int64_t m
 	}
 	pthread_mutex_unlock(&c->lock);
 	natsMsg *msg = NULL;
-	natsStatus st = t.failed ? NATS_NO_MEMORY
-				 : natsMsg_Create(&msg, c->subject, NULL, t.p, (int)t.len);
-	free(t.p);
+	size_t len;
+	char *text = jsonw_finish(&t, &len);
+	natsStatus st = text ? natsMsg_Create(&msg, c->subject, NULL, text, (int)len)
+			     : NATS_NO_MEMORY;
+	free(text);
 	if (st == NATS_OK) {
 		jsPubOptions opts;
 		jsPubOptions_Init(&opts);
@@ -795,13 +774,16 @@ int cluster_settle(cluster_t *c, const char *hook, const alerts_settled_t *settl
 	char at[24];
 	snprintf(at, sizeof at, "%" PRId64, clock_now_ms());
 	const char *f[E_FIELDS] = { "1", "h", c->cfg->cluster.node, c->boot, "0", at, "", "", "", "" };
-	text_t t = { 0 };
+	jsonw_t t;
+	jsonw_init(&t);
 	s_text_entry(&t, f, data, strlen(data));
 	free(data);
+	size_t len;
+	char *text = jsonw_finish(&t, &len);
 	natsMsg *msg = NULL;
-	natsStatus st = t.failed ? NATS_NO_MEMORY
-				 : natsMsg_Create(&msg, c->subject, NULL, t.p, (int)t.len);
-	free(t.p);
+	natsStatus st = text ? natsMsg_Create(&msg, c->subject, NULL, text, (int)len)
+			     : NATS_NO_MEMORY;
+	free(text);
 	jsPubAck *ack = NULL;
 	jsErrCode jerr = 0;
 	jsPubOptions opts;

@@ -30,6 +30,7 @@ struct store {
 	bool digest_on;          /* store_digest_enable() */
 	uint64_t digest[4];      /* as of the last commit */
 	EVP_MD_CTX *md;          /* the digest's hasher: used inside write transactions, one at a time */
+	EVP_MD *sha256;          /* fetched once: EVP_sha256() is looked up again at every init */
 };
 
 /* The meta record of the digest; it is not part of the sum. */
@@ -237,6 +238,7 @@ void store_destroy(store_t **store_p)
 		close(store->lock_fd);
 	pthread_rwlock_destroy(&store->resize_lock);
 	EVP_MD_CTX_free(store->md);
+	EVP_MD_free(store->sha256);
 	free(store);
 	*store_p = NULL;
 }
@@ -323,12 +325,13 @@ int store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_len, 
 }
 
 /*
- * Adds (sign 1) or takes away (sign -1) one record's hash to or from sum, with ctx (the
- * store's, reused: a fresh EVP context per record costs an allocation and a setup each).
+ * Adds (sign 1) or takes away (sign -1) one record's hash to or from sum, with the store's
+ * hasher (reused: a fresh EVP context per record costs an allocation and a setup each).
  */
-static int s_digest_record(EVP_MD_CTX *ctx, uint64_t sum[4], int sign, store_db_t db,
+static int s_digest_record(store_t *store, uint64_t sum[4], int sign, store_db_t db,
 			   const MDB_val *k, const MDB_val *v)
 {
+	EVP_MD_CTX *ctx = store->md;
 	if (db == STORE_META && k->mv_size == sizeof DIGEST_KEY - 1 &&
 	    memcmp(k->mv_data, DIGEST_KEY, k->mv_size) == 0)
 		return 0;
@@ -339,7 +342,7 @@ static int s_digest_record(EVP_MD_CTX *ctx, uint64_t sum[4], int sign, store_db_
 	head[4] = (unsigned char)k->mv_size;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	int ok = EVP_DigestInit_ex(ctx, store->sha256, NULL) &&
 		 EVP_DigestUpdate(ctx, head, sizeof head) &&
 		 EVP_DigestUpdate(ctx, k->mv_data, k->mv_size) &&
 		 EVP_DigestUpdate(ctx, v->mv_data, v->mv_size) && EVP_DigestFinal_ex(ctx, md, &md_len);
@@ -359,7 +362,7 @@ static int s_digest_out(store_txn_t *txn, store_db_t db, MDB_val *k)
 	int rc = mdb_get(txn->txn, txn->store->dbi[db], k, &old);
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	return rc != 0 ? rc : s_digest_record(txn->store->md, txn->digest, -1, db, k, &old);
+	return rc != 0 ? rc : s_digest_record(txn->store, txn->digest, -1, db, k, &old);
 }
 
 int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
@@ -370,7 +373,7 @@ int store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_len,
 	if (txn->store->digest_on) {
 		int rc = s_digest_out(txn, db, &k);
 		if (rc == 0)
-			rc = s_digest_record(txn->store->md, txn->digest, 1, db, &k, &v);
+			rc = s_digest_record(txn->store, txn->digest, 1, db, &k, &v);
 		if (rc != 0)
 			return rc;
 	}
@@ -384,7 +387,7 @@ int store_append(store_txn_t *txn, store_db_t db, const void *key, size_t key_le
 	MDB_val v = { val_len, (void *)val };
 	/* An append adds a key after every other: there is no old record. */
 	if (txn->store->digest_on) {
-		int rc = s_digest_record(txn->store->md, txn->digest, 1, db, &k, &v);
+		int rc = s_digest_record(txn->store, txn->digest, 1, db, &k, &v);
 		if (rc != 0)
 			return rc;
 	}
@@ -424,7 +427,7 @@ static int s_digest_walk(store_txn_t *txn, uint64_t sum[4])
 		MDB_val k, v;
 		for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
 		     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-			if ((rc = s_digest_record(txn->store->md, sum, 1, (store_db_t)db, &k, &v)) != 0)
+			if ((rc = s_digest_record(txn->store, sum, 1, (store_db_t)db, &k, &v)) != 0)
 				break;
 		mdb_cursor_close(cursor);
 		if (rc != MDB_NOTFOUND)
@@ -452,6 +455,8 @@ int store_digest_enable(store_t *store)
 	store_txn_t txn;
 	bool found;
 	if (!store->md && !(store->md = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (!store->sha256 && !(store->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL)))
 		return -ENOMEM;
 	int rc = store_txn_begin(store, true, &txn);
 	if (rc != 0)

@@ -471,6 +471,19 @@ static long s_stores_equal(const char *dir_a, const char *dir_b)
 	return total;
 }
 
+/* Stops every node; each store must hold the same records as node 1's, more than min. */
+static void s_stop_and_compare(cluster_t *c, long min)
+{
+	for (int i = 0; i < c->n; i++)
+		assert_int_equal(h_stop(c->nodes[i]), 0);
+	for (int i = 1; i < c->n; i++) {
+		long n = s_stores_equal(c->nodes[0]->data_dir, c->nodes[i]->data_dir);
+		if (n < 0)
+			fail_msg("node %d's store differs from node 1's", i + 1);
+		assert_true(n > min);
+	}
+}
+
 /*
  * Determinism: two fresh nodes replay the stream from its start and reach the digest of the
  * nodes that applied it live; stopped, every store holds the same records byte for byte.
@@ -499,14 +512,7 @@ static void test_fresh_nodes_replay_to_the_same_state(void **state)
 		assert_int_equal(h_start(d), 0);
 	}
 	assert_int_equal(s_converge(c), seq);
-	for (int i = 0; i < c->n; i++)
-		assert_int_equal(h_stop(c->nodes[i]), 0);
-	for (int i = 1; i < c->n; i++) {
-		long n = s_stores_equal(c->nodes[0]->data_dir, c->nodes[i]->data_dir);
-		if (n < 0)
-			fail_msg("node %d's store differs from node 1's", i + 1);
-		assert_true(n > 100);
-	}
+	s_stop_and_compare(c, 100);
 	assert_true(s_cluster_down(c, true));
 }
 
@@ -870,16 +876,8 @@ static void test_busy_clients_share_entries(void **state)
 	h_daemon_t *fresh = s_node_add(c);
 	assert_non_null(fresh);
 	assert_int_equal(h_start(fresh), 0);
-	seq = s_converge(c);
-	assert_true(seq > 0);
-	for (int i = 0; i < c->n; i++)
-		assert_int_equal(h_stop(c->nodes[i]), 0);
-	for (int i = 1; i < c->n; i++) {
-		long n = s_stores_equal(c->nodes[0]->data_dir, c->nodes[i]->data_dir);
-		if (n < 0)
-			fail_msg("node %d's store differs from node 1's", i + 1);
-		assert_true(n > 12000);
-	}
+	assert_true(s_converge(c) > 0);
+	s_stop_and_compare(c, 12000);
 	assert_true(s_cluster_down(c, true));
 }
 

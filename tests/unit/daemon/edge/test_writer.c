@@ -1,7 +1,8 @@
 /*
- * Tests of daemon/edge/writer.c's metrics, on a real LMDB store and a libuv loop: events
- * submitted as the server submits them come back committed, and the registry counts each
- * event's outcome (accepted, duplicate, refused), the group commits and their sizes.
+ * Tests of daemon/edge/writer.c, on a real LMDB store and a libuv loop: events submitted as
+ * the server submits them come back committed, and the registry counts each event's outcome
+ * (accepted, duplicate, refused), the group commits and their sizes; in cluster mode, the
+ * entries of the log (several requests each) are applied whole and once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,10 +141,105 @@ static void test_event_outcomes_and_commits(void **state)
 	free(text);
 }
 
+/* ---- cluster mode: the writer applies the log's entries ---- */
+
+static void s_no_append(writer_job_t *job, void *arg)
+{
+	(void)job;
+	(void)arg;
+	fail_msg("nothing is submitted in this test");
+}
+
+static uint64_t s_applied;
+
+static void s_on_applied(uint64_t seq, void *arg)
+{
+	(void)arg;
+	if (seq < s_applied)
+		fail_msg("applied went back from %llu to %llu", (unsigned long long)s_applied,
+			 (unsigned long long)seq);
+	s_applied = seq;
+}
+
+/* The jobs of entry seq of the log: n events of another node, each opening an incident. */
+static writer_job_t *s_entry_jobs(fixture_t *f, uint64_t seq, int n)
+{
+	writer_job_t *jobs = NULL, **tail = &jobs;
+	for (int i = 0; i < n; i++) {
+		char text[160];
+		int len = snprintf(text, sizeof text, "{\"op\":\"event\",\"provider\":\"p\","
+				   "\"event_id\":\"e%llu-%d\",\"ref\":\"R%llu-%d\",\"stage\":"
+				   "\"detected\",\"category\":3,\"title\":\"t\"}",
+				   (unsigned long long)seq, i, (unsigned long long)seq, i);
+		writer_job_t *job = malloc(sizeof *job + (size_t)len);
+		assert_non_null(job);
+		*job = (writer_job_t){ .raw = (char *)(job + 1), .raw_len = (size_t)len,
+				       .received_ms = 1700000000000, .caller = op_anonymous,
+				       .op = ops_event(), .remote = true, .stream_seq = seq,
+				       .entry_part = (uint32_t)i, .entry_end = i == n - 1 };
+		memcpy(job->raw, text, (size_t)len);
+		job->request = json_loadb(text, (size_t)len, 0, NULL);
+		assert_non_null(job->request);
+		*tail = job;
+		tail = &job->next;
+	}
+	f->expected += (size_t)n;
+	return jobs;
+}
+
+static size_t s_count(store_t *store, store_db_t db)
+{
+	store_txn_t txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	assert_int_equal(store_txn_begin(store, false, &txn), 0);
+	assert_int_equal(store_cursor_open(&txn, db, &cur), 0);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		n++;
+	mdb_cursor_close(cur);
+	store_txn_abort(&txn);
+	return n;
+}
+
+/*
+ * Entries of 250 requests queue up behind a commit held back (this thread holds LMDB's write
+ * lock), more than one commit takes (WRITER_BATCH_MAX): the writer cuts its batches between
+ * entries, never inside one (a commit records the entry's sequence as applied: the rest of a
+ * cut entry would be skipped as applied already). An entry delivered again applies nothing.
+ */
+static void test_cluster_entries_apply_whole_and_once(void **state)
+{
+	fixture_t *f = *state;
+	enum { ENTRIES = 20, PER_ENTRY = 250 };
+	s_applied = 0;
+	writer_set_log(f->writer, &(writer_log_t){ s_no_append, s_on_applied, NULL });
+	store_txn_t held;
+	assert_int_equal(store_txn_begin(f->store, true, &held), 0);
+	for (uint64_t seq = 1; seq <= ENTRIES; seq++)
+		writer_apply(f->writer, s_entry_jobs(f, seq, PER_ENTRY));
+	assert_true(ENTRIES * PER_ENTRY > WRITER_BATCH_MAX);
+	store_txn_abort(&held);
+	writer_apply(f->writer, s_entry_jobs(f, 7, PER_ENTRY)); /* delivered again */
+	assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(f->done, (ENTRIES + 1) * PER_ENTRY);
+	assert_int_equal(s_count(f->store, STORE_INCIDENTS), ENTRIES * PER_ENTRY);
+	assert_int_equal(s_applied, ENTRIES);
+	store_txn_t txn;
+	uint64_t applied = 0;
+	assert_int_equal(store_txn_begin(f->store, false, &txn), 0);
+	assert_int_equal(store_meta_get_u64(&txn, "cluster_applied", &applied), 0);
+	store_txn_abort(&txn);
+	assert_int_equal(applied, ENTRIES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_event_outcomes_and_commits, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_entries_apply_whole_and_once, s_setup,
+						s_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
