@@ -257,6 +257,18 @@ static bool s_batchable(const struct writer_job *job)
 	return job->op && !job->notice_topic;
 }
 
+/*
+ * The most bytes a request's entry takes in a batch: its length, a head of at most 160 bytes
+ * besides the caller's names, and the frame.
+ */
+static size_t s_entry_size(const struct writer_job *job)
+{
+	size_t n = job->raw_len + 160 + (job->caller.name ? strlen(job->caller.name) : 0);
+	for (size_t i = 0; i < job->caller.n_providers; i++)
+		n += strlen(job->caller.providers[i]) + 1;
+	return n;
+}
+
 /* Takes the next job number no waits for out of the table and answers it `unavailable`. */
 static void s_refuse_waiting(cluster_t *c, uint64_t no, const char *why)
 {
@@ -396,11 +408,12 @@ static void *s_publisher_main(void *arg)
 		if (c->in_flight >= CLUSTER_IN_FLIGHT || s_outgoing_expire(c, now))
 			continue;
 		struct writer_job *first = c->outgoing, *last = first;
-		size_t n = 1, bytes = first->raw_len;
+		size_t n = 1, bytes = s_entry_size(first);
 		while (s_batchable(first) && last->next && s_batchable(last->next) &&
-		       n < CLUSTER_ENTRY_JOBS && bytes + last->next->raw_len <= CLUSTER_ENTRY_BYTES) {
+		       n < CLUSTER_ENTRY_JOBS &&
+		       bytes + s_entry_size(last->next) <= CLUSTER_ENTRY_BYTES) {
 			last = last->next;
-			bytes += last->raw_len;
+			bytes += s_entry_size(last);
 			n++;
 		}
 		s_outgoing_take(c, last);
