@@ -471,9 +471,11 @@ static void s_pub_failed(cluster_t *c, natsMsg *msg, const jsPubAckErr *pae)
 	    strcmp(e.f[E_NODE], c->cfg->cluster.node) != 0 || strcmp(e.f[E_BOOT], c->boot) != 0)
 		return;
 	char why[160];
-	snprintf(why, sizeof why, "the log did not acknowledge the write: %s%s%s",
-		 natsStatus_GetText(pae->Err), pae->ErrText ? ": " : "",
-		 pae->ErrText ? pae->ErrText : "");
+	/* libnats's text often repeats the status's ("Timeout: Timeout"): said once. */
+	const char *status = natsStatus_GetText(pae->Err), *text = pae->ErrText;
+	bool more = text && *text && strcmp(text, status) != 0;
+	snprintf(why, sizeof why, "the log did not acknowledge the write (%s%s%s)", status,
+		 more ? ": " : "", more ? text : "");
 	if (strcmp(e.f[E_KIND], "d") != 0)
 		log_warnx("%s", why);
 	if (strcmp(e.f[E_KIND], "b") != 0) {
