@@ -10,6 +10,11 @@
  * message's latency runs from just before its js_PublishAsync call to its PubAck in the ack
  * handler (jsOptions.PublishAsync.AckHandler), which finds the message by its MsgId. Any
  * publish error, negative ack or timeout makes the run fail (exit 1).
+ *
+ * --entries wraps each event in the head of a cluster-mode request entry (daemon/edge/cluster.h:
+ * kind r, node "bench-raw", the run id as its boot id), so that publishing to a cluster's
+ * stream (--stream NAME --subject NAME.log) makes a backlog of one entry per event, which
+ * every node applies: bench/run-cluster's catch-up of single-request entries.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nats/nats.h>
 
@@ -45,6 +51,7 @@ typedef struct {
     uint64_t max_pending;
     double timeout_s;
     bool json;
+    bool entries;          /* --entries: each payload is a cluster entry of one request */
 } jsraw_opts_t;
 
 /* What the ack handler (libnats' thread) shares with the publishing thread. */
@@ -61,7 +68,7 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: bench_js_raw --urls URL[,URL...] [--stream NAME] [--subject S] [--replicas R]\n"
             "                    [--events N] [--size BYTES] [--max-pending N] [--timeout S]\n"
-            "                    [--json]\n"
+            "                    [--entries] [--json]\n"
             "  --urls U          NATS servers, comma-separated (nats://127.0.0.1:4222,...)\n"
             "  --stream NAME     stream to publish to, created when missing (default JSRAW)\n"
             "  --subject S       subject of the messages, bound to the stream (default jsraw.events)\n"
@@ -70,6 +77,8 @@ static void s_usage(FILE *out)
             "  --size BYTES      payload size (default: bench_loadgen's event JSON, ~200 bytes)\n"
             "  --max-pending N   unacknowledged publishes at most (default 4096)\n"
             "  --timeout S       give up after S seconds (default 120)\n"
+            "  --entries         wrap each event as a cluster-mode request entry (a backlog\n"
+            "                    for a cluster's stream: --stream NAME --subject NAME.log)\n"
             "  --json            print one JSON result line on stdout, the rest on stderr\n");
 }
 
@@ -85,6 +94,7 @@ static int s_parse_args(int argc, char **argv, jsraw_opts_t *o)
         {"max-pending", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"entries", no_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -104,6 +114,7 @@ static int s_parse_args(int argc, char **argv, jsraw_opts_t *o)
         case 'p': rc = bench_parse_u64(optarg, 1, 1000000, &o->max_pending); break;
         case 't': rc = bench_parse_u64(optarg, 1, 3600, &v); o->timeout_s = (double)v; break;
         case 'j': o->json = true; break;
+        case 'e': o->entries = true; break;
         case 'h': s_usage(stdout); exit(0);
         default: return -EINVAL;
         }
@@ -114,6 +125,10 @@ static int s_parse_args(int argc, char **argv, jsraw_opts_t *o)
     }
     if (optind != argc || !o->urls) {
         fprintf(stderr, "bench_js_raw: --urls is required and takes no positional arguments\n");
+        return -EINVAL;
+    }
+    if (o->entries && o->size) {
+        fprintf(stderr, "bench_js_raw: --entries wraps events, not --size payloads\n");
         return -EINVAL;
     }
     return 0;
@@ -186,6 +201,24 @@ static int s_format_event(const jsraw_t *r, uint64_t k, char *buf, size_t cap)
                     k + 1, r->runid, k, incident, s_stage_names[stage], at, incident);
 }
 
+/*
+ * Writes message k as a cluster-mode request entry: the head's NUL-terminated fields (version
+ * 1, kind r, node, boot id, request number, arrival ms, caller, role, providers, topic: empty
+ * ones anonymous), then event k.
+ */
+static int s_format_entry(const jsraw_t *r, uint64_t k, char *buf, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int head = snprintf(buf, cap, "1%cr%cbench-raw%c%s%c%" PRIu64 "%c%" PRId64 "%c%c%c%c%c", 0,
+                        0, 0, r->runid, 0, k + 1, 0, now_ms, 0, 0, 0, 0, 0);
+    if (head < 0 || (size_t)head >= cap)
+        return -1;
+    int body = s_format_event(r, k, buf + head, cap - (size_t)head);
+    return body < 0 ? -1 : head + body;
+}
+
 /* jsPubAckHandler: the latency of the acknowledged message, found by its MsgId "<runid>-k". */
 static void s_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
@@ -226,7 +259,9 @@ static int s_publish_all(jsCtx *js, const jsraw_opts_t *o, jsraw_t *r, uint64_t 
         memset(buf, 'x', cap);
     natsStatus st = NATS_OK;
     for (uint64_t k = 0; k < o->events && st == NATS_OK; k++) {
-        int len = o->size ? (int)o->size : s_format_event(r, k, buf, cap);
+        int len = o->size      ? (int)o->size
+                  : o->entries ? s_format_entry(r, k, buf, cap)
+                               : s_format_event(r, k, buf, cap);
         char id[BENCH_RUN_ID_BYTES + 24];
         snprintf(id, sizeof id, "%s-%" PRIu64, r->runid, k);
         jsPubOptions po;
