@@ -32,7 +32,6 @@
 #include "tests/fuzz/fuzz.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +47,7 @@
 #include "proto/rfc3339.h"
 #include "proto/wire.h"
 #include "proto/wire_scan.h"
+#include "tests/unit/unit_tmpdir.h"
 
 #define FRAMES_MAX 8
 #define MAP_SIZE ((size_t)64 << 20)
@@ -558,14 +558,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- start-up: the configuration, the store and its seeds ---- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void s_open_store(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -575,7 +567,7 @@ static void s_open_store(void)
 		FUZZ_FAIL("mkdtemp %s: %s", s_ctx.dir, strerror(errno));
 	s_ctx.store = store_open(s_ctx.dir, MAP_SIZE, &schema_current, err, sizeof err);
 	/* The open descriptors and the map keep the files; the names can go now. */
-	nftw(s_ctx.dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(s_ctx.dir);
 	if (!s_ctx.store)
 		FUZZ_FAIL("store_open: %s", err);
 }

@@ -17,11 +17,11 @@
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 #include "daemon/sys/metrics.h"
+#include "tests/unit/unit_tmpdir.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -104,19 +104,11 @@ static int s_setup(void **state)
 	return 0;
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
 	store_destroy(&f->store);
-	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "daemon/sys/conf_file.h"
 #include "daemon/sys/metrics.h"
 #include "proto/rfc3339.h"
+#include "tests/unit/unit_tmpdir.h"
 
 static const char s_config[] = "[sla notify]\n"
 			       "start = detected\n"
@@ -71,21 +71,13 @@ static int s_setup(void **state)
 	return 0;
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
 	store_destroy(&f->store);
 	metrics_release();
 	config_destroy(&f->cfg);
-	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

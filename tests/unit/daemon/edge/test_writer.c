@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "daemon/store/schema.h"
 #include "daemon/sys/clock.h"
 #include "daemon/sys/metrics.h"
+#include "tests/unit/unit_tmpdir.h"
 
 typedef struct {
 	char dir[64];
@@ -66,14 +66,6 @@ static int s_setup(void **state)
 	return 0;
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
@@ -83,7 +75,7 @@ static int s_teardown(void **state)
 	store_destroy(&f->store);
 	config_destroy(&f->cfg);
 	metrics_release();
-	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

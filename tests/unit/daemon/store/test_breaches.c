@@ -15,8 +15,8 @@
 #include "daemon/store/breaches.h"
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
+#include "tests/unit/unit_tmpdir.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,20 +44,12 @@ static int s_setup(void **state)
 	return 0;
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
 	store_destroy(&f->store);
 	config_destroy(&f->cfg);
-	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -12,13 +12,13 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
+#include "tests/unit/unit_tmpdir.h"
 
 typedef struct {
 	char dir[3][64];
@@ -41,20 +41,12 @@ static int s_setup(void **state)
 	return 0;
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
 	for (int i = 0; i < 3; i++) {
 		store_destroy(&f->store[i]);
-		nftw(f->dir[i], s_rm, 16, FTW_DEPTH | FTW_PHYS);
+		unit_rm_rf(f->dir[i]);
 	}
 	free(f);
 	return 0;

@@ -15,9 +15,9 @@
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 #include "proto/topic.h"
+#include "tests/unit/unit_tmpdir.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +71,11 @@ static void s_open(fixture_t *f, size_t map_size)
 		fail_msg("store_open: %s", err);
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int s_teardown(void **state)
 {
 	fixture_t *f = *state;
 	store_destroy(&f->store);
-	nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
