@@ -805,11 +805,7 @@ alerts_t *alerts_new(store_t *store, const config_t *cfg)
 	a->store = store;
 	a->cfg = cfg;
 	atomic_init(&a->stop, false);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init_mono(&a->cond);
 	pthread_mutex_init(&a->mutex, NULL);
 	s_report_orphans(store, cfg);
 	if (cfg->n_hooks == 0)

@@ -368,11 +368,13 @@ static bool s_outgoing_expire(cluster_t *c, int64_t now)
 		return false;
 	struct writer_job *expired = s_outgoing_take(c, last);
 	pthread_mutex_unlock(&c->lock);
-	log_warnx("cluster: the log acknowledged none of the last writes for %d ms",
-		  CLUSTER_PUB_WAIT_MS);
+	char why[80];
+	snprintf(why, sizeof why, "the log acknowledged no write for %d s",
+		 CLUSTER_PUB_WAIT_MS / 1000);
+	log_warnx("cluster: %s", why);
 	for (struct writer_job *job = expired, *next; job; job = next) {
 		next = job->next;
-		s_refuse(c, job, "the log acknowledged no write for 5 s");
+		s_refuse(c, job, why);
 	}
 	pthread_mutex_lock(&c->lock);
 	return true;
@@ -387,26 +389,25 @@ static void *s_publisher_main(void *arg)
 {
 	cluster_t *c = arg;
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!atomic_load(&c->stopping) && c->outgoing &&
-		       c->in_flight >= CLUSTER_IN_FLIGHT) {
-			struct timespec until = clock_timespec_in(CLOCK_MONOTONIC,
-				c->outgoing->appended_ms + CLUSTER_PUB_WAIT_MS - clock_mono_ms());
-			c->publisher_waits = true;
-			pthread_cond_timedwait(&c->room, &c->lock, &until);
-			c->publisher_waits = false;
-			s_outgoing_expire(c, clock_mono_ms());
-		}
-		while (!atomic_load(&c->stopping) && !c->outgoing) {
+	while (!atomic_load(&c->stopping)) {
+		if (!c->outgoing) {
 			c->publisher_waits = true;
 			pthread_cond_wait(&c->room, &c->lock);
 			c->publisher_waits = false;
-		}
-		if (atomic_load(&c->stopping))
-			break;
-		int64_t now = clock_mono_ms();
-		if (c->in_flight >= CLUSTER_IN_FLIGHT || s_outgoing_expire(c, now))
 			continue;
+		}
+		int64_t now = clock_mono_ms();
+		if (s_outgoing_expire(c, now))
+			continue;
+		if (c->in_flight >= CLUSTER_IN_FLIGHT) {
+			/* Until an acknowledgement makes room, or the oldest request's wait is over. */
+			struct timespec until = clock_timespec_in(
+				CLOCK_MONOTONIC, c->outgoing->appended_ms + CLUSTER_PUB_WAIT_MS - now);
+			c->publisher_waits = true;
+			pthread_cond_timedwait(&c->room, &c->lock, &until);
+			c->publisher_waits = false;
+			continue;
+		}
 		struct writer_job *first = c->outgoing, *last = first;
 		size_t n = 1, bytes = s_entry_size(first);
 		while (s_batchable(first) && last->next && s_batchable(last->next) &&
@@ -1047,12 +1048,8 @@ cluster_t *cluster_new(const config_t *cfg, store_t *store, char *errbuf, size_t
 	c->cfg = cfg;
 	c->store = store;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->changed, &attr);
-	pthread_cond_init(&c->room, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init_mono(&c->changed);
+	clock_cond_init_mono(&c->room);
 	c->outgoing_tail = &c->outgoing;
 	snprintf(c->subject, sizeof c->subject, "%s.log", cfg->cluster.stream);
 	snprintf(c->bucket, sizeof c->bucket, "%s_lease", cfg->cluster.stream);

@@ -5,6 +5,7 @@
 #ifndef INCIDENTD_DAEMON_SYS_CLOCK_H
 #define INCIDENTD_DAEMON_SYS_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -44,6 +45,19 @@ static inline struct timespec clock_timespec_in(clockid_t clock, int64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
+}
+
+/*
+ * Makes cond wait on CLOCK_MONOTONIC, so that its timed waits (until clock_timespec_in(
+ * CLOCK_MONOTONIC, ms)) are not moved by a change of the wall clock.
+ */
+static inline void clock_cond_init_mono(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 /* The seconds since the monotonic time started_ns. */
