@@ -302,6 +302,16 @@ static streamed_t s_stream(cluster_t *c, const int *nodes, int k, const char *pr
 	return out;
 }
 
+/* Writes a detection of a new incident through node i (or the next that answers); fails otherwise. */
+static void s_write_ok(cluster_t *c, int i, const char *eid, const char *ref)
+{
+	json_t *ev = s_event(eid, ref, "detected");
+	json_t *r = s_send(c, i, ev);
+	CHECK_OK(r);
+	json_decref(r);
+	json_decref(ev);
+}
+
 /* The leader's index, or -1 when no node names one that runs. */
 static int s_leader(cluster_t *c)
 {
@@ -665,24 +675,56 @@ static void test_paused_leader_no_duplicate_breach(void **state)
 	assert_true(s_cluster_down(c, true));
 }
 
+/* The test's own JetStream client on the cluster: to publish straight to the stream, or ask. */
+typedef struct {
+	natsConnection *nc;
+	jsCtx *js;
+	char subject[64]; /* the stream's */
+} js_client_t;
+
+/* Connects j to the cluster's servers; 0, or -1 (j closed). */
+static int s_js_open(cluster_t *c, js_client_t *j)
+{
+	*j = (js_client_t){ 0 };
+	snprintf(j->subject, sizeof j->subject, "%s.log", c->stream);
+	if (natsConnection_ConnectTo(&j->nc, nats_cluster_urls(c->nats)) == NATS_OK &&
+	    natsConnection_JetStream(&j->js, j->nc, NULL) == NATS_OK)
+		return 0;
+	natsConnection_Destroy(j->nc);
+	j->nc = NULL;
+	return -1;
+}
+
+static void s_js_close(js_client_t *j)
+{
+	jsCtx_Destroy(j->js);
+	natsConnection_Destroy(j->nc);
+	*j = (js_client_t){ 0 };
+}
+
+/* Publishes len bytes of data on the stream's subject; NATS_OK or why not. */
+static natsStatus s_js_publish(js_client_t *j, const char *data, int len)
+{
+	jsPubAck *ack = NULL;
+	natsStatus st = js_Publish(&ack, j->js, j->subject, data, len, NULL, NULL);
+	jsPubAck_Destroy(ack);
+	return st;
+}
+
 /*
  * The index of the nats-server leading the stream (servers are named "n<i>"), or -1 when none
  * is known within 10 s.
  */
 static int s_stream_leader(cluster_t *c)
 {
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
+	js_client_t j;
 	int leader = -1;
-	if (natsConnection_ConnectTo(&nc, nats_cluster_urls(c->nats)) != NATS_OK ||
-	    natsConnection_JetStream(&js, nc, NULL) != NATS_OK) {
-		natsConnection_Destroy(nc);
+	if (s_js_open(c, &j) != 0)
 		return -1;
-	}
 	for (int64_t until = h_mono_ms() + 10000; leader < 0 && h_mono_ms() < until;) {
 		jsStreamInfo *si = NULL;
 		jsErrCode jerr = 0;
-		if (js_GetStreamInfo(&si, js, c->stream, NULL, &jerr) == NATS_OK && si->Cluster &&
+		if (js_GetStreamInfo(&si, j.js, c->stream, NULL, &jerr) == NATS_OK && si->Cluster &&
 		    si->Cluster->Leader && si->Cluster->Leader[0] == 'n' &&
 		    si->Cluster->Leader[1] >= '0' && si->Cluster->Leader[1] < '3')
 			leader = si->Cluster->Leader[1] - '0';
@@ -690,8 +732,7 @@ static int s_stream_leader(cluster_t *c)
 		if (leader < 0)
 			usleep(100 * 1000);
 	}
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
+	s_js_close(&j);
 	return leader;
 }
 
@@ -703,11 +744,7 @@ static void test_nats_quorum(void **state)
 {
 	cluster_t *c = *state;
 	s_cluster_up(c, 2);
-	json_t *ev = s_event("q0", "Q0", "detected");
-	json_t *r = s_send(c, 0, ev);
-	CHECK_OK(r);
-	json_decref(r);
-	json_decref(ev);
+	s_write_ok(c, 0, "q0", "Q0");
 	/*
 	 * The stream's leader is the one kept: alone, it takes appends and times them out (a
 	 * follower alone refuses them at once), so writes wait out their 5 s.
@@ -719,7 +756,7 @@ static void test_nats_quorum(void **state)
 			down[k++] = i;
 	assert_int_equal(nats_cluster_kill(c->nats, down[0]), 0);
 	int64_t until = h_mono_ms() + 20000;
-	r = NULL;
+	json_t *ev, *r = NULL;
 	for (int i = 0; h_mono_ms() < until; i++) {
 		char eid[16];
 		snprintf(eid, sizeof eid, "q1-%d", i);
@@ -902,13 +939,8 @@ static long s_http_get(cluster_t *c, int i, const char *path)
  */
 static int s_publish_backlog(cluster_t *c, int entries)
 {
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
-	char subject[64];
-	snprintf(subject, sizeof subject, "%s.log", c->stream);
-	natsStatus st = natsConnection_ConnectTo(&nc, nats_cluster_urls(c->nats));
-	if (st == NATS_OK)
-		st = natsConnection_JetStream(&js, nc, NULL);
+	js_client_t j;
+	natsStatus st = s_js_open(c, &j) == 0 ? NATS_OK : NATS_ERR;
 	size_t cap = 512 * BACKLOG_PER_ENTRY;
 	char *data = malloc(cap);
 	for (int e = 0; st == NATS_OK && data && e < entries; e++) {
@@ -931,13 +963,10 @@ static int s_publish_backlog(cluster_t *c, int entries)
 			p[3] = (unsigned char)n;
 			len += 4 + (size_t)n;
 		}
-		jsPubAck *ack = NULL;
-		st = js_Publish(&ack, js, subject, data, (int)len, NULL, NULL);
-		jsPubAck_Destroy(ack);
+		st = s_js_publish(&j, data, (int)len);
 	}
 	free(data);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
+	s_js_close(&j);
 	return st == NATS_OK && data ? 0 : -1;
 }
 
@@ -997,36 +1026,24 @@ static void test_not_ready_while_catching_up(void **state)
 /* Publishes len bytes of data on the stream's subject straight to JetStream; 0 or -1. */
 static int s_publish_raw(cluster_t *c, const char *data, int len)
 {
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
-	jsPubAck *ack = NULL;
-	char subject[64];
-	snprintf(subject, sizeof subject, "%s.log", c->stream);
-	natsStatus st = natsConnection_ConnectTo(&nc, nats_cluster_url(c->nats, 0));
-	if (st == NATS_OK)
-		st = natsConnection_JetStream(&js, nc, NULL);
-	if (st == NATS_OK)
-		st = js_Publish(&ack, js, subject, data, len, NULL, NULL);
-	jsPubAck_Destroy(ack);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
+	js_client_t j;
+	if (s_js_open(c, &j) != 0)
+		return -1;
+	natsStatus st = s_js_publish(&j, data, len);
+	s_js_close(&j);
 	return st == NATS_OK ? 0 : -1;
 }
 
 /*
  * Whatever else lands on the stream's subject (another program publishing there by mistake,
- * an entry of a newer version, a damaged batch) is applied as nothing by every node: none crashes, their
- * states stay equal, and writes go on.
+ * an entry of a newer version, a damaged batch) is applied as nothing by every node: none
+ * crashes, their states stay equal, and writes go on.
  */
 static void test_foreign_entries_change_nothing(void **state)
 {
 	cluster_t *c = *state;
 	s_cluster_up(c, 2);
-	json_t *ev = s_event("f0", "F0", "detected");
-	json_t *r = s_send(c, 0, ev);
-	CHECK_OK(r);
-	json_decref(r);
-	json_decref(ev);
+	s_write_ok(c, 0, "f0", "F0");
 	assert_true(s_converge(c) > 0);
 	json_t *before = s_cluster_status(c->nodes[0]);
 	const char junk[] = "{\"op\":\"event\"}";
@@ -1057,11 +1074,7 @@ static void test_foreign_entries_change_nothing(void **state)
 		    json_integer_value(json_object_get(before, "applied")));
 	json_decref(before);
 	json_decref(after);
-	ev = s_event("f1", "F1", "detected");
-	r = s_send(c, 1, ev);
-	CHECK_OK(r);
-	json_decref(r);
-	json_decref(ev);
+	s_write_ok(c, 1, "f1", "F1");
 	assert_true(s_converge(c) > seq);
 	assert_int_equal(s_status_int(c->nodes[1], "incidents"), 2);
 	assert_true(s_cluster_down(c, true));
